@@ -1,0 +1,91 @@
+//! Error types, one per fallible boundary.
+
+use crate::ids::{KindId, SourceId};
+
+/// Why a resolver could not be configured. Returned by [`ResolverBuilder`](crate::ResolverBuilder)
+/// methods and [`Resolver::add_source`](crate::Resolver::add_source).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The default country is not an ISO 3166-1 alpha-2 code the phone normaliser knows.
+    #[error("unknown country code {0:?} for the default phone country")]
+    UnknownCountry(String),
+    /// A kind was declared with `limit = 0`, which would forbid every customer.
+    #[error("kind {kind:?} has limit 0; use no limit or at least 1")]
+    ZeroLimit {
+        /// The kind's name.
+        kind: String,
+    },
+    /// A composite kind names no attributes.
+    #[error("composite kind {kind:?} joins no attributes")]
+    EmptyComposite {
+        /// The kind's name.
+        kind: String,
+    },
+    /// A built-in kind was redefined as composite, or a composite kind as plain.
+    #[error("built-in kind {kind:?} cannot become composite")]
+    BuiltInComposite {
+        /// The kind's name.
+        kind: String,
+    },
+    /// A kind name is empty.
+    #[error("kind names must not be empty")]
+    EmptyKindName,
+    /// More than 65,535 kinds.
+    #[error("more than 65535 kinds")]
+    TooManyKinds,
+    /// A source with this name is already registered.
+    #[error("source {0:?} is already registered")]
+    DuplicateSource(String),
+    /// A source name is empty.
+    #[error("source names must not be empty")]
+    EmptySourceName,
+    /// More than 65,535 sources.
+    #[error("more than 65535 sources")]
+    TooManySources,
+}
+
+/// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);
+/// bulk ingestion skips such records and counts them in the
+/// [`IngestReport`](crate::IngestReport) instead.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The record names a source that was never registered.
+    #[error("unknown source id {0}")]
+    UnknownSource(SourceId),
+    /// A key names a kind that was never registered.
+    #[error("unknown key kind id {0}")]
+    UnknownKind(KindId),
+    /// A key names a composite kind; composite keys are built from attributes.
+    #[error("kind id {0} is composite; supply its attributes instead of a key")]
+    CompositeKey(KindId),
+    /// The external id is empty after trimming.
+    #[error("empty external record id")]
+    EmptyExternalId,
+    /// The external id is longer than 1,024 bytes.
+    #[error("external record id longer than 1024 bytes")]
+    ExternalIdTooLong,
+    /// The record carries more than 4,096 keys.
+    #[error("record carries more than 4096 keys")]
+    TooManyKeys,
+    /// The resolver holds 2³²−1 records or keys already.
+    #[error("capacity of 4294967295 records or keys reached")]
+    CapacityExceeded,
+}
+
+/// Why a record could not be found. Returned by lookups such as
+/// [`Resolver::explain`](crate::Resolver::explain) and [`Resolver::remove`](crate::Resolver::remove).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No record `(source, external id)` is stored.
+    #[error("no record {external_id:?} in source {source_id}")]
+    UnknownRecord {
+        /// The source asked for.
+        source_id: SourceId,
+        /// The external id asked for.
+        external_id: String,
+    },
+}

@@ -1,0 +1,321 @@
+//! The identity graph: records and keys as nodes of a petgraph `StableGraph`, "record carries
+//! key" as edges, plus the tables that map the host's ids and key values to nodes.
+//!
+//! Invariants:
+//! - a record node has exactly one edge to each distinct key it carries (no duplicates);
+//! - `KeySlot::n_records` equals the degree of the key's node;
+//! - keys are never removed, so a `KeyIdx` stays valid; record slots are reused after removal;
+//! - no petgraph type leaves the crate.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use ahash::RandomState;
+use hashbrown::HashTable;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
+use petgraph::visit::EdgeRef;
+use petgraph::Undirected;
+use smallvec::SmallVec;
+
+use crate::error::IngestError;
+use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
+use crate::record::Attribute;
+
+/// What a graph node stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GraphNode {
+    Record(RecordIdx),
+    Key(KeyIdx),
+}
+
+/// A stored record.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordSlot {
+    pub source: SourceId,
+    pub external_id: Box<str>,
+    pub node: NodeIndex<u32>,
+    /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
+    pub seq: u64,
+    pub attributes: Vec<Attribute>,
+}
+
+/// An interned key.
+#[derive(Clone, Debug)]
+pub(crate) struct KeySlot {
+    pub kind: KindId,
+    pub value: Box<str>,
+    pub node: NodeIndex<u32>,
+    /// Number of records carrying the key (the node's degree).
+    pub n_records: u32,
+    /// The key is generic when `n_records > cap`; deny-listed keys have `cap == 0`.
+    pub cap: u32,
+    /// The last resolution refused to link this key's records (ambiguous under the limits).
+    pub refused: bool,
+}
+
+impl KeySlot {
+    /// A generic key links nothing.
+    #[inline]
+    pub fn is_generic(&self) -> bool {
+        self.n_records > self.cap
+    }
+
+    /// Whether the key is deny-listed (generic whatever its count).
+    #[inline]
+    pub fn is_denied(&self) -> bool {
+        self.cap == 0
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IdentityGraph {
+    pub graph: StableGraph<GraphNode, (), Undirected, u32>,
+    records: Vec<Option<RecordSlot>>,
+    free_records: Vec<RecordIdx>,
+    n_records: usize,
+    keys: Vec<KeySlot>,
+    key_table: HashTable<KeyIdx>,
+    record_table: HashTable<RecordIdx>,
+    hasher: RandomState,
+}
+
+fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    kind.hash(&mut h);
+    value.hash(&mut h);
+    h.finish()
+}
+
+fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    source.hash(&mut h);
+    external_id.hash(&mut h);
+    h.finish()
+}
+
+impl IdentityGraph {
+    pub fn new() -> Self {
+        IdentityGraph {
+            // Fixed seeds: lookups only, never iteration order, so any seed is correct; fixed
+            // ones keep runs repeatable for profiling.
+            hasher: RandomState::with_seeds(0x5157_1c4d, 0x1d57_17c4, 0xa11e_d0c5, 0x0dd5_eed5),
+            ..Default::default()
+        }
+    }
+
+    pub fn reserve(&mut self, records: usize, keys: usize) {
+        self.records.reserve(records);
+        self.keys.reserve(keys);
+        let (key_slots, record_slots, hasher) = (&self.keys, &self.records, &self.hasher);
+        self.key_table.reserve(keys, |&k| {
+            let slot = &key_slots[k.index()];
+            hash_key(hasher, slot.kind, &slot.value)
+        });
+        self.record_table.reserve(records, |&r| {
+            record_slots[r.index()].as_ref().map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+        });
+        self.graph.reserve_nodes(records + keys);
+        self.graph.reserve_edges(records * 3);
+    }
+
+    #[inline]
+    pub fn n_records(&self) -> usize {
+        self.n_records
+    }
+
+    #[inline]
+    pub fn n_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// One past the highest record slot ever used.
+    #[inline]
+    pub fn record_capacity(&self) -> usize {
+        self.records.len()
+    }
+
+    #[inline]
+    pub fn record(&self, idx: RecordIdx) -> Option<&RecordSlot> {
+        self.records.get(idx.index()).and_then(Option::as_ref)
+    }
+
+    #[inline]
+    pub fn record_mut(&mut self, idx: RecordIdx) -> Option<&mut RecordSlot> {
+        self.records.get_mut(idx.index()).and_then(Option::as_mut)
+    }
+
+    #[inline]
+    pub fn key(&self, idx: KeyIdx) -> &KeySlot {
+        &self.keys[idx.index()]
+    }
+
+    #[inline]
+    pub fn key_mut(&mut self, idx: KeyIdx) -> &mut KeySlot {
+        &mut self.keys[idx.index()]
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = (KeyIdx, &KeySlot)> {
+        self.keys.iter().enumerate().map(|(i, k)| (KeyIdx(i as u32), k))
+    }
+
+    /// Live records in slot order.
+    pub fn records(&self) -> impl Iterator<Item = (RecordIdx, &RecordSlot)> {
+        self.records.iter().enumerate().filter_map(|(i, r)| r.as_ref().map(|r| (RecordIdx(i as u32), r)))
+    }
+
+    pub fn find_record(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
+        let hash = hash_record(&self.hasher, source, external_id);
+        self.record_table
+            .find(hash, |&r| {
+                self.records[r.index()]
+                    .as_ref()
+                    .is_some_and(|s| s.source == source && &*s.external_id == external_id)
+            })
+            .copied()
+    }
+
+    pub fn find_key(&self, kind: KindId, value: &str) -> Option<KeyIdx> {
+        let hash = hash_key(&self.hasher, kind, value);
+        self.key_table
+            .find(hash, |&k| {
+                let slot = &self.keys[k.index()];
+                slot.kind == kind && &*slot.value == value
+            })
+            .copied()
+    }
+
+    /// The key `(kind, value)`, interned on first sight with the given cap.
+    pub fn intern_key(&mut self, kind: KindId, value: &str, cap: u32) -> Result<KeyIdx, IngestError> {
+        let hash = hash_key(&self.hasher, kind, value);
+        let keys = &self.keys;
+        let hasher = &self.hasher;
+        let entry = self.key_table.entry(
+            hash,
+            |&k| {
+                let slot = &keys[k.index()];
+                slot.kind == kind && &*slot.value == value
+            },
+            |&k| {
+                let slot = &keys[k.index()];
+                hash_key(hasher, slot.kind, &slot.value)
+            },
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get()),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let idx = u32::try_from(self.keys.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .ok_or(IngestError::CapacityExceeded)?;
+                let key_idx = KeyIdx(idx);
+                let node = self.graph.add_node(GraphNode::Key(key_idx));
+                v.insert(key_idx);
+                self.keys.push(KeySlot {
+                    kind,
+                    value: Box::from(value),
+                    node,
+                    n_records: 0,
+                    cap,
+                    refused: false,
+                });
+                Ok(key_idx)
+            }
+        }
+    }
+
+    /// Stores a new record with no keys. The caller made sure `(source, external_id)` is new.
+    pub fn insert_record(
+        &mut self,
+        source: SourceId,
+        external_id: &str,
+        seq: u64,
+        attributes: Vec<Attribute>,
+    ) -> Result<RecordIdx, IngestError> {
+        let idx = match self.free_records.pop() {
+            Some(idx) => idx,
+            None => {
+                let i = u32::try_from(self.records.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .ok_or(IngestError::CapacityExceeded)?;
+                self.records.push(None);
+                RecordIdx(i)
+            }
+        };
+        let node = self.graph.add_node(GraphNode::Record(idx));
+        self.records[idx.index()] =
+            Some(RecordSlot { source, external_id: Box::from(external_id), node, seq, attributes });
+        let hash = hash_record(&self.hasher, source, external_id);
+        let records = &self.records;
+        let hasher = &self.hasher;
+        self.record_table.insert_unique(hash, idx, |&r| {
+            records[r.index()]
+                .as_ref()
+                .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+        });
+        self.n_records += 1;
+        Ok(idx)
+    }
+
+    /// Links a record to a key it does not carry yet.
+    #[inline]
+    pub fn link(&mut self, record_node: NodeIndex<u32>, key: KeyIdx) {
+        let slot = &mut self.keys[key.index()];
+        slot.n_records += 1;
+        let key_node = slot.node;
+        self.graph.add_edge(record_node, key_node, ());
+    }
+
+    /// Removes every edge of a record, returning the keys it carried.
+    pub fn unlink_all(&mut self, record: RecordIdx, out: &mut Vec<KeyIdx>) {
+        out.clear();
+        let Some(node) = self.record(record).map(|r| r.node) else { return };
+        let edges: SmallVec<[(EdgeIndex<u32>, NodeIndex<u32>); 8]> = self
+            .graph
+            .edges(node)
+            .map(|e| (e.id(), if e.source() == node { e.target() } else { e.source() }))
+            .collect();
+        for (edge, other) in edges {
+            if let Some(GraphNode::Key(k)) = self.graph.node_weight(other).copied() {
+                self.keys[k.index()].n_records -= 1;
+                out.push(k);
+            }
+            self.graph.remove_edge(edge);
+        }
+    }
+
+    /// Removes a record (its edges must be gone) and frees its slot.
+    pub fn remove_record(&mut self, record: RecordIdx) -> Option<RecordSlot> {
+        let slot = self.records.get_mut(record.index())?.take()?;
+        let hash = hash_record(&self.hasher, slot.source, &slot.external_id);
+        if let Ok(entry) = self.record_table.find_entry(hash, |&r| r == record) {
+            entry.remove();
+        }
+        self.graph.remove_node(slot.node);
+        self.free_records.push(record);
+        self.n_records -= 1;
+        Some(slot)
+    }
+
+    /// The keys a record carries.
+    #[inline]
+    pub fn keys_of(&self, record: RecordIdx) -> impl Iterator<Item = KeyIdx> + '_ {
+        let node = self.record(record).map(|r| r.node);
+        node.into_iter().flat_map(move |n| {
+            self.graph.neighbors(n).filter_map(move |m| match self.graph.node_weight(m) {
+                Some(GraphNode::Key(k)) => Some(*k),
+                _ => None,
+            })
+        })
+    }
+
+    /// The records carrying a key.
+    #[inline]
+    pub fn records_of(&self, key: KeyIdx) -> impl Iterator<Item = RecordIdx> + '_ {
+        self.graph.neighbors(self.keys[key.index()].node).filter_map(move |m| {
+            match self.graph.node_weight(m) {
+                Some(GraphNode::Record(r)) => Some(*r),
+                _ => None,
+            }
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! The input record: what a host hands to the resolver for one row of one source.
+
+use crate::ids::{KindId, SourceId};
+
+/// A point in time, in whole seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[repr(transparent)]
+pub struct Timestamp(pub i64);
+
+/// One named attribute value of a record (`name = "Jan Jansen"`), with when it was observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Attribute {
+    /// Attribute name, as the host calls it (`given_name`, `city`).
+    pub name: String,
+    /// The raw value.
+    pub value: String,
+    /// When the source observed this value, if known.
+    pub observed_at: Option<Timestamp>,
+}
+
+/// One row of one source, as the host supplies it.
+///
+/// A record is identified by `(source, external_id)`. Its keys are raw values per kind; the
+/// resolver normalises them. Composite kinds take their parts from the attributes.
+///
+/// ```
+/// use idstitch::{KindId, RecordInput, Resolver};
+///
+/// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+/// let crm = resolver.add_source("crm", 10)?;
+/// let record = RecordInput::new(crm, "C-1001")
+///     .with_key(KindId::EMAIL, " Jan@Example.NL")
+///     .with_key(KindId::PHONE, "06-12345678")
+///     .with_attribute("name", "Jan Jansen");
+/// resolver.upsert(record)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RecordInput {
+    /// The source system this record comes from.
+    pub source: SourceId,
+    /// The record's id in its source system.
+    pub external_id: String,
+    /// Raw key values by kind; a kind may appear several times.
+    pub keys: Vec<(KindId, String)>,
+    /// Attributes, also the fields composite kinds are built from.
+    pub attributes: Vec<Attribute>,
+}
+
+impl RecordInput {
+    /// A record with no keys and no attributes.
+    pub fn new(source: SourceId, external_id: impl Into<String>) -> Self {
+        RecordInput { source, external_id: external_id.into(), keys: Vec::new(), attributes: Vec::new() }
+    }
+
+    /// Adds a raw key value (builder style).
+    pub fn with_key(mut self, kind: KindId, raw: impl Into<String>) -> Self {
+        self.keys.push((kind, raw.into()));
+        self
+    }
+
+    /// Adds an attribute without observation time (builder style).
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.push(Attribute { name: name.into(), value: value.into(), observed_at: None });
+        self
+    }
+
+    /// Adds an attribute observed at `at` (builder style).
+    pub fn with_attribute_at(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        at: Timestamp,
+    ) -> Self {
+        self.attributes.push(Attribute { name: name.into(), value: value.into(), observed_at: Some(at) });
+        self
+    }
+
+    /// The value of the first attribute called `name`, if any.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
+    }
+}

@@ -1,0 +1,50 @@
+//! The ingest report: what was read, what was rejected and why. Bad data is a diagnostic,
+//! not a failure.
+
+use std::collections::BTreeMap;
+
+use crate::error::IngestError;
+use crate::ids::{KindId, SourceId};
+use crate::normalize::RejectReason;
+
+/// Counts of what an ingest call read. Values that fail normalisation are not keys; they are
+/// counted here per source, kind and reason, never silently dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IngestReport {
+    /// Records inserted or replaced.
+    pub records_accepted: u64,
+    /// Records skipped by bulk ingestion, by error (single upserts return the error instead).
+    pub records_skipped: BTreeMap<IngestError, u64>,
+    /// Raw key values that did not normalise, by source, kind and reason.
+    pub values_rejected: BTreeMap<(SourceId, KindId, RejectReason), u64>,
+    /// Records that alone carry more distinct values of a kind than its limit. Such a record
+    /// cannot link to anything that adds another value of that kind.
+    pub records_over_limit: BTreeMap<(SourceId, KindId), u64>,
+}
+
+impl IngestReport {
+    /// Total raw values rejected.
+    pub fn n_values_rejected(&self) -> u64 {
+        self.values_rejected.values().sum()
+    }
+
+    /// Total records skipped.
+    pub fn n_records_skipped(&self) -> u64 {
+        self.records_skipped.values().sum()
+    }
+
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, other: &IngestReport) {
+        self.records_accepted += other.records_accepted;
+        for (k, v) in &other.records_skipped {
+            *self.records_skipped.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.values_rejected {
+            *self.values_rejected.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.records_over_limit {
+            *self.records_over_limit.entry(*k).or_default() += v;
+        }
+    }
+}

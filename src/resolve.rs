@@ -1,0 +1,289 @@
+//! Resolution: which records the policy lets the keys link (DESIGN §3–4).
+//!
+//! The partition is defined by one deterministic procedure, [`link_region`], run over a set
+//! of whole raw components (records connected through non-generic keys):
+//!
+//! 1. every record starts alone, holding its own non-generic values of the limited kinds;
+//! 2. non-generic keys carried by two or more records are taken kind by kind in linking order
+//!    (priority, then name) and, within a kind, in a canonical order of their values (a fixed
+//!    64-bit FNV-1a hash, then the value itself);
+//! 3. a key whose clusters can all be joined within every kind's limit joins them; otherwise
+//!    it joins none of them and is marked refused (all-or-nothing).
+//!
+//! Nothing in this depends on arrival order, and no decision looks outside the raw component,
+//! so re-running it over the touched components after a change gives the batch partition.
+//!
+//! The fast path, [`try_fast_link`], skips the re-run when a record only adds links: if the
+//! record's clusters fit together within the limits and no key turned generic, joining them is
+//! exactly what a re-run would do. (Every intermediate cluster of the re-run is a subset of a
+//! final one, limits are monotone in the set of values, so the earlier decisions repeat and
+//! no refusal appears or vanishes.)
+
+use ahash::AHashSet;
+use smallvec::SmallVec;
+
+use crate::clusters::{Clusters, ValueSet};
+use crate::graph::IdentityGraph;
+use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx};
+use crate::kind::KindTable;
+
+/// Reusable buffers, so resolution does not allocate per call on the hot path.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub counts: Vec<u32>,
+    pub values: Vec<KeyIdx>,
+    pub roots: SmallVec<[RecordIdx; 8]>,
+}
+
+/// The canonical order of values within a kind: a fixed hash (platform- and run-independent),
+/// ties broken by the value itself.
+#[inline]
+pub(crate) fn value_order_hash(value: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in value.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The sorted non-generic values of the limited kinds that `record` carries.
+pub(crate) fn limited_values(graph: &IdentityGraph, kinds: &KindTable, record: RecordIdx) -> ValueSet {
+    let mut values: ValueSet = graph
+        .keys_of(record)
+        .filter(|&k| {
+            let slot = graph.key(k);
+            !slot.is_generic() && kinds.entry(slot.kind).spec.policy.limit.is_some()
+        })
+        .collect();
+    values.sort_unstable();
+    values
+}
+
+/// The first kind (in value order) whose distinct values exceed its limit in `values`, which
+/// must be sorted and deduplicated.
+pub(crate) fn first_violation(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    values: &[KeyIdx],
+    counts: &mut Vec<u32>,
+) -> Option<KindId> {
+    counts.clear();
+    counts.resize(kinds.entries.len(), 0);
+    let mut violation = None;
+    for &v in values {
+        let kind = graph.key(v).kind;
+        let c = &mut counts[kind.index()];
+        *c += 1;
+        if let Some(limit) = kinds.entry(kind).spec.policy.limit {
+            if *c > limit {
+                violation = Some(kind);
+                break;
+            }
+        }
+    }
+    violation
+}
+
+/// The union of the value sets of `roots` plus `extra`, or the kind whose limit it breaks.
+fn merged_values(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &Clusters,
+    roots: &[RecordIdx],
+    extra: &[KeyIdx],
+    scratch: &mut Scratch,
+) -> Result<ValueSet, KindId> {
+    let values = &mut scratch.values;
+    values.clear();
+    for &root in roots {
+        values.extend_from_slice(&clusters.root(root).values);
+    }
+    values.extend_from_slice(extra);
+    values.sort_unstable();
+    values.dedup();
+    match first_violation(graph, kinds, values, &mut scratch.counts) {
+        Some(kind) => Err(kind),
+        None => Ok(ValueSet::from_slice(values)),
+    }
+}
+
+/// Joins the clusters of every non-generic key of the region that the limits allow.
+///
+/// `region` must hold whole raw components (and whole old clusters); its records are reset to
+/// singletons first. With `all_keys`, every key of the graph is a candidate (full rebuild);
+/// otherwise only the keys of region records.
+pub(crate) fn link_region(
+    graph: &mut IdentityGraph,
+    kinds: &KindTable,
+    clusters: &mut Clusters,
+    region: &[RecordIdx],
+    all_keys: bool,
+    scratch: &mut Scratch,
+) {
+    clusters.grow(graph.record_capacity());
+    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::new();
+    for &r in region {
+        let values = limited_values(graph, kinds, r);
+        clusters.reset(r, CustomerId(0), values);
+    }
+    if all_keys {
+        for (k, slot) in graph.keys() {
+            if slot.n_records >= 2 && !slot.is_generic() {
+                candidates.push((kinds.entry(slot.kind).rank, value_order_hash(&slot.value), k));
+            }
+        }
+        let n_keys = graph.n_keys();
+        for i in 0..n_keys {
+            graph.key_mut(KeyIdx(i as u32)).refused = false;
+        }
+    } else {
+        let mut seen: AHashSet<KeyIdx> = AHashSet::new();
+        for &r in region {
+            let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
+            for k in keys {
+                if !seen.insert(k) {
+                    continue;
+                }
+                let slot = graph.key_mut(k);
+                slot.refused = false;
+                if slot.n_records >= 2 && !slot.is_generic() {
+                    let rank = kinds.entry(slot.kind).rank;
+                    candidates.push((rank, value_order_hash(&slot.value), k));
+                }
+            }
+        }
+    }
+    candidates.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| graph.key(a.2).value.cmp(&graph.key(b.2).value))
+    });
+
+    for &(_, _, key) in &candidates {
+        scratch.roots.clear();
+        for r in graph.records_of(key) {
+            let root = clusters.find_mut(r);
+            if !scratch.roots.contains(&root) {
+                scratch.roots.push(root);
+            }
+        }
+        if scratch.roots.len() < 2 {
+            continue;
+        }
+        let roots = std::mem::take(&mut scratch.roots);
+        match merged_values(graph, kinds, clusters, &roots, &[], scratch) {
+            Ok(values) => {
+                let mut root = roots[0];
+                for &other in &roots[1..] {
+                    root = clusters.union(root, other, ValueSet::new());
+                }
+                clusters.root_mut(root).values = values;
+            }
+            Err(_) => graph.key_mut(key).refused = true,
+        }
+        scratch.roots = roots;
+    }
+}
+
+/// Outcome of the fast path.
+pub(crate) enum FastLink {
+    /// The record joined these customers (ascending; may be empty for a new singleton).
+    Joined { root: RecordIdx, customers: SmallVec<[CustomerId; 4]> },
+    /// The fast path does not apply; re-resolve the region.
+    Conflict,
+}
+
+/// Joins `record` (already reset or clustered) with every cluster its non-generic keys reach,
+/// if all of them fit within the limits together. Changes nothing on [`FastLink::Conflict`].
+pub(crate) fn try_fast_link(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &mut Clusters,
+    record: RecordIdx,
+    scratch: &mut Scratch,
+) -> FastLink {
+    scratch.roots.clear();
+    let own_root = clusters.find_mut(record);
+    scratch.roots.push(own_root);
+    for k in graph.keys_of(record) {
+        let slot = graph.key(k);
+        if slot.is_generic() || slot.n_records < 2 {
+            continue;
+        }
+        for r in graph.records_of(k) {
+            let root = clusters.find_mut(r);
+            if !scratch.roots.contains(&root) {
+                scratch.roots.push(root);
+            }
+        }
+    }
+    let roots = std::mem::take(&mut scratch.roots);
+    let own_values = limited_values(graph, kinds, record);
+    let result = match merged_values(graph, kinds, clusters, &roots, &own_values, scratch) {
+        Ok(values) => {
+            let mut customers: SmallVec<[CustomerId; 4]> = roots
+                .iter()
+                .map(|&r| clusters.root(r).customer)
+                .filter(|c| c.0 != 0)
+                .collect();
+            customers.sort_unstable();
+            let mut root = roots[0];
+            for &other in &roots[1..] {
+                root = clusters.union(root, other, ValueSet::new());
+            }
+            clusters.root_mut(root).values = values;
+            FastLink::Joined { root, customers }
+        }
+        // A record that alone breaks a limit and touches nobody stays alone: that is also what
+        // a re-run gives.
+        Err(_) if roots.len() == 1 => {
+            let mut customers = SmallVec::new();
+            let c = clusters.root(own_root).customer;
+            if c.0 != 0 {
+                customers.push(c);
+            }
+            FastLink::Joined { root: own_root, customers }
+        }
+        Err(_) => FastLink::Conflict,
+    };
+    scratch.roots = roots;
+    result
+}
+
+/// Every record connected to `seeds` through non-generic keys or through current clusters:
+/// the region a change can affect. Ghosts (removed records still in the union-find) are
+/// followed through their clusters only.
+pub(crate) fn closure(
+    graph: &IdentityGraph,
+    clusters: &Clusters,
+    seeds: impl IntoIterator<Item = RecordIdx>,
+) -> Vec<RecordIdx> {
+    let mut seen: AHashSet<RecordIdx> = AHashSet::new();
+    let mut stack: Vec<RecordIdx> = Vec::new();
+    for s in seeds {
+        if seen.insert(s) {
+            stack.push(s);
+        }
+    }
+    let mut region = Vec::new();
+    while let Some(r) = stack.pop() {
+        region.push(r);
+        for m in clusters.members(r) {
+            if seen.insert(m) {
+                stack.push(m);
+            }
+        }
+        for k in graph.keys_of(r) {
+            if graph.key(k).is_generic() {
+                continue;
+            }
+            for m in graph.records_of(k) {
+                if seen.insert(m) {
+                    stack.push(m);
+                }
+            }
+        }
+    }
+    region
+}

@@ -1,0 +1,821 @@
+//! The resolver: the public entry point that owns the identity graph, the clusters and the
+//! policy, and turns every mutation into change events.
+
+use ahash::{AHashMap, AHashSet};
+use smallvec::SmallVec;
+
+use crate::clusters::Clusters;
+use crate::error::{ConfigError, IngestError, LookupError};
+use crate::events::{ChangeEvent, Changes};
+use crate::graph::IdentityGraph;
+use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
+use crate::kind::COMPOSITE_SEPARATOR;
+use crate::normalize::{NormalizeContext, MAX_VALUE_BYTES};
+use crate::record::{Attribute, RecordInput};
+use crate::report::IngestReport;
+use crate::resolve::{self, FastLink, Scratch};
+
+/// Most keys one record may carry.
+const MAX_KEYS_PER_RECORD: usize = 4096;
+
+/// Configures a [`Resolver`]: the default phone country and the key kinds with their policies.
+///
+/// The built-in kinds (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) are present
+/// with the defaults of [`built_in_spec`]; [`ResolverBuilder::kind`] adds host kinds and
+/// composite kinds or replaces a built-in's spec.
+///
+/// ```
+/// use idstitch::{KindPolicy, KindSpec, Normalizer, Resolver};
+///
+/// let resolver = Resolver::builder()
+///     .default_country("NL")?
+///     .kind("legacy_no", KindSpec::new(Normalizer::Opaque, KindPolicy::new(90).limit(1)))?
+///     .kind(
+///         "name_dob",
+///         KindSpec::composite(["given_name", "surname", "date_of_birth"], KindPolicy::new(50).limit(1)),
+///     )?
+///     .policy("ip", KindPolicy::new(5).limit(3).generic_cap(4))?
+///     .build()?;
+/// assert!(resolver.kind_id("legacy_no").is_some());
+/// # Ok::<(), idstitch::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ResolverBuilder {
+    ctx: NormalizeContext,
+    kinds: Vec<(String, KindSpec)>,
+}
+
+impl Default for ResolverBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ResolverBuilder {
+    /// A builder with the built-in kinds and no default phone country.
+    pub fn new() -> Self {
+        let kinds = (0..KindId::N_BUILT_IN)
+            .filter_map(|i| {
+                built_in_spec(KindId(i)).map(|spec| (BUILT_IN_KINDS[usize::from(i)].to_string(), spec))
+            })
+            .collect();
+        ResolverBuilder { ctx: NormalizeContext::default(), kinds }
+    }
+
+    /// Sets the country (ISO 3166-1 alpha-2, e.g. `"NL"`) for phone numbers written without
+    /// a country code.
+    pub fn default_country(&mut self, iso_code: &str) -> Result<&mut Self, ConfigError> {
+        self.ctx = NormalizeContext::for_country(iso_code)
+            .ok_or_else(|| ConfigError::UnknownCountry(iso_code.to_string()))?;
+        Ok(self)
+    }
+
+    /// Adds a kind, or replaces the spec of the kind with this name.
+    pub fn kind(&mut self, name: &str, spec: KindSpec) -> Result<&mut Self, ConfigError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ConfigError::EmptyKindName);
+        }
+        match self.kinds.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                if i < usize::from(KindId::N_BUILT_IN) && spec.composite.is_some() {
+                    return Err(ConfigError::BuiltInComposite { kind: name.to_string() });
+                }
+                self.kinds[i].1 = spec;
+            }
+            None => {
+                if self.kinds.len() >= usize::from(u16::MAX) {
+                    return Err(ConfigError::TooManyKinds);
+                }
+                self.kinds.push((name.to_string(), spec));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Replaces the policy of an existing kind (built-in or added before), keeping its
+    /// normaliser. Adds an opaque kind if no kind has this name.
+    pub fn policy(&mut self, name: &str, policy: KindPolicy) -> Result<&mut Self, ConfigError> {
+        let spec = match self.kinds.iter().find(|(n, _)| n == name.trim()) {
+            Some((_, spec)) => KindSpec { policy, ..spec.clone() },
+            None => KindSpec::new(crate::Normalizer::Opaque, policy),
+        };
+        self.kind(name, spec)
+    }
+
+    /// Builds an empty resolver.
+    pub fn build(&self) -> Result<Resolver, ConfigError> {
+        let kinds = KindTable::new(self.kinds.clone(), &self.ctx)?;
+        Ok(Resolver {
+            kinds,
+            ctx: self.ctx,
+            sources: Vec::new(),
+            graph: IdentityGraph::new(),
+            clusters: Clusters::default(),
+            customers: AHashMap::new(),
+            next_customer: 1,
+            next_seq: 0,
+            scratch: Scratch::default(),
+            prepared: Prepared::default(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct SourceEntry {
+    name: Box<str>,
+    trust: u32,
+}
+
+/// A record as the host knows it: source and external id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordRef<'a> {
+    /// The record's source.
+    pub source: SourceId,
+    /// The record's id in its source.
+    pub external_id: &'a str,
+}
+
+/// Normalised form of one input record, kept in reusable buffers.
+#[derive(Debug, Default)]
+struct Prepared {
+    keys: Vec<KeyIdx>,
+    text: String,
+    part: String,
+}
+
+/// The identity resolver: records in, customers out.
+///
+/// Records are linked through their normalised keys into customers under the per-kind policy
+/// (limits, priorities, generic values, all-or-nothing ambiguous values). The partition is a
+/// function of the current records and the policy only: any order of upserts and removals
+/// ends in the customers a single batch run over the same records gives.
+///
+/// Every mutating call returns [`Changes`]: the events it caused and a report of rejected
+/// input.
+///
+/// ```
+/// use idstitch::{ChangeEvent, KindId, RecordInput, Resolver};
+///
+/// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+/// let crm = resolver.add_source("crm", 100)?;
+/// let newsletter = resolver.add_source("newsletter", 30)?;
+///
+/// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+/// let changes = resolver
+///     .upsert(RecordInput::new(newsletter, "N-7").with_key(KindId::EMAIL, " JAN@example.nl"))?;
+/// let customer = resolver.customer_of(crm, "C-1").unwrap();
+/// assert_eq!(resolver.customer_of(newsletter, "N-7"), Some(customer));
+/// assert_eq!(changes.events, vec![ChangeEvent::Updated { customer }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Resolver {
+    pub(crate) kinds: KindTable,
+    ctx: NormalizeContext,
+    sources: Vec<SourceEntry>,
+    pub(crate) graph: IdentityGraph,
+    pub(crate) clusters: Clusters,
+    /// Each live customer id to one of its records (not necessarily the root).
+    customers: AHashMap<CustomerId, RecordIdx>,
+    next_customer: u64,
+    next_seq: u64,
+    scratch: Scratch,
+    prepared: Prepared,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Resolver {
+    /// A builder for a resolver with a custom policy.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::new()
+    }
+
+    /// A resolver with the built-in kinds and default policies, and no default phone country.
+    pub fn new() -> Self {
+        // Building the default kind table cannot fail: the built-in specs are valid.
+        match ResolverBuilder::new().build() {
+            Ok(r) => r,
+            Err(e) => unreachable!("built-in kinds are valid: {e}"),
+        }
+    }
+
+    /// Registers a source system with its trust rank (higher is more trusted).
+    pub fn add_source(&mut self, name: &str, trust: u32) -> Result<SourceId, ConfigError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ConfigError::EmptySourceName);
+        }
+        if self.source_id(name).is_some() {
+            return Err(ConfigError::DuplicateSource(name.to_string()));
+        }
+        let id = u16::try_from(self.sources.len()).map_err(|_| ConfigError::TooManySources)?;
+        self.sources.push(SourceEntry { name: name.into(), trust });
+        Ok(SourceId(id))
+    }
+
+    /// The id of the source with this name.
+    pub fn source_id(&self, name: &str) -> Option<SourceId> {
+        self.sources.iter().position(|s| &*s.name == name).map(|i| SourceId(i as u16))
+    }
+
+    /// The name of a source.
+    pub fn source_name(&self, source: SourceId) -> Option<&str> {
+        self.sources.get(source.index()).map(|s| &*s.name)
+    }
+
+    /// The trust rank of a source.
+    pub fn source_trust(&self, source: SourceId) -> Option<u32> {
+        self.sources.get(source.index()).map(|s| s.trust)
+    }
+
+    /// All sources in registration order.
+    pub fn sources(&self) -> impl Iterator<Item = (SourceId, &str)> {
+        self.sources.iter().enumerate().map(|(i, s)| (SourceId(i as u16), &*s.name))
+    }
+
+    /// The id of the kind with this name.
+    pub fn kind_id(&self, name: &str) -> Option<KindId> {
+        self.kinds.id_of(name)
+    }
+
+    /// The name of a kind.
+    pub fn kind_name(&self, kind: KindId) -> Option<&str> {
+        self.kinds.get(kind).map(|e| &*e.name)
+    }
+
+    /// The spec of a kind.
+    pub fn kind_spec(&self, kind: KindId) -> Option<&KindSpec> {
+        self.kinds.get(kind).map(|e| &e.spec)
+    }
+
+    /// All kinds in linking order (the kind that links first comes first).
+    pub fn kinds(&self) -> impl Iterator<Item = (KindId, &str)> {
+        self.kinds.order.iter().map(|&k| (k, &*self.kinds.entry(k).name))
+    }
+
+    /// Number of stored records.
+    pub fn n_records(&self) -> usize {
+        self.graph.n_records()
+    }
+
+    /// Number of customers.
+    pub fn n_customers(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// Number of distinct keys ever seen (keys stay interned when their records go).
+    pub fn n_keys(&self) -> usize {
+        self.graph.n_keys()
+    }
+
+    /// The customer of the record `(source, external_id)`.
+    pub fn customer_of(&self, source: SourceId, external_id: &str) -> Option<CustomerId> {
+        let r = self.graph.find_record(source, external_id)?;
+        Some(self.clusters.customer_of(r))
+    }
+
+    /// Whether this customer id is live.
+    pub fn contains_customer(&self, customer: CustomerId) -> bool {
+        self.customers.contains_key(&customer)
+    }
+
+    /// The records of a customer, in no particular order; `None` if the id is not live.
+    /// Costs time in the size of the customer.
+    pub fn customer_records(
+        &self,
+        customer: CustomerId,
+    ) -> Option<impl Iterator<Item = RecordRef<'_>> + '_> {
+        let &member = self.customers.get(&customer)?;
+        Some(self.clusters.members(member).filter_map(move |r| {
+            self.graph.record(r).map(|s| RecordRef { source: s.source, external_id: &s.external_id })
+        }))
+    }
+
+    /// Number of records of a customer.
+    pub fn customer_size(&self, customer: CustomerId) -> Option<usize> {
+        let &member = self.customers.get(&customer)?;
+        Some(self.clusters.root(self.clusters.find(member)).size as usize)
+    }
+
+    /// All live customer ids, ascending.
+    pub fn customer_ids(&self) -> Vec<CustomerId> {
+        let mut ids: Vec<CustomerId> = self.customers.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The normalised keys `(kind, value)` a record carries, sorted.
+    pub fn record_keys(&self, source: SourceId, external_id: &str) -> Option<Vec<(KindId, &str)>> {
+        let r = self.graph.find_record(source, external_id)?;
+        let mut keys: Vec<(KindId, &str)> = self
+            .graph
+            .keys_of(r)
+            .map(|k| {
+                let slot = self.graph.key(k);
+                (slot.kind, &*slot.value)
+            })
+            .collect();
+        keys.sort_unstable();
+        Some(keys)
+    }
+
+    /// The attributes of a record as last ingested.
+    pub fn record_attributes(&self, source: SourceId, external_id: &str) -> Option<&[Attribute]> {
+        let r = self.graph.find_record(source, external_id)?;
+        self.graph.record(r).map(|s| s.attributes.as_slice())
+    }
+
+    /// Every live record with its customer, in storage order.
+    pub fn assignments(&self) -> impl Iterator<Item = (RecordRef<'_>, CustomerId)> + '_ {
+        self.graph.records().map(move |(r, s)| {
+            (RecordRef { source: s.source, external_id: &s.external_id }, self.clusters.customer_of(r))
+        })
+    }
+
+    /// Normalises a record's keys into `self.prepared.keys` (sorted, deduplicated), counting
+    /// rejected values in `report`.
+    fn prepare(&mut self, input: &RecordInput, report: &mut IngestReport) -> Result<(), IngestError> {
+        if input.source.index() >= self.sources.len() {
+            return Err(IngestError::UnknownSource(input.source));
+        }
+        let external_id = input.external_id.trim();
+        if external_id.is_empty() {
+            return Err(IngestError::EmptyExternalId);
+        }
+        if external_id.len() > MAX_VALUE_BYTES {
+            return Err(IngestError::ExternalIdTooLong);
+        }
+        if input.keys.len() > MAX_KEYS_PER_RECORD {
+            return Err(IngestError::TooManyKeys);
+        }
+        for &(kind, _) in &input.keys {
+            match self.kinds.get(kind) {
+                None => return Err(IngestError::UnknownKind(kind)),
+                Some(e) if e.spec.composite.is_some() => return Err(IngestError::CompositeKey(kind)),
+                Some(_) => {}
+            }
+        }
+        let Prepared { keys, text, part } = &mut self.prepared;
+        keys.clear();
+        for (kind, raw) in &input.keys {
+            let entry = self.kinds.entry(*kind);
+            match entry.spec.normalizer.normalize_into(raw, &self.ctx, text) {
+                Ok(()) => keys.push(intern(&mut self.graph, &self.kinds, entry, *kind, text)?),
+                Err(reason) => {
+                    *report.values_rejected.entry((input.source, *kind, reason)).or_default() += 1
+                }
+            }
+        }
+        for &kind in &self.kinds.composites {
+            let entry = self.kinds.entry(kind);
+            let Some(fields) = &entry.spec.composite else { continue };
+            text.clear();
+            let mut complete = true;
+            for (i, field) in fields.iter().enumerate() {
+                let Some(raw) = input.attribute(field) else {
+                    complete = false;
+                    break;
+                };
+                if entry.spec.normalizer.normalize_into(raw, &self.ctx, part).is_err() {
+                    complete = false;
+                    break;
+                }
+                if i > 0 {
+                    text.push(COMPOSITE_SEPARATOR);
+                }
+                text.push_str(part);
+            }
+            if complete {
+                keys.push(intern(&mut self.graph, &self.kinds, entry, kind, text)?);
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        // Count records that alone break a limit: they are a data problem worth seeing.
+        let mut i = 0;
+        while i < keys.len() {
+            let kind = self.graph.key(keys[i]).kind;
+            let n = keys[i..].iter().take_while(|&&k| self.graph.key(k).kind == kind).count();
+            if let Some(limit) = self.kinds.entry(kind).spec.policy.limit {
+                if n > limit as usize {
+                    *report.records_over_limit.entry((input.source, kind)).or_default() += 1;
+                }
+            }
+            i += n;
+        }
+        report.records_accepted += 1;
+        Ok(())
+    }
+
+    /// Stores the prepared record, new or replacing; returns its slot and whether it existed.
+    fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool), IngestError> {
+        let external_id = input.external_id.trim();
+        match self.graph.find_record(input.source, external_id) {
+            Some(r) => {
+                if let Some(slot) = self.graph.record_mut(r) {
+                    slot.attributes = input.attributes;
+                }
+                Ok((r, true))
+            }
+            None => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                let r = self.graph.insert_record(input.source, external_id, seq, input.attributes)?;
+                self.clusters.grow(self.graph.record_capacity());
+                self.clusters.reset(r, CustomerId(0), Default::default());
+                Ok((r, false))
+            }
+        }
+    }
+
+    /// Inserts a record, or replaces the record with the same `(source, external_id)`.
+    ///
+    /// Values that fail normalisation are counted in the returned report; the record is
+    /// stored with its other keys. Costs time in the size of the touched customers when
+    /// nothing conflicts, and in the size of the touched raw component otherwise.
+    ///
+    /// # Errors
+    /// An [`IngestError`] if the record itself is unusable (unknown source or kind, empty or
+    /// over-long external id, too many keys); nothing is changed then.
+    pub fn upsert(&mut self, input: RecordInput) -> Result<Changes, IngestError> {
+        let mut changes = Changes::default();
+        self.prepare(&input, &mut changes.report)?;
+        let (r, existed) = self.store(input)?;
+        let node = match self.graph.record(r) {
+            Some(s) => s.node,
+            None => return Ok(changes),
+        };
+        let new_keys = std::mem::take(&mut self.prepared.keys);
+        let mut old_keys = Vec::new();
+        if existed {
+            old_keys = self.graph.keys_of(r).collect();
+            old_keys.sort_unstable();
+            if old_keys == new_keys {
+                self.prepared.keys = new_keys;
+                changes.events.push(ChangeEvent::Updated { customer: self.clusters.customer_of(r) });
+                return Ok(changes);
+            }
+            self.graph.unlink_all(r, &mut old_keys);
+            old_keys.sort_unstable();
+        }
+        for &k in &new_keys {
+            self.graph.link(node, k);
+        }
+        let flipped = old_keys.iter().any(|&k| {
+            let s = self.graph.key(k);
+            s.cap > 0 && s.n_records == s.cap && new_keys.binary_search(&k).is_err()
+        }) || new_keys.iter().any(|&k| {
+            let s = self.graph.key(k);
+            s.cap > 0 && s.n_records == s.cap.saturating_add(1) && old_keys.binary_search(&k).is_err()
+        });
+        let only_adds = old_keys.iter().all(|k| new_keys.binary_search(k).is_ok());
+        if !flipped && only_adds {
+            if let FastLink::Joined { root, customers } =
+                resolve::try_fast_link(&self.graph, &self.kinds, &mut self.clusters, r, &mut self.scratch)
+            {
+                self.fast_events(root, &customers, &mut changes.events);
+                self.prepared.keys = new_keys;
+                return Ok(changes);
+            }
+        }
+        let mut seeds = vec![r];
+        for &k in old_keys.iter().chain(&new_keys) {
+            seeds.extend(self.graph.records_of(k));
+        }
+        self.prepared.keys = new_keys;
+        let changed: AHashSet<RecordIdx> = [r].into_iter().collect();
+        changes.events = self.settle(seeds, &changed);
+        Ok(changes)
+    }
+
+    /// Events of a fast-path join: the record's customers merged into the oldest.
+    fn fast_events(&mut self, root: RecordIdx, customers: &[CustomerId], events: &mut Vec<ChangeEvent>) {
+        let id = match customers.split_first() {
+            None => {
+                let id = self.fresh_id();
+                events.push(ChangeEvent::Created { customer: id });
+                id
+            }
+            Some((&survivor, absorbed)) => {
+                if !absorbed.is_empty() {
+                    events.push(ChangeEvent::Merged { survivor, absorbed: absorbed.to_vec() });
+                    for c in absorbed {
+                        self.customers.remove(c);
+                    }
+                }
+                events.push(ChangeEvent::Updated { customer: survivor });
+                survivor
+            }
+        };
+        self.clusters.root_mut(root).customer = id;
+        self.customers.insert(id, root);
+    }
+
+    fn fresh_id(&mut self) -> CustomerId {
+        let id = CustomerId(self.next_customer);
+        self.next_customer += 1;
+        id
+    }
+
+    /// Ingests many records at once and resolves once at the end. Records that cannot be
+    /// ingested are skipped and counted in the report; later records with the same
+    /// `(source, external_id)` replace earlier ones.
+    ///
+    /// Into an empty resolver this is a batch run over all records: time roughly linear in
+    /// records and keys. Otherwise only the raw components the batch touches are re-resolved.
+    pub fn ingest<I>(&mut self, records: I) -> Changes
+    where
+        I: IntoIterator<Item = RecordInput>,
+    {
+        let mut changes = Changes::default();
+        let was_empty = self.graph.n_records() == 0 && self.customers.is_empty();
+        let mut seeds: Vec<RecordIdx> = Vec::new();
+        let mut changed: AHashSet<RecordIdx> = AHashSet::new();
+        // Key counts before the batch touched them, to find keys whose generic status flipped.
+        let mut initial_counts: AHashMap<KeyIdx, u32> = AHashMap::new();
+        let mut old_keys = Vec::new();
+        for input in records {
+            if let Err(e) = self.prepare(&input, &mut changes.report) {
+                *changes.report.records_skipped.entry(e).or_default() += 1;
+                continue;
+            }
+            let (r, existed) = match self.store(input) {
+                Ok(x) => x,
+                Err(e) => {
+                    changes.report.records_accepted -= 1;
+                    *changes.report.records_skipped.entry(e).or_default() += 1;
+                    continue;
+                }
+            };
+            let Some(node) = self.graph.record(r).map(|s| s.node) else { continue };
+            if existed {
+                old_keys.clear();
+                old_keys.extend(self.graph.keys_of(r));
+                old_keys.sort_unstable();
+                if old_keys == self.prepared.keys {
+                    changed.insert(r);
+                    seeds.push(r);
+                    continue;
+                }
+                if !was_empty {
+                    for &k in &old_keys {
+                        let n = self.graph.key(k).n_records;
+                        initial_counts.entry(k).or_insert(n);
+                        seeds.extend(self.graph.records_of(k));
+                    }
+                }
+                self.graph.unlink_all(r, &mut old_keys);
+                changed.insert(r);
+            }
+            for &k in &self.prepared.keys {
+                if !was_empty {
+                    let n = self.graph.key(k).n_records;
+                    initial_counts.entry(k).or_insert(n);
+                }
+                self.graph.link(node, k);
+            }
+            if !was_empty {
+                seeds.push(r);
+            }
+        }
+        if was_empty {
+            let region: Vec<RecordIdx> = self.graph.records().map(|(r, _)| r).collect();
+            changes.events = self.settle_region(region, Vec::new(), true, &changed);
+        } else {
+            for (&k, &n) in &initial_counts {
+                let s = self.graph.key(k);
+                if (n > s.cap) != s.is_generic() {
+                    seeds.extend(self.graph.records_of(k));
+                }
+            }
+            changes.events = self.settle(seeds, &changed);
+        }
+        changes
+    }
+
+    /// Removes the record `(source, external_id)`; its customer may split or disappear.
+    ///
+    /// # Errors
+    /// [`LookupError::UnknownRecord`] if no such record is stored.
+    pub fn remove(&mut self, source: SourceId, external_id: &str) -> Result<Changes, LookupError> {
+        let Some(r) = self.graph.find_record(source, external_id.trim()) else {
+            return Err(LookupError::UnknownRecord {
+                source_id: source,
+                external_id: external_id.to_string(),
+            });
+        };
+        let mut old_keys = Vec::new();
+        self.graph.unlink_all(r, &mut old_keys);
+        let mut seeds = vec![r];
+        for &k in &old_keys {
+            seeds.extend(self.graph.records_of(k));
+        }
+        self.graph.remove_record(r);
+        let changes = Changes { events: self.settle(seeds, &AHashSet::new()), ..Default::default() };
+        Ok(changes)
+    }
+
+    /// Re-resolves every record from scratch, as a batch run would. Customer ids follow the
+    /// same survival rules as for any other change; with a consistent state this changes
+    /// nothing and returns no events.
+    pub fn rebuild(&mut self) -> Changes {
+        let region: Vec<RecordIdx> = self.graph.records().map(|(r, _)| r).collect();
+        let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
+        let events = self.settle_region(region, old, true, &AHashSet::new());
+        Changes { events, ..Default::default() }
+    }
+
+    /// Re-resolves the region reachable from `seeds` and returns the change events.
+    fn settle(&mut self, seeds: Vec<RecordIdx>, changed: &AHashSet<RecordIdx>) -> Vec<ChangeEvent> {
+        let region = resolve::closure(&self.graph, &self.clusters, seeds);
+        let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
+        self.settle_region(region, old, false, changed)
+    }
+
+    /// Links `region` (whole raw components and whole old clusters, ghosts included) afresh,
+    /// then gives ids: each old id claims the new cluster holding its oldest surviving record;
+    /// a cluster claimed by several keeps the smallest; unclaimed clusters get fresh ids in
+    /// the order of their oldest record.
+    fn settle_region(
+        &mut self,
+        region: Vec<RecordIdx>,
+        old: Vec<CustomerId>,
+        all_keys: bool,
+        changed: &AHashSet<RecordIdx>,
+    ) -> Vec<ChangeEvent> {
+        let mut live = Vec::with_capacity(region.len());
+        let mut ghosts = Vec::new();
+        for &r in &region {
+            if self.graph.record(r).is_some() {
+                live.push(r);
+            } else {
+                ghosts.push(r);
+            }
+        }
+        let old_of = |i: usize| old.get(i).copied().unwrap_or(CustomerId(0));
+        // Old side: record count per old id (ghosts included) and oldest surviving record.
+        let mut old_count: AHashMap<CustomerId, u32> = AHashMap::new();
+        let mut oldest: AHashMap<CustomerId, (u64, RecordIdx)> = AHashMap::new();
+        let mut old_by_record: AHashMap<RecordIdx, CustomerId> = AHashMap::new();
+        for (i, &r) in region.iter().enumerate() {
+            let c = old_of(i);
+            if c.0 == 0 {
+                continue;
+            }
+            *old_count.entry(c).or_default() += 1;
+            old_by_record.insert(r, c);
+            if let Some(slot) = self.graph.record(r) {
+                let e = oldest.entry(c).or_insert((slot.seq, r));
+                if slot.seq < e.0 {
+                    *e = (slot.seq, r);
+                }
+            }
+        }
+
+        resolve::link_region(
+            &mut self.graph,
+            &self.kinds,
+            &mut self.clusters,
+            &live,
+            all_keys,
+            &mut self.scratch,
+        );
+        for &g in &ghosts {
+            self.clusters.clear(g);
+        }
+
+        // New side: clusters by root.
+        struct NewCluster {
+            root: RecordIdx,
+            min_seq: u64,
+            size: u32,
+            olds: SmallVec<[CustomerId; 2]>,
+            claims: SmallVec<[CustomerId; 2]>,
+            changed: bool,
+        }
+        let mut index: AHashMap<RecordIdx, usize> = AHashMap::with_capacity(live.len());
+        let mut new_clusters: Vec<NewCluster> = Vec::new();
+        for &r in &live {
+            let root = self.clusters.find_mut(r);
+            let i = *index.entry(root).or_insert_with(|| {
+                new_clusters.push(NewCluster {
+                    root,
+                    min_seq: u64::MAX,
+                    size: 0,
+                    olds: SmallVec::new(),
+                    claims: SmallVec::new(),
+                    changed: false,
+                });
+                new_clusters.len() - 1
+            });
+            let nc = &mut new_clusters[i];
+            let seq = self.graph.record(r).map_or(u64::MAX, |s| s.seq);
+            nc.min_seq = nc.min_seq.min(seq);
+            nc.size += 1;
+            if let Some(&c) = old_by_record.get(&r) {
+                if !nc.olds.contains(&c) {
+                    nc.olds.push(c);
+                }
+            }
+            nc.changed |= changed.contains(&r);
+        }
+        let mut claim_root: AHashMap<CustomerId, RecordIdx> = AHashMap::with_capacity(oldest.len());
+        for (&c, &(_, r)) in &oldest {
+            let root = self.clusters.find(r);
+            claim_root.insert(c, root);
+            if let Some(&i) = index.get(&root) {
+                new_clusters[i].claims.push(c);
+            }
+        }
+        new_clusters.sort_unstable_by_key(|nc| nc.min_seq);
+
+        let mut events = Vec::new();
+        let mut split_into: AHashMap<CustomerId, Vec<CustomerId>> = AHashMap::new();
+        for nc in &mut new_clusters {
+            nc.claims.sort_unstable();
+            let id = match nc.claims.split_first() {
+                Some((&survivor, absorbed)) => {
+                    if !absorbed.is_empty() {
+                        events.push(ChangeEvent::Merged { survivor, absorbed: absorbed.to_vec() });
+                        for c in absorbed {
+                            self.customers.remove(c);
+                        }
+                    }
+                    let unchanged = nc.olds.len() == 1
+                        && nc.olds[0] == survivor
+                        && old_count.get(&survivor) == Some(&nc.size)
+                        && !nc.changed;
+                    if !unchanged {
+                        events.push(ChangeEvent::Updated { customer: survivor });
+                    }
+                    survivor
+                }
+                None => {
+                    let id = CustomerId(self.next_customer);
+                    self.next_customer += 1;
+                    if nc.olds.is_empty() {
+                        events.push(ChangeEvent::Created { customer: id });
+                    }
+                    id
+                }
+            };
+            for &c in &nc.olds {
+                if claim_root.get(&c) != Some(&nc.root) {
+                    split_into.entry(c).or_default().push(id);
+                }
+            }
+            self.clusters.root_mut(nc.root).customer = id;
+            self.customers.insert(id, nc.root);
+        }
+        for (&c, _) in &old_count {
+            if !oldest.contains_key(&c) {
+                events.push(ChangeEvent::Removed { customer: c });
+                self.customers.remove(&c);
+            }
+        }
+        for (from, mut into) in split_into {
+            into.sort_unstable();
+            into.dedup();
+            events.push(ChangeEvent::Split { from, into });
+        }
+        sort_events(&mut events);
+        events
+    }
+}
+
+/// Interns a normalised value of `kind`, deny-listed values with cap 0.
+fn intern(
+    graph: &mut IdentityGraph,
+    kinds: &KindTable,
+    entry: &KindEntry,
+    kind: KindId,
+    value: &str,
+) -> Result<KeyIdx, IngestError> {
+    if let Some(k) = graph.find_key(kind, value) {
+        return Ok(k);
+    }
+    let cap = if kinds.is_denied(kind, value) {
+        0
+    } else {
+        entry.spec.policy.generic_cap.unwrap_or(u32::MAX)
+    };
+    graph.intern_key(kind, value, cap)
+}
+
+/// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within.
+fn sort_events(events: &mut [ChangeEvent]) {
+    events.sort_by_key(|e| match e {
+        ChangeEvent::Split { from, .. } => (0, *from),
+        ChangeEvent::Merged { survivor, .. } => (1, *survivor),
+        ChangeEvent::Created { customer } => (2, *customer),
+        ChangeEvent::Updated { customer } => (3, *customer),
+        ChangeEvent::Removed { customer } => (4, *customer),
+    });
+}
