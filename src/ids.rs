@@ -13,6 +13,13 @@ macro_rules! define_id {
         pub struct $name(pub(crate) $int);
 
         impl $name {
+            /// The id with this raw integer, as a host stored it from [`Self::get`]. An id that
+            /// was never handed out refers to nothing.
+            #[inline]
+            pub const fn from_raw(raw: $int) -> Self {
+                $name(raw)
+            }
+
             /// The raw integer behind this id.
             #[inline]
             pub const fn get(self) -> $int {

@@ -238,6 +238,11 @@ pub(crate) fn try_fast_link(
         // A record that alone breaks a limit and touches nobody stays alone: that is also what
         // a re-run gives.
         Err(_) if roots.len() == 1 => {
+            let mut values = clusters.root(own_root).values.clone();
+            values.extend_from_slice(&own_values);
+            values.sort_unstable();
+            values.dedup();
+            clusters.root_mut(own_root).values = values;
             let mut customers = SmallVec::new();
             let c = clusters.root(own_root).customer;
             if c.0 != 0 {

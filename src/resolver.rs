@@ -698,6 +698,7 @@ impl Resolver {
             size: u32,
             olds: SmallVec<[CustomerId; 2]>,
             claims: SmallVec<[CustomerId; 2]>,
+            /// A member was new or edited.
             changed: bool,
         }
         let mut index: AHashMap<RecordIdx, usize> = AHashMap::with_capacity(live.len());
@@ -719,10 +720,10 @@ impl Resolver {
             let seq = self.graph.record(r).map_or(u64::MAX, |s| s.seq);
             nc.min_seq = nc.min_seq.min(seq);
             nc.size += 1;
-            if let Some(&c) = old_by_record.get(&r) {
-                if !nc.olds.contains(&c) {
-                    nc.olds.push(c);
-                }
+            match old_by_record.get(&r) {
+                Some(&c) if !nc.olds.contains(&c) => nc.olds.push(c),
+                Some(_) => {}
+                None => nc.changed = true,
             }
             nc.changed |= changed.contains(&r);
         }

@@ -1,0 +1,25 @@
+//! Shared test helpers: a small, obviously correct batch resolver and partition utilities.
+#![allow(dead_code)]
+
+pub mod reference;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use idstitch::{CustomerId, Resolver, SourceId};
+
+/// A record as the tests name it.
+pub type RecordName = (SourceId, String);
+
+/// The partition a resolver holds: sets of records, as a sorted set of sorted sets.
+pub fn partition_of(resolver: &Resolver) -> BTreeSet<BTreeSet<RecordName>> {
+    let mut by_customer: BTreeMap<CustomerId, BTreeSet<RecordName>> = BTreeMap::new();
+    for (r, c) in resolver.assignments() {
+        by_customer.entry(c).or_default().insert((r.source, r.external_id.to_string()));
+    }
+    by_customer.into_values().collect()
+}
+
+/// Record → customer id.
+pub fn assignment_of(resolver: &Resolver) -> BTreeMap<RecordName, CustomerId> {
+    resolver.assignments().map(|(r, c)| ((r.source, r.external_id.to_string()), c)).collect()
+}

@@ -1,0 +1,96 @@
+//! A reference resolver: the batch semantics of DESIGN §3–4 written as plainly as possible,
+//! with sets and relabelling instead of union-find, and no incremental state at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A kind as the reference sees it.
+#[derive(Clone, Debug)]
+pub struct RefKind {
+    pub name: String,
+    pub priority: i32,
+    pub limit: Option<usize>,
+    pub cap: Option<usize>,
+    pub deny: BTreeSet<String>,
+}
+
+/// The canonical value order of the spec: 64-bit FNV-1a of the bytes, then the bytes.
+pub fn fnv1a(value: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &b in value.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Resolves `records` (name → set of (kind index, normalised value)) in one batch.
+/// Returns the partition and the set of keys that were refused.
+pub fn resolve<R: Ord + Clone>(
+    kinds: &[RefKind],
+    records: &BTreeMap<R, BTreeSet<(usize, String)>>,
+) -> BTreeSet<BTreeSet<R>> {
+    // 1. How many records carry each key; generic keys link nothing and count for no limit.
+    let mut carriers: BTreeMap<(usize, String), Vec<R>> = BTreeMap::new();
+    for (r, keys) in records {
+        for key in keys {
+            carriers.entry(key.clone()).or_default().push(r.clone());
+        }
+    }
+    let generic = |key: &(usize, String)| {
+        let kind = &kinds[key.0];
+        kind.deny.contains(&key.1) || kind.cap.is_some_and(|cap| carriers[key].len() > cap)
+    };
+
+    // 2. Every record alone.
+    let mut cluster_of: BTreeMap<R, usize> =
+        records.keys().enumerate().map(|(i, r)| (r.clone(), i)).collect();
+    let limited_values = |members: &[R]| -> BTreeSet<(usize, String)> {
+        members
+            .iter()
+            .flat_map(|m| records[m].iter())
+            .filter(|k| kinds[k.0].limit.is_some() && !generic(k))
+            .cloned()
+            .collect()
+    };
+
+    // 3. Keys by kind priority (desc), kind name, value hash, value.
+    let mut order: Vec<&(usize, String)> =
+        carriers.keys().filter(|k| carriers[*k].len() >= 2 && !generic(k)).collect();
+    order.sort_by(|a, b| {
+        let (ka, kb) = (&kinds[a.0], &kinds[b.0]);
+        kb.priority
+            .cmp(&ka.priority)
+            .then_with(|| ka.name.cmp(&kb.name))
+            .then_with(|| fnv1a(&a.1).cmp(&fnv1a(&b.1)))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+
+    // 4. Each key joins all its clusters if the union keeps every limit, else none.
+    for key in order {
+        let touched: BTreeSet<usize> = carriers[key].iter().map(|r| cluster_of[r]).collect();
+        if touched.len() < 2 {
+            continue;
+        }
+        let members: Vec<R> = cluster_of
+            .iter()
+            .filter(|(_, c)| touched.contains(c))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let values = limited_values(&members);
+        let fits = kinds.iter().enumerate().all(|(i, kind)| {
+            kind.limit.is_none_or(|limit| values.iter().filter(|v| v.0 == i).count() <= limit)
+        });
+        if fits {
+            let target = *touched.iter().next().unwrap();
+            for m in members {
+                cluster_of.insert(m, target);
+            }
+        }
+    }
+
+    let mut clusters: BTreeMap<usize, BTreeSet<R>> = BTreeMap::new();
+    for (r, c) in cluster_of {
+        clusters.entry(c).or_default().insert(r);
+    }
+    clusters.into_values().collect()
+}

@@ -1,0 +1,307 @@
+//! Incremental equals batch (DESIGN §4): random sequences of upserts, removals, bulk ingests
+//! and rebuilds, in random order, with every protection on, always end in the partition the
+//! reference batch resolver gives for the current records. Checked after every step, with
+//! the invariants of DESIGN §3 and §5.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::reference::{self, RefKind};
+use common::{assignment_of, partition_of, RecordName};
+use idstitch::{
+    ChangeEvent, CustomerId, KindId, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
+    SourceId,
+};
+use proptest::prelude::*;
+
+const VALUES: [&str; 7] = ["a", "b", "c", "d", "e", "f", "z"];
+
+/// Four opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
+/// a kind with the same priority (tie broken by name) and a deny-list, an uncapped kind.
+fn kinds() -> Vec<RefKind> {
+    let k = |name: &str, priority, limit, cap, deny: &[&str]| RefKind {
+        name: name.to_string(),
+        priority,
+        limit,
+        cap,
+        deny: deny.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        k("k0", 100, Some(1), Some(4), &[]),
+        k("k1", 50, Some(2), Some(3), &[]),
+        k("k2", 50, None, Some(3), &["z"]),
+        k("k3", 10, Some(3), None, &[]),
+    ]
+}
+
+fn resolver(kinds: &[RefKind]) -> Resolver {
+    let mut builder = Resolver::builder();
+    for k in kinds {
+        let mut policy = KindPolicy::new(k.priority).builtin_placeholders(false).deny(k.deny.clone());
+        if let Some(limit) = k.limit {
+            policy = policy.limit(limit as u32);
+        }
+        if let Some(cap) = k.cap {
+            policy = policy.generic_cap(cap as u32);
+        }
+        builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy)).unwrap();
+    }
+    let mut r = builder.build().unwrap();
+    r.add_source("s0", 10).unwrap();
+    r.add_source("s1", 5).unwrap();
+    r
+}
+
+type Keys = BTreeSet<(usize, String)>;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Upsert(u16, u8, Keys),
+    Remove(u16, u8),
+    Bulk(Vec<(u16, u8, Keys)>),
+    Rebuild,
+}
+
+fn keys_strategy() -> impl Strategy<Value = Keys> {
+    proptest::collection::btree_set((0usize..4, 0usize..VALUES.len()), 0..4)
+        .prop_map(|s| s.into_iter().map(|(k, v)| (k, VALUES[v].to_string())).collect())
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0u16..2, 0u8..10, keys_strategy()).prop_map(|(s, i, k)| Op::Upsert(s, i, k)),
+        2 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::Remove(s, i)),
+        1 => proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..6).prop_map(Op::Bulk),
+        1 => Just(Op::Rebuild),
+    ]
+}
+
+fn input(resolver: &Resolver, source: u16, id: u8, keys: &Keys) -> RecordInput {
+    let mut rec = RecordInput::new(SourceId::from_raw(source), format!("r{id}"));
+    for (k, v) in keys {
+        let kind: KindId = resolver.kind_id(&format!("k{k}")).unwrap();
+        rec = rec.with_key(kind, v.clone());
+    }
+    rec
+}
+
+/// The test's own model of the record set, with first-insert order for the id rules.
+#[derive(Default)]
+struct Model {
+    records: BTreeMap<RecordName, Keys>,
+    age: BTreeMap<RecordName, u64>,
+    clock: u64,
+}
+
+impl Model {
+    fn upsert(&mut self, name: RecordName, keys: Keys) {
+        if !self.records.contains_key(&name) {
+            self.age.insert(name.clone(), self.clock);
+            self.clock += 1;
+        }
+        self.records.insert(name, keys);
+    }
+    fn remove(&mut self, name: &RecordName) -> bool {
+        self.age.remove(name);
+        self.records.remove(name).is_some()
+    }
+}
+
+/// Checks the events of one call against the change from `old` to `new`.
+fn check_events(
+    old: &BTreeMap<RecordName, CustomerId>,
+    new: &BTreeMap<RecordName, CustomerId>,
+    events: &[ChangeEvent],
+    age: &BTreeMap<RecordName, u64>,
+    ever: &mut BTreeSet<CustomerId>,
+) -> Result<(), TestCaseError> {
+    let old_ids: BTreeSet<CustomerId> = old.values().copied().collect();
+    let new_ids: BTreeSet<CustomerId> = new.values().copied().collect();
+    let members = |m: &BTreeMap<RecordName, CustomerId>, c: CustomerId| -> BTreeSet<RecordName> {
+        m.iter().filter(|(_, &x)| x == c).map(|(r, _)| r.clone()).collect()
+    };
+    let oldest_surviving = |c: CustomerId| {
+        members(old, c).into_iter().filter(|r| new.contains_key(r)).min_by_key(|r| age[r])
+    };
+    let mut created = BTreeSet::new();
+    let mut split_into = BTreeSet::new();
+    let mut gone = BTreeSet::new();
+    let mut updated = BTreeSet::new();
+    for e in events {
+        match e {
+            ChangeEvent::Created { customer } => {
+                prop_assert!(!old_ids.contains(customer), "created id existed: {e:?}");
+                for r in members(new, *customer) {
+                    prop_assert!(!old.contains_key(&r), "created customer holds old record {r:?}");
+                }
+                created.insert(*customer);
+            }
+            ChangeEvent::Merged { survivor, absorbed } => {
+                prop_assert!(new_ids.contains(survivor));
+                for a in absorbed {
+                    prop_assert!(a > survivor, "younger id survived: {e:?}");
+                    prop_assert!(old_ids.contains(a) && !new_ids.contains(a));
+                    if let Some(r) = oldest_surviving(*a) {
+                        prop_assert_eq!(new[&r], *survivor);
+                    }
+                    gone.insert(*a);
+                }
+            }
+            ChangeEvent::Split { from, into } => {
+                prop_assert!(old_ids.contains(from));
+                let moved: BTreeSet<CustomerId> = members(old, *from)
+                    .iter()
+                    .filter_map(|r| new.get(r).copied())
+                    .filter(|&c| Some(c) != oldest_surviving(*from).map(|r| new[&r]))
+                    .collect();
+                prop_assert_eq!(&moved, &into.iter().copied().collect::<BTreeSet<_>>());
+                split_into.extend(into.iter().copied());
+            }
+            ChangeEvent::Updated { customer } => {
+                prop_assert!(new_ids.contains(customer) && old_ids.contains(customer));
+                updated.insert(*customer);
+            }
+            ChangeEvent::Removed { customer } => {
+                prop_assert!(old_ids.contains(customer) && !new_ids.contains(customer));
+                prop_assert!(oldest_surviving(*customer).is_none());
+                gone.insert(*customer);
+            }
+            other => prop_assert!(false, "unexpected event {other:?}"),
+        }
+    }
+    // Ids that vanished are exactly the absorbed and removed ones.
+    let vanished: BTreeSet<CustomerId> = old_ids.difference(&new_ids).copied().collect();
+    prop_assert_eq!(&vanished, &gone);
+    for &c in new_ids.difference(&old_ids) {
+        prop_assert!(!ever.contains(&c), "id {c} reused");
+        prop_assert!(created.contains(&c) || split_into.contains(&c), "id {c} appeared silently");
+    }
+    // A surviving id keeps its oldest surviving record; changed membership is reported.
+    for &c in old_ids.intersection(&new_ids) {
+        let r = oldest_surviving(c).expect("surviving id has records");
+        prop_assert_eq!(new[&r], c, "id {} did not stay with its oldest record", c);
+        if members(old, c) != members(new, c) {
+            prop_assert!(updated.contains(&c), "changed customer {c} not reported");
+        }
+    }
+    ever.extend(new_ids);
+    Ok(())
+}
+
+/// Customers of two or more records keep every limit (on non-generic values).
+fn check_limits(model: &Model, kinds: &[RefKind], resolver: &Resolver) -> Result<(), TestCaseError> {
+    let mut count: BTreeMap<&(usize, String), usize> = BTreeMap::new();
+    for keys in model.records.values() {
+        for k in keys {
+            *count.entry(k).or_default() += 1;
+        }
+    }
+    for customer in partition_of(resolver) {
+        if customer.len() < 2 {
+            continue;
+        }
+        let values: BTreeSet<&(usize, String)> = customer
+            .iter()
+            .flat_map(|r| model.records[r].iter())
+            .filter(|k| {
+                let kind = &kinds[k.0];
+                !kind.deny.contains(&k.1) && kind.cap.is_none_or(|cap| count[k] <= cap)
+            })
+            .collect();
+        for (i, kind) in kinds.iter().enumerate() {
+            if let Some(limit) = kind.limit {
+                let n = values.iter().filter(|v| v.0 == i).count();
+                prop_assert!(n <= limit, "customer breaks limit {limit} of {}: {customer:?}", kind.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let kinds = kinds();
+    let mut resolver = resolver(&kinds);
+    let mut model = Model::default();
+    let mut ever = BTreeSet::new();
+    for op in ops {
+        let before = assignment_of(&resolver);
+        let events = match &op {
+            Op::Upsert(s, i, keys) => {
+                let rec = input(&resolver, *s, *i, keys);
+                model.upsert((SourceId::from_raw(*s), format!("r{i}")), keys.clone());
+                resolver.upsert(rec).unwrap().events
+            }
+            Op::Remove(s, i) => {
+                let name = (SourceId::from_raw(*s), format!("r{i}"));
+                let existed = model.remove(&name);
+                let result = resolver.remove(name.0, &name.1);
+                prop_assert_eq!(existed, result.is_ok());
+                result.map(|c| c.events).unwrap_or_default()
+            }
+            Op::Bulk(batch) => {
+                let inputs: Vec<RecordInput> =
+                    batch.iter().map(|(s, i, k)| input(&resolver, *s, *i, k)).collect();
+                for (s, i, k) in batch {
+                    model.upsert((SourceId::from_raw(*s), format!("r{i}")), k.clone());
+                }
+                resolver.ingest(inputs).events
+            }
+            Op::Rebuild => {
+                let events = resolver.rebuild().events;
+                prop_assert!(events.is_empty(), "rebuild of a consistent state changed {events:?}");
+                events
+            }
+        };
+        let expected = reference::resolve(&kinds, &model.records);
+        let actual = partition_of(&resolver);
+        prop_assert_eq!(&actual, &expected, "after {:?}", op);
+        prop_assert_eq!(resolver.n_records(), model.records.len());
+        prop_assert_eq!(resolver.n_customers(), expected.len());
+        // Each record in exactly one customer: the customers' record lists cover all records once.
+        let listed: usize =
+            resolver.customer_ids().iter().map(|&c| resolver.customer_records(c).unwrap().count()).sum();
+        prop_assert_eq!(listed, model.records.len());
+        check_limits(&model, &kinds, &resolver)?;
+        let after = assignment_of(&resolver);
+        check_events(&before, &after, &events, &model.age, &mut ever)?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_batch(ops in proptest::collection::vec(op_strategy(), 1..40)) {
+        run(ops)?;
+    }
+}
+
+/// The same records in any order, one by one, give the batch partition.
+#[test]
+fn arrival_order_does_not_matter() {
+    let kinds = kinds();
+    let records: Vec<(u16, u8, Keys)> = (0..10u8)
+        .map(|i| {
+            let keys: Keys = [(i as usize % 4, VALUES[i as usize % 3].to_string()), (1, VALUES[(i as usize / 2) % 4].to_string())]
+                .into_iter()
+                .collect();
+            (u16::from(i % 2), i, keys)
+        })
+        .collect();
+    let mut partitions = BTreeSet::new();
+    for rotation in 0..records.len() {
+        let mut r = resolver(&kinds);
+        let mut order = records.clone();
+        order.rotate_left(rotation);
+        if rotation % 2 == 1 {
+            order.reverse();
+        }
+        for (s, i, k) in &order {
+            r.upsert(input(&r, *s, *i, k)).unwrap();
+        }
+        partitions.insert(partition_of(&r));
+    }
+    assert_eq!(partitions.len(), 1, "partition depends on arrival order");
+}
