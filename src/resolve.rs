@@ -237,7 +237,7 @@ pub(crate) fn try_fast_link(
         }
         // A record that alone breaks a limit and touches nobody stays alone: that is also what
         // a re-run gives.
-        Err(_) if roots.len() == 1 => {
+        Err(_) if roots.len() == 1 && clusters.root(own_root).size == 1 => {
             let mut values = clusters.root(own_root).values.clone();
             values.extend_from_slice(&own_values);
             values.sort_unstable();
