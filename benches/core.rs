@@ -1,1 +1,166 @@
-fn main() {}
+//! Core benchmarks (issue "Identity graph core"): bulk ingest of 1M generated records,
+//! single-record upsert latency on a 1M-record graph, a remove that splits a 100-record
+//! customer, and a full rebuild for the ratio against incremental work.
+//!
+//! `cargo bench --bench core`; `IDSTITCH_BENCH_RECORDS=100000` for a quicker run.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use idstitch::synth::{self, SynthConfig, SynthIds};
+use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
+
+fn n_records() -> usize {
+    std::env::var("IDSTITCH_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+}
+
+/// `n` generated records with every trap, as resolver input, plus a resolver to take them.
+fn fixture(n: usize) -> (Resolver, Vec<RecordInput>) {
+    let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
+    let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
+    let config = SynthConfig::new(n, 42);
+    let inputs: Vec<RecordInput> = synth::records(&config).take(n).map(|r| ids.input(&r)).collect();
+    assert_eq!(inputs.len(), n, "generator produced fewer records than asked");
+    (resolver, inputs)
+}
+
+fn bulk_ingest(c: &mut Criterion) {
+    let n = n_records();
+    let (empty, inputs) = fixture(n);
+    let mut group = c.benchmark_group("bulk_ingest");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(format!("{n}_records"), |b| {
+        b.iter_batched(
+            || (empty_clone(&empty), inputs.clone()),
+            |(mut resolver, inputs)| {
+                let changes = resolver.ingest(inputs);
+                black_box(changes.events.len());
+                resolver
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+/// A fresh resolver with the same policy and sources.
+fn empty_clone(template: &Resolver) -> Resolver {
+    let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
+    for (_, name) in template.sources() {
+        resolver.add_source(name, 0).expect("distinct names");
+    }
+    resolver
+}
+
+/// Upsert latency on an `n`-record graph, the graph kept at its size: each timed upsert is
+/// undone by an untimed remove. `new_person`: a record of someone not in the graph yet;
+/// `known_person`: a record of the graph taken out (untimed) and upserted again, so it joins
+/// its customer.
+fn upsert_latency(c: &mut Criterion) {
+    let n = n_records();
+    let (mut resolver, inputs) = fixture(n);
+    let ids = SynthIds::from_resolver(&resolver).expect("registered");
+    let known: Vec<RecordInput> = inputs.iter().step_by(97).take(20_000).cloned().collect();
+    resolver.ingest(inputs);
+    let fresh: Vec<RecordInput> = synth::records(&SynthConfig::new(20_000, 7))
+        .enumerate()
+        .map(|(i, r)| {
+            let mut input = ids.input(&r);
+            input.external_id = format!("bench-{i}");
+            input
+        })
+        .collect();
+    let mut group = c.benchmark_group("upsert");
+    group.throughput(Throughput::Elements(1));
+    let mut next = 0usize;
+    group.bench_function(format!("new_person_into_{n}"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let input = fresh[next % fresh.len()].clone();
+                next += 1;
+                let (source, id) = (input.source, input.external_id.clone());
+                let start = Instant::now();
+                let changes = resolver.upsert(input).expect("valid record");
+                total += start.elapsed();
+                black_box(changes);
+                resolver.remove(source, &id).expect("just added");
+            }
+            total
+        })
+    });
+    group.bench_function(format!("known_person_into_{n}"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let input = known[next % known.len()].clone();
+                next += 1;
+                resolver.remove(input.source, &input.external_id).expect("present");
+                let start = Instant::now();
+                let changes = resolver.upsert(input).expect("valid record");
+                total += start.elapsed();
+                black_box(changes);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// A chain of 100 records linked through an unlimited host kind; removing the middle one
+/// splits the customer in two. Timed: the remove only (the record is put back untimed).
+fn remove_split(c: &mut Criterion) {
+    let n = n_records();
+    let mut builder = synth::resolver_builder();
+    builder
+        .kind(
+            "thread",
+            KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).builtin_placeholders(false)),
+        )
+        .expect("valid kind");
+    let mut resolver = builder.build().expect("valid policy");
+    let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
+    let thread = resolver.kind_id("thread").expect("registered");
+    let inputs: Vec<RecordInput> =
+        synth::records(&SynthConfig::new(n, 42)).take(n).map(|r| ids.input(&r)).collect();
+    resolver.ingest(inputs);
+    let source = ids.source("crm").expect("synth source");
+    let link = |i: usize| {
+        RecordInput::new(source, format!("chain-{i}"))
+            .with_key(thread, format!("t{i}"))
+            .with_key(thread, format!("t{}", i + 1))
+    };
+    resolver.ingest((0..100).map(link));
+    let middle = link(50);
+    let mut group = c.benchmark_group("remove");
+    group.bench_function(format!("split_100_record_customer_in_{n}"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let changes = resolver.remove(source, "chain-50").expect("present");
+                total += start.elapsed();
+                black_box(changes);
+                resolver.upsert(middle.clone()).expect("valid record");
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn rebuild(c: &mut Criterion) {
+    let n = n_records();
+    let (mut resolver, inputs) = fixture(n);
+    resolver.ingest(inputs);
+    let mut group = c.benchmark_group("rebuild");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(format!("full_{n}"), |b| b.iter(|| black_box(resolver.rebuild())));
+    group.finish();
+}
+
+criterion_group!(benches, bulk_ingest, upsert_latency, remove_split, rebuild);
+criterion_main!(benches);

@@ -60,5 +60,4 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
-
 }

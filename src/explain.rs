@@ -276,14 +276,21 @@ impl Resolver {
         if left == right {
             return None;
         }
-        let (lv, rv) = (&self.clusters.root(left).values, &self.clusters.root(right).values);
-        if let Some((kind, limit, values)) = self.conflict(&[lv, rv]) {
-            return Some(BlockReason::Limit { kind, limit, values });
-        }
         let roots = self.roots_of(key);
-        let sets: Vec<&ValueSet> = roots.iter().map(|&r| &self.clusters.root(r).values).collect();
-        let (kind, limit, values) = self.conflict(&sets)?;
-        Some(BlockReason::Ambiguous { customers: roots.len() as u32, kind, limit, values })
+        if roots.len() > 2 {
+            let sets: Vec<&ValueSet> =
+                roots.iter().map(|&r| &self.clusters.root(r).values).collect();
+            let (kind, limit, values) = self.conflict(&sets)?;
+            return Some(BlockReason::Ambiguous {
+                customers: roots.len() as u32,
+                kind,
+                limit,
+                values,
+            });
+        }
+        let (lv, rv) = (&self.clusters.root(left).values, &self.clusters.root(right).values);
+        let (kind, limit, values) = self.conflict(&[lv, rv])?;
+        Some(BlockReason::Limit { kind, limit, values })
     }
 
     fn roots_of(&self, key: KeyIdx) -> SmallVec<[RecordIdx; 8]> {

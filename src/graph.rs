@@ -111,7 +111,9 @@ impl IdentityGraph {
             hash_key(hasher, slot.kind, &slot.value)
         });
         self.record_table.reserve(records, |&r| {
-            record_slots[r.index()].as_ref().map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+            record_slots[r.index()]
+                .as_ref()
+                .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
         });
         self.graph.reserve_nodes(records + keys);
         self.graph.reserve_edges(records * 3);
@@ -159,7 +161,10 @@ impl IdentityGraph {
 
     /// Live records in slot order.
     pub fn records(&self) -> impl Iterator<Item = (RecordIdx, &RecordSlot)> {
-        self.records.iter().enumerate().filter_map(|(i, r)| r.as_ref().map(|r| (RecordIdx(i as u32), r)))
+        self.records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (RecordIdx(i as u32), r)))
     }
 
     pub fn find_record(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
@@ -184,7 +189,12 @@ impl IdentityGraph {
     }
 
     /// The key `(kind, value)`, interned on first sight with the given cap.
-    pub fn intern_key(&mut self, kind: KindId, value: &str, cap: u32) -> Result<KeyIdx, IngestError> {
+    pub fn intern_key(
+        &mut self,
+        kind: KindId,
+        value: &str,
+        cap: u32,
+    ) -> Result<KeyIdx, IngestError> {
         let hash = hash_key(&self.hasher, kind, value);
         let keys = &self.keys;
         let hasher = &self.hasher;
@@ -248,9 +258,7 @@ impl IdentityGraph {
         let records = &self.records;
         let hasher = &self.hasher;
         self.record_table.insert_unique(hash, idx, |&r| {
-            records[r.index()]
-                .as_ref()
-                .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+            records[r.index()].as_ref().map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
         });
         self.n_records += 1;
         Ok(idx)

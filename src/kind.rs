@@ -136,7 +136,9 @@ pub const BUILT_IN_KINDS: [&str; KindId::N_BUILT_IN as usize] =
 /// | ip | 8 | 10 | 6 |
 pub fn built_in_spec(kind: KindId) -> Option<KindSpec> {
     let (normalizer, policy) = match kind {
-        KindId::CUSTOMER_NO => (Normalizer::CustomerNo, KindPolicy::new(100).limit(1).generic_cap(50)),
+        KindId::CUSTOMER_NO => {
+            (Normalizer::CustomerNo, KindPolicy::new(100).limit(1).generic_cap(50))
+        }
         KindId::EMAIL => (Normalizer::Email, KindPolicy::new(80).limit(3).generic_cap(12)),
         KindId::PHONE => (Normalizer::Phone, KindPolicy::new(60).limit(3).generic_cap(8)),
         KindId::COOKIE => (Normalizer::Opaque, KindPolicy::new(30).limit(10).generic_cap(20)),
@@ -169,7 +171,10 @@ pub(crate) struct KindTable {
 }
 
 impl KindTable {
-    pub fn new(specs: Vec<(String, KindSpec)>, ctx: &NormalizeContext) -> Result<Self, ConfigError> {
+    pub fn new(
+        specs: Vec<(String, KindSpec)>,
+        ctx: &NormalizeContext,
+    ) -> Result<Self, ConfigError> {
         if specs.len() > usize::from(u16::MAX) {
             return Err(ConfigError::TooManyKinds);
         }
@@ -198,16 +203,17 @@ impl KindTable {
         let mut order: Vec<KindId> = (0..entries.len() as u16).map(KindId).collect();
         order.sort_by(|a, b| {
             let (ea, eb) = (&entries[a.index()], &entries[b.index()]);
-            eb.spec.policy.priority.cmp(&ea.spec.policy.priority).then_with(|| ea.name.cmp(&eb.name))
+            eb.spec
+                .policy
+                .priority
+                .cmp(&ea.spec.policy.priority)
+                .then_with(|| ea.name.cmp(&eb.name))
         });
         for (rank, kind) in order.iter().enumerate() {
             entries[kind.index()].rank = rank as u16;
         }
-        let composites = order
-            .iter()
-            .copied()
-            .filter(|k| entries[k.index()].spec.composite.is_some())
-            .collect();
+        let composites =
+            order.iter().copied().filter(|k| entries[k.index()].spec.composite.is_some()).collect();
         Ok(KindTable { entries, order, composites })
     }
 
@@ -228,7 +234,8 @@ impl KindTable {
     /// Whether a normalised value of `kind` is a placeholder that links nothing.
     pub fn is_denied(&self, kind: KindId, value: &str) -> bool {
         let entry = self.entry(kind);
-        (entry.spec.policy.builtin_placeholders && entry.spec.normalizer.is_builtin_placeholder(value))
+        (entry.spec.policy.builtin_placeholders
+            && entry.spec.normalizer.is_builtin_placeholder(value))
             || entry.deny.contains(value)
     }
 }

@@ -9,6 +9,7 @@
 
 mod clusters;
 mod error;
+pub mod evaluate;
 mod events;
 mod explain;
 mod graph;
@@ -24,7 +25,7 @@ pub mod synth;
 
 pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};
-pub use explain::{Blocked, BlockReason, Explanation, LinkStep, RefusalStats};
+pub use explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
 pub use ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 pub use kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use normalize::{NormalizeContext, Normalizer, RejectReason};

@@ -53,7 +53,12 @@ pub struct RecordInput {
 impl RecordInput {
     /// A record with no keys and no attributes.
     pub fn new(source: SourceId, external_id: impl Into<String>) -> Self {
-        RecordInput { source, external_id: external_id.into(), keys: Vec::new(), attributes: Vec::new() }
+        RecordInput {
+            source,
+            external_id: external_id.into(),
+            keys: Vec::new(),
+            attributes: Vec::new(),
+        }
     }
 
     /// Adds a raw key value (builder style).
@@ -64,7 +69,11 @@ impl RecordInput {
 
     /// Adds an attribute without observation time (builder style).
     pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.push(Attribute { name: name.into(), value: value.into(), observed_at: None });
+        self.attributes.push(Attribute {
+            name: name.into(),
+            value: value.into(),
+            observed_at: None,
+        });
         self
     }
 
@@ -75,7 +84,11 @@ impl RecordInput {
         value: impl Into<String>,
         at: Timestamp,
     ) -> Self {
-        self.attributes.push(Attribute { name: name.into(), value: value.into(), observed_at: Some(at) });
+        self.attributes.push(Attribute {
+            name: name.into(),
+            value: value.into(),
+            observed_at: Some(at),
+        });
         self
     }
 

@@ -48,7 +48,11 @@ pub(crate) fn value_order_hash(value: &str) -> u64 {
 }
 
 /// The sorted non-generic values of the limited kinds that `record` carries.
-pub(crate) fn limited_values(graph: &IdentityGraph, kinds: &KindTable, record: RecordIdx) -> ValueSet {
+pub(crate) fn limited_values(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    record: RecordIdx,
+) -> ValueSet {
     let mut values: ValueSet = graph
         .keys_of(record)
         .filter(|&k| {
@@ -155,9 +159,7 @@ pub(crate) fn link_region(
         }
     }
     candidates.sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| graph.key(a.2).value.cmp(&graph.key(b.2).value))
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| graph.key(a.2).value.cmp(&graph.key(b.2).value))
     });
 
     for &(_, _, key) in &candidates {
@@ -222,11 +224,8 @@ pub(crate) fn try_fast_link(
     let own_values = limited_values(graph, kinds, record);
     let result = match merged_values(graph, kinds, clusters, &roots, &own_values, scratch) {
         Ok(values) => {
-            let mut customers: SmallVec<[CustomerId; 4]> = roots
-                .iter()
-                .map(|&r| clusters.root(r).customer)
-                .filter(|c| c.0 != 0)
-                .collect();
+            let mut customers: SmallVec<[CustomerId; 4]> =
+                roots.iter().map(|&r| clusters.root(r).customer).filter(|c| c.0 != 0).collect();
             customers.sort_unstable();
             let mut root = roots[0];
             for &other in &roots[1..] {

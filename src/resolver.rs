@@ -9,8 +9,8 @@ use crate::error::{ConfigError, IngestError, LookupError};
 use crate::events::{ChangeEvent, Changes};
 use crate::graph::IdentityGraph;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::kind::COMPOSITE_SEPARATOR;
+use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::normalize::{NormalizeContext, MAX_VALUE_BYTES};
 use crate::record::{Attribute, RecordInput};
 use crate::report::IngestReport;
@@ -57,7 +57,8 @@ impl ResolverBuilder {
     pub fn new() -> Self {
         let kinds = (0..KindId::N_BUILT_IN)
             .filter_map(|i| {
-                built_in_spec(KindId(i)).map(|spec| (BUILT_IN_KINDS[usize::from(i)].to_string(), spec))
+                built_in_spec(KindId(i))
+                    .map(|spec| (BUILT_IN_KINDS[usize::from(i)].to_string(), spec))
             })
             .collect();
         ResolverBuilder { ctx: NormalizeContext::default(), kinds }
@@ -294,7 +295,9 @@ impl Resolver {
     ) -> Option<impl Iterator<Item = RecordRef<'_>> + '_> {
         let &member = self.customers.get(&customer)?;
         Some(self.clusters.members(member).filter_map(move |r| {
-            self.graph.record(r).map(|s| RecordRef { source: s.source, external_id: &s.external_id })
+            self.graph
+                .record(r)
+                .map(|s| RecordRef { source: s.source, external_id: &s.external_id })
         }))
     }
 
@@ -335,13 +338,20 @@ impl Resolver {
     /// Every live record with its customer, in storage order.
     pub fn assignments(&self) -> impl Iterator<Item = (RecordRef<'_>, CustomerId)> + '_ {
         self.graph.records().map(move |(r, s)| {
-            (RecordRef { source: s.source, external_id: &s.external_id }, self.clusters.customer_of(r))
+            (
+                RecordRef { source: s.source, external_id: &s.external_id },
+                self.clusters.customer_of(r),
+            )
         })
     }
 
     /// Normalises a record's keys into `self.prepared.keys` (sorted, deduplicated), counting
     /// rejected values in `report`.
-    fn prepare(&mut self, input: &RecordInput, report: &mut IngestReport) -> Result<(), IngestError> {
+    fn prepare(
+        &mut self,
+        input: &RecordInput,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
         if input.source.index() >= self.sources.len() {
             return Err(IngestError::UnknownSource(input.source));
         }
@@ -358,7 +368,9 @@ impl Resolver {
         for &(kind, _) in &input.keys {
             match self.kinds.get(kind) {
                 None => return Err(IngestError::UnknownKind(kind)),
-                Some(e) if e.spec.composite.is_some() => return Err(IngestError::CompositeKey(kind)),
+                Some(e) if e.spec.composite.is_some() => {
+                    return Err(IngestError::CompositeKey(kind))
+                }
                 Some(_) => {}
             }
         }
@@ -427,7 +439,8 @@ impl Resolver {
             None => {
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                let r = self.graph.insert_record(input.source, external_id, seq, input.attributes)?;
+                let r =
+                    self.graph.insert_record(input.source, external_id, seq, input.attributes)?;
                 self.clusters.grow(self.graph.record_capacity());
                 self.clusters.reset(r, CustomerId(0), Default::default());
                 Ok((r, false))
@@ -459,7 +472,9 @@ impl Resolver {
             old_keys.sort_unstable();
             if old_keys == new_keys {
                 self.prepared.keys = new_keys;
-                changes.events.push(ChangeEvent::Updated { customer: self.clusters.customer_of(r) });
+                changes
+                    .events
+                    .push(ChangeEvent::Updated { customer: self.clusters.customer_of(r) });
                 return Ok(changes);
             }
             self.graph.unlink_all(r, &mut old_keys);
@@ -473,13 +488,19 @@ impl Resolver {
             s.cap > 0 && s.n_records == s.cap && new_keys.binary_search(&k).is_err()
         }) || new_keys.iter().any(|&k| {
             let s = self.graph.key(k);
-            s.cap > 0 && s.n_records == s.cap.saturating_add(1) && old_keys.binary_search(&k).is_err()
+            s.cap > 0
+                && s.n_records == s.cap.saturating_add(1)
+                && old_keys.binary_search(&k).is_err()
         });
         let only_adds = old_keys.iter().all(|k| new_keys.binary_search(k).is_ok());
         if !flipped && only_adds {
-            if let FastLink::Joined { root, customers } =
-                resolve::try_fast_link(&self.graph, &self.kinds, &mut self.clusters, r, &mut self.scratch)
-            {
+            if let FastLink::Joined { root, customers } = resolve::try_fast_link(
+                &self.graph,
+                &self.kinds,
+                &mut self.clusters,
+                r,
+                &mut self.scratch,
+            ) {
                 self.fast_events(root, &customers, &mut changes.events);
                 self.prepared.keys = new_keys;
                 return Ok(changes);
@@ -496,7 +517,12 @@ impl Resolver {
     }
 
     /// Events of a fast-path join: the record's customers merged into the oldest.
-    fn fast_events(&mut self, root: RecordIdx, customers: &[CustomerId], events: &mut Vec<ChangeEvent>) {
+    fn fast_events(
+        &mut self,
+        root: RecordIdx,
+        customers: &[CustomerId],
+        events: &mut Vec<ChangeEvent>,
+    ) {
         let id = match customers.split_first() {
             None => {
                 let id = self.fresh_id();
@@ -618,7 +644,8 @@ impl Resolver {
             seeds.extend(self.graph.records_of(k));
         }
         self.graph.remove_record(r);
-        let changes = Changes { events: self.settle(seeds, &AHashSet::new()), ..Default::default() };
+        let changes =
+            Changes { events: self.settle(seeds, &AHashSet::new()), ..Default::default() };
         Ok(changes)
     }
 

@@ -38,7 +38,8 @@ fn kinds() -> Vec<RefKind> {
 fn resolver(kinds: &[RefKind]) -> Resolver {
     let mut builder = Resolver::builder();
     for k in kinds {
-        let mut policy = KindPolicy::new(k.priority).builtin_placeholders(false).deny(k.deny.clone());
+        let mut policy =
+            KindPolicy::new(k.priority).builtin_placeholders(false).deny(k.deny.clone());
         if let Some(limit) = k.limit {
             policy = policy.limit(limit as u32);
         }
@@ -190,7 +191,11 @@ fn check_events(
 }
 
 /// Customers of two or more records keep every limit (on non-generic values).
-fn check_limits(model: &Model, kinds: &[RefKind], resolver: &Resolver) -> Result<(), TestCaseError> {
+fn check_limits(
+    model: &Model,
+    kinds: &[RefKind],
+    resolver: &Resolver,
+) -> Result<(), TestCaseError> {
     let mut count: BTreeMap<&(usize, String), usize> = BTreeMap::new();
     for keys in model.records.values() {
         for k in keys {
@@ -212,7 +217,11 @@ fn check_limits(model: &Model, kinds: &[RefKind], resolver: &Resolver) -> Result
         for (i, kind) in kinds.iter().enumerate() {
             if let Some(limit) = kind.limit {
                 let n = values.iter().filter(|v| v.0 == i).count();
-                prop_assert!(n <= limit, "customer breaks limit {limit} of {}: {customer:?}", kind.name);
+                prop_assert!(
+                    n <= limit,
+                    "customer breaks limit {limit} of {}: {customer:?}",
+                    kind.name
+                );
             }
         }
     }
@@ -259,8 +268,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(resolver.n_records(), model.records.len());
         prop_assert_eq!(resolver.n_customers(), expected.len());
         // Each record in exactly one customer: the customers' record lists cover all records once.
-        let listed: usize =
-            resolver.customer_ids().iter().map(|&c| resolver.customer_records(c).unwrap().count()).sum();
+        let listed: usize = resolver
+            .customer_ids()
+            .iter()
+            .map(|&c| resolver.customer_records(c).unwrap().count())
+            .sum();
         prop_assert_eq!(listed, model.records.len());
         check_limits(&model, &kinds, &resolver)?;
         let after = assignment_of(&resolver);
@@ -288,9 +300,12 @@ fn arrival_order_does_not_matter() {
     let kinds = kinds();
     let records: Vec<(u16, u8, Keys)> = (0..10u8)
         .map(|i| {
-            let keys: Keys = [(i as usize % 4, VALUES[i as usize % 3].to_string()), (1, VALUES[(i as usize / 2) % 4].to_string())]
-                .into_iter()
-                .collect();
+            let keys: Keys = [
+                (i as usize % 4, VALUES[i as usize % 3].to_string()),
+                (1, VALUES[(i as usize / 2) % 4].to_string()),
+            ]
+            .into_iter()
+            .collect();
             (u16::from(i % 2), i, keys)
         })
         .collect();
