@@ -34,6 +34,12 @@ pub enum ConfigError {
     /// More than 65,535 kinds.
     #[error("more than 65535 kinds")]
     TooManyKinds,
+    /// No source with this name is registered.
+    #[error("no source named {0:?}")]
+    UnknownSource(String),
+    /// No kind with this name is registered.
+    #[error("no kind named {0:?}")]
+    UnknownKind(String),
     /// A source with this name is already registered.
     #[error("source {0:?} is already registered")]
     DuplicateSource(String),

@@ -176,13 +176,13 @@ impl Resolver {
         let (ca, cb) = (self.clusters.customer_of(a), self.clusters.customer_of(b));
         if ca == cb {
             let path = self
-                .shortest_path(a, b, |slot| !slot.is_generic() && !slot.refused)
+                .shortest_path(a, b, |slot| slot.can_link() && !slot.refused)
                 .unwrap_or_default();
             return Ok(Explanation::Linked { customer: ca, path: self.steps(&path) });
         }
         let path = self
-            .shortest_path(a, b, |slot| !slot.is_generic())
-            .or_else(|| self.shortest_path(a, b, |_| true));
+            .shortest_path(a, b, |slot| slot.can_link())
+            .or_else(|| self.shortest_path(a, b, |slot| slot.links));
         let Some(path) = path else {
             return Ok(Explanation::NoPath { customers: [ca, cb] });
         };
@@ -320,11 +320,21 @@ impl Resolver {
         Some((kind, limit, [name(x), name(y)]))
     }
 
+    /// Values that the last resolution refused to link because joining their customers would
+    /// break a limit (ambiguous or limit refusals), in interning order. Generic and
+    /// deny-listed values are not listed; see [`Resolver::refusal_stats`].
+    pub fn refused_values(&self) -> impl Iterator<Item = (KindId, &str)> + '_ {
+        self.graph
+            .keys()
+            .filter(|(_, slot)| slot.refused && !slot.is_generic())
+            .map(|(_, slot)| (slot.kind, &*slot.value))
+    }
+
     /// Counts shared values that link nothing, by reason. Costs a pass over all keys.
     pub fn refusal_stats(&self) -> RefusalStats {
         let mut stats = RefusalStats::default();
         for (k, slot) in self.graph.keys() {
-            if slot.n_records < 2 {
+            if slot.n_records < 2 || !slot.links {
                 continue;
             }
             if slot.is_denied() {

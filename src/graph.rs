@@ -50,6 +50,9 @@ pub(crate) struct KeySlot {
     pub cap: u32,
     /// The last resolution refused to link this key's records (ambiguous under the limits).
     pub refused: bool,
+    /// The kind links records (false for constraint-only kinds, whose values only count
+    /// toward limits).
+    pub links: bool,
 }
 
 impl KeySlot {
@@ -57,6 +60,12 @@ impl KeySlot {
     #[inline]
     pub fn is_generic(&self) -> bool {
         self.n_records > self.cap
+    }
+
+    /// Whether the key may join records: its kind links and it is not generic.
+    #[inline]
+    pub fn can_link(&self) -> bool {
+        self.links && !self.is_generic()
     }
 
     /// Whether the key is deny-listed (generic whatever its count).
@@ -194,6 +203,7 @@ impl IdentityGraph {
         kind: KindId,
         value: &str,
         cap: u32,
+        links: bool,
     ) -> Result<KeyIdx, IngestError> {
         let hash = hash_key(&self.hasher, kind, value);
         let keys = &self.keys;
@@ -226,6 +236,7 @@ impl IdentityGraph {
                     n_records: 0,
                     cap,
                     refused: false,
+                    links,
                 });
                 Ok(key_idx)
             }

@@ -32,6 +32,10 @@ pub struct KindPolicy {
     /// Whether the normaliser's built-in placeholders (`test@test.com`, `0000000000`, `n/a`, …)
     /// link nothing. On by default.
     pub builtin_placeholders: bool,
+    /// Whether values of the kind link records. A kind that does not link is a constraint:
+    /// its values only count toward its limit, so that (with `limit = 1`) records with two
+    /// different full names can never become one customer. On by default.
+    pub links: bool,
 }
 
 impl KindPolicy {
@@ -43,6 +47,7 @@ impl KindPolicy {
             generic_cap: None,
             deny: Vec::new(),
             builtin_placeholders: true,
+            links: true,
         }
     }
 
@@ -65,6 +70,12 @@ impl KindPolicy {
         S: Into<String>,
     {
         self.deny.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// Makes the kind a constraint that only counts toward its limit and links nothing.
+    pub fn constraint_only(mut self) -> Self {
+        self.links = false;
         self
     }
 
@@ -133,7 +144,12 @@ pub const BUILT_IN_KINDS: [&str; KindId::N_BUILT_IN as usize] =
 /// | phone | 3 | 60 | 8 |
 /// | device | 4 | 40 | 8 |
 /// | cookie | 10 | 30 | 20 |
-/// | ip | 8 | 10 | 6 |
+/// | ip | — | 10 | — (links nothing: see below) |
+///
+/// IP addresses link nothing by default (`links = false`): a home IP is shared by a household
+/// and an office IP by a company, and in the generated publisher data linking on them costs
+/// more precision than any other kind. Opt in with, for instance,
+/// `builder.policy("ip", KindPolicy::new(10).limit(8).generic_cap(3))`.
 pub fn built_in_spec(kind: KindId) -> Option<KindSpec> {
     let (normalizer, policy) = match kind {
         KindId::CUSTOMER_NO => {
@@ -143,7 +159,9 @@ pub fn built_in_spec(kind: KindId) -> Option<KindSpec> {
         KindId::PHONE => (Normalizer::Phone, KindPolicy::new(60).limit(3).generic_cap(8)),
         KindId::COOKIE => (Normalizer::Opaque, KindPolicy::new(30).limit(10).generic_cap(20)),
         KindId::DEVICE => (Normalizer::Opaque, KindPolicy::new(40).limit(4).generic_cap(8)),
-        KindId::IP => (Normalizer::Ip, KindPolicy::new(10).limit(8).generic_cap(6)),
+        // A home IP is a household and an office IP a company: by default IPs are kept (for
+        // explanations and exports) but link nothing. Hosts opt in with a policy of their own.
+        KindId::IP => (Normalizer::Ip, KindPolicy::new(10).constraint_only()),
         _ => return None,
     };
     Some(KindSpec::new(normalizer, policy))

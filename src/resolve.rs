@@ -133,7 +133,7 @@ pub(crate) fn link_region(
     }
     if all_keys {
         for (k, slot) in graph.keys() {
-            if slot.n_records >= 2 && !slot.is_generic() {
+            if slot.n_records >= 2 && slot.can_link() {
                 candidates.push((kinds.entry(slot.kind).rank, value_order_hash(&slot.value), k));
             }
         }
@@ -151,7 +151,7 @@ pub(crate) fn link_region(
                 }
                 let slot = graph.key_mut(k);
                 slot.refused = false;
-                if slot.n_records >= 2 && !slot.is_generic() {
+                if slot.n_records >= 2 && slot.can_link() {
                     let rank = kinds.entry(slot.kind).rank;
                     candidates.push((rank, value_order_hash(&slot.value), k));
                 }
@@ -210,7 +210,7 @@ pub(crate) fn try_fast_link(
     scratch.roots.push(own_root);
     for k in graph.keys_of(record) {
         let slot = graph.key(k);
-        if slot.is_generic() || slot.n_records < 2 {
+        if !slot.can_link() || slot.n_records < 2 {
             continue;
         }
         for r in graph.records_of(k) {
@@ -279,7 +279,7 @@ pub(crate) fn closure(
             }
         }
         for k in graph.keys_of(r) {
-            if graph.key(k).is_generic() {
+            if !graph.key(k).can_link() {
                 continue;
             }
             for m in graph.records_of(k) {

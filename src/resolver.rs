@@ -329,6 +329,16 @@ impl Resolver {
         Some(keys)
     }
 
+    /// The records carrying the normalised key `(kind, value)`, in no particular order.
+    pub fn records_with_key(&self, kind: KindId, value: &str) -> Vec<RecordRef<'_>> {
+        let Some(key) = self.graph.find_key(kind, value) else { return Vec::new() };
+        self.graph
+            .records_of(key)
+            .filter_map(|r| self.graph.record(r))
+            .map(|s| RecordRef { source: s.source, external_id: &s.external_id })
+            .collect()
+    }
+
     /// The attributes of a record as last ingested.
     pub fn record_attributes(&self, source: SourceId, external_id: &str) -> Option<&[Attribute]> {
         let r = self.graph.find_record(source, external_id)?;
@@ -567,6 +577,9 @@ impl Resolver {
         // Key counts before the batch touched them, to find keys whose generic status flipped.
         let mut initial_counts: AHashMap<KeyIdx, u32> = AHashMap::new();
         let mut old_keys = Vec::new();
+        let records = records.into_iter();
+        let expected = records.size_hint().0;
+        self.graph.reserve(expected, expected * 2);
         for input in records {
             if let Err(e) = self.prepare(&input, &mut changes.report) {
                 *changes.report.records_skipped.entry(e).or_default() += 1;
@@ -834,7 +847,7 @@ fn intern(
     } else {
         entry.spec.policy.generic_cap.unwrap_or(u32::MAX)
     };
-    graph.intern_key(kind, value, cap)
+    graph.intern_key(kind, value, cap, entry.spec.policy.links)
 }
 
 /// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within.
