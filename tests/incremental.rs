@@ -17,8 +17,9 @@ use proptest::prelude::*;
 
 const VALUES: [&str; 7] = ["a", "b", "c", "d", "e", "f", "z"];
 
-/// Four opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
-/// a kind with the same priority (tie broken by name) and a deny-list, an uncapped kind.
+/// Five opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
+/// a kind with the same priority (tie broken by name) and a deny-list, an uncapped kind, and a
+/// constraint that links nothing but allows one value per customer.
 fn kinds() -> Vec<RefKind> {
     let k = |name: &str, priority, limit, cap, deny: &[&str]| RefKind {
         name: name.to_string(),
@@ -26,12 +27,14 @@ fn kinds() -> Vec<RefKind> {
         limit,
         cap,
         deny: deny.iter().map(|s| s.to_string()).collect(),
+        links: true,
     };
     vec![
         k("k0", 100, Some(1), Some(4), &[]),
         k("k1", 50, Some(2), Some(3), &[]),
         k("k2", 50, None, Some(3), &["z"]),
         k("k3", 10, Some(3), None, &[]),
+        RefKind { links: false, ..k("k4", 0, Some(1), None, &[]) },
     ]
 }
 
@@ -45,6 +48,9 @@ fn resolver(kinds: &[RefKind]) -> Resolver {
         }
         if let Some(cap) = k.cap {
             policy = policy.generic_cap(cap as u32);
+        }
+        if !k.links {
+            policy = policy.constraint_only();
         }
         builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy)).unwrap();
     }
@@ -65,7 +71,7 @@ enum Op {
 }
 
 fn keys_strategy() -> impl Strategy<Value = Keys> {
-    proptest::collection::btree_set((0usize..4, 0usize..VALUES.len()), 0..4)
+    proptest::collection::btree_set((0usize..5, 0usize..VALUES.len()), 0..5)
         .prop_map(|s| s.into_iter().map(|(k, v)| (k, VALUES[v].to_string())).collect())
 }
 

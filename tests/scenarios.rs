@@ -31,6 +31,7 @@ struct PolicySpec {
     limit: Option<u32>,
     priority: Option<i32>,
     generic_cap: Option<u32>,
+    links: Option<bool>,
     #[serde(default)]
     deny: Vec<String>,
 }
@@ -42,6 +43,8 @@ struct CompositeSpec {
     limit: Option<u32>,
     priority: i32,
     generic_cap: Option<u32>,
+    #[serde(default)]
+    constraint_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +102,9 @@ fn builder(s: &Scenario) -> ResolverBuilder {
         if p.generic_cap.is_some() {
             policy.generic_cap = p.generic_cap;
         }
+        if let Some(links) = p.links {
+            policy.links = links;
+        }
         policy.deny.extend(p.deny.iter().cloned());
         b.policy(kind, policy).unwrap();
     }
@@ -106,6 +112,7 @@ fn builder(s: &Scenario) -> ResolverBuilder {
         let mut policy = KindPolicy::new(c.priority);
         policy.limit = c.limit;
         policy.generic_cap = c.generic_cap;
+        policy.links = !c.constraint_only;
         b.kind(name, KindSpec::composite(c.fields.clone(), policy)).unwrap();
     }
     b

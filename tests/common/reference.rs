@@ -11,6 +11,8 @@ pub struct RefKind {
     pub limit: Option<usize>,
     pub cap: Option<usize>,
     pub deny: BTreeSet<String>,
+    /// False for a constraint: its values count toward its limit but link nothing.
+    pub links: bool,
 }
 
 /// The canonical value order of the spec: 64-bit FNV-1a of the bytes, then the bytes.
@@ -54,8 +56,10 @@ pub fn resolve<R: Ord + Clone>(
     };
 
     // 3. Keys by kind priority (desc), kind name, value hash, value.
-    let mut order: Vec<&(usize, String)> =
-        carriers.keys().filter(|k| carriers[*k].len() >= 2 && !generic(k)).collect();
+    let mut order: Vec<&(usize, String)> = carriers
+        .keys()
+        .filter(|k| kinds[k.0].links && carriers[*k].len() >= 2 && !generic(k))
+        .collect();
     order.sort_by(|a, b| {
         let (ka, kb) = (&kinds[a.0], &kinds[b.0]);
         kb.priority
