@@ -197,13 +197,13 @@ impl IdentityGraph {
             .copied()
     }
 
-    /// The key `(kind, value)`, interned on first sight with the given cap.
+    /// The key `(kind, value)`, interned on first sight with the `(cap, links)` that
+    /// `policy` gives (called only then). One hash probe either way.
     pub fn intern_key(
         &mut self,
         kind: KindId,
         value: &str,
-        cap: u32,
-        links: bool,
+        policy: impl FnOnce() -> (u32, bool),
     ) -> Result<KeyIdx, IngestError> {
         let hash = hash_key(&self.hasher, kind, value);
         let keys = &self.keys;
@@ -227,6 +227,7 @@ impl IdentityGraph {
                     .filter(|&i| i < u32::MAX)
                     .ok_or(IngestError::CapacityExceeded)?;
                 let key_idx = KeyIdx(idx);
+                let (cap, links) = policy();
                 let node = self.graph.add_node(GraphNode::Key(key_idx));
                 v.insert(key_idx);
                 self.keys.push(KeySlot {
@@ -243,7 +244,60 @@ impl IdentityGraph {
         }
     }
 
+    /// The record `(source, external_id)`: the existing one (`true`), or a new one without
+    /// keys whose `seq` comes from `next_seq` (`false`). One hash probe either way.
+    pub fn find_or_insert_record(
+        &mut self,
+        source: SourceId,
+        external_id: &str,
+        next_seq: impl FnOnce() -> u64,
+    ) -> Result<(RecordIdx, bool), IngestError> {
+        let hash = hash_record(&self.hasher, source, external_id);
+        let records = &self.records;
+        let hasher = &self.hasher;
+        let entry = self.record_table.entry(
+            hash,
+            |&r| {
+                records[r.index()]
+                    .as_ref()
+                    .is_some_and(|s| s.source == source && &*s.external_id == external_id)
+            },
+            |&r| {
+                records[r.index()]
+                    .as_ref()
+                    .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+            },
+        );
+        let vacant = match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => return Ok((*e.get(), true)),
+            hashbrown::hash_table::Entry::Vacant(v) => v,
+        };
+        let idx = match self.free_records.pop() {
+            Some(idx) => idx,
+            None => {
+                let i = u32::try_from(self.records.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .ok_or(IngestError::CapacityExceeded)?;
+                self.records.push(None);
+                RecordIdx(i)
+            }
+        };
+        vacant.insert(idx);
+        let node = self.graph.add_node(GraphNode::Record(idx));
+        self.records[idx.index()] = Some(RecordSlot {
+            source,
+            external_id: Box::from(external_id),
+            node,
+            seq: next_seq(),
+            attributes: Vec::new(),
+        });
+        self.n_records += 1;
+        Ok((idx, false))
+    }
+
     /// Stores a new record with no keys. The caller made sure `(source, external_id)` is new.
+    #[cfg(test)]
     pub fn insert_record(
         &mut self,
         source: SourceId,

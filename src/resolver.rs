@@ -439,23 +439,19 @@ impl Resolver {
     /// Stores the prepared record, new or replacing; returns its slot and whether it existed.
     fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool), IngestError> {
         let external_id = input.external_id.trim();
-        match self.graph.find_record(input.source, external_id) {
-            Some(r) => {
-                if let Some(slot) = self.graph.record_mut(r) {
-                    slot.attributes = input.attributes;
-                }
-                Ok((r, true))
-            }
-            None => {
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                let r =
-                    self.graph.insert_record(input.source, external_id, seq, input.attributes)?;
-                self.clusters.grow(self.graph.record_capacity());
-                self.clusters.reset(r, CustomerId(0), Default::default());
-                Ok((r, false))
-            }
+        let next_seq = &mut self.next_seq;
+        let (r, existed) = self.graph.find_or_insert_record(input.source, external_id, || {
+            *next_seq += 1;
+            *next_seq - 1
+        })?;
+        if let Some(slot) = self.graph.record_mut(r) {
+            slot.attributes = input.attributes;
         }
+        if !existed {
+            self.clusters.grow(self.graph.record_capacity());
+            self.clusters.reset(r, CustomerId(0), Default::default());
+        }
+        Ok((r, existed))
     }
 
     /// Inserts a record, or replaces the record with the same `(source, external_id)`.
@@ -839,15 +835,14 @@ fn intern(
     kind: KindId,
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
-    if let Some(k) = graph.find_key(kind, value) {
-        return Ok(k);
-    }
-    let cap = if kinds.is_denied(kind, value) {
-        0
-    } else {
-        entry.spec.policy.generic_cap.unwrap_or(u32::MAX)
-    };
-    graph.intern_key(kind, value, cap, entry.spec.policy.links)
+    graph.intern_key(kind, value, || {
+        let cap = if kinds.is_denied(kind, value) {
+            0
+        } else {
+            entry.spec.policy.generic_cap.unwrap_or(u32::MAX)
+        };
+        (cap, entry.spec.policy.links)
+    })
 }
 
 /// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within.
