@@ -22,6 +22,9 @@ pub(crate) struct RootData {
     pub customer: CustomerId,
     pub size: u32,
     pub values: ValueSet,
+    /// Whether `values` is filled in. A singleton's values are read from the graph on first
+    /// need instead, so a bulk run never walks the edges of records that link to nothing.
+    pub loaded: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -43,12 +46,12 @@ impl Clusters {
         }
     }
 
-    /// Makes `record` a singleton cluster holding `values`.
-    pub fn reset(&mut self, record: RecordIdx, customer: CustomerId, values: ValueSet) {
+    /// Makes `record` a singleton cluster whose values are not loaded yet.
+    pub fn reset(&mut self, record: RecordIdx, customer: CustomerId) {
         let i = record.index();
         self.parent[i] = record.0;
         self.next[i] = record.0;
-        self.roots[i] = RootData { customer, size: 1, values };
+        self.roots[i] = RootData { customer, size: 1, values: ValueSet::new(), loaded: false };
     }
 
     /// Frees the root data of a removed record; the caller reset its cluster first.
@@ -102,8 +105,8 @@ impl Clusters {
         self.roots[self.find(record).index()].customer
     }
 
-    /// Joins two distinct roots; the result holds `values` and the customer id of `keep_id_of`.
-    /// Returns the new root.
+    /// Joins two distinct roots; the result holds `values` and the smaller (older) of the two
+    /// customer ids. Returns the new root.
     pub fn union(&mut self, a: RecordIdx, b: RecordIdx, values: ValueSet) -> RecordIdx {
         debug_assert!(a != b);
         let (ra, rb) = (&self.roots[a.index()], &self.roots[b.index()]);
@@ -114,7 +117,7 @@ impl Clusters {
         self.parent[small.index()] = big.0;
         self.next.swap(big.index(), small.index());
         self.roots[small.index()] = RootData::default();
-        self.roots[big.index()] = RootData { customer, size, values };
+        self.roots[big.index()] = RootData { customer, size, values, loaded: true };
         big
     }
 
@@ -158,7 +161,7 @@ mod tests {
         let mut c = Clusters::default();
         c.grow(4);
         for i in 0..4 {
-            c.reset(RecordIdx(i), CustomerId(10 + u64::from(i)), ValueSet::new());
+            c.reset(RecordIdx(i), CustomerId(10 + u64::from(i)));
         }
         let r = c.union(RecordIdx(0), RecordIdx(1), ValueSet::new());
         let r = c.union(r, RecordIdx(3), ValueSet::new());

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use crate::clusters::ValueSet;
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::resolve::first_violation;
+use crate::resolve::{first_violation, root_values};
 use crate::resolver::Resolver;
 
 /// One link of a chain: record `from` carries the key `(kind, value)` that record `to`
@@ -255,7 +255,7 @@ impl Resolver {
                     from_source: f.source,
                     from_id: f.external_id.to_string(),
                     kind: k.kind,
-                    value: k.value.to_string(),
+                    value: self.graph.key_value(key).to_string(),
                     to_source: t.source,
                     to_id: t.external_id.to_string(),
                 })
@@ -278,8 +278,8 @@ impl Resolver {
         }
         let roots = self.roots_of(key);
         if roots.len() > 2 {
-            let sets: Vec<&ValueSet> =
-                roots.iter().map(|&r| &self.clusters.root(r).values).collect();
+            let owned: Vec<ValueSet> = roots.iter().map(|&r| self.values_of(r)).collect();
+            let sets: Vec<&ValueSet> = owned.iter().collect();
             let (kind, limit, values) = self.conflict(&sets)?;
             return Some(BlockReason::Ambiguous {
                 customers: roots.len() as u32,
@@ -288,9 +288,13 @@ impl Resolver {
                 values,
             });
         }
-        let (lv, rv) = (&self.clusters.root(left).values, &self.clusters.root(right).values);
-        let (kind, limit, values) = self.conflict(&[lv, rv])?;
+        let (lv, rv) = (self.values_of(left), self.values_of(right));
+        let (kind, limit, values) = self.conflict(&[&lv, &rv])?;
         Some(BlockReason::Limit { kind, limit, values })
+    }
+
+    fn values_of(&self, root: RecordIdx) -> ValueSet {
+        root_values(&self.graph, &self.kinds, &self.clusters, root).into_owned()
     }
 
     fn roots_of(&self, key: KeyIdx) -> SmallVec<[RecordIdx; 8]> {
@@ -316,7 +320,7 @@ impl Resolver {
         let first = sets.iter().map(|s| of_kind(s)).find(|v| !v.is_empty())?;
         let x = first[0];
         let y = sets.iter().flat_map(|s| of_kind(s)).find(|&k| !first.contains(&k))?;
-        let name = |k: KeyIdx| self.graph.key(k).value.to_string();
+        let name = |k: KeyIdx| self.graph.key_value(k).to_string();
         Some((kind, limit, [name(x), name(y)]))
     }
 
@@ -327,7 +331,7 @@ impl Resolver {
         self.graph
             .keys()
             .filter(|(_, slot)| slot.refused && !slot.is_generic())
-            .map(|(_, slot)| (slot.kind, &*slot.value))
+            .map(|(k, slot)| (slot.kind, self.graph.key_value(k)))
     }
 
     /// Counts shared values that link nothing, by reason. Costs a pass over all keys.
@@ -343,8 +347,8 @@ impl Resolver {
                 stats.generic += 1;
             } else if slot.refused {
                 let roots = self.roots_of(k);
-                let sets: Vec<&ValueSet> =
-                    roots.iter().map(|&r| &self.clusters.root(r).values).collect();
+                let owned: Vec<ValueSet> = roots.iter().map(|&r| self.values_of(r)).collect();
+                let sets: Vec<&ValueSet> = owned.iter().collect();
                 if let Some((kind, _, _)) = self.conflict(&sets) {
                     let map = if roots.len() > 2 { &mut stats.ambiguous } else { &mut stats.limit };
                     *map.entry(kind).or_default() += 1;

@@ -42,7 +42,10 @@ pub(crate) struct RecordSlot {
 #[derive(Clone, Debug)]
 pub(crate) struct KeySlot {
     pub kind: KindId,
-    pub value: Box<str>,
+    /// The value's bytes are `key_text[text_start..text_start + text_len]`: one arena for all
+    /// key values saves an allocation and a pointer per key.
+    text_start: u32,
+    text_len: u32,
     pub node: NodeIndex<u32>,
     /// Number of records carrying the key (the node's degree).
     pub n_records: u32,
@@ -82,7 +85,11 @@ pub(crate) struct IdentityGraph {
     free_records: Vec<RecordIdx>,
     n_records: usize,
     keys: Vec<KeySlot>,
-    key_table: HashTable<KeyIdx>,
+    /// Every key value, back to back.
+    key_text: String,
+    /// Key index with the high 32 bits of its hash, so most mismatches are rejected without
+    /// touching the key's slot.
+    key_table: HashTable<(KeyIdx, u32)>,
     record_table: HashTable<RecordIdx>,
     hasher: RandomState,
 }
@@ -92,6 +99,12 @@ fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
     kind.hash(&mut h);
     value.hash(&mut h);
     h.finish()
+}
+
+#[inline]
+fn slot_text<'a>(key_text: &'a str, slot: &KeySlot) -> &'a str {
+    let start = slot.text_start as usize;
+    key_text.get(start..start + slot.text_len as usize).unwrap_or_default()
 }
 
 fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
@@ -114,10 +127,11 @@ impl IdentityGraph {
     pub fn reserve(&mut self, records: usize, keys: usize) {
         self.records.reserve(records);
         self.keys.reserve(keys);
-        let (key_slots, record_slots, hasher) = (&self.keys, &self.records, &self.hasher);
-        self.key_table.reserve(keys, |&k| {
+        let (key_slots, key_text, record_slots, hasher) =
+            (&self.keys, &self.key_text, &self.records, &self.hasher);
+        self.key_table.reserve(keys, |&(k, _)| {
             let slot = &key_slots[k.index()];
-            hash_key(hasher, slot.kind, &slot.value)
+            hash_key(hasher, slot.kind, slot_text(key_text, slot))
         });
         self.record_table.reserve(records, |&r| {
             record_slots[r.index()]
@@ -159,6 +173,12 @@ impl IdentityGraph {
         &self.keys[idx.index()]
     }
 
+    /// The normalised value of a key.
+    #[inline]
+    pub fn key_value(&self, idx: KeyIdx) -> &str {
+        slot_text(&self.key_text, &self.keys[idx.index()])
+    }
+
     #[inline]
     pub fn key_mut(&mut self, idx: KeyIdx) -> &mut KeySlot {
         &mut self.keys[idx.index()]
@@ -189,12 +209,15 @@ impl IdentityGraph {
 
     pub fn find_key(&self, kind: KindId, value: &str) -> Option<KeyIdx> {
         let hash = hash_key(&self.hasher, kind, value);
+        let fingerprint = (hash >> 32) as u32;
         self.key_table
-            .find(hash, |&k| {
-                let slot = &self.keys[k.index()];
-                slot.kind == kind && &*slot.value == value
+            .find(hash, |&(k, fp)| {
+                fp == fingerprint && {
+                    let slot = &self.keys[k.index()];
+                    slot.kind == kind && slot_text(&self.key_text, slot) == value
+                }
             })
-            .copied()
+            .map(|&(k, _)| k)
     }
 
     /// The key `(kind, value)`, interned on first sight with the `(cap, links)` that
@@ -206,21 +229,23 @@ impl IdentityGraph {
         policy: impl FnOnce() -> (u32, bool),
     ) -> Result<KeyIdx, IngestError> {
         let hash = hash_key(&self.hasher, kind, value);
-        let keys = &self.keys;
-        let hasher = &self.hasher;
+        let fingerprint = (hash >> 32) as u32;
+        let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         let entry = self.key_table.entry(
             hash,
-            |&k| {
-                let slot = &keys[k.index()];
-                slot.kind == kind && &*slot.value == value
+            |&(k, fp)| {
+                fp == fingerprint && {
+                    let slot = &keys[k.index()];
+                    slot.kind == kind && slot_text(key_text, slot) == value
+                }
             },
-            |&k| {
+            |&(k, _)| {
                 let slot = &keys[k.index()];
-                hash_key(hasher, slot.kind, &slot.value)
+                hash_key(hasher, slot.kind, slot_text(key_text, slot))
             },
         );
         match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get()),
+            hashbrown::hash_table::Entry::Occupied(e) => Ok(e.get().0),
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let idx = u32::try_from(self.keys.len())
                     .ok()
@@ -228,11 +253,19 @@ impl IdentityGraph {
                     .ok_or(IngestError::CapacityExceeded)?;
                 let key_idx = KeyIdx(idx);
                 let (cap, links) = policy();
+                let text_start = u32::try_from(self.key_text.len())
+                    .ok()
+                    .filter(|&start| {
+                        u32::try_from(value.len()).is_ok_and(|len| start.checked_add(len).is_some())
+                    })
+                    .ok_or(IngestError::CapacityExceeded)?;
                 let node = self.graph.add_node(GraphNode::Key(key_idx));
-                v.insert(key_idx);
+                v.insert((key_idx, fingerprint));
+                self.key_text.push_str(value);
                 self.keys.push(KeySlot {
                     kind,
-                    value: Box::from(value),
+                    text_start,
+                    text_len: value.len() as u32,
                     node,
                     n_records: 0,
                     cap,

@@ -33,6 +33,8 @@ pub(crate) struct Scratch {
     pub counts: Vec<u32>,
     pub values: Vec<KeyIdx>,
     pub roots: SmallVec<[RecordIdx; 8]>,
+    /// Record slot → index of its new cluster while ids are assigned; `u32::MAX` otherwise.
+    pub cluster_of: Vec<u32>,
 }
 
 /// The canonical order of values within a kind: a fixed hash (platform- and run-independent),
@@ -62,6 +64,21 @@ pub(crate) fn limited_values(
         .collect();
     values.sort_unstable();
     values
+}
+
+/// The values of a root: stored, or for a singleton not loaded yet, read from the graph.
+pub(crate) fn root_values<'a>(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &'a Clusters,
+    root: RecordIdx,
+) -> std::borrow::Cow<'a, ValueSet> {
+    let data = clusters.root(root);
+    if data.loaded {
+        std::borrow::Cow::Borrowed(&data.values)
+    } else {
+        std::borrow::Cow::Owned(limited_values(graph, kinds, root))
+    }
 }
 
 /// The first kind (in value order) whose distinct values exceed its limit in `values`, which
@@ -101,7 +118,7 @@ fn merged_values(
     let values = &mut scratch.values;
     values.clear();
     for &root in roots {
-        values.extend_from_slice(&clusters.root(root).values);
+        values.extend_from_slice(&root_values(graph, kinds, clusters, root));
     }
     values.extend_from_slice(extra);
     values.sort_unstable();
@@ -128,13 +145,13 @@ pub(crate) fn link_region(
     clusters.grow(graph.record_capacity());
     let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::new();
     for &r in region {
-        let values = limited_values(graph, kinds, r);
-        clusters.reset(r, CustomerId(0), values);
+        clusters.reset(r, CustomerId(0));
     }
     if all_keys {
         for (k, slot) in graph.keys() {
             if slot.n_records >= 2 && slot.can_link() {
-                candidates.push((kinds.entry(slot.kind).rank, value_order_hash(&slot.value), k));
+                let order = value_order_hash(graph.key_value(k));
+                candidates.push((kinds.entry(slot.kind).rank, order, k));
             }
         }
         let n_keys = graph.n_keys();
@@ -153,13 +170,14 @@ pub(crate) fn link_region(
                 slot.refused = false;
                 if slot.n_records >= 2 && slot.can_link() {
                     let rank = kinds.entry(slot.kind).rank;
-                    candidates.push((rank, value_order_hash(&slot.value), k));
+                    let order = value_order_hash(graph.key_value(k));
+                    candidates.push((rank, order, k));
                 }
             }
         }
     }
     candidates.sort_unstable_by(|a, b| {
-        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| graph.key(a.2).value.cmp(&graph.key(b.2).value))
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| graph.key_value(a.2).cmp(graph.key_value(b.2)))
     });
 
     for &(_, _, key) in &candidates {
@@ -237,11 +255,10 @@ pub(crate) fn try_fast_link(
         // A record that alone breaks a limit and touches nobody stays alone: that is also what
         // a re-run gives.
         Err(_) if roots.len() == 1 && clusters.root(own_root).size == 1 => {
-            let mut values = clusters.root(own_root).values.clone();
-            values.extend_from_slice(&own_values);
-            values.sort_unstable();
-            values.dedup();
-            clusters.root_mut(own_root).values = values;
+            // A singleton's values are its record's own: leave them to be read lazily.
+            let data = clusters.root_mut(own_root);
+            data.values.clear();
+            data.loaded = false;
             let mut customers = SmallVec::new();
             let c = clusters.root(own_root).customer;
             if c.0 != 0 {

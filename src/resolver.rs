@@ -322,7 +322,7 @@ impl Resolver {
             .keys_of(r)
             .map(|k| {
                 let slot = self.graph.key(k);
-                (slot.kind, &*slot.value)
+                (slot.kind, self.graph.key_value(k))
             })
             .collect();
         keys.sort_unstable();
@@ -449,7 +449,7 @@ impl Resolver {
         }
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
-            self.clusters.reset(r, CustomerId(0), Default::default());
+            self.clusters.reset(r, CustomerId(0));
         }
         Ok((r, existed))
     }
@@ -686,28 +686,24 @@ impl Resolver {
         all_keys: bool,
         changed: &AHashSet<RecordIdx>,
     ) -> Vec<ChangeEvent> {
+        let old_of = |i: usize| old.get(i).copied().unwrap_or(CustomerId(0));
         let mut live = Vec::with_capacity(region.len());
         let mut ghosts = Vec::new();
-        for &r in &region {
-            if self.graph.record(r).is_some() {
-                live.push(r);
-            } else {
-                ghosts.push(r);
-            }
-        }
-        let old_of = |i: usize| old.get(i).copied().unwrap_or(CustomerId(0));
-        // Old side: record count per old id (ghosts included) and oldest surviving record.
+        // Old side: record count per old id (ghosts included) and its oldest surviving record.
         let mut old_count: AHashMap<CustomerId, u32> = AHashMap::new();
         let mut oldest: AHashMap<CustomerId, (u64, RecordIdx)> = AHashMap::new();
-        let mut old_by_record: AHashMap<RecordIdx, CustomerId> = AHashMap::new();
         for (i, &r) in region.iter().enumerate() {
             let c = old_of(i);
+            let slot = self.graph.record(r);
+            match slot {
+                Some(_) => live.push(r),
+                None => ghosts.push(r),
+            }
             if c.0 == 0 {
                 continue;
             }
             *old_count.entry(c).or_default() += 1;
-            old_by_record.insert(r, c);
-            if let Some(slot) = self.graph.record(r) {
+            if let Some(slot) = slot {
                 let e = oldest.entry(c).or_insert((slot.seq, r));
                 if slot.seq < e.0 {
                     *e = (slot.seq, r);
@@ -727,21 +723,30 @@ impl Resolver {
             self.clusters.clear(g);
         }
 
-        // New side: clusters by root.
+        // New side: clusters by root, found through a dense slot-indexed scratch array so a
+        // bulk run does not hash every record.
         struct NewCluster {
             root: RecordIdx,
             min_seq: u64,
             size: u32,
+            /// Old ids of members, each once.
             olds: SmallVec<[CustomerId; 2]>,
             claims: SmallVec<[CustomerId; 2]>,
             /// A member was new or edited.
             changed: bool,
         }
-        let mut index: AHashMap<RecordIdx, usize> = AHashMap::with_capacity(live.len());
+        let cluster_of = &mut self.scratch.cluster_of;
+        if cluster_of.len() < self.graph.record_capacity() {
+            cluster_of.resize(self.graph.record_capacity(), u32::MAX);
+        }
         let mut new_clusters: Vec<NewCluster> = Vec::new();
-        for &r in &live {
+        for (i, &r) in region.iter().enumerate() {
+            let Some(seq) = self.graph.record(r).map(|s| s.seq) else { continue };
             let root = self.clusters.find_mut(r);
-            let i = *index.entry(root).or_insert_with(|| {
+            let mut ci = cluster_of[root.index()] as usize;
+            if ci == u32::MAX as usize {
+                ci = new_clusters.len();
+                cluster_of[root.index()] = ci as u32;
                 new_clusters.push(NewCluster {
                     root,
                     min_seq: u64::MAX,
@@ -750,31 +755,34 @@ impl Resolver {
                     claims: SmallVec::new(),
                     changed: false,
                 });
-                new_clusters.len() - 1
-            });
-            let nc = &mut new_clusters[i];
-            let seq = self.graph.record(r).map_or(u64::MAX, |s| s.seq);
+            }
+            let nc = &mut new_clusters[ci];
             nc.min_seq = nc.min_seq.min(seq);
             nc.size += 1;
-            match old_by_record.get(&r) {
-                Some(&c) if !nc.olds.contains(&c) => nc.olds.push(c),
-                Some(_) => {}
-                None => nc.changed = true,
+            match old_of(i) {
+                CustomerId(0) => nc.changed = true,
+                c if !nc.olds.contains(&c) => nc.olds.push(c),
+                _ => {}
             }
-            nc.changed |= changed.contains(&r);
+            nc.changed |= !changed.is_empty() && changed.contains(&r);
         }
         let mut claim_root: AHashMap<CustomerId, RecordIdx> = AHashMap::with_capacity(oldest.len());
         for (&c, &(_, r)) in &oldest {
             let root = self.clusters.find(r);
             claim_root.insert(c, root);
-            if let Some(&i) = index.get(&root) {
-                new_clusters[i].claims.push(c);
+            let ci = cluster_of[root.index()];
+            if ci != u32::MAX {
+                new_clusters[ci as usize].claims.push(c);
             }
+        }
+        for nc in &new_clusters {
+            cluster_of[nc.root.index()] = u32::MAX;
         }
         new_clusters.sort_unstable_by_key(|nc| nc.min_seq);
 
         let mut events = Vec::new();
         let mut split_into: AHashMap<CustomerId, Vec<CustomerId>> = AHashMap::new();
+        self.customers.reserve(new_clusters.len().saturating_sub(old_count.len()));
         for nc in &mut new_clusters {
             nc.claims.sort_unstable();
             let id = match nc.claims.split_first() {
@@ -811,7 +819,7 @@ impl Resolver {
             self.clusters.root_mut(nc.root).customer = id;
             self.customers.insert(id, nc.root);
         }
-        for (&c, _) in &old_count {
+        for &c in old_count.keys() {
             if !oldest.contains_key(&c) {
                 events.push(ChangeEvent::Removed { customer: c });
                 self.customers.remove(&c);
