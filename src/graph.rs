@@ -329,39 +329,6 @@ impl IdentityGraph {
         Ok((idx, false))
     }
 
-    /// Stores a new record with no keys. The caller made sure `(source, external_id)` is new.
-    #[cfg(test)]
-    pub fn insert_record(
-        &mut self,
-        source: SourceId,
-        external_id: &str,
-        seq: u64,
-        attributes: Vec<Attribute>,
-    ) -> Result<RecordIdx, IngestError> {
-        let idx = match self.free_records.pop() {
-            Some(idx) => idx,
-            None => {
-                let i = u32::try_from(self.records.len())
-                    .ok()
-                    .filter(|&i| i < u32::MAX)
-                    .ok_or(IngestError::CapacityExceeded)?;
-                self.records.push(None);
-                RecordIdx(i)
-            }
-        };
-        let node = self.graph.add_node(GraphNode::Record(idx));
-        self.records[idx.index()] =
-            Some(RecordSlot { source, external_id: Box::from(external_id), node, seq, attributes });
-        let hash = hash_record(&self.hasher, source, external_id);
-        let records = &self.records;
-        let hasher = &self.hasher;
-        self.record_table.insert_unique(hash, idx, |&r| {
-            records[r.index()].as_ref().map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
-        });
-        self.n_records += 1;
-        Ok(idx)
-    }
-
     /// Links a record to a key it does not carry yet.
     #[inline]
     pub fn link(&mut self, record_node: NodeIndex<u32>, key: KeyIdx) {
