@@ -4,6 +4,63 @@
 //! links them through match keys (customer number, e-mail, phone, cookie, device, IP, host
 //! and composite kinds) into an identity graph and keeps the connected records as customers
 //! with stable ids, guarding against shared identifiers that would merge different people.
+//!
+//! # Overview
+//!
+//! - A [`Resolver`] holds the records, the identity graph and the customers. Configure it with
+//!   a [`ResolverBuilder`]: default phone country, key kinds and their [`KindPolicy`].
+//! - A [`RecordInput`] is one row of one source: `(source, external id)`, raw key values per
+//!   [`KindId`], attributes (from which composite kinds are built).
+//! - [`Resolver::upsert`], [`Resolver::ingest`] and [`Resolver::remove`] change the records and
+//!   return [`Changes`]: the [`ChangeEvent`]s and an [`IngestReport`] of rejected input.
+//! - [`Resolver::explain`] tells why two records are one customer or why they are apart.
+//!
+//! # Semantics
+//!
+//! Kinds link in order of priority; within a kind, values in a fixed canonical order. A value
+//! joins all the customers its records belong to if their union keeps every kind's limit, and
+//! otherwise none of them. Generic values (over the kind's cap, or placeholders) link nothing.
+//! The result depends only on the current records and the policy, never on arrival order: the
+//! property tests check that random sequences of upserts and removals end in the partition a
+//! plain batch resolver gives.
+//!
+//! # Example
+//!
+//! ```
+//! use idstitch::{KindId, RecordInput, Resolver};
+//!
+//! let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+//! let crm = resolver.add_source("crm", 100)?;
+//! let helpdesk = resolver.add_source("helpdesk", 50)?;
+//! resolver.upsert(
+//!     RecordInput::new(crm, "C-1")
+//!         .with_key(KindId::CUSTOMER_NO, "C1")
+//!         .with_key(KindId::PHONE, "+31 (0)6 12 34 56 78"),
+//! )?;
+//! resolver.upsert(RecordInput::new(helpdesk, "T-9").with_key(KindId::PHONE, "0031612345678"))?;
+//! assert_eq!(resolver.customer_of(crm, "C-1"), resolver.customer_of(helpdesk, "T-9"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Performance
+//!
+//! An upsert that only adds links costs time in the size of the customers it touches; any
+//! other change re-resolves the raw component it touches (the records connected to it through
+//! non-generic keys), never the whole graph. Bulk ingestion into an empty resolver is one batch
+//! pass, roughly linear in records and keys. Measured figures are in `BENCHMARKS.md`.
+//!
+//! # Untrusted input
+//!
+//! Input never makes the library panic. Values over 1 KiB are rejected and counted, as are
+//! values that do not normalise; records with unknown sources or kinds, empty or over-long
+//! external ids, or more than 4,096 keys are refused with an [`IngestError`] (or skipped and
+//! counted by bulk ingestion).
+//!
+//! # Features
+//!
+//! - `synth` (default): the deterministic publisher-data generator [`synth`], used by the
+//!   examples, tests and benches.
+//! - `serde`: `Serialize`/`Deserialize` on the public data types.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -32,3 +89,8 @@ pub use normalize::{NormalizeContext, Normalizer, RejectReason};
 pub use record::{Attribute, RecordInput, Timestamp};
 pub use report::IngestReport;
 pub use resolver::{RecordRef, Resolver, ResolverBuilder};
+
+/// The README's code examples, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
