@@ -880,3 +880,119 @@ fn sort_events(events: &mut [ChangeEvent]) {
         ChangeEvent::Removed { customer } => (4, *customer),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RejectReason;
+
+    fn resolver() -> (Resolver, SourceId) {
+        let mut r = Resolver::builder().default_country("NL").unwrap().build().unwrap();
+        let crm = r.add_source("crm", 10).unwrap();
+        (r, crm)
+    }
+
+    #[test]
+    fn report_counts_rejected_values_and_over_limit_records() {
+        let (mut r, crm) = resolver();
+        let changes = r
+            .upsert(
+                RecordInput::new(crm, "1")
+                    .with_key(KindId::CUSTOMER_NO, "C1")
+                    .with_key(KindId::EMAIL, "a@x.nl")
+                    .with_key(KindId::CUSTOMER_NO, "C2")
+                    .with_key(KindId::EMAIL, "not an e-mail")
+                    .with_key(KindId::PHONE, "12"),
+            )
+            .unwrap();
+        let report = &changes.report;
+        assert_eq!(report.records_accepted, 1);
+        assert_eq!(report.records_over_limit.get(&(crm, KindId::CUSTOMER_NO)), Some(&1));
+        assert_eq!(report.records_over_limit.get(&(crm, KindId::EMAIL)), None);
+        assert_eq!(
+            report.values_rejected.get(&(crm, KindId::EMAIL, RejectReason::InvalidEmail)),
+            Some(&1)
+        );
+        assert_eq!(
+            report.values_rejected.get(&(crm, KindId::PHONE, RejectReason::PhoneTooShort)),
+            Some(&1)
+        );
+        assert_eq!(r.record_keys(crm, "1").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn bad_records_are_typed_errors_or_counted_skips() {
+        let (mut r, crm) = resolver();
+        let unknown = SourceId::from_raw(9);
+        assert_eq!(
+            r.upsert(RecordInput::new(unknown, "x")).unwrap_err(),
+            IngestError::UnknownSource(unknown)
+        );
+        assert_eq!(
+            r.upsert(RecordInput::new(crm, "  ")).unwrap_err(),
+            IngestError::EmptyExternalId
+        );
+        let bad_kind = KindId::from_raw(999);
+        assert_eq!(
+            r.upsert(RecordInput::new(crm, "1").with_key(bad_kind, "v")).unwrap_err(),
+            IngestError::UnknownKind(bad_kind)
+        );
+        let changes = r.ingest([
+            RecordInput::new(crm, "ok").with_key(KindId::EMAIL, "a@x.nl"),
+            RecordInput::new(unknown, "no"),
+            RecordInput::new(crm, "x".repeat(2000)),
+        ]);
+        assert_eq!(changes.report.records_accepted, 1);
+        assert_eq!(changes.report.n_records_skipped(), 2);
+        assert_eq!(r.n_records(), 1);
+        assert!(matches!(r.remove(crm, "nope"), Err(LookupError::UnknownRecord { .. })));
+    }
+
+    #[test]
+    fn upsert_with_same_keys_reports_an_update_only() {
+        let (mut r, crm) = resolver();
+        r.upsert(RecordInput::new(crm, "1").with_key(KindId::EMAIL, "a@x.nl")).unwrap();
+        let c = r.customer_of(crm, "1").unwrap();
+        let changes = r
+            .upsert(
+                RecordInput::new(crm, "1")
+                    .with_key(KindId::EMAIL, "A@X.nl")
+                    .with_attribute("n", "v"),
+            )
+            .unwrap();
+        assert_eq!(changes.events, vec![ChangeEvent::Updated { customer: c }]);
+        assert_eq!(r.record_attributes(crm, "1").unwrap()[0].value, "v");
+    }
+
+    #[test]
+    fn removing_the_bridge_splits_and_the_oldest_record_keeps_the_id() {
+        let (mut r, crm) = resolver();
+        r.upsert(RecordInput::new(crm, "a").with_key(KindId::EMAIL, "a@x.nl")).unwrap();
+        r.upsert(RecordInput::new(crm, "b").with_key(KindId::PHONE, "0612345678")).unwrap();
+        let bridge = RecordInput::new(crm, "bridge")
+            .with_key(KindId::EMAIL, "a@x.nl")
+            .with_key(KindId::PHONE, "0612345678");
+        let merged = r.upsert(bridge).unwrap();
+        let (ca, cb) = (CustomerId(1), CustomerId(2));
+        assert_eq!(
+            merged.events,
+            vec![
+                ChangeEvent::Merged { survivor: ca, absorbed: vec![cb] },
+                ChangeEvent::Updated { customer: ca }
+            ]
+        );
+        assert_eq!(r.customer_size(ca), Some(3));
+        let split = r.remove(crm, "bridge").unwrap();
+        assert_eq!(r.customer_of(crm, "a"), Some(ca));
+        let new_b = r.customer_of(crm, "b").unwrap();
+        assert!(new_b > cb, "ids are never reused");
+        assert_eq!(
+            split.events,
+            vec![
+                ChangeEvent::Split { from: ca, into: vec![new_b] },
+                ChangeEvent::Updated { customer: ca }
+            ]
+        );
+        assert_eq!(r.n_customers(), 2);
+    }
+}
