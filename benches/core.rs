@@ -19,10 +19,32 @@ fn n_records() -> usize {
 fn fixture(n: usize) -> (Resolver, Vec<RecordInput>) {
     let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
-    let config = SynthConfig::new(n, 42);
+    // About 3.36 records per person at the generator's default rates: enough people that
+    // every source is in the first `n` records.
+    let config = SynthConfig::new(n * 100 / 336 + 1, 42);
     let inputs: Vec<RecordInput> = synth::records(&config).take(n).map(|r| ids.input(&r)).collect();
     assert_eq!(inputs.len(), n, "generator produced fewer records than asked");
     (resolver, inputs)
+}
+
+/// Like [`fixture`], from a population with `extra` more persons whose records are held back
+/// (third value): people the graph does not know yet, sharing what people really share.
+fn fixture_with_newcomers(
+    n: usize,
+    extra: usize,
+) -> (Resolver, Vec<RecordInput>, Vec<RecordInput>) {
+    let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
+    let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
+    let people = n * 100 / 336 + 1;
+    let (mut inputs, mut fresh) = (Vec::with_capacity(n), Vec::new());
+    for r in synth::records(&SynthConfig::new(people + extra, 42)) {
+        if (r.person as usize) >= people {
+            fresh.push(ids.input(&r));
+        } else if inputs.len() < n {
+            inputs.push(ids.input(&r));
+        }
+    }
+    (resolver, inputs, fresh)
 }
 
 fn bulk_ingest(c: &mut Criterion) {
@@ -60,18 +82,9 @@ fn empty_clone(template: &Resolver) -> Resolver {
 /// its customer.
 fn upsert_latency(c: &mut Criterion) {
     let n = n_records();
-    let (mut resolver, inputs) = fixture(n);
-    let ids = SynthIds::from_resolver(&resolver).expect("registered");
+    let (mut resolver, inputs, fresh) = fixture_with_newcomers(n, 6_000);
     let known: Vec<RecordInput> = inputs.iter().step_by(97).take(20_000).cloned().collect();
     resolver.ingest(inputs);
-    let fresh: Vec<RecordInput> = synth::records(&SynthConfig::new(20_000, 7))
-        .enumerate()
-        .map(|(i, r)| {
-            let mut input = ids.input(&r);
-            input.external_id = format!("bench-{i}");
-            input
-        })
-        .collect();
     let mut group = c.benchmark_group("upsert");
     group.throughput(Throughput::Elements(1));
     let mut next = 0usize;
@@ -123,8 +136,10 @@ fn remove_split(c: &mut Criterion) {
     let mut resolver = builder.build().expect("valid policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
     let thread = resolver.kind_id("thread").expect("registered");
-    let inputs: Vec<RecordInput> =
-        synth::records(&SynthConfig::new(n, 42)).take(n).map(|r| ids.input(&r)).collect();
+    let inputs: Vec<RecordInput> = synth::records(&SynthConfig::new(n * 100 / 336 + 1, 42))
+        .take(n)
+        .map(|r| ids.input(&r))
+        .collect();
     resolver.ingest(inputs);
     let source = ids.source("crm").expect("synth source");
     let link = |i: usize| {

@@ -1,13 +1,54 @@
-//! Whole-process scale figures: bulk ingest of N generated records, then a full rebuild.
+//! Whole-process scale figures: bulk ingest of N generated records, single-record upsert
+//! latency percentiles on the resulting graph, and a full rebuild.
 //!
 //! `cargo run --release --example scale -- --records 1000000`
 //!
-//! Prints records per second for the bulk ingest (normalisation included; generating the
-//! input is not timed) and for a full rebuild of the same graph.
+//! Generating the input is not timed; normalisation is. Upsert latency is measured per
+//! operation (each upsert undone by an untimed remove, so the graph keeps its size):
+//! `new person` upserts a record of someone not in the graph, `known person` takes a record of
+//! the graph out (untimed) and upserts it again, so it joins its customer.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use idstitch::synth::{self, SynthConfig, SynthIds};
+use idstitch::{RecordInput, Resolver};
+
+/// Records per person the generator makes at its default rates (documented in `synth`).
+const RECORDS_PER_PERSON: f64 = 3.36;
+
+fn percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    format!(
+        "median {:.2} µs, p90 {:.2} µs, p99 {:.2} µs, max {:.1} µs ({} ops)",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+        samples.len()
+    )
+}
+
+fn upsert_latency(
+    resolver: &mut Resolver,
+    inputs: &[RecordInput],
+    known: bool,
+) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+    let mut samples = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        if known {
+            resolver.remove(input.source, &input.external_id)?;
+        }
+        let start = Instant::now();
+        let changes = resolver.upsert(input.clone())?;
+        samples.push(start.elapsed());
+        std::hint::black_box(changes);
+        if !known {
+            resolver.remove(input.source, &input.external_id)?;
+        }
+    }
+    Ok(samples)
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
@@ -22,10 +63,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut resolver = synth::resolver_builder().build()?;
     let ids = SynthIds::register(&mut resolver)?;
-    // People enough for the records asked (the generator makes about 3.4 per person).
-    let config = SynthConfig::new(records / 3 + 1, 42);
-    let inputs: Vec<_> = synth::records(&config).take(records).map(|r| ids.input(&r)).collect();
+    let people = (records as f64 / RECORDS_PER_PERSON).ceil() as usize;
+    // One generated population: the first `people` persons' records go into the graph, the
+    // records of 3,000 more persons are held back as new people for the upsert latency.
+    let mut inputs = Vec::with_capacity(records);
+    let mut fresh = Vec::new();
+    for r in synth::records(&SynthConfig::new(people + 3_000, 42)) {
+        if (r.person as usize) < people {
+            if inputs.len() < records {
+                inputs.push(ids.input(&r));
+            }
+        } else {
+            fresh.push(ids.input(&r));
+        }
+    }
     let n = inputs.len();
+    let known: Vec<RecordInput> = inputs.iter().step_by(n / 10_000 + 1).cloned().collect();
 
     let start = Instant::now();
     let changes = resolver.ingest(inputs);
@@ -36,6 +89,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         resolver.n_customers(),
         changes.events.len()
     );
+
+    println!(
+        "upsert, new person:   {}",
+        percentiles(upsert_latency(&mut resolver, &fresh, false)?)
+    );
+    println!("upsert, known person: {}", percentiles(upsert_latency(&mut resolver, &known, true)?));
 
     let start = Instant::now();
     let changes = resolver.rebuild();

@@ -453,25 +453,31 @@ impl Resolver {
         Ok(())
     }
 
-    /// Stores the prepared record, new or replacing; returns its slot and whether it existed.
-    fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool), IngestError> {
+    /// Stores the prepared record, new or replacing; returns its slot, whether it existed and
+    /// whether its attributes changed.
+    fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool, bool), IngestError> {
         let external_id = input.external_id.trim();
         let next_seq = &mut self.next_seq;
         let (r, existed) = self.graph.find_or_insert_record(input.source, external_id, || {
             *next_seq += 1;
             *next_seq - 1
         })?;
+        let mut attributes_changed = false;
         if let Some(slot) = self.graph.record_mut(r) {
-            slot.attributes = input.attributes;
+            if slot.attributes != input.attributes {
+                slot.attributes = input.attributes;
+                attributes_changed = true;
+            }
         }
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
             self.clusters.reset(r, CustomerId(0));
         }
-        Ok((r, existed))
+        Ok((r, existed, attributes_changed))
     }
 
     /// Inserts a record, or replaces the record with the same `(source, external_id)`.
+    /// Replacing a record with an identical one changes nothing and returns no events.
     ///
     /// Values that fail normalisation are counted in the returned report; the record is
     /// stored with its other keys. Costs time in the size of the touched customers when
@@ -483,7 +489,7 @@ impl Resolver {
     pub fn upsert(&mut self, input: RecordInput) -> Result<Changes, IngestError> {
         let mut changes = Changes::default();
         self.prepare(&input, &mut changes.report)?;
-        let (r, existed) = self.store(input)?;
+        let (r, existed, attributes_changed) = self.store(input)?;
         let node = match self.graph.record(r) {
             Some(s) => s.node,
             None => return Ok(changes),
@@ -495,9 +501,10 @@ impl Resolver {
             old_keys.sort_unstable();
             if old_keys == new_keys {
                 self.prepared.keys = new_keys;
-                changes
-                    .events
-                    .push(ChangeEvent::Updated { customer: self.clusters.customer_of(r) });
+                if attributes_changed {
+                    let customer = self.clusters.customer_of(r);
+                    changes.events.push(ChangeEvent::Updated { customer });
+                }
                 return Ok(changes);
             }
             self.graph.unlink_all(r, &mut old_keys);
@@ -598,7 +605,7 @@ impl Resolver {
                 *changes.report.records_skipped.entry(e).or_default() += 1;
                 continue;
             }
-            let (r, existed) = match self.store(input) {
+            let (r, existed, attributes_changed) = match self.store(input) {
                 Ok(x) => x,
                 Err(e) => {
                     changes.report.records_accepted -= 1;
@@ -612,8 +619,10 @@ impl Resolver {
                 old_keys.extend(self.graph.keys_of(r));
                 old_keys.sort_unstable();
                 if old_keys == self.prepared.keys {
-                    changed.insert(r);
-                    seeds.push(r);
+                    if attributes_changed {
+                        changed.insert(r);
+                        seeds.push(r);
+                    }
                     continue;
                 }
                 if !was_empty {
@@ -949,7 +958,7 @@ mod tests {
     }
 
     #[test]
-    fn upsert_with_same_keys_reports_an_update_only() {
+    fn upsert_with_same_keys_reports_an_update_only_when_something_changed() {
         let (mut r, crm) = resolver();
         r.upsert(RecordInput::new(crm, "1").with_key(KindId::EMAIL, "a@x.nl")).unwrap();
         let c = r.customer_of(crm, "1").unwrap();
@@ -962,6 +971,14 @@ mod tests {
             .unwrap();
         assert_eq!(changes.events, vec![ChangeEvent::Updated { customer: c }]);
         assert_eq!(r.record_attributes(crm, "1").unwrap()[0].value, "v");
+        let again = r
+            .upsert(
+                RecordInput::new(crm, "1")
+                    .with_key(KindId::EMAIL, "a@x.nl")
+                    .with_attribute("n", "v"),
+            )
+            .unwrap();
+        assert!(again.events.is_empty(), "an identical record changes nothing");
     }
 
     #[test]
