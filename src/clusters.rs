@@ -146,6 +146,60 @@ impl Iterator for Members<'_> {
     }
 }
 
+/// Live customer ids, each to one of its records. Ids are handed out densely and never
+/// reused, so a vector indexed by id (4 bytes per id ever issued) replaces a hash map.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CustomerTable {
+    /// `member[id]`: a record of customer `id`, or `u32::MAX` if the id is not live.
+    member: Vec<u32>,
+    live: usize,
+}
+
+impl CustomerTable {
+    pub fn insert(&mut self, id: CustomerId, record: RecordIdx) {
+        let i = id.0 as usize;
+        if self.member.len() <= i {
+            self.member.resize(i + 1, u32::MAX);
+        }
+        if self.member[i] == u32::MAX {
+            self.live += 1;
+        }
+        self.member[i] = record.0;
+    }
+
+    pub fn remove(&mut self, id: CustomerId) {
+        if let Some(m) = self.member.get_mut(id.0 as usize) {
+            if *m != u32::MAX {
+                *m = u32::MAX;
+                self.live -= 1;
+            }
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, id: CustomerId) -> Option<RecordIdx> {
+        let m = *self.member.get(usize::try_from(id.0).ok()?)?;
+        (m != u32::MAX).then_some(RecordIdx(m))
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Live ids, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = CustomerId> + '_ {
+        self.member
+            .iter()
+            .enumerate()
+            .filter(|(_, &m)| m != u32::MAX)
+            .map(|(i, _)| CustomerId(i as u64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +225,21 @@ mod tests {
         assert_eq!(c.root(r).size, 3);
         assert_eq!(c.find(RecordIdx(1)), c.find_mut(RecordIdx(3)));
         assert_ne!(c.find(RecordIdx(2)), r);
+    }
+
+    #[test]
+    fn customer_table_tracks_live_ids() {
+        let mut t = CustomerTable::default();
+        t.insert(CustomerId(3), RecordIdx(7));
+        t.insert(CustomerId(1), RecordIdx(2));
+        t.insert(CustomerId(3), RecordIdx(8));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(CustomerId(3)), Some(RecordIdx(8)));
+        t.remove(CustomerId(3));
+        t.remove(CustomerId(3));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.get(CustomerId(3)), None);
+        assert_eq!(t.get(CustomerId(u64::MAX)), None);
+        assert_eq!(t.ids().collect::<Vec<_>>(), vec![CustomerId(1)]);
     }
 }

@@ -4,7 +4,7 @@
 use ahash::{AHashMap, AHashSet};
 use smallvec::SmallVec;
 
-use crate::clusters::Clusters;
+use crate::clusters::{Clusters, CustomerTable};
 use crate::error::{ConfigError, IngestError, LookupError};
 use crate::events::{ChangeEvent, Changes};
 use crate::graph::IdentityGraph;
@@ -114,7 +114,7 @@ impl ResolverBuilder {
             sources: Vec::new(),
             graph: IdentityGraph::new(),
             clusters: Clusters::default(),
-            customers: AHashMap::new(),
+            customers: CustomerTable::default(),
             next_customer: 1,
             next_seq: 0,
             scratch: Scratch::default(),
@@ -181,7 +181,7 @@ pub struct Resolver {
     pub(crate) graph: IdentityGraph,
     pub(crate) clusters: Clusters,
     /// Each live customer id to one of its records (not necessarily the root).
-    customers: AHashMap<CustomerId, RecordIdx>,
+    customers: CustomerTable,
     next_customer: u64,
     next_seq: u64,
     scratch: Scratch,
@@ -286,7 +286,7 @@ impl Resolver {
 
     /// Whether this customer id is live.
     pub fn contains_customer(&self, customer: CustomerId) -> bool {
-        self.customers.contains_key(&customer)
+        self.customers.get(customer).is_some()
     }
 
     /// The records of a customer, in no particular order; `None` if the id is not live.
@@ -295,7 +295,7 @@ impl Resolver {
         &self,
         customer: CustomerId,
     ) -> Option<impl Iterator<Item = RecordRef<'_>> + '_> {
-        let &member = self.customers.get(&customer)?;
+        let member = self.customers.get(customer)?;
         Some(self.clusters.members(member).filter_map(move |r| {
             self.graph
                 .record(r)
@@ -305,15 +305,13 @@ impl Resolver {
 
     /// Number of records of a customer.
     pub fn customer_size(&self, customer: CustomerId) -> Option<usize> {
-        let &member = self.customers.get(&customer)?;
+        let member = self.customers.get(customer)?;
         Some(self.clusters.root(self.clusters.find(member)).size as usize)
     }
 
     /// All live customer ids, ascending.
     pub fn customer_ids(&self) -> Vec<CustomerId> {
-        let mut ids: Vec<CustomerId> = self.customers.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+        self.customers.ids().collect()
     }
 
     /// The normalised keys `(kind, value)` a record carries, sorted.
@@ -563,7 +561,7 @@ impl Resolver {
                 if !absorbed.is_empty() {
                     events.push(ChangeEvent::Merged { survivor, absorbed: absorbed.to_vec() });
                     for c in absorbed {
-                        self.customers.remove(c);
+                        self.customers.remove(*c);
                     }
                 }
                 events.push(ChangeEvent::Updated { customer: survivor });
@@ -808,7 +806,6 @@ impl Resolver {
 
         let mut events = Vec::new();
         let mut split_into: AHashMap<CustomerId, Vec<CustomerId>> = AHashMap::new();
-        self.customers.reserve(new_clusters.len().saturating_sub(old_count.len()));
         for nc in &mut new_clusters {
             nc.claims.sort_unstable();
             let id = match nc.claims.split_first() {
@@ -816,7 +813,7 @@ impl Resolver {
                     if !absorbed.is_empty() {
                         events.push(ChangeEvent::Merged { survivor, absorbed: absorbed.to_vec() });
                         for c in absorbed {
-                            self.customers.remove(c);
+                            self.customers.remove(*c);
                         }
                     }
                     let unchanged = nc.olds.len() == 1
@@ -848,7 +845,7 @@ impl Resolver {
         for &c in old_count.keys() {
             if !oldest.contains_key(&c) {
                 events.push(ChangeEvent::Removed { customer: c });
-                self.customers.remove(&c);
+                self.customers.remove(c);
             }
         }
         for (from, mut into) in split_into {
