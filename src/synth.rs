@@ -944,10 +944,17 @@ impl World {
 
     // --- sources -----------------------------------------------------------------------------
 
-    fn crm(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
+    /// The person's customer number in the current CRM (`C` + zero-padded number).
+    fn customer_no(&self, person: &Person) -> String {
+        let mut customer_no = String::with_capacity(12);
+        customer_no.push('C');
         let number = self.customer_no_perm.apply(person.id.into()) + 1;
-        record.external_id.push('C');
-        push_padded(&mut record.external_id, number, self.customer_no_width);
+        push_padded(&mut customer_no, number, self.customer_no_width);
+        customer_no
+    }
+
+    fn crm(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
+        record.external_id.push_str(&self.customer_no(person));
         let customer_no = self.noisy_id(&record.external_id, rng);
         record.keys.push((K_CUSTOMER_NO, customer_no));
         if !rng.chance(0.03) {
@@ -971,12 +978,8 @@ impl World {
         let legacy_no = self.noisy_id(&record.external_id, rng);
         record.keys.push((K_LEGACY_NO, legacy_no));
         if self.legacy_mapped(person.id) {
-            let mut customer_no = String::with_capacity(12);
-            customer_no.push('C');
-            let number = self.customer_no_perm.apply(person.id.into()) + 1;
-            push_padded(&mut customer_no, number, self.customer_no_width);
-            let customer_no = self.noisy_id(&customer_no, rng);
-            record.keys.push((K_CUSTOMER_NO, customer_no));
+            let customer_no = self.customer_no(person);
+            record.keys.push((K_CUSTOMER_NO, self.noisy_id(&customer_no, rng)));
         }
         if !rng.chance(0.05) {
             let email = if self.has_old_email(person.id) {
@@ -1032,12 +1035,8 @@ impl World {
         record.external_id.push_str("T-");
         push_u64(&mut record.external_id, 100_000 + serial);
         if self.count(CRM, person.id) > 0 && rng.chance(self.cfg.quote_customer_no_rate) {
-            let mut customer_no = String::with_capacity(12);
-            customer_no.push('C');
-            let number = self.customer_no_perm.apply(person.id.into()) + 1;
-            push_padded(&mut customer_no, number, self.customer_no_width);
-            let customer_no = self.noisy_id(&customer_no, rng);
-            record.keys.push((K_CUSTOMER_NO, customer_no));
+            let customer_no = self.customer_no(person);
+            record.keys.push((K_CUSTOMER_NO, self.noisy_id(&customer_no, rng)));
         }
         match person.company {
             Some(company) if rng.chance(self.cfg.switchboard_rate) => {
