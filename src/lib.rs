@@ -64,7 +64,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapter;
 mod clusters;
+mod dot;
 mod error;
 pub mod evaluate;
 mod events;
@@ -72,6 +74,8 @@ mod explain;
 mod graph;
 mod ids;
 mod kind;
+#[cfg(feature = "mapping")]
+pub mod mapping;
 pub mod normalize;
 mod record;
 mod report;

@@ -4,6 +4,7 @@
 use ahash::{AHashMap, AHashSet};
 use smallvec::SmallVec;
 
+use crate::adapter::{Progress, RecordSource, SourceError};
 use crate::clusters::{Clusters, CustomerTable};
 use crate::error::{ConfigError, IngestError, LookupError};
 use crate::events::{ChangeEvent, Changes};
@@ -136,6 +137,19 @@ pub struct RecordRef<'a> {
     pub source: SourceId,
     /// The record's id in its source.
     pub external_id: &'a str,
+}
+
+/// What a bulk ingest has stored and must still resolve.
+#[derive(Debug, Default)]
+struct PendingIngest {
+    /// The resolver held nothing before: resolve everything in one batch pass.
+    was_empty: bool,
+    seeds: Vec<RecordIdx>,
+    /// Records whose content changed (for `Updated` events).
+    changed: AHashSet<RecordIdx>,
+    /// Key counts before the ingest touched them, to find keys whose generic status flipped.
+    initial_counts: AHashMap<KeyIdx, u32>,
+    report: IngestReport,
 }
 
 /// Normalised form of one input record, kept in reusable buffers.
@@ -588,26 +602,39 @@ impl Resolver {
     where
         I: IntoIterator<Item = RecordInput>,
     {
-        let mut changes = Changes::default();
-        let was_empty = self.graph.n_records() == 0 && self.customers.is_empty();
-        let mut seeds: Vec<RecordIdx> = Vec::new();
-        let mut changed: AHashSet<RecordIdx> = AHashSet::new();
-        // Key counts before the batch touched them, to find keys whose generic status flipped.
-        let mut initial_counts: AHashMap<KeyIdx, u32> = AHashMap::new();
+        let mut pending = self.begin_ingest();
+        self.load(&mut pending, records);
+        self.finish_ingest(pending)
+    }
+
+    fn begin_ingest(&self) -> PendingIngest {
+        PendingIngest {
+            was_empty: self.graph.n_records() == 0 && self.customers.is_empty(),
+            ..PendingIngest::default()
+        }
+    }
+
+    /// Stores records without resolving, noting what the final resolution must look at.
+    fn load<I>(&mut self, pending: &mut PendingIngest, records: I)
+    where
+        I: IntoIterator<Item = RecordInput>,
+    {
+        let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
+        let was_empty = *was_empty;
         let mut old_keys = Vec::new();
         let records = records.into_iter();
         let expected = records.size_hint().0;
         self.graph.reserve(expected, expected * 2);
         for input in records {
-            if let Err(e) = self.prepare(&input, &mut changes.report) {
-                *changes.report.records_skipped.entry(e).or_default() += 1;
+            if let Err(e) = self.prepare(&input, report) {
+                *report.records_skipped.entry(e).or_default() += 1;
                 continue;
             }
             let (r, existed, attributes_changed) = match self.store(input) {
                 Ok(x) => x,
                 Err(e) => {
-                    changes.report.records_accepted -= 1;
-                    *changes.report.records_skipped.entry(e).or_default() += 1;
+                    report.records_accepted -= 1;
+                    *report.records_skipped.entry(e).or_default() += 1;
                     continue;
                 }
             };
@@ -644,9 +671,14 @@ impl Resolver {
                 seeds.push(r);
             }
         }
-        if was_empty {
+    }
+
+    /// Resolves what [`Resolver::load`] stored.
+    fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
+        let PendingIngest { was_empty, mut seeds, changed, initial_counts, report } = pending;
+        let events = if was_empty {
             let region: Vec<RecordIdx> = self.graph.records().map(|(r, _)| r).collect();
-            changes.events = self.settle_region(region, Vec::new(), true, &changed);
+            self.settle_region(region, Vec::new(), true, &changed)
         } else {
             for (&k, &n) in &initial_counts {
                 let s = self.graph.key(k);
@@ -654,9 +686,44 @@ impl Resolver {
                     seeds.extend(self.graph.records_of(k));
                 }
             }
-            changes.events = self.settle(seeds, &changed);
+            self.settle(seeds, &changed)
+        };
+        Changes { events, report }
+    }
+
+    /// Ingests everything a [`RecordSource`] yields, `batch_size` records at a time, calling
+    /// `progress` after each batch, and resolves once at the end (as [`Resolver::ingest`]).
+    ///
+    /// # Errors
+    /// [`SourceError::Source`] if the source fails; the records read before are ingested and
+    /// resolved, so the resolver stays consistent.
+    pub fn ingest_from<S: RecordSource>(
+        &mut self,
+        source: &mut S,
+        batch_size: usize,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Changes, SourceError<S::Error>> {
+        let total = source.total();
+        let mut pending = self.begin_ingest();
+        let mut batch = Vec::with_capacity(batch_size.max(1));
+        let mut done = 0u64;
+        let failure = loop {
+            batch.clear();
+            match source.next_batch(&mut batch, batch_size.max(1)) {
+                Ok(false) => break None,
+                Ok(true) => {
+                    done += batch.len() as u64;
+                    self.load(&mut pending, batch.drain(..));
+                    progress(Progress { done, total });
+                }
+                Err(error) => break Some(error),
+            }
+        };
+        let changes = self.finish_ingest(pending);
+        match failure {
+            None => Ok(changes),
+            Some(error) => Err(SourceError::Source { error, records_read: done }),
         }
-        changes
     }
 
     /// Removes the record `(source, external_id)`; its customer may split or disappear.

@@ -1,0 +1,3 @@
+//! Graphviz DOT export of one customer's identity graph.
+//!
+//! (Being written.)
