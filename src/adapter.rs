@@ -30,6 +30,32 @@
 use crate::events::ChangeEvent;
 use crate::ids::CustomerId;
 use crate::record::RecordInput;
+use crate::resolver::Resolver;
+use crate::view::{CustomerView, ViewConfig, ViewUpdate};
+
+impl Resolver {
+    /// Hands a call's events to a sink, then the fresh views of every customer they created or
+    /// changed and the deletions of every id that ceased to exist. Costs time in the size of
+    /// the customers involved.
+    ///
+    /// # Errors
+    /// The sink's first error; later hooks are not called.
+    pub fn publish<S: ChangeSink>(
+        &self,
+        events: &[ChangeEvent],
+        config: &ViewConfig,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        sink.apply(events)?;
+        for update in self.view_updates(events, config) {
+            match update {
+                ViewUpdate::Upsert(view) => sink.view(&view)?,
+                ViewUpdate::Delete(customer) => sink.view_deleted(customer)?,
+            }
+        }
+        Ok(())
+    }
+}
 
 /// How far a bulk ingest has come: records read so far, and the total if the source knows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,7 +74,8 @@ pub trait RecordSource {
 
     /// Appends up to `max` records to `batch` (which arrives empty). Returns `Ok(false)` when
     /// the source is exhausted and appended nothing.
-    fn next_batch(&mut self, batch: &mut Vec<RecordInput>, max: usize) -> Result<bool, Self::Error>;
+    fn next_batch(&mut self, batch: &mut Vec<RecordInput>, max: usize)
+        -> Result<bool, Self::Error>;
 
     /// How many records the source holds in all, if known (for progress bars).
     fn total(&self) -> Option<u64> {
@@ -68,7 +95,11 @@ pub trait ChangeSink {
     }
 
     /// Customers joined: `absorbed` ceased to exist, `survivor` holds their records.
-    fn merged(&mut self, _survivor: CustomerId, _absorbed: &[CustomerId]) -> Result<(), Self::Error> {
+    fn merged(
+        &mut self,
+        _survivor: CustomerId,
+        _absorbed: &[CustomerId],
+    ) -> Result<(), Self::Error> {
         Ok(())
     }
 
@@ -84,6 +115,17 @@ pub trait ChangeSink {
 
     /// A customer lost all its records.
     fn removed(&mut self, _customer: CustomerId) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// The fresh view of a customer that was created or changed (see
+    /// [`Resolver::publish`](crate::Resolver::publish)).
+    fn view(&mut self, _view: &CustomerView) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// The view of a customer that ceased to exist is to be deleted.
+    fn view_deleted(&mut self, _customer: CustomerId) -> Result<(), Self::Error> {
         Ok(())
     }
 
@@ -120,12 +162,13 @@ pub enum SourceError<E: std::error::Error + Send + Sync + 'static> {
 
 /// In-memory adapters.
 pub mod memory {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::convert::Infallible;
 
     use super::{ChangeSink, RecordSource};
     use crate::ids::CustomerId;
     use crate::record::RecordInput;
+    use crate::view::CustomerView;
 
     /// A record source over any iterator of records.
     #[derive(Debug)]
@@ -150,7 +193,11 @@ pub mod memory {
     impl<I: Iterator<Item = RecordInput>> RecordSource for IterSource<I> {
         type Error = Infallible;
 
-        fn next_batch(&mut self, batch: &mut Vec<RecordInput>, max: usize) -> Result<bool, Infallible> {
+        fn next_batch(
+            &mut self,
+            batch: &mut Vec<RecordInput>,
+            max: usize,
+        ) -> Result<bool, Infallible> {
             batch.extend(self.records.by_ref().take(max.max(1)));
             Ok(!batch.is_empty())
         }
@@ -160,7 +207,8 @@ pub mod memory {
         }
     }
 
-    /// A sink that keeps the set of live customer ids and what happened to them.
+    /// A sink that keeps the set of live customer ids, what happened to them, and their
+    /// latest views.
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
     pub struct CollectingSink {
         /// Ids introduced by `Created`.
@@ -173,6 +221,8 @@ pub mod memory {
         pub updated: BTreeSet<CustomerId>,
         /// Live ids as the events describe them.
         pub live: BTreeSet<CustomerId>,
+        /// The latest view of every customer, as published.
+        pub views: BTreeMap<CustomerId, CustomerView>,
     }
 
     impl ChangeSink for CollectingSink {
@@ -184,7 +234,11 @@ pub mod memory {
             Ok(())
         }
 
-        fn merged(&mut self, _survivor: CustomerId, absorbed: &[CustomerId]) -> Result<(), Infallible> {
+        fn merged(
+            &mut self,
+            _survivor: CustomerId,
+            absorbed: &[CustomerId],
+        ) -> Result<(), Infallible> {
             for c in absorbed {
                 self.live.remove(c);
                 self.gone.insert(*c);
@@ -209,6 +263,16 @@ pub mod memory {
         fn removed(&mut self, customer: CustomerId) -> Result<(), Infallible> {
             self.live.remove(&customer);
             self.gone.insert(customer);
+            Ok(())
+        }
+
+        fn view(&mut self, view: &CustomerView) -> Result<(), Infallible> {
+            self.views.insert(view.customer, view.clone());
+            Ok(())
+        }
+
+        fn view_deleted(&mut self, customer: CustomerId) -> Result<(), Infallible> {
+            self.views.remove(&customer);
             Ok(())
         }
     }

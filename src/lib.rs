@@ -83,6 +83,7 @@ mod resolve;
 mod resolver;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub mod view;
 
 pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};
