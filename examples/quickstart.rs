@@ -5,13 +5,14 @@
 //! Generates a publisher's customer data (CRM, legacy CRM after a merger, distribution partner,
 //! helpdesk, event registrations, newsletter, web analytics) with the usual traps — office
 //! switchboards, shared IPs, placeholder values, family e-mails — resolves it, and shows what
-//! came out: customers per source span, refused links by reason, one customer's records, and
-//! why two records are linked or kept apart.
+//! came out: customers per source span, refused links by reason, one customer's merged view
+//! with where each value came from, and why two records are linked or kept apart.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use idstitch::synth::{self, SynthConfig, SynthIds};
+use idstitch::view::{Rule, ViewConfig};
 use idstitch::Resolver;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,22 +81,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (s.len(), std::cmp::Reverse(c))
         })
         .ok_or("at least one customer")?;
-    println!("\ncustomer {best}:");
-    let mut records: Vec<_> = resolver.customer_records(best).ok_or("live id")?.collect();
-    records.sort_by_key(|r| (r.source, r.external_id));
-    for r in &records {
-        let keys = resolver.record_keys(r.source, r.external_id).unwrap_or_default();
-        let keys: Vec<String> = keys
-            .iter()
-            .map(|(k, v)| format!("{}={}", resolver.kind_name(*k).unwrap_or("?"), v))
-            .collect();
+    // Its merged view: records by source, keys by kind, and one value per attribute with the
+    // record it came from. The city follows the latest observation, the rest the most
+    // trusted source.
+    let config = ViewConfig::default().rule("city", Rule::MostRecent);
+    let view = resolver.customer_view(best, &config).ok_or("live id")?;
+    println!("\ncustomer {best}: {} records", view.records.values().map(Vec::len).sum::<usize>());
+    for (source, ids) in &view.records {
+        println!("  {source:<11} {}", ids.join(", "));
+    }
+    println!("  keys:");
+    for (kind, values) in &view.keys {
+        let values: Vec<String> =
+            values.iter().map(|k| format!("{} ({}x)", k.value, k.records.len())).collect();
+        println!("    {kind:<12} {}", values.join(", "));
+    }
+    println!("  attributes (rule: value <- source/record, losing candidates):");
+    for (name, golden) in &view.attributes {
+        let losers: Vec<&str> = golden.candidates.iter().map(|c| c.value.as_str()).collect();
+        let also = if losers.is_empty() {
+            String::new()
+        } else {
+            format!("  also: {}", losers.join(", "))
+        };
         println!(
-            "  {:<11} {:<14} {}",
-            resolver.source_name(r.source).unwrap_or("?"),
-            r.external_id,
-            keys.join(" ")
+            "    {name:<14} {:<16} <- {}/{} [{}]{also}",
+            golden.value, golden.provenance.source, golden.provenance.record, golden.rule,
         );
     }
+    let mut records: Vec<_> = resolver.customer_records(best).ok_or("live id")?.collect();
+    records.sort_by_key(|r| (r.source, r.external_id));
     if let (Some(first), Some(last)) = (records.first(), records.last()) {
         let e = resolver.explain(first.source, first.external_id, last.source, last.external_id)?;
         println!("\nwhy {} and {} are one customer:", first.external_id, last.external_id);
