@@ -316,10 +316,15 @@ impl Resolver {
         let of_kind = |s: &ValueSet| -> Vec<KeyIdx> {
             s.iter().copied().filter(|&k| self.graph.key(k).kind == kind).collect()
         };
-        // A value of the first set and a different one from another set.
+        // A value of the first set and, preferably, one the first set lacks; failing that
+        // (one record alone carries more values than the limit), another of the first set.
         let first = sets.iter().map(|s| of_kind(s)).find(|v| !v.is_empty())?;
         let x = first[0];
-        let y = sets.iter().flat_map(|s| of_kind(s)).find(|&k| !first.contains(&k))?;
+        let y = sets
+            .iter()
+            .flat_map(|s| of_kind(s))
+            .find(|k| !first.contains(k))
+            .or_else(|| first.iter().copied().find(|&k| k != x))?;
         let name = |k: KeyIdx| self.graph.key_value(k).to_string();
         Some((kind, limit, [name(x), name(y)]))
     }

@@ -20,6 +20,10 @@ use crate::resolve::{self, FastLink, Scratch};
 /// Most keys one record may carry.
 const MAX_KEYS_PER_RECORD: usize = 4096;
 
+/// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
+/// misses, few enough that the chunk's values stay in cache.
+const LOAD_CHUNK: usize = 256;
+
 /// Configures a [`Resolver`]: the default phone country and the key kinds with their policies.
 ///
 /// The built-in kinds (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) are present
@@ -155,11 +159,22 @@ struct PendingIngest {
 /// Normalised form of one input record, kept in reusable buffers.
 #[derive(Debug, Default)]
 struct Prepared {
+    /// The keys of the record being stored, sorted and deduplicated.
     keys: Vec<KeyIdx>,
-    /// Normalised values of the record, back to back; `spans` says where each one is.
+    /// Normalised values of the records being prepared, back to back; `spans` says where
+    /// each one is and `span_keys` what it interned to.
     text: String,
     part: String,
     spans: Vec<(KindId, usize, usize)>,
+    span_keys: Vec<KeyIdx>,
+}
+
+impl Prepared {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+        self.span_keys.clear();
+    }
 }
 
 /// The identity resolver: records in, customers out.
@@ -369,9 +384,10 @@ impl Resolver {
         })
     }
 
-    /// Normalises a record's keys into `self.prepared.keys` (sorted, deduplicated), counting
-    /// rejected values in `report`.
-    fn prepare(
+    /// Checks a record and normalises its key values (composites included) into
+    /// `self.prepared.text`, appending one span per value; counts rejected values in `report`.
+    /// Nothing is interned yet, so a failed check leaves no trace.
+    fn normalise_values(
         &mut self,
         input: &RecordInput,
         report: &mut IngestReport,
@@ -398,12 +414,7 @@ impl Resolver {
                 Some(_) => {}
             }
         }
-        // Normalise every value first and intern them afterwards in one tight loop: the hash
-        // probes are independent, so the processor overlaps their cache misses.
-        let Prepared { keys, text, part, spans } = &mut self.prepared;
-        keys.clear();
-        text.clear();
-        spans.clear();
+        let Prepared { text, part, spans, .. } = &mut self.prepared;
         for (kind, raw) in &input.keys {
             let entry = self.kinds.entry(*kind);
             match entry.spec.normalizer.normalize_into(raw, &self.ctx, part) {
@@ -441,10 +452,38 @@ impl Resolver {
                 text.truncate(start);
             }
         }
-        for &(kind, start, end) in spans.iter() {
+        Ok(())
+    }
+
+    /// Interns the values of `self.prepared.spans[from..]`, appending their keys to
+    /// `self.prepared.span_keys`. One tight loop over many records: the hash probes are
+    /// independent, so the processor overlaps their cache misses.
+    fn intern_spans(&mut self, from: usize) -> Result<(), IngestError> {
+        let Prepared { text, spans, span_keys, .. } = &mut self.prepared;
+        for &(kind, start, end) in &spans[from..] {
             let value = text.get(start..end).unwrap_or_default();
-            keys.push(intern(&mut self.graph, &self.kinds, self.kinds.entry(kind), kind, value)?);
+            span_keys.push(intern(
+                &mut self.graph,
+                &self.kinds,
+                self.kinds.entry(kind),
+                kind,
+                value,
+            )?);
         }
+        Ok(())
+    }
+
+    /// Sets `self.prepared.keys` to the sorted, deduplicated keys of spans `range` and counts
+    /// the record in `report` (accepted; over a limit on its own).
+    fn finish_keys(
+        &mut self,
+        source: SourceId,
+        range: std::ops::Range<usize>,
+        report: &mut IngestReport,
+    ) {
+        let Prepared { keys, span_keys, .. } = &mut self.prepared;
+        keys.clear();
+        keys.extend_from_slice(span_keys.get(range).unwrap_or_default());
         keys.sort_unstable();
         keys.dedup();
         // Count records that alone break a limit: they are a data problem worth seeing.
@@ -458,10 +497,23 @@ impl Resolver {
         }
         for (kind, n) in per_kind {
             if self.kinds.entry(kind).spec.policy.limit.is_some_and(|limit| n > limit) {
-                *report.records_over_limit.entry((input.source, kind)).or_default() += 1;
+                *report.records_over_limit.entry((source, kind)).or_default() += 1;
             }
         }
         report.records_accepted += 1;
+    }
+
+    /// Normalises and interns one record's keys into `self.prepared.keys`.
+    fn prepare(
+        &mut self,
+        input: &RecordInput,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        self.prepared.clear();
+        self.normalise_values(input, report)?;
+        self.intern_spans(0)?;
+        let n = self.prepared.spans.len();
+        self.finish_keys(input.source, 0..n, report);
         Ok(())
     }
 
@@ -622,53 +674,84 @@ impl Resolver {
         let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
         let was_empty = *was_empty;
         let mut old_keys = Vec::new();
-        let records = records.into_iter();
+        let mut records = records.into_iter();
         let expected = records.size_hint().0;
         self.graph.reserve(expected, expected * 2);
-        for input in records {
-            if let Err(e) = self.prepare(&input, report) {
-                *report.records_skipped.entry(e).or_default() += 1;
+        // Records go in chunks: first every value of the chunk is normalised, then all are
+        // interned in one loop (see `intern_spans`), then the records are stored in order.
+        let mut chunk: Vec<(RecordInput, std::ops::Range<usize>)> = Vec::with_capacity(LOAD_CHUNK);
+        loop {
+            chunk.clear();
+            self.prepared.clear();
+            for input in records.by_ref() {
+                let from = self.prepared.spans.len();
+                let text_from = self.prepared.text.len();
+                match self.normalise_values(&input, report) {
+                    Ok(()) => {
+                        let to = self.prepared.spans.len();
+                        chunk.push((input, from..to));
+                        if chunk.len() == LOAD_CHUNK {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        self.prepared.spans.truncate(from);
+                        self.prepared.text.truncate(text_from);
+                        *report.records_skipped.entry(e).or_default() += 1;
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            if let Err(e) = self.intern_spans(0) {
+                // Only capacity can fail here: nothing of this chunk is stored.
+                *report.records_skipped.entry(e).or_default() += chunk.len() as u64;
                 continue;
             }
-            let (r, existed, attributes_changed) = match self.store(input) {
-                Ok(x) => x,
-                Err(e) => {
-                    report.records_accepted -= 1;
-                    *report.records_skipped.entry(e).or_default() += 1;
-                    continue;
-                }
-            };
-            let Some(node) = self.graph.record(r).map(|s| s.node) else { continue };
-            if existed {
-                old_keys.clear();
-                old_keys.extend(self.graph.keys_of(r));
-                old_keys.sort_unstable();
-                if old_keys == self.prepared.keys {
-                    if attributes_changed {
-                        changed.insert(r);
-                        seeds.push(r);
+            for (input, range) in chunk.drain(..) {
+                let source = input.source;
+                self.finish_keys(source, range, report);
+                let (r, existed, attributes_changed) = match self.store(input) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        report.records_accepted -= 1;
+                        *report.records_skipped.entry(e).or_default() += 1;
+                        continue;
                     }
-                    continue;
+                };
+                let Some(node) = self.graph.record(r).map(|s| s.node) else { continue };
+                if existed {
+                    old_keys.clear();
+                    old_keys.extend(self.graph.keys_of(r));
+                    old_keys.sort_unstable();
+                    if old_keys == self.prepared.keys {
+                        if attributes_changed {
+                            changed.insert(r);
+                            seeds.push(r);
+                        }
+                        continue;
+                    }
+                    if !was_empty {
+                        for &k in &old_keys {
+                            let n = self.graph.key(k).n_records;
+                            initial_counts.entry(k).or_insert(n);
+                            seeds.extend(self.graph.records_of(k));
+                        }
+                    }
+                    self.graph.unlink_all(r, &mut old_keys);
+                    changed.insert(r);
                 }
-                if !was_empty {
-                    for &k in &old_keys {
+                for &k in &self.prepared.keys {
+                    if !was_empty {
                         let n = self.graph.key(k).n_records;
                         initial_counts.entry(k).or_insert(n);
-                        seeds.extend(self.graph.records_of(k));
                     }
+                    self.graph.link(node, k);
                 }
-                self.graph.unlink_all(r, &mut old_keys);
-                changed.insert(r);
-            }
-            for &k in &self.prepared.keys {
                 if !was_empty {
-                    let n = self.graph.key(k).n_records;
-                    initial_counts.entry(k).or_insert(n);
+                    seeds.push(r);
                 }
-                self.graph.link(node, k);
-            }
-            if !was_empty {
-                seeds.push(r);
             }
         }
     }

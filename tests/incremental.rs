@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::reference::{self, RefKind};
 use common::{assignment_of, partition_of, RecordName};
 use idstitch::{
-    ChangeEvent, CustomerId, KindId, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
+    ChangeEvent, CustomerId, Explanation, KindId, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
     SourceId,
 };
 use proptest::prelude::*;
@@ -234,6 +234,37 @@ fn check_limits(
     Ok(())
 }
 
+/// `explain` agrees with the partition for every pair of records: one customer gives a chain
+/// of links from the first record to the second; two customers give a chain with at least one
+/// blocked step, or no chain at all.
+fn check_explanations(resolver: &Resolver) -> Result<(), TestCaseError> {
+    let records: Vec<(RecordName, CustomerId)> = assignment_of(resolver).into_iter().collect();
+    for (i, ((sa, ia), ca)) in records.iter().enumerate() {
+        for ((sb, ib), cb) in &records[i + 1..] {
+            let e = resolver.explain(*sa, ia, *sb, ib).unwrap();
+            match e {
+                Explanation::Linked { customer, path } => {
+                    prop_assert!(ca == cb && customer == *ca, "linked across customers");
+                    prop_assert!(!path.is_empty());
+                    prop_assert_eq!((path[0].from_source, path[0].from_id.as_str()), (*sa, ia.as_str()));
+                    let last = &path[path.len() - 1];
+                    prop_assert_eq!((last.to_source, last.to_id.as_str()), (*sb, ib.as_str()));
+                    for w in path.windows(2) {
+                        prop_assert_eq!((w[0].to_source, &w[0].to_id), (w[1].from_source, &w[1].from_id));
+                    }
+                }
+                Explanation::Blocked { customers, path, blocked } => {
+                    prop_assert!(ca != cb && customers == [*ca, *cb]);
+                    prop_assert!(!path.is_empty() && !blocked.is_empty());
+                }
+                Explanation::NoPath { customers } => prop_assert!(ca != cb && customers == [*ca, *cb]),
+                other => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let kinds = kinds();
     let mut resolver = resolver(&kinds);
@@ -281,6 +312,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             .sum();
         prop_assert_eq!(listed, model.records.len());
         check_limits(&model, &kinds, &resolver)?;
+        check_explanations(&resolver)?;
         let after = assignment_of(&resolver);
         check_events(&before, &after, &events, &model.age, &mut ever)?;
     }
