@@ -278,19 +278,26 @@ impl Resolver {
         }
         let roots = self.roots_of(key);
         if roots.len() > 2 {
-            let owned: Vec<ValueSet> = roots.iter().map(|&r| self.values_of(r)).collect();
-            let sets: Vec<&ValueSet> = owned.iter().collect();
-            let (kind, limit, values) = self.conflict(&sets)?;
-            return Some(BlockReason::Ambiguous {
-                customers: roots.len() as u32,
-                kind,
-                limit,
-                values,
-            });
+            let others: SmallVec<[RecordIdx; 8]> =
+                roots.into_iter().filter(|&r| r != left).collect();
+            self.apart_reason(left, &others)
+        } else {
+            self.apart_reason(left, &[right])
         }
-        let (lv, rv) = (self.values_of(left), self.values_of(right));
-        let (kind, limit, values) = self.conflict(&[&lv, &rv])?;
-        Some(BlockReason::Limit { kind, limit, values })
+    }
+
+    /// Why a key is refused between the cluster rooted at `own` and the clusters rooted at
+    /// `others`: a limit between two customers, or an ambiguous value among more.
+    pub(crate) fn apart_reason(&self, own: RecordIdx, others: &[RecordIdx]) -> Option<BlockReason> {
+        let owned: Vec<ValueSet> =
+            std::iter::once(own).chain(others.iter().copied()).map(|r| self.values_of(r)).collect();
+        let sets: Vec<&ValueSet> = owned.iter().collect();
+        let (kind, limit, values) = self.conflict(&sets)?;
+        if others.len() > 1 {
+            Some(BlockReason::Ambiguous { customers: sets.len() as u32, kind, limit, values })
+        } else {
+            Some(BlockReason::Limit { kind, limit, values })
+        }
     }
 
     fn values_of(&self, root: RecordIdx) -> ValueSet {

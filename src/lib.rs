@@ -14,6 +14,8 @@
 //! - [`Resolver::upsert`], [`Resolver::ingest`] and [`Resolver::remove`] change the records and
 //!   return [`Changes`]: the [`ChangeEvent`]s and an [`IngestReport`] of rejected input.
 //! - [`Resolver::explain`] tells why two records are one customer or why they are apart.
+//! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
+//!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
 //!
 //! # Semantics
 //!
@@ -85,6 +87,7 @@ mod resolver;
 pub mod synth;
 pub mod view;
 
+pub use dot::DotOptions;
 pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};
 pub use explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
