@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::reference::{self, RefKind};
 use common::{assignment_of, partition_of, RecordName};
 use idstitch::{
-    ChangeEvent, CustomerId, Explanation, KindId, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
-    SourceId,
+    ChangeEvent, CustomerId, Explanation, KindId, KindPolicy, KindSpec, Normalizer, RecordInput,
+    Resolver, SourceId,
 };
 use proptest::prelude::*;
 
@@ -246,18 +246,26 @@ fn check_explanations(resolver: &Resolver) -> Result<(), TestCaseError> {
                 Explanation::Linked { customer, path } => {
                     prop_assert!(ca == cb && customer == *ca, "linked across customers");
                     prop_assert!(!path.is_empty());
-                    prop_assert_eq!((path[0].from_source, path[0].from_id.as_str()), (*sa, ia.as_str()));
+                    prop_assert_eq!(
+                        (path[0].from_source, path[0].from_id.as_str()),
+                        (*sa, ia.as_str())
+                    );
                     let last = &path[path.len() - 1];
                     prop_assert_eq!((last.to_source, last.to_id.as_str()), (*sb, ib.as_str()));
                     for w in path.windows(2) {
-                        prop_assert_eq!((w[0].to_source, &w[0].to_id), (w[1].from_source, &w[1].from_id));
+                        prop_assert_eq!(
+                            (w[0].to_source, &w[0].to_id),
+                            (w[1].from_source, &w[1].from_id)
+                        );
                     }
                 }
                 Explanation::Blocked { customers, path, blocked } => {
                     prop_assert!(ca != cb && customers == [*ca, *cb]);
                     prop_assert!(!path.is_empty() && !blocked.is_empty());
                 }
-                Explanation::NoPath { customers } => prop_assert!(ca != cb && customers == [*ca, *cb]),
+                Explanation::NoPath { customers } => {
+                    prop_assert!(ca != cb && customers == [*ca, *cb])
+                }
                 other => prop_assert!(false, "unexpected {other:?}"),
             }
         }
