@@ -109,6 +109,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             golden.value, golden.provenance.source, golden.provenance.record, golden.rule,
         );
     }
+    // Its identity graph as a picture: `dot -Tsvg FILE -o customer.svg` renders it.
+    let dot_path = std::path::Path::new("target").join("quickstart-customer.dot");
+    if let Some(parent) = dot_path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&dot_path, resolver.customer_dot(best).ok_or("live id")?)?;
+    println!("  identity graph (Graphviz DOT): {}", dot_path.display());
+
     let mut records: Vec<_> = resolver.customer_records(best).ok_or("live id")?.collect();
     records.sort_by_key(|r| (r.source, r.external_id));
     if let (Some(first), Some(last)) = (records.first(), records.last()) {
