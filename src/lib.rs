@@ -63,6 +63,9 @@
 //! - `synth` (default): the deterministic publisher-data generator [`synth`], used by the
 //!   examples, tests and benches.
 //! - `serde`: `Serialize`/`Deserialize` on the public data types.
+//! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
+//! - `csv`: CSV input through a mapping.
+//! - `serde_json`: JSON Lines input through a mapping.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,3 +1,175 @@
-//! Source mappings: a TOML file that says how each source's files become records.
+//! Source mappings: a TOML file that says how each source's export becomes records, so CSV and
+//! JSON Lines files are resolved without glue code (feature `mapping`; reading CSV needs
+//! feature `csv`, reading JSON Lines feature `serde_json`).
 //!
-//! (Being written.)
+//! # The mapping file
+//!
+//! ```toml
+//! default_country = "NL"        # phones without a country code
+//! [kinds.legacy_no]              # a host-defined kind; built-ins need no entry
+//! normalizer = "opaque"          # email | phone | customer_no | ip | text | opaque
+//! limit = 1
+//! priority = 15
+//! [kinds.name_dob]               # a composite kind: its value joins several columns
+//! normalizer = "text"
+//! limit = 1
+//! [kinds.ip]                     # overrides a built-in kind's policy
+//! limit = 3
+//! [[source]]
+//! name = "crm"
+//! path = "crm.csv"               # relative to the mapping file; .jsonl means JSON Lines
+//! id = "record_id"
+//! keys = { customer_no = "customer_no", email = "email", phone = ["phone", "mobile"] }
+//! composite = { name_dob = ["given_name", "surname", "date_of_birth"] }
+//! attributes = { name = "name", city = "city" }
+//! observed_at = "updated_at"     # optional; RFC 3339 or YYYY-MM-DD
+//! ```
+//!
+//! **Top level.** `default_country` (optional): the ISO 3166-1 alpha-2 country of phone
+//! numbers written without a country code.
+//!
+//! **`[kinds.NAME]`** declares a kind or changes one; every key is optional.
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `normalizer` | `email`, `email_provider_rules`, `phone`, `customer_no`, `ip`, `text` or `opaque` (see [`Normalizer`](crate::Normalizer)) | built-in kind: its own; composite kind: `text` (applied to each part); host kind: `opaque` |
+//! | `limit` | at most this many distinct values in one customer (≥ 1) | built-in: its own; else none |
+//! | `priority` | kinds link in descending priority | built-in: its own; else 0 |
+//! | `generic_cap` | a value carried by more records than this links nothing (≥ 1) | built-in: its own; else none |
+//! | `deny` | array of placeholder values that link nothing, added to the kind's list | `[]` |
+//! | `links` | `false` makes a *constraint* kind: it links nothing but counts toward its limit (given name + surname, `limit = 1`, keeps differently named people apart) | built-in: its own (`ip` links nothing); else `true` |
+//! | `builtin_placeholders` | whether the built-in placeholders (`test@test.com`, `n/a`, …) link nothing | `true` |
+//!
+//! The built-in kinds (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) need no
+//! entry; an entry for one changes only the keys it gives and keeps the other defaults of
+//! [`built_in_spec`](crate::built_in_spec). So `[kinds.ip]` with `limit = 3` gives IP
+//! addresses a limit but leaves them links-nothing; add `links = true` (and a `generic_cap`)
+//! to link on them. A kind that a source uses under `composite` is composite; it must have an
+//! entry. A declared kind that no source uses is still registered, as a plain kind.
+//!
+//! **`[[source]]`**, one table per source system, read in file order:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `name` | the source's name (unique) |
+//! | `path` | its file, relative to the mapping file's directory; `.csv` is CSV, `.jsonl` or `.ndjson` is JSON Lines |
+//! | `id` | the column holding the record's id in the source |
+//! | `keys` | kind → column, or array of columns: each non-empty cell is one value of the kind |
+//! | `composite` | composite kind → array of columns, joined in order into one value; a record with any of them empty has no value of the kind. Every source must give a composite kind the same number of columns (column names may differ) |
+//! | `attributes` | attribute name → column |
+//! | `observed_at` | optional column: when the values were observed, RFC 3339 (`2024-05-01T09:30:00+02:00`) or `YYYY-MM-DD` (midnight UTC); see [`parse_timestamp`] |
+//! | `trust` | optional trust rank (0 to 4294967295); by default 10 × the number of sources for the first source and 10 less for each next one |
+//! | `delimiter` | optional CSV field delimiter, one ASCII character (`","`) |
+//!
+//! A composite kind's parts are registered as attributes named `NAME#0`, `NAME#1`, … (see
+//! [`KindMapping::spec`]); each source stores its columns' values under those names, so
+//! sources may name the columns differently. Kinds and sources are checked when the mapping is
+//! parsed: an unknown kind, a composite kind without an entry, an unknown normaliser, a number
+//! out of range are [`MappingError`]s naming the file, line, column and TOML key.
+//!
+//! # Reading the files
+//!
+//! [`Mapping::open`] gives a [`MappedSource`], a [`RecordSource`](crate::adapter::RecordSource)
+//! for [`Resolver::ingest_from`](crate::Resolver::ingest_from); it checks every file and CSV
+//! header before reading a row. Malformed input (bad UTF-8, a row with the wrong number of
+//! fields, invalid JSON) stops it with an error naming file, line and column; bad values (an
+//! empty cell, an `observed_at` that does not parse) are counted in an [`InputReport`].
+//! [`Mapping::run`] does all of it in one call, and [`write_assignments`] writes every
+//! record's customer as CSV.
+//!
+//! # Example
+//!
+//! ```
+//! use idstitch::mapping::{Mapping, MappingError};
+//!
+//! let mapping = Mapping::from_str(
+//!     r#"
+//!     default_country = "NL"
+//!     [kinds.name_dob]
+//!     limit = 1
+//!     priority = 50
+//!     [[source]]
+//!     name = "crm"
+//!     path = "crm.csv"
+//!     id = "record_id"
+//!     keys = { email = "email", phone = ["phone", "mobile"] }
+//!     composite = { name_dob = ["given_name", "surname", "date_of_birth"] }
+//!     [[source]]
+//!     name = "shop"
+//!     path = "orders.jsonl"
+//!     id = "order"
+//!     keys = { email = "buyer" }
+//!     composite = { name_dob = ["first", "last", "born"] }
+//!     "#,
+//!     "/data/exports",
+//! )?;
+//! assert_eq!(mapping.sources()[1].path, std::path::Path::new("/data/exports/orders.jsonl"));
+//! assert_eq!(mapping.sources()[0].trust, 20);
+//! // Each source stores its own columns under the composite kind's part names.
+//! let parts = mapping.kinds()[0].spec.composite.clone().unwrap_or_default();
+//! assert_eq!(parts, ["name_dob#0", "name_dob#1", "name_dob#2"]);
+//!
+//! let mut resolver = mapping.resolver_builder()?.build()?;
+//! mapping.register_sources(&mut resolver)?;
+//! assert!(resolver.kind_id("name_dob").is_some());
+//!
+//! // Mistakes name the file, the line and the key.
+//! let text = "[[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\nkeys = { emial = \"email\" }\n";
+//! let err = Mapping::from_str(text, ".").unwrap_err();
+//! assert!(matches!(err, MappingError::UnknownKind { .. }));
+//! assert_eq!(
+//!     err.to_string(),
+//!     "<string>:5:10: [[source]] \"crm\", key `keys.emial`: unknown kind \"emial\" \
+//!      (not built in and not declared under [kinds])"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! From files to customers in one call (with feature `csv`); a host that keeps its resolver
+//! uses [`Mapping::open`] and [`Resolver::ingest_from`](crate::Resolver::ingest_from) instead.
+//!
+//! ```
+//! # #[cfg(feature = "csv")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use idstitch::mapping::Mapping;
+//!
+//! let dir = std::env::temp_dir().join(format!("idstitch-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! std::fs::write(
+//!     dir.join("crm.csv"),
+//!     "id, email, phone\nC1, jan@example.nl, 06-12345678\nC2, JAN@Example.nl,\n",
+//! )?;
+//! std::fs::write(
+//!     dir.join("mapping.toml"),
+//!     r#"
+//!     default_country = "NL"
+//!     [[source]]
+//!     name = "crm"
+//!     path = "crm.csv"
+//!     id = "id"
+//!     keys = { email = "email", phone = "phone" }
+//!     "#,
+//! )?;
+//! let run = Mapping::from_path(dir.join("mapping.toml"))?.run(1024, |_progress| {})?;
+//! let crm = run.sources[0];
+//! assert_eq!(run.resolver.customer_of(crm, "C1"), run.resolver.customer_of(crm, "C2"));
+//! assert_eq!(run.input.sources[0].records_read, 2);
+//! assert_eq!(run.input.sources[0].empty_values.get("phone"), Some(&1));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "csv"))]
+//! # fn main() {}
+//! ```
+
+mod config;
+mod error;
+mod input;
+mod run;
+mod timestamp;
+
+pub use config::{InputFormat, KindMapping, Mapping, SourceMapping};
+pub use error::{MappingError, TomlPlace};
+pub use input::{InputReport, MappedSource, SourceReport};
+pub use run::{write_assignments, MappedRun};
+pub use timestamp::parse_timestamp;

@@ -1,0 +1,320 @@
+//! The error of the mapping module: what is wrong with a mapping file or with a mapped input.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::ConfigError;
+
+/// A place in a mapping file: file, line and column (both from 1), the source the key belongs
+/// to (for keys inside a `[[source]]` table) and the TOML key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TomlPlace {
+    /// The mapping file (`<string>` for [`Mapping::from_str`](super::Mapping::from_str)
+    /// without a file).
+    pub file: PathBuf,
+    /// Line of the offending key or value, from 1.
+    pub line: usize,
+    /// Column (in characters) of the offending key or value, from 1.
+    pub column: usize,
+    /// The `name` of the `[[source]]` table the key is in, if it is in one.
+    pub source: Option<String>,
+    /// The TOML key, dotted: `kinds.legacy_no.limit`, `keys.email`, `composite.name_dob`.
+    pub key: String,
+}
+
+impl fmt::Display for TomlPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        match &self.source {
+            Some(source) => write!(f, "[[source]] {source:?}, key `{}`", self.key),
+            None => write!(f, "key `{}`", self.key),
+        }
+    }
+}
+
+/// What went wrong reading a mapping file or the files it maps.
+///
+/// Every variant names the file; errors in the mapping file name the TOML key and its line
+/// ([`TomlPlace`]), errors in an input file name the line and, where there is one, the column.
+/// Bad *values* (an empty cell, an unparseable `observed_at`) are not errors: they are
+/// counted in the [`InputReport`](super::InputReport).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MappingError {
+    /// The mapping file could not be read (missing, unreadable, not UTF-8).
+    #[error("cannot read mapping file {}: {error}", file.display())]
+    ReadMapping {
+        /// The mapping file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The mapping file is not valid TOML, or not of the mapping's shape: a syntax error, a
+    /// value of the wrong type (`limit = "1"`), an unknown key (`limt = 1`), a missing
+    /// required key (`[[source]]` without `id`).
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Toml {
+        /// The mapping file.
+        file: PathBuf,
+        /// Line, from 1.
+        line: usize,
+        /// Column (in characters), from 1.
+        column: usize,
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// A source's `keys` or `composite` names a kind that is neither built in
+    /// (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) nor declared under
+    /// `[kinds]`.
+    #[error("{at}: unknown kind {kind:?} (not built in and not declared under [kinds])")]
+    UnknownKind {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+    },
+    /// A source's `composite` names a kind that has no `[kinds.NAME]` entry: a composite kind
+    /// must be declared, since its policy cannot be guessed.
+    #[error("{at}: composite kind {kind:?} has no [kinds.{kind}] entry")]
+    UndeclaredComposite {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+    },
+    /// A source's `composite` names a built-in kind; built-in kinds take one value per
+    /// column and belong in `keys`.
+    #[error("{at}: built-in kind {kind:?} cannot be composite; list it under `keys`")]
+    BuiltInComposite {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+    },
+    /// A kind appears in one source's `keys` and in another's (or the same) `composite`: a
+    /// kind is either plain or composite.
+    #[error("{at}: kind {kind:?} is used both in `keys` and in `composite`")]
+    KeyAndComposite {
+        /// Where the second use is.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+    },
+    /// Two sources join a different number of columns into one composite kind: its key value
+    /// is made of parts in a fixed order, so every source must give the same number.
+    #[error("{at}: composite kind {kind:?} joins {expected} columns elsewhere, {found} here")]
+    CompositeParts {
+        /// Where the differing use is.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+        /// Parts in the first source that uses the kind.
+        expected: usize,
+        /// Parts here.
+        found: usize,
+    },
+    /// A `keys` or `composite` entry lists no columns (`phone = []`).
+    #[error("{at}: no columns given")]
+    NoColumns {
+        /// Where.
+        at: Box<TomlPlace>,
+    },
+    /// A `normalizer` is not one of `email`, `email_provider_rules`, `phone`,
+    /// `customer_no`, `ip`, `text`, `opaque`.
+    #[error(
+        "{at}: unknown normalizer {name:?} (expected email, email_provider_rules, phone, \
+         customer_no, ip, text or opaque)"
+    )]
+    UnknownNormalizer {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The name given.
+        name: String,
+    },
+    /// A number is out of range: `limit` and `generic_cap` below 1 or above 4294967295,
+    /// `priority` outside the 32-bit range, `trust` negative or above 4294967295.
+    #[error("{at}: {value} is not {expected}")]
+    BadNumber {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The number given.
+        value: i64,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// `default_country` is not an ISO 3166-1 alpha-2 code the phone normaliser knows.
+    #[error("{at}: unknown country code {code:?}")]
+    UnknownCountry {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The code given.
+        code: String,
+    },
+    /// Two `[[source]]` tables have the same `name`.
+    #[error("{at}: a source named {name:?} is already mapped")]
+    DuplicateSource {
+        /// Where the second one is.
+        at: Box<TomlPlace>,
+        /// The name.
+        name: String,
+    },
+    /// A kind, source, column or attribute name, or a `path`, is empty or only whitespace.
+    #[error("{at}: empty name")]
+    EmptyName {
+        /// Where.
+        at: Box<TomlPlace>,
+    },
+    /// A `delimiter` is not one ASCII character.
+    #[error("{at}: delimiter {delimiter:?} is not one ASCII character")]
+    BadDelimiter {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The delimiter given.
+        delimiter: String,
+    },
+    /// A source's `path` ends neither in `.csv` (CSV) nor in `.jsonl` or `.ndjson` (JSON
+    /// Lines).
+    #[error("{at}: {} is neither .csv nor .jsonl", path.display())]
+    UnknownFormat {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The path.
+        path: PathBuf,
+    },
+    /// A source's file format needs a crate feature that is not enabled (`csv` for `.csv`,
+    /// `serde_json` for `.jsonl`). Reported when the sources are opened.
+    #[error("{}: reading this file needs idstitch's {feature:?} feature", file.display())]
+    FeatureDisabled {
+        /// The input file.
+        file: PathBuf,
+        /// The feature to enable.
+        feature: &'static str,
+    },
+    /// The resolver refused the mapping's configuration: a source registered twice
+    /// ([`Mapping::register_sources`](super::Mapping::register_sources) on a resolver that
+    /// has them), or a resolver lacking a mapped source or kind when the sources are opened.
+    #[error("{}: {error}", file.display())]
+    Config {
+        /// The mapping file.
+        file: PathBuf,
+        /// The resolver's error.
+        #[source]
+        error: ConfigError,
+    },
+    /// An input file could not be opened (missing, unreadable).
+    #[error("cannot open input file {}: {error}", file.display())]
+    OpenInput {
+        /// The input file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// Reading an input file failed after it was opened.
+    #[error("{}:{line}: read error: {error}", file.display())]
+    ReadInput {
+        /// The input file.
+        file: PathBuf,
+        /// The line being read, from 1 (0 if the CSV reader does not say).
+        line: u64,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A column the mapping names is not in the CSV file's header (checked before any row
+    /// is read).
+    #[error(
+        "{}: no column {column:?} (mapped by [[source]] {source_name:?}, key `{key}`); \
+         the header has {}",
+        file.display(), header_list(header)
+    )]
+    MissingColumn {
+        /// The input file.
+        file: PathBuf,
+        /// The column.
+        column: String,
+        /// The source whose mapping names the column.
+        source_name: String,
+        /// The TOML key that names it: `id`, `keys.email`, `attributes.city`, ….
+        key: String,
+        /// The columns the header does have (trimmed).
+        header: Box<[String]>,
+    },
+    /// A column the mapping names appears twice in the CSV header.
+    #[error("{}: column {column:?} appears twice in the header", file.display())]
+    DuplicateColumn {
+        /// The input file.
+        file: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// A CSV row has a different number of fields than the header.
+    #[error("{}:{line}: {found} fields where the header has {expected}", file.display())]
+    FieldCount {
+        /// The input file.
+        file: PathBuf,
+        /// Line where the row starts, from 1.
+        line: u64,
+        /// Fields in the header.
+        expected: u64,
+        /// Fields in the row.
+        found: u64,
+    },
+    /// A CSV field (or the header) is not valid UTF-8.
+    #[error("{}:{line}: column {column}: not valid UTF-8", file.display())]
+    InvalidUtf8 {
+        /// The input file.
+        file: PathBuf,
+        /// Line where the row starts, from 1.
+        line: u64,
+        /// The column: its header name, or `#N` (from 1) in the header itself.
+        column: String,
+    },
+    /// A JSON Lines line is not valid JSON (or not UTF-8).
+    #[error("{}:{line}:{column}: invalid JSON: {message}", file.display())]
+    InvalidJson {
+        /// The input file.
+        file: PathBuf,
+        /// Line, from 1.
+        line: u64,
+        /// Column within the line, from 1.
+        column: u64,
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// A JSON Lines line is valid JSON but not an object.
+    #[error("{}:{line}: expected a JSON object, found {found}", file.display())]
+    NotAnObject {
+        /// The input file.
+        file: PathBuf,
+        /// Line, from 1.
+        line: u64,
+        /// What was found (`an array`, `a string`, …).
+        found: &'static str,
+    },
+    /// A JSON field holds a value of the wrong shape: an object, an array inside an array, or
+    /// an array for a field that takes one value (arrays are allowed only for `keys`).
+    #[error("{}:{line}: field {field:?}: expected {expected}, found {found}", file.display())]
+    UnexpectedValue {
+        /// The input file.
+        file: PathBuf,
+        /// Line, from 1.
+        line: u64,
+        /// The field (column) name.
+        field: String,
+        /// What was found.
+        found: &'static str,
+        /// What the field takes.
+        expected: &'static str,
+    },
+}
+
+fn header_list(header: &[String]) -> String {
+    if header.is_empty() {
+        return "no columns".to_string();
+    }
+    let names: Vec<String> = header.iter().map(|h| format!("{h:?}")).collect();
+    format!("columns {}", names.join(", "))
+}
