@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use idstitch::adapter::memory::IterSource;
+use idstitch::adapter::Progress;
 use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::view::{Rule, ViewConfig};
 use idstitch::Resolver;
@@ -22,7 +24,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut resolver: Resolver = synth::resolver_builder().build()?;
     let ids = SynthIds::register(&mut resolver)?;
     let start = Instant::now();
-    let changes = resolver.ingest(data.records.iter().map(|r| ids.input(r)));
+    // Bulk ingest through the adapter, drawing a progress bar from its callback.
+    let mut source = IterSource::new(data.records.iter().map(|r| ids.input(r)))
+        .with_total(data.records.len() as u64);
+    let changes = resolver.ingest_from(&mut source, 4096, |p: Progress| {
+        let total = p.total.unwrap_or(p.done).max(1);
+        let filled = (p.done * 30 / total) as usize;
+        eprint!("\r[{}{}] {} records", "#".repeat(filled), " ".repeat(30 - filled), p.done);
+    })?;
+    eprintln!();
     let elapsed = start.elapsed();
 
     println!("idstitch quickstart: {} people, {} records", config.people, data.records.len());
