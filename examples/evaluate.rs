@@ -150,14 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stats = resolver.refusal_stats();
     println!("\nrefused links (shared values that link nothing): {}", stats.total());
-    println!("  deny-listed placeholder: {}", stats.deny_listed);
-    println!("  generic (over cap):      {}", stats.generic);
-    for (kind, n) in &stats.limit {
-        println!("  limit on {:<15} {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
-    for (kind, n) in &stats.ambiguous {
-        println!("  ambiguous, {:<13} {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
+    print!("{}", stats.display(&resolver));
     println!(
         "values rejected by normalisation: {}; records skipped: {}",
         changes.report.n_values_rejected(),

@@ -70,14 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stats = resolver.refusal_stats();
     println!("\nshared values that link nothing: {}", stats.total());
-    println!("  deny-listed placeholders: {}", stats.deny_listed);
-    println!("  generic (over the kind's cap): {}", stats.generic);
-    for (kind, n) in &stats.limit {
-        println!("  would break the {} limit: {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
-    for (kind, n) in &stats.ambiguous {
-        println!("  ambiguous, {} limit: {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
+    print!("{}", stats.display(&resolver));
 
     // One customer seen from every source: the first one spanning the most sources.
     let best = resolver

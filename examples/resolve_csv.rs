@@ -81,14 +81,7 @@ fn main() -> Result<(), Failure> {
     }
     let stats = resolver.refusal_stats();
     println!("refused links: {}", stats.total());
-    println!("  deny-listed placeholders: {}", stats.deny_listed);
-    println!("  generic (over the kind's cap): {}", stats.generic);
-    for (kind, n) in &stats.limit {
-        println!("  would break the {} limit: {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
-    for (kind, n) in &stats.ambiguous {
-        println!("  ambiguous, {} limit: {n}", resolver.kind_name(*kind).unwrap_or("?"));
-    }
+    print!("{}", stats.display(resolver));
     println!(
         "\nwrote {written} rows to {}; resolved in {:.1} ms, {:.1} ms in all",
         out_path.display(),

@@ -125,6 +125,18 @@ pub struct RefusalStats {
 }
 
 impl RefusalStats {
+    /// One line per reason, with kind names from `resolver`, for reports:
+    ///
+    /// ```text
+    ///   deny-listed placeholders: 6
+    ///   generic (over the kind's cap): 71
+    ///   would break the customer_no limit: 74
+    ///   ambiguous, full_name limit: 609
+    /// ```
+    pub fn display<'a>(&'a self, resolver: &'a Resolver) -> impl fmt::Display + 'a {
+        DisplayRefusals { stats: self, resolver }
+    }
+
     /// All refused values.
     pub fn total(&self) -> u64 {
         self.deny_listed
@@ -373,6 +385,26 @@ impl Resolver {
     /// A human-readable rendering of an explanation, with source and kind names.
     pub fn describe(&self, explanation: &Explanation) -> String {
         Describe { resolver: self, explanation }.to_string()
+    }
+}
+
+struct DisplayRefusals<'a> {
+    stats: &'a RefusalStats,
+    resolver: &'a Resolver,
+}
+
+impl fmt::Display for DisplayRefusals<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = |k: &KindId| self.resolver.kind_name(*k).unwrap_or("?");
+        writeln!(f, "  deny-listed placeholders: {}", self.stats.deny_listed)?;
+        writeln!(f, "  generic (over the kind's cap): {}", self.stats.generic)?;
+        for (k, n) in &self.stats.limit {
+            writeln!(f, "  would break the {} limit: {n}", kind(k))?;
+        }
+        for (k, n) in &self.stats.ambiguous {
+            writeln!(f, "  ambiguous, {} limit: {n}", kind(k))?;
+        }
+        Ok(())
     }
 }
 
