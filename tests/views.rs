@@ -194,3 +194,18 @@ fn view_updates_delete_absorbed_ids() {
     assert!(matches!(&updates[0], ViewUpdate::Upsert(v) if v.customer == survivor));
     assert!(matches!(updates[1], ViewUpdate::Delete(id) if id != survivor));
 }
+
+/// Views are serializable with the `serde` feature: a host can store them as JSON.
+#[cfg(all(feature = "serde", feature = "serde_json"))]
+#[test]
+fn views_serialize_to_json_with_provenance() {
+    let (r, c) = fixture();
+    let view = r.customer_view(c, &ViewConfig::default()).unwrap();
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["attributes"]["name"]["value"], "J. Jansen");
+    assert_eq!(json["attributes"]["name"]["provenance"]["source"], "crm");
+    assert_eq!(json["attributes"]["name"]["provenance"]["observed_at"], 100);
+    assert_eq!(json["records"]["helpdesk"][1], "T-2");
+    let back: idstitch::view::CustomerView = serde_json::from_value(json).unwrap();
+    assert_eq!(back, view);
+}
