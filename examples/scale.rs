@@ -1,5 +1,6 @@
-//! Whole-process scale figures: bulk ingest of N generated records, single-record upsert
-//! latency percentiles on the resulting graph, and a full rebuild.
+//! Whole-process scale figures: bulk ingest of N generated records, the resolver's memory by
+//! structure, single-record upsert latency percentiles on the resulting graph, and a full
+//! rebuild.
 //!
 //! `cargo run --release --example scale -- --records 1000000`
 //!
@@ -90,6 +91,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         changes.events.len()
     );
 
+    let m = resolver.memory_usage();
+    let per = |bytes: usize| bytes as f64 / n as f64;
+    println!(
+        "memory: {:.0} bytes/record in all ({:.1} MB): graph nodes {:.0}, graph edges {:.0}, \
+         records {:.0}, ids+attributes {:.0}, keys {:.0}, key text {:.0}, clusters {:.0}, \
+         customers {:.0}",
+        per(m.total()),
+        m.total() as f64 / 1e6,
+        per(m.graph_nodes),
+        per(m.graph_edges),
+        per(m.records),
+        per(m.record_data),
+        per(m.keys),
+        per(m.key_text),
+        per(m.clusters),
+        per(m.customers)
+    );
     println!(
         "upsert, new person:   {}",
         percentiles(upsert_latency(&mut resolver, &fresh, false)?)

@@ -54,6 +54,20 @@ impl Clusters {
         self.roots[i] = RootData { customer, size: 1, values: ValueSet::new(), loaded: false };
     }
 
+    /// Heap bytes held (value sets that outgrew their inline room included).
+    pub fn memory(&self) -> usize {
+        use std::mem::size_of;
+        let spilled: usize = self
+            .roots
+            .iter()
+            .filter(|r| r.values.spilled())
+            .map(|r| r.values.capacity() * size_of::<KeyIdx>())
+            .sum();
+        (self.parent.capacity() + self.next.capacity()) * size_of::<u32>()
+            + self.roots.capacity() * size_of::<RootData>()
+            + spilled
+    }
+
     /// Frees the root data of a removed record; the caller reset its cluster first.
     pub fn clear(&mut self, record: RecordIdx) {
         let i = record.index();
@@ -184,6 +198,11 @@ impl CustomerTable {
 
     pub fn len(&self) -> usize {
         self.live
+    }
+
+    /// Heap bytes held.
+    pub fn memory(&self) -> usize {
+        self.member.capacity() * std::mem::size_of::<u32>()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -101,6 +101,16 @@ fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
     h.finish()
 }
 
+/// Bytes of a hashbrown table with room for `capacity` entries of `entry` bytes: buckets are a
+/// power of two at most 7/8 full, each with one control byte.
+fn table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8 / 7).next_power_of_two();
+    buckets * (entry + 1)
+}
+
 #[inline]
 fn slot_text<'a>(key_text: &'a str, slot: &KeySlot) -> &'a str {
     let start = slot.text_start as usize;
@@ -150,6 +160,32 @@ impl IdentityGraph {
     #[inline]
     pub fn n_keys(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Heap bytes held, by structure: (graph nodes, graph edges, record slots and table,
+    /// external ids and attributes, key slots and table, key text).
+    pub fn memory(&self) -> [usize; 6] {
+        use std::mem::size_of;
+        let (node_cap, edge_cap) = self.graph.capacity();
+        let nodes = node_cap * size_of::<petgraph::graph::Node<Option<GraphNode>, u32>>();
+        let edges = edge_cap * size_of::<petgraph::graph::Edge<Option<()>, u32>>();
+        let records = self.records.capacity() * size_of::<Option<RecordSlot>>()
+            + self.free_records.capacity() * size_of::<RecordIdx>()
+            + table_bytes(self.record_table.capacity(), size_of::<RecordIdx>());
+        let record_data: usize = self
+            .records()
+            .map(|(_, r)| {
+                r.external_id.len()
+                    + r.attributes.capacity() * size_of::<Attribute>()
+                    + r.attributes
+                        .iter()
+                        .map(|a| a.name.capacity() + a.value.capacity())
+                        .sum::<usize>()
+            })
+            .sum();
+        let keys = self.keys.capacity() * size_of::<KeySlot>()
+            + table_bytes(self.key_table.capacity(), size_of::<(KeyIdx, u32)>());
+        [nodes, edges, records, record_data, keys, self.key_text.capacity()]
     }
 
     /// One past the highest record slot ever used.

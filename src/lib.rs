@@ -99,7 +99,7 @@ pub use kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use normalize::{NormalizeContext, Normalizer, RejectReason};
 pub use record::{Attribute, RecordInput, Timestamp};
 pub use report::IngestReport;
-pub use resolver::{RecordRef, Resolver, ResolverBuilder};
+pub use resolver::{MemoryUsage, RecordRef, Resolver, ResolverBuilder};
 
 /// The README's code examples, compiled as doc tests so they cannot rot.
 #[cfg(doctest)]

@@ -143,6 +143,43 @@ pub struct RecordRef<'a> {
     pub external_id: &'a str,
 }
 
+/// Heap bytes a [`Resolver`] holds, by structure (see [`Resolver::memory_usage`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct MemoryUsage {
+    /// petgraph nodes: one per record and per key.
+    pub graph_nodes: usize,
+    /// petgraph edges: one per (record, key).
+    pub graph_edges: usize,
+    /// Record slots and the `(source, external id)` lookup table.
+    pub records: usize,
+    /// External ids and attributes (names, values, times) of the records.
+    pub record_data: usize,
+    /// Key slots and the `(kind, value)` lookup table.
+    pub keys: usize,
+    /// Key values, back to back.
+    pub key_text: usize,
+    /// Union-find, member lists, per-customer value sets and id-assignment scratch.
+    pub clusters: usize,
+    /// The live-customer table.
+    pub customers: usize,
+}
+
+impl MemoryUsage {
+    /// All of it.
+    pub fn total(&self) -> usize {
+        self.graph_nodes
+            + self.graph_edges
+            + self.records
+            + self.record_data
+            + self.keys
+            + self.key_text
+            + self.clusters
+            + self.customers
+    }
+}
+
 /// What a bulk ingest has stored and must still resolve.
 #[derive(Debug, Default)]
 struct PendingIngest {
@@ -356,6 +393,22 @@ impl Resolver {
             .collect();
         keys.sort_unstable();
         Some(keys)
+    }
+
+    /// Heap bytes the resolver holds, by structure, from the capacities of its tables (what the
+    /// allocator adds on top is not counted). Costs a pass over all records.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let [graph_nodes, graph_edges, records, record_data, keys, key_text] = self.graph.memory();
+        MemoryUsage {
+            graph_nodes,
+            graph_edges,
+            records,
+            record_data,
+            keys,
+            key_text,
+            clusters: self.clusters.memory() + self.scratch.cluster_of.capacity() * 4,
+            customers: self.customers.memory(),
+        }
     }
 
     /// The records carrying the normalised key `(kind, value)`, in no particular order.
@@ -1074,6 +1127,23 @@ mod tests {
             Some(&1)
         );
         assert_eq!(r.record_keys(crm, "1").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn memory_usage_counts_what_is_stored() {
+        let (mut r, crm) = resolver();
+        let empty = r.memory_usage().total();
+        r.ingest((0..1000).map(|i| {
+            RecordInput::new(crm, format!("record-{i}"))
+                .with_key(KindId::EMAIL, format!("person{i}@example.nl"))
+                .with_attribute("name", "x".repeat(100))
+        }));
+        let m = r.memory_usage();
+        assert!(m.total() > empty);
+        // Each key value and each attribute value is held at least once.
+        assert!(m.key_text >= 1000 * "person0@example.nl".len());
+        assert!(m.record_data >= 1000 * 100);
+        assert!(m.graph_nodes > 0 && m.graph_edges > 0 && m.clusters > 0 && m.customers > 0);
     }
 
     #[test]
