@@ -12,7 +12,7 @@ use crate::graph::IdentityGraph;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::kind::COMPOSITE_SEPARATOR;
 use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
-use crate::normalize::{NormalizeContext, MAX_VALUE_BYTES};
+use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
 use crate::record::{Attribute, RecordInput};
 use crate::report::IngestReport;
 use crate::resolve::{self, FastLink, Scratch};
@@ -490,9 +490,19 @@ impl Resolver {
                     complete = false;
                     break;
                 };
-                if entry.spec.normalizer.normalize_into(raw, &self.ctx, part).is_err() {
-                    complete = false;
-                    break;
+                match entry.spec.normalizer.normalize_into(raw, &self.ctx, part) {
+                    Ok(()) => {}
+                    // An empty part is a missing field: the record simply has no such key.
+                    Err(RejectReason::Empty) => {
+                        complete = false;
+                        break;
+                    }
+                    Err(reason) => {
+                        *report.values_rejected.entry((input.source, kind, reason)).or_default() +=
+                            1;
+                        complete = false;
+                        break;
+                    }
                 }
                 if i > 0 {
                     text.push(COMPOSITE_SEPARATOR);
@@ -1127,6 +1137,33 @@ mod tests {
             Some(&1)
         );
         assert_eq!(r.record_keys(crm, "1").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn composite_parts_that_do_not_normalise_are_counted_missing_ones_are_not() {
+        let mut b = Resolver::builder();
+        b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1))).unwrap();
+        let mut r = b.build().unwrap();
+        let crm = r.add_source("crm", 1).unwrap();
+        let name_dob = r.kind_id("name_dob").unwrap();
+        let changes = r
+            .ingest([
+                RecordInput::new(crm, "ok")
+                    .with_attribute("name", "Jan")
+                    .with_attribute("dob", "1980"),
+                RecordInput::new(crm, "missing").with_attribute("name", "Jan"),
+                RecordInput::new(crm, "blank")
+                    .with_attribute("name", "Jan")
+                    .with_attribute("dob", " "),
+                RecordInput::new(crm, "huge")
+                    .with_attribute("name", "Jan")
+                    .with_attribute("dob", "9".repeat(5000)),
+            ])
+            .report;
+        assert_eq!(changes.values_rejected.get(&(crm, name_dob, RejectReason::TooLong)), Some(&1));
+        assert_eq!(changes.n_values_rejected(), 1);
+        assert_eq!(r.record_keys(crm, "ok").unwrap().len(), 1);
+        assert!(r.record_keys(crm, "huge").unwrap().is_empty());
     }
 
     #[test]
