@@ -239,7 +239,13 @@ pub(crate) fn try_fast_link(
         }
     }
     let roots = std::mem::take(&mut scratch.roots);
-    let own_values = limited_values(graph, kinds, record);
+    // A stored value set may predate the record's new keys; a lazy singleton's is read from
+    // the graph (keys included) by `merged_values` anyway.
+    let own_values = if clusters.root(own_root).loaded {
+        limited_values(graph, kinds, record)
+    } else {
+        ValueSet::new()
+    };
     let result = match merged_values(graph, kinds, clusters, &roots, &own_values, scratch) {
         Ok(values) => {
             let mut customers: SmallVec<[CustomerId; 4]> =
