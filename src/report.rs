@@ -48,3 +48,24 @@ impl IngestReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absorb_adds_every_count() {
+        let (s, k) = (SourceId(0), KindId::EMAIL);
+        let mut a = IngestReport { records_accepted: 2, ..Default::default() };
+        a.values_rejected.insert((s, k, RejectReason::InvalidEmail), 1);
+        let mut b = IngestReport { records_accepted: 3, ..Default::default() };
+        b.values_rejected.insert((s, k, RejectReason::InvalidEmail), 4);
+        b.records_skipped.insert(IngestError::EmptyExternalId, 1);
+        b.records_over_limit.insert((s, k), 2);
+        a.absorb(&b);
+        assert_eq!(a.records_accepted, 5);
+        assert_eq!(a.n_values_rejected(), 5);
+        assert_eq!(a.n_records_skipped(), 1);
+        assert_eq!(a.records_over_limit.get(&(s, k)), Some(&2));
+    }
+}

@@ -1039,8 +1039,7 @@ impl Resolver {
                     survivor
                 }
                 None => {
-                    let id = CustomerId(self.next_customer);
-                    self.next_customer += 1;
+                    let id = self.fresh_id();
                     if nc.olds.is_empty() {
                         events.push(ChangeEvent::Created { customer: id });
                     }
