@@ -94,14 +94,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let m = resolver.memory_usage();
     let per = |bytes: usize| bytes as f64 / n as f64;
     println!(
-        "memory: {:.0} bytes/record in all ({:.1} MB): graph nodes {:.0}, graph edges {:.0}, \
-         records {:.0}, ids+attributes {:.0}, keys {:.0}, key text {:.0}, clusters {:.0}, \
+        "memory: {:.0} bytes/record in all ({:.1} MB): records {:.0}, record->keys {:.0}, \
+         key->records {:.0}, ids+attributes {:.0}, keys {:.0}, key text {:.0}, clusters {:.0}, \
          customers {:.0}",
         per(m.total()),
         m.total() as f64 / 1e6,
-        per(m.graph_nodes),
-        per(m.graph_edges),
         per(m.records),
+        per(m.record_keys),
+        per(m.key_records),
         per(m.record_data),
         per(m.keys),
         per(m.key_text),

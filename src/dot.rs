@@ -448,7 +448,7 @@ fn record_view(resolver: &Resolver, record: RecordIdx) -> Option<RecordView<'_>>
     let slot = resolver.graph.record(record)?;
     Some(RecordView {
         source_name: resolver.source_name(slot.source).unwrap_or("?"),
-        external_id: &slot.external_id,
+        external_id: resolver.graph.external_id(slot),
         source: slot.source,
         record,
     })

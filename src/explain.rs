@@ -265,11 +265,11 @@ impl Resolver {
                 let k = self.graph.key(key);
                 Some(LinkStep {
                     from_source: f.source,
-                    from_id: f.external_id.to_string(),
+                    from_id: self.graph.external_id(f).to_string(),
                     kind: k.kind,
                     value: self.graph.key_value(key).to_string(),
                     to_source: t.source,
-                    to_id: t.external_id.to_string(),
+                    to_id: self.graph.external_id(t).to_string(),
                 })
             })
             .collect()

@@ -1,38 +1,47 @@
-//! The identity graph: records and keys as nodes of a petgraph `StableGraph`, "record carries
-//! key" as edges, plus the tables that map the host's ids and key values to nodes.
+//! The identity graph: records and keys as the two sides of a bipartite graph, "record carries
+//! key" as its edges, plus the tables that map the host's ids and key values to them.
+//!
+//! The adjacency is stored compactly in both directions, because every resolution walks it:
+//! - record → keys: each record's keys, sorted, in one shared pool (`record_keys`), 4 bytes per
+//!   edge; a bulk load writes the pool front to back, so a pass over records reads it in order;
+//! - key → records: the first record inline in the key's slot (most keys have one), further
+//!   ones in a singly linked list of 8-byte cells.
+//!
+//! [`GraphRef`] presents the same adjacency to petgraph's traversal traits.
 //!
 //! Invariants:
-//! - a record node has exactly one edge to each distinct key it carries (no duplicates);
-//! - `KeySlot::n_records` equals the degree of the key's node;
+//! - a record's key list is sorted and holds each key once;
+//! - record `r` is in key `k`'s list exactly when `k` is in `r`'s key list, and
+//!   `KeySlot::n_records` is the length of the key's list;
 //! - keys are never removed, so a `KeyIdx` stays valid; record slots are reused after removal;
-//! - no petgraph type leaves the crate.
+//! - pool space and external-id text given up by upserts and removals is counted and
+//!   reclaimed by compaction once it is more than half of the whole.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use ahash::RandomState;
 use hashbrown::HashTable;
-use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::EdgeRef;
-use petgraph::Undirected;
-use smallvec::SmallVec;
 
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::record::Attribute;
 
-/// What a graph node stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum GraphNode {
-    Record(RecordIdx),
-    Key(KeyIdx),
-}
+/// No record, no cell.
+const NONE: u32 = u32::MAX;
+
+/// Garbage below this many elements is never worth a compaction pass.
+const MIN_COMPACTION: usize = 1 << 16;
 
 /// A stored record.
 #[derive(Clone, Debug)]
 pub(crate) struct RecordSlot {
     pub source: SourceId,
-    pub external_id: Box<str>,
-    pub node: NodeIndex<u32>,
+    ext_len: u16,
+    keys_len: u16,
+    /// Room reserved in the pool at `keys_start`: a new key list that fits is written in place.
+    keys_room: u16,
+    keys_start: u32,
+    ext_start: u32,
     /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
     pub seq: u64,
     pub attributes: Vec<Attribute>,
@@ -41,16 +50,19 @@ pub(crate) struct RecordSlot {
 /// An interned key.
 #[derive(Clone, Debug)]
 pub(crate) struct KeySlot {
-    pub kind: KindId,
     /// The value's bytes are `key_text[text_start..text_start + text_len]`: one arena for all
     /// key values saves an allocation and a pointer per key.
     text_start: u32,
     text_len: u32,
-    pub node: NodeIndex<u32>,
-    /// Number of records carrying the key (the node's degree).
+    /// Number of records carrying the key.
     pub n_records: u32,
     /// The key is generic when `n_records > cap`; deny-listed keys have `cap == 0`.
     pub cap: u32,
+    /// A record carrying the key, or `NONE`.
+    first: u32,
+    /// Head of the cell list of the other records carrying the key, or `NONE`.
+    rest: u32,
+    pub kind: KindId,
     /// The last resolution refused to link this key's records (ambiguous under the limits).
     pub refused: bool,
     /// The kind links records (false for constraint-only kinds, whose values only count
@@ -78,13 +90,38 @@ impl KeySlot {
     }
 }
 
+/// One link of a key's record list.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    record: u32,
+    next: u32,
+}
+
+/// Heap bytes held by the graph, by structure.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct GraphMemory {
+    pub records: usize,
+    pub record_keys: usize,
+    pub key_records: usize,
+    pub record_data: usize,
+    pub keys: usize,
+    pub key_text: usize,
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdentityGraph {
-    pub graph: StableGraph<GraphNode, (), Undirected, u32>,
     records: Vec<Option<RecordSlot>>,
     free_records: Vec<RecordIdx>,
     n_records: usize,
+    /// Every record's external id, back to back.
+    ext_text: String,
+    ext_garbage: usize,
+    /// Every record's keys, each list sorted; see the module docs.
+    record_keys: Vec<KeyIdx>,
+    pool_garbage: usize,
     keys: Vec<KeySlot>,
+    cells: Vec<Cell>,
+    free_cell: u32,
     /// Every key value, back to back.
     key_text: String,
     /// Key index with the high 32 bits of its hash, so most mismatches are rejected without
@@ -98,6 +135,13 @@ fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
     let mut h = hasher.build_hasher();
     kind.hash(&mut h);
     value.hash(&mut h);
+    h.finish()
+}
+
+fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    source.hash(&mut h);
+    external_id.hash(&mut h);
     h.finish()
 }
 
@@ -117,11 +161,10 @@ fn slot_text<'a>(key_text: &'a str, slot: &KeySlot) -> &'a str {
     key_text.get(start..start + slot.text_len as usize).unwrap_or_default()
 }
 
-fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
-    let mut h = hasher.build_hasher();
-    source.hash(&mut h);
-    external_id.hash(&mut h);
-    h.finish()
+#[inline]
+fn ext_text<'a>(ext_text: &'a str, slot: &RecordSlot) -> &'a str {
+    let start = slot.ext_start as usize;
+    ext_text.get(start..start + slot.ext_len as usize).unwrap_or_default()
 }
 
 impl IdentityGraph {
@@ -130,6 +173,7 @@ impl IdentityGraph {
             // Fixed seeds: lookups only, never iteration order, so any seed is correct; fixed
             // ones keep runs repeatable for profiling.
             hasher: RandomState::with_seeds(0x5157_1c4d, 0x1d57_17c4, 0xa11e_d0c5, 0x0dd5_eed5),
+            free_cell: NONE,
             ..Default::default()
         }
     }
@@ -137,19 +181,18 @@ impl IdentityGraph {
     pub fn reserve(&mut self, records: usize, keys: usize) {
         self.records.reserve(records);
         self.keys.reserve(keys);
-        let (key_slots, key_text, record_slots, hasher) =
-            (&self.keys, &self.key_text, &self.records, &self.hasher);
+        self.record_keys.reserve(records * 3);
+        let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         self.key_table.reserve(keys, |&(k, _)| {
             let slot = &key_slots[k.index()];
             hash_key(hasher, slot.kind, slot_text(key_text, slot))
         });
+        let (record_slots, ext) = (&self.records, &self.ext_text);
         self.record_table.reserve(records, |&r| {
             record_slots[r.index()]
                 .as_ref()
-                .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+                .map_or(0, |s| hash_record(hasher, s.source, ext_text(ext, s)))
         });
-        self.graph.reserve_nodes(records + keys);
-        self.graph.reserve_edges(records * 3);
     }
 
     #[inline]
@@ -162,30 +205,31 @@ impl IdentityGraph {
         self.keys.len()
     }
 
-    /// Heap bytes held, by structure: (graph nodes, graph edges, record slots and table,
-    /// external ids and attributes, key slots and table, key text).
-    pub fn memory(&self) -> [usize; 6] {
+    /// Heap bytes held, by structure.
+    pub fn memory(&self) -> GraphMemory {
         use std::mem::size_of;
-        let (node_cap, edge_cap) = self.graph.capacity();
-        let nodes = node_cap * size_of::<petgraph::graph::Node<Option<GraphNode>, u32>>();
-        let edges = edge_cap * size_of::<petgraph::graph::Edge<Option<()>, u32>>();
         let records = self.records.capacity() * size_of::<Option<RecordSlot>>()
             + self.free_records.capacity() * size_of::<RecordIdx>()
             + table_bytes(self.record_table.capacity(), size_of::<RecordIdx>());
-        let record_data: usize = self
+        let attributes: usize = self
             .records()
             .map(|(_, r)| {
-                r.external_id.len()
-                    + r.attributes.capacity() * size_of::<Attribute>()
+                r.attributes.capacity() * size_of::<Attribute>()
                     + r.attributes
                         .iter()
                         .map(|a| a.name.capacity() + a.value.capacity())
                         .sum::<usize>()
             })
             .sum();
-        let keys = self.keys.capacity() * size_of::<KeySlot>()
-            + table_bytes(self.key_table.capacity(), size_of::<(KeyIdx, u32)>());
-        [nodes, edges, records, record_data, keys, self.key_text.capacity()]
+        GraphMemory {
+            records,
+            record_keys: self.record_keys.capacity() * size_of::<KeyIdx>(),
+            key_records: self.cells.capacity() * size_of::<Cell>(),
+            record_data: self.ext_text.capacity() + attributes,
+            keys: self.keys.capacity() * size_of::<KeySlot>()
+                + table_bytes(self.key_table.capacity(), size_of::<(KeyIdx, u32)>()),
+            key_text: self.key_text.capacity(),
+        }
     }
 
     /// One past the highest record slot ever used.
@@ -202,6 +246,12 @@ impl IdentityGraph {
     #[inline]
     pub fn record_mut(&mut self, idx: RecordIdx) -> Option<&mut RecordSlot> {
         self.records.get_mut(idx.index()).and_then(Option::as_mut)
+    }
+
+    /// The external id of a stored record.
+    #[inline]
+    pub fn external_id(&self, slot: &RecordSlot) -> &str {
+        ext_text(&self.ext_text, slot)
     }
 
     #[inline]
@@ -236,9 +286,9 @@ impl IdentityGraph {
         let hash = hash_record(&self.hasher, source, external_id);
         self.record_table
             .find(hash, |&r| {
-                self.records[r.index()]
-                    .as_ref()
-                    .is_some_and(|s| s.source == source && &*s.external_id == external_id)
+                self.records[r.index()].as_ref().is_some_and(|s| {
+                    s.source == source && ext_text(&self.ext_text, s) == external_id
+                })
             })
             .copied()
     }
@@ -285,30 +335,24 @@ impl IdentityGraph {
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let idx = u32::try_from(self.keys.len())
                     .ok()
-                    .filter(|&i| i < u32::MAX)
+                    .filter(|&i| i < NONE)
                     .ok_or(IngestError::CapacityExceeded)?;
-                let key_idx = KeyIdx(idx);
+                let text_start = arena_start(self.key_text.len(), value.len())?;
                 let (cap, links) = policy();
-                let text_start = u32::try_from(self.key_text.len())
-                    .ok()
-                    .filter(|&start| {
-                        u32::try_from(value.len()).is_ok_and(|len| start.checked_add(len).is_some())
-                    })
-                    .ok_or(IngestError::CapacityExceeded)?;
-                let node = self.graph.add_node(GraphNode::Key(key_idx));
-                v.insert((key_idx, fingerprint));
+                v.insert((KeyIdx(idx), fingerprint));
                 self.key_text.push_str(value);
                 self.keys.push(KeySlot {
-                    kind,
                     text_start,
                     text_len: value.len() as u32,
-                    node,
                     n_records: 0,
                     cap,
+                    first: NONE,
+                    rest: NONE,
+                    kind,
                     refused: false,
                     links,
                 });
-                Ok(key_idx)
+                Ok(KeyIdx(idx))
             }
         }
     }
@@ -321,43 +365,48 @@ impl IdentityGraph {
         external_id: &str,
         next_seq: impl FnOnce() -> u64,
     ) -> Result<(RecordIdx, bool), IngestError> {
+        let ext_len =
+            u16::try_from(external_id.len()).map_err(|_| IngestError::ExternalIdTooLong)?;
         let hash = hash_record(&self.hasher, source, external_id);
-        let records = &self.records;
-        let hasher = &self.hasher;
+        let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
         let entry = self.record_table.entry(
             hash,
             |&r| {
                 records[r.index()]
                     .as_ref()
-                    .is_some_and(|s| s.source == source && &*s.external_id == external_id)
+                    .is_some_and(|s| s.source == source && ext_text(ext, s) == external_id)
             },
             |&r| {
                 records[r.index()]
                     .as_ref()
-                    .map_or(0, |s| hash_record(hasher, s.source, &s.external_id))
+                    .map_or(0, |s| hash_record(hasher, s.source, ext_text(ext, s)))
             },
         );
         let vacant = match entry {
             hashbrown::hash_table::Entry::Occupied(e) => return Ok((*e.get(), true)),
             hashbrown::hash_table::Entry::Vacant(v) => v,
         };
+        let ext_start = arena_start(self.ext_text.len(), external_id.len())?;
         let idx = match self.free_records.pop() {
             Some(idx) => idx,
             None => {
                 let i = u32::try_from(self.records.len())
                     .ok()
-                    .filter(|&i| i < u32::MAX)
+                    .filter(|&i| i < NONE)
                     .ok_or(IngestError::CapacityExceeded)?;
                 self.records.push(None);
                 RecordIdx(i)
             }
         };
         vacant.insert(idx);
-        let node = self.graph.add_node(GraphNode::Record(idx));
+        self.ext_text.push_str(external_id);
         self.records[idx.index()] = Some(RecordSlot {
             source,
-            external_id: Box::from(external_id),
-            node,
+            ext_len,
+            keys_len: 0,
+            keys_room: 0,
+            keys_start: 0,
+            ext_start,
             seq: next_seq(),
             attributes: Vec::new(),
         });
@@ -365,66 +414,290 @@ impl IdentityGraph {
         Ok((idx, false))
     }
 
-    /// Links a record to a key it does not carry yet.
-    #[inline]
-    pub fn link(&mut self, record_node: NodeIndex<u32>, key: KeyIdx) {
-        let slot = &mut self.keys[key.index()];
-        slot.n_records += 1;
-        let key_node = slot.node;
-        self.graph.add_edge(record_node, key_node, ());
+    /// Whether a record with `n_keys` keys can be stored: checked before a record is, so that
+    /// [`IdentityGraph::set_keys`] cannot fail after it.
+    pub fn check_room(&self, n_keys: usize) -> Result<(), IngestError> {
+        u16::try_from(n_keys).map_err(|_| IngestError::TooManyKeys)?;
+        arena_start(self.record_keys.len(), n_keys).map(|_| ())
     }
 
-    /// Removes every edge of a record, returning the keys it carried.
+    /// Gives a record that carries no keys the keys `keys` (sorted, deduplicated).
+    ///
+    /// # Errors
+    /// [`IngestError::TooManyKeys`] past 65,535 keys, [`IngestError::CapacityExceeded`] when
+    /// the pool is full; nothing is changed then.
+    pub fn set_keys(&mut self, record: RecordIdx, keys: &[KeyIdx]) -> Result<(), IngestError> {
+        debug_assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        let len = u16::try_from(keys.len()).map_err(|_| IngestError::TooManyKeys)?;
+        let Some(slot) = self.records.get_mut(record.index()).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        debug_assert_eq!(slot.keys_len, 0);
+        if len <= slot.keys_room {
+            let start = slot.keys_start as usize;
+            self.record_keys[start..start + keys.len()].copy_from_slice(keys);
+            self.pool_garbage -= keys.len();
+        } else {
+            // The old room stays counted as garbage (it already was: the list was empty).
+            let start = arena_start(self.record_keys.len(), keys.len())?;
+            slot.keys_start = start;
+            slot.keys_room = len;
+            self.record_keys.extend_from_slice(keys);
+        }
+        slot.keys_len = len;
+        for &k in keys {
+            let key = &mut self.keys[k.index()];
+            key.n_records += 1;
+            if key.first == NONE {
+                key.first = record.0;
+                continue;
+            }
+            let cell = Cell { record: record.0, next: key.rest };
+            key.rest = if self.free_cell != NONE {
+                let c = self.free_cell;
+                self.free_cell = self.cells[c as usize].next;
+                self.cells[c as usize] = cell;
+                c
+            } else {
+                self.cells.push(cell);
+                (self.cells.len() - 1) as u32
+            };
+        }
+        Ok(())
+    }
+
+    /// Takes every key off a record, writing the keys it carried (sorted) to `out`.
     pub fn unlink_all(&mut self, record: RecordIdx, out: &mut Vec<KeyIdx>) {
         out.clear();
-        let Some(node) = self.record(record).map(|r| r.node) else { return };
-        let edges: SmallVec<[(EdgeIndex<u32>, NodeIndex<u32>); 8]> = self
-            .graph
-            .edges(node)
-            .map(|e| (e.id(), if e.source() == node { e.target() } else { e.source() }))
-            .collect();
-        for (edge, other) in edges {
-            if let Some(GraphNode::Key(k)) = self.graph.node_weight(other).copied() {
-                self.keys[k.index()].n_records -= 1;
-                out.push(k);
-            }
-            self.graph.remove_edge(edge);
+        let Some(slot) = self.records.get_mut(record.index()).and_then(Option::as_mut) else {
+            return;
+        };
+        let start = slot.keys_start as usize;
+        out.extend_from_slice(&self.record_keys[start..start + usize::from(slot.keys_len)]);
+        self.pool_garbage += usize::from(slot.keys_len);
+        slot.keys_len = 0;
+        for &k in out.iter() {
+            self.detach(k, record.0);
         }
+        self.maybe_compact_pool();
     }
 
-    /// Removes a record (its edges must be gone) and frees its slot.
+    /// Takes `record` out of key `k`'s record list.
+    fn detach(&mut self, k: KeyIdx, record: u32) {
+        let key = &mut self.keys[k.index()];
+        key.n_records -= 1;
+        let freed = if key.first == record {
+            let head = key.rest;
+            if head == NONE {
+                key.first = NONE;
+                return;
+            }
+            key.first = self.cells[head as usize].record;
+            key.rest = self.cells[head as usize].next;
+            head
+        } else {
+            let mut prev = NONE;
+            let mut c = key.rest;
+            while c != NONE && self.cells[c as usize].record != record {
+                prev = c;
+                c = self.cells[c as usize].next;
+            }
+            if c == NONE {
+                debug_assert!(false, "record missing from its key's list");
+                return;
+            }
+            let next = self.cells[c as usize].next;
+            if prev == NONE {
+                key.rest = next;
+            } else {
+                self.cells[prev as usize].next = next;
+            }
+            c
+        };
+        self.cells[freed as usize] = Cell { record: NONE, next: self.free_cell };
+        self.free_cell = freed;
+    }
+
+    /// Rewrites the key pool without the space upserts and removals gave up, once that space
+    /// is more than half of it: amortised constant time per key written.
+    fn maybe_compact_pool(&mut self) {
+        if self.pool_garbage < MIN_COMPACTION || self.pool_garbage * 2 < self.record_keys.len() {
+            return;
+        }
+        let mut pool = Vec::with_capacity(self.record_keys.len() - self.pool_garbage);
+        for slot in self.records.iter_mut().flatten() {
+            let start = slot.keys_start as usize;
+            let keys = &self.record_keys[start..start + usize::from(slot.keys_len)];
+            slot.keys_start = pool.len() as u32;
+            slot.keys_room = slot.keys_len;
+            pool.extend_from_slice(keys);
+        }
+        self.record_keys = pool;
+        self.pool_garbage = 0;
+    }
+
+    /// Rewrites the external-id text without the ids of removed records, once those are more
+    /// than half of it.
+    fn maybe_compact_ext(&mut self) {
+        if self.ext_garbage < MIN_COMPACTION || self.ext_garbage * 2 < self.ext_text.len() {
+            return;
+        }
+        let mut text = String::with_capacity(self.ext_text.len() - self.ext_garbage);
+        for slot in self.records.iter_mut().flatten() {
+            let id = ext_text(&self.ext_text, slot);
+            slot.ext_start = text.len() as u32;
+            text.push_str(id);
+        }
+        self.ext_text = text;
+        self.ext_garbage = 0;
+    }
+
+    /// Removes a record (its keys must be gone) and frees its slot.
     pub fn remove_record(&mut self, record: RecordIdx) -> Option<RecordSlot> {
         let slot = self.records.get_mut(record.index())?.take()?;
-        let hash = hash_record(&self.hasher, slot.source, &slot.external_id);
+        debug_assert_eq!(slot.keys_len, 0);
+        let hash = hash_record(&self.hasher, slot.source, ext_text(&self.ext_text, &slot));
         if let Ok(entry) = self.record_table.find_entry(hash, |&r| r == record) {
             entry.remove();
         }
-        self.graph.remove_node(slot.node);
+        // Its key room is already counted as garbage: the list is empty.
+        self.ext_garbage += usize::from(slot.ext_len);
         self.free_records.push(record);
         self.n_records -= 1;
+        self.maybe_compact_pool();
+        self.maybe_compact_ext();
         Some(slot)
     }
 
-    /// The keys a record carries.
+    /// The keys a record carries, sorted.
     #[inline]
-    pub fn keys_of(&self, record: RecordIdx) -> impl Iterator<Item = KeyIdx> + '_ {
-        let node = self.record(record).map(|r| r.node);
-        node.into_iter().flat_map(move |n| {
-            self.graph.neighbors(n).filter_map(move |m| match self.graph.node_weight(m) {
-                Some(GraphNode::Key(k)) => Some(*k),
-                _ => None,
-            })
-        })
+    pub fn keys_of(&self, record: RecordIdx) -> std::iter::Copied<std::slice::Iter<'_, KeyIdx>> {
+        self.key_list(record).iter().copied()
     }
 
-    /// The records carrying a key.
+    /// The keys a record carries, sorted, as a slice.
     #[inline]
-    pub fn records_of(&self, key: KeyIdx) -> impl Iterator<Item = RecordIdx> + '_ {
-        self.graph.neighbors(self.keys[key.index()].node).filter_map(move |m| {
-            match self.graph.node_weight(m) {
-                Some(GraphNode::Record(r)) => Some(*r),
-                _ => None,
+    pub fn key_list(&self, record: RecordIdx) -> &[KeyIdx] {
+        match self.record(record) {
+            Some(slot) => {
+                let start = slot.keys_start as usize;
+                &self.record_keys[start..start + usize::from(slot.keys_len)]
             }
-        })
+            None => &[],
+        }
+    }
+
+    /// The records carrying a key, in no particular order.
+    #[inline]
+    pub fn records_of(&self, key: KeyIdx) -> RecordsOf<'_> {
+        let slot = &self.keys[key.index()];
+        RecordsOf { cells: &self.cells, first: slot.first, next: slot.rest }
+    }
+}
+
+/// Where a value of `len` elements goes at the end of an arena of `len_now`, if 32-bit offsets
+/// still reach it.
+fn arena_start(len_now: usize, len: usize) -> Result<u32, IngestError> {
+    u32::try_from(len_now)
+        .ok()
+        .filter(|&start| u32::try_from(len).is_ok_and(|len| start.checked_add(len).is_some()))
+        .ok_or(IngestError::CapacityExceeded)
+}
+
+/// Iterator over the records carrying one key.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordsOf<'a> {
+    cells: &'a [Cell],
+    first: u32,
+    next: u32,
+}
+
+impl Iterator for RecordsOf<'_> {
+    type Item = RecordIdx;
+
+    #[inline]
+    fn next(&mut self) -> Option<RecordIdx> {
+        if self.first != NONE {
+            let r = self.first;
+            self.first = NONE;
+            return Some(RecordIdx(r));
+        }
+        let cell = self.cells.get(self.next as usize)?;
+        self.next = cell.next;
+        Some(RecordIdx(cell.record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph_with(n_records: u32, n_keys: u32) -> IdentityGraph {
+        let mut g = IdentityGraph::new();
+        for i in 0..n_records {
+            g.find_or_insert_record(SourceId(0), &format!("r{i}"), || u64::from(i)).unwrap();
+        }
+        for i in 0..n_keys {
+            g.intern_key(KindId::EMAIL, &format!("k{i}"), || (u32::MAX, true)).unwrap();
+        }
+        g
+    }
+
+    fn sorted(it: impl Iterator<Item = RecordIdx>) -> Vec<u32> {
+        let mut v: Vec<u32> = it.map(|r| r.0).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn both_directions_agree_through_links_and_unlinks() {
+        let mut g = graph_with(4, 3);
+        for r in 0..4 {
+            let keys = [KeyIdx(0), KeyIdx(1 + r % 2)];
+            g.set_keys(RecordIdx(r), &keys[..if r == 0 { 1 } else { 2 }]).unwrap();
+        }
+        assert_eq!(sorted(g.records_of(KeyIdx(0))), vec![0, 1, 2, 3]);
+        assert_eq!(g.key(KeyIdx(0)).n_records, 4);
+        let mut out = Vec::new();
+        // Take out the inline first record, then one from the middle of the cell list.
+        g.unlink_all(RecordIdx(0), &mut out);
+        assert_eq!(out, vec![KeyIdx(0)]);
+        g.unlink_all(RecordIdx(2), &mut out);
+        assert_eq!(out, vec![KeyIdx(0), KeyIdx(1)]);
+        assert_eq!(sorted(g.records_of(KeyIdx(0))), vec![1, 3]);
+        assert_eq!(sorted(g.records_of(KeyIdx(1))), Vec::<u32>::new());
+        assert_eq!(sorted(g.records_of(KeyIdx(2))), vec![1, 3]);
+        assert_eq!(g.key(KeyIdx(0)).n_records, 2);
+        // Freed cells are reused; a shorter list is written in place.
+        let pool_len = g.record_keys.len();
+        g.set_keys(RecordIdx(2), &[KeyIdx(0)]).unwrap();
+        assert_eq!(g.record_keys.len(), pool_len);
+        assert_eq!(g.key_list(RecordIdx(2)), &[KeyIdx(0)]);
+        assert_eq!(sorted(g.records_of(KeyIdx(0))), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn compaction_keeps_every_list_and_external_id() {
+        let n = 3 * MIN_COMPACTION as u32;
+        let mut g = graph_with(n, 2);
+        for r in 0..n {
+            g.set_keys(RecordIdx(r), &[KeyIdx(r % 2)]).unwrap();
+        }
+        let ext_len = g.ext_text.len();
+        let mut out = Vec::new();
+        for r in (0..n).filter(|r| r % 4 != 0) {
+            g.unlink_all(RecordIdx(r), &mut out);
+            g.remove_record(RecordIdx(r)).unwrap();
+        }
+        assert!(g.record_keys.len() < n as usize, "the pool was compacted");
+        assert!(g.ext_text.len() < ext_len, "the external ids were compacted");
+        assert!(g.pool_garbage * 2 <= g.record_keys.len());
+        assert!(g.ext_garbage * 2 <= g.ext_text.len());
+        for r in (0..n).step_by(4) {
+            assert_eq!(g.key_list(RecordIdx(r)), &[KeyIdx(r % 2)]);
+            assert_eq!(g.find_record(SourceId(0), &format!("r{r}")), Some(RecordIdx(r)));
+        }
+        assert_eq!(g.key(KeyIdx(0)).n_records, n / 4);
+        assert_eq!(sorted(g.records_of(KeyIdx(1))), Vec::<u32>::new());
     }
 }

@@ -148,12 +148,12 @@ pub struct RecordRef<'a> {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct MemoryUsage {
-    /// petgraph nodes: one per record and per key.
-    pub graph_nodes: usize,
-    /// petgraph edges: one per (record, key).
-    pub graph_edges: usize,
     /// Record slots and the `(source, external id)` lookup table.
     pub records: usize,
+    /// The graph's edges seen from the records: each record's keys (4 bytes per edge).
+    pub record_keys: usize,
+    /// The graph's edges seen from the keys: each key's records beyond its first.
+    pub key_records: usize,
     /// External ids and attributes (names, values, times) of the records.
     pub record_data: usize,
     /// Key slots and the `(kind, value)` lookup table.
@@ -169,9 +169,9 @@ pub struct MemoryUsage {
 impl MemoryUsage {
     /// All of it.
     pub fn total(&self) -> usize {
-        self.graph_nodes
-            + self.graph_edges
-            + self.records
+        self.records
+            + self.record_keys
+            + self.key_records
             + self.record_data
             + self.keys
             + self.key_text
@@ -365,7 +365,7 @@ impl Resolver {
         Some(self.clusters.members(member).filter_map(move |r| {
             self.graph
                 .record(r)
-                .map(|s| RecordRef { source: s.source, external_id: &s.external_id })
+                .map(|s| RecordRef { source: s.source, external_id: self.graph.external_id(s) })
         }))
     }
 
@@ -398,14 +398,14 @@ impl Resolver {
     /// Heap bytes the resolver holds, by structure, from the capacities of its tables (what the
     /// allocator adds on top is not counted). Costs a pass over all records.
     pub fn memory_usage(&self) -> MemoryUsage {
-        let [graph_nodes, graph_edges, records, record_data, keys, key_text] = self.graph.memory();
+        let m = self.graph.memory();
         MemoryUsage {
-            graph_nodes,
-            graph_edges,
-            records,
-            record_data,
-            keys,
-            key_text,
+            records: m.records,
+            record_keys: m.record_keys,
+            key_records: m.key_records,
+            record_data: m.record_data,
+            keys: m.keys,
+            key_text: m.key_text,
             clusters: self.clusters.memory() + self.scratch.cluster_of.capacity() * 4,
             customers: self.customers.memory(),
         }
@@ -417,7 +417,7 @@ impl Resolver {
         self.graph
             .records_of(key)
             .filter_map(|r| self.graph.record(r))
-            .map(|s| RecordRef { source: s.source, external_id: &s.external_id })
+            .map(|s| RecordRef { source: s.source, external_id: self.graph.external_id(s) })
             .collect()
     }
 
@@ -431,7 +431,7 @@ impl Resolver {
     pub fn assignments(&self) -> impl Iterator<Item = (RecordRef<'_>, CustomerId)> + '_ {
         self.graph.records().map(move |(r, s)| {
             (
-                RecordRef { source: s.source, external_id: &s.external_id },
+                RecordRef { source: s.source, external_id: self.graph.external_id(s) },
                 self.clusters.customer_of(r),
             )
         })
@@ -583,6 +583,9 @@ impl Resolver {
     /// Stores the prepared record, new or replacing; returns its slot, whether it existed and
     /// whether its attributes changed.
     fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool, bool), IngestError> {
+        // Checked first, so that `set_keys` of the prepared keys cannot fail after the record
+        // is stored.
+        self.graph.check_room(self.prepared.keys.len())?;
         let external_id = input.external_id.trim();
         let next_seq = &mut self.next_seq;
         let (r, existed) = self.graph.find_or_insert_record(input.source, external_id, || {
@@ -617,10 +620,6 @@ impl Resolver {
         let mut changes = Changes::default();
         self.prepare(&input, &mut changes.report)?;
         let (r, existed, attributes_changed) = self.store(input)?;
-        let node = match self.graph.record(r) {
-            Some(s) => s.node,
-            None => return Ok(changes),
-        };
         let new_keys = std::mem::take(&mut self.prepared.keys);
         let mut old_keys = Vec::new();
         if existed {
@@ -637,9 +636,7 @@ impl Resolver {
             self.graph.unlink_all(r, &mut old_keys);
             old_keys.sort_unstable();
         }
-        for &k in &new_keys {
-            self.graph.link(node, k);
-        }
+        self.graph.set_keys(r, &new_keys)?;
         let flipped = old_keys.iter().any(|&k| {
             let s = self.graph.key(k);
             s.cap > 0 && s.n_records == s.cap && new_keys.binary_search(&k).is_err()
@@ -783,7 +780,6 @@ impl Resolver {
                         continue;
                     }
                 };
-                let Some(node) = self.graph.record(r).map(|s| s.node) else { continue };
                 if existed {
                     old_keys.clear();
                     old_keys.extend(self.graph.keys_of(r));
@@ -805,12 +801,16 @@ impl Resolver {
                     self.graph.unlink_all(r, &mut old_keys);
                     changed.insert(r);
                 }
-                for &k in &self.prepared.keys {
-                    if !was_empty {
+                if !was_empty {
+                    for &k in &self.prepared.keys {
                         let n = self.graph.key(k).n_records;
                         initial_counts.entry(k).or_insert(n);
                     }
-                    self.graph.link(node, k);
+                }
+                if let Err(e) = self.graph.set_keys(r, &self.prepared.keys) {
+                    // Unreachable: `store` checked the room. Should it happen, the record is
+                    // kept without keys and counted.
+                    *report.records_skipped.entry(e).or_default() += 1;
                 }
                 if !was_empty {
                     seeds.push(r);
@@ -1179,7 +1179,10 @@ mod tests {
         // Each key value and each attribute value is held at least once.
         assert!(m.key_text >= 1000 * "person0@example.nl".len());
         assert!(m.record_data >= 1000 * 100);
-        assert!(m.graph_nodes > 0 && m.graph_edges > 0 && m.clusters > 0 && m.customers > 0);
+        // One 4-byte edge per record; no key has a second record.
+        assert!(m.record_keys >= 1000 * 4);
+        assert_eq!(m.key_records, 0);
+        assert!(m.records > 0 && m.clusters > 0 && m.customers > 0);
     }
 
     #[test]
