@@ -6,6 +6,9 @@
 //!
 //! `cargo bench --bench core`; `IDSTITCH_BENCH_RECORDS=100000` for a quicker run.
 
+#[path = "support/floor.rs"]
+mod floor;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -179,55 +182,19 @@ fn rebuild(c: &mut Criterion) {
     group.finish();
 }
 
-/// The floor of the speed issue: the normalised keys the resolver derived for the same 1M
-/// records (composites included), hashed into an `AHashMap<&str, u32>` and joined with a bare
-/// union-find — no policy, no graph, no events, no normalisation. Compare with `bulk_ingest`.
+/// The floor of the speed issue (see `floor.rs`) over the same records as `bulk_ingest`.
+/// Compare the two.
 fn floor(c: &mut Criterion) {
     let n = n_records();
     let (mut resolver, inputs) = fixture(n);
-    let names: Vec<(idstitch::SourceId, String)> =
-        inputs.iter().map(|r| (r.source, r.external_id.clone())).collect();
     resolver.ingest(inputs);
-    // One string per key, kind-prefixed so equal values of different kinds stay apart.
-    let records: Vec<Vec<String>> = names
-        .iter()
-        .map(|(source, id)| {
-            resolver
-                .record_keys(*source, id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(kind, value)| format!("{}:{value}", kind.get()))
-                .collect()
-        })
-        .collect();
+    let input = floor::FloorInput::from_resolver(&resolver);
     drop(resolver);
-    let n_keys: usize = records.iter().map(Vec::len).sum();
     let mut group = c.benchmark_group("floor");
     group.sample_size(10);
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function(format!("hash_and_union_find_{n}_records"), |b| {
-        b.iter(|| {
-            let mut first: ahash::AHashMap<&str, u32> = ahash::AHashMap::with_capacity(n_keys);
-            let mut parent: Vec<u32> = (0..records.len() as u32).collect();
-            fn find(parent: &mut [u32], mut x: u32) -> u32 {
-                while parent[x as usize] != x {
-                    let grand = parent[parent[x as usize] as usize];
-                    parent[x as usize] = grand;
-                    x = grand;
-                }
-                x
-            }
-            for (i, keys) in records.iter().enumerate() {
-                for key in keys {
-                    let j = *first.entry(key.as_str()).or_insert(i as u32);
-                    let (a, b) = (find(&mut parent, j), find(&mut parent, i as u32));
-                    if a != b {
-                        parent[a.max(b) as usize] = a.min(b);
-                    }
-                }
-            }
-            black_box(parent.len())
-        })
+        b.iter(|| black_box(floor::run_floor(&input)))
     });
     group.finish();
 }

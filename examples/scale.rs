@@ -1,25 +1,43 @@
-//! Whole-process scale figures: bulk ingest of N generated records, the resolver's memory by
-//! structure, single-record upsert latency percentiles on the resulting graph, and a full
-//! rebuild.
+//! Whole-process scale figures on N generated records (every trap of DESIGN §3 on):
 //!
-//! `cargo run --release --example scale -- --records 1000000`
+//! - bulk ingest into an empty resolver, in records/s (normalisation included, generation not);
+//! - the floor (`benches/support/floor.rs`: the same normalised keys through an `AHashMap` and a
+//!   bare union-find) on the same records, and idstitch's time as a multiple of it;
+//! - memory: the resolver's heap bytes per record by structure, and the process's peak RSS;
+//! - single-record upsert latency percentiles on the N-record graph;
+//! - adding 1 % new records incrementally, against the bulk ingest from scratch;
+//! - a remove that splits a 100-record customer;
+//! - a full rebuild.
 //!
-//! Generating the input is not timed; normalisation is. Upsert latency is measured per
-//! operation (each upsert undone by an untimed remove, so the graph keeps its size):
-//! `new person` upserts a record of someone not in the graph, `known person` takes a record of
-//! the graph out (untimed) and upserts it again, so it joins its customer.
+//! `cargo run --release --example scale -- --records 1000000` (`--bulk-only` stops after the
+//! memory figures, for profiling the bulk path).
+//!
+//! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
+//! graph keeps its size): `new person` upserts a record of someone not in the graph, `known
+//! person` takes a record of the graph out (untimed) and upserts it again, so it joins its
+//! customer.
+
+#[path = "../benches/support/floor.rs"]
+mod floor;
 
 use std::time::{Duration, Instant};
 
 use idstitch::synth::{self, SynthConfig, SynthIds};
-use idstitch::{RecordInput, Resolver};
+use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
 
 /// Records per person the generator makes at its default rates (documented in `synth`).
 const RECORDS_PER_PERSON: f64 = 3.36;
 
+/// Persons held back for the upsert latency figures.
+const LATENCY_PEOPLE: usize = 3_000;
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
 fn percentiles(mut samples: Vec<Duration>) -> String {
     samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    let at = |q: f64| micros(samples[((samples.len() - 1) as f64 * q) as usize]);
     format!(
         "median {:.2} µs, p90 {:.2} µs, p99 {:.2} µs, max {:.1} µs ({} ops)",
         at(0.5),
@@ -51,35 +69,66 @@ fn upsert_latency(
     Ok(samples)
 }
 
+/// The process's peak resident set (Linux), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
+    let mut bulk_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--records" => {
                 records = args.next().ok_or("--records needs a value")?.parse()?;
             }
-            other => return Err(format!("unknown flag {other}; use --records N").into()),
+            "--bulk-only" => bulk_only = true,
+            other => {
+                return Err(format!("unknown flag {other}; use --records N [--bulk-only]").into())
+            }
         }
     }
-    let mut resolver = synth::resolver_builder().build()?;
+    let mut builder = synth::resolver_builder();
+    // A kind no generated record carries, for the chain of the split figure.
+    builder.kind(
+        "thread",
+        KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).builtin_placeholders(false)),
+    )?;
+    let mut resolver = builder.build()?;
     let ids = SynthIds::register(&mut resolver)?;
     let people = (records as f64 / RECORDS_PER_PERSON).ceil() as usize;
-    // One generated population: the first `people` persons' records go into the graph, the
-    // records of 3,000 more persons are held back as new people for the upsert latency.
+    let incremental_people = (people / 100).max(1);
+    // One generated population: the first `people` persons' records go into the graph; the
+    // next 1 % of persons are the incremental batch; the last 3,000 are held back as new people
+    // for the upsert latency.
     let mut inputs = Vec::with_capacity(records);
-    let mut fresh = Vec::new();
-    for r in synth::records(&SynthConfig::new(people + 3_000, 42)) {
-        if (r.person as usize) < people {
+    let (mut incremental, mut fresh) = (Vec::new(), Vec::new());
+    let generation = Instant::now();
+    for r in synth::records(&SynthConfig::new(people + incremental_people + LATENCY_PEOPLE, 42)) {
+        let person = r.person as usize;
+        if person < people {
             if inputs.len() < records {
                 inputs.push(ids.input(&r));
             }
+        } else if person < people + incremental_people {
+            incremental.push(ids.input(&r));
         } else {
             fresh.push(ids.input(&r));
         }
     }
     let n = inputs.len();
     let known: Vec<RecordInput> = inputs.iter().step_by(n / 10_000 + 1).cloned().collect();
+    println!(
+        "generated {n} records of {people} persons (+{} and {} held back) in {:.1} s (not timed \
+         below)",
+        incremental.len(),
+        fresh.len(),
+        generation.elapsed().as_secs_f64()
+    );
 
     let start = Instant::now();
     let changes = resolver.ingest(inputs);
@@ -90,37 +139,104 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         resolver.n_customers(),
         changes.events.len()
     );
+    drop(changes);
 
     let m = resolver.memory_usage();
     let per = |bytes: usize| bytes as f64 / n as f64;
     println!(
         "memory: {:.0} bytes/record in all ({:.1} MB): records {:.0}, record->keys {:.0}, \
-         key->records {:.0}, ids+attributes {:.0}, keys {:.0}, key text {:.0}, clusters {:.0}, \
-         customers {:.0}",
+         key->records {:.0}, keys {:.0}, clusters {:.0}, customers {:.0}; key text {:.0}; \
+         external ids + attributes {:.0}",
         per(m.total()),
         m.total() as f64 / 1e6,
         per(m.records),
         per(m.record_keys),
         per(m.key_records),
-        per(m.record_data),
         per(m.keys),
-        per(m.key_text),
         per(m.clusters),
-        per(m.customers)
+        per(m.customers),
+        per(m.key_text),
+        per(m.record_data)
     );
+    println!(
+        "memory without key text and record data: {:.0} bytes/record (target: 120)",
+        per(m.total() - m.key_text - m.record_data)
+    );
+
+    // The floor needs the normalised keys: read back from the resolver, outside any timing.
+    let floor_input = floor::FloorInput::from_resolver(&resolver);
+    let start = Instant::now();
+    let floor_clusters = floor::run_floor(&floor_input);
+    let floor_time = start.elapsed().as_secs_f64();
+    drop(floor_input);
+    println!(
+        "floor (same {} keys, AHashMap + union-find only): {floor_time:.3} s = {:.0} records/s \
+         ({floor_clusters} clusters); idstitch takes {:.1} x the floor",
+        resolver.n_keys(),
+        n as f64 / floor_time,
+        ingest / floor_time
+    );
+    if let Some(rss) = peak_rss() {
+        println!(
+            "peak RSS so far: {:.1} MB (generated input and the floor's keys included)",
+            rss as f64 / 1e6
+        );
+    }
+    if bulk_only {
+        return Ok(());
+    }
+
     println!(
         "upsert, new person:   {}",
         percentiles(upsert_latency(&mut resolver, &fresh, false)?)
     );
     println!("upsert, known person: {}", percentiles(upsert_latency(&mut resolver, &known, true)?));
 
+    let added = incremental.len();
+    let start = Instant::now();
+    let changes = resolver.ingest(incremental);
+    let incremental_time = start.elapsed().as_secs_f64();
+    println!(
+        "incremental: {added} new records (1 % of the persons) into the {n}-record graph in \
+         {:.1} ms ({} events); the bulk ingest from scratch took {:.0} x as long",
+        incremental_time * 1e3,
+        changes.events.len(),
+        ingest / incremental_time
+    );
+
+    // A chain of 100 records, record i carrying thread values i and i+1: one customer that
+    // removing the middle record splits in two.
+    let thread = resolver.kind_id("thread").ok_or("thread kind registered above")?;
+    let crm = ids.source("crm").ok_or("synth source")?;
+    let link = |i: usize| {
+        RecordInput::new(crm, format!("chain-{i}"))
+            .with_key(thread, format!("t{i}"))
+            .with_key(thread, format!("t{}", i + 1))
+    };
+    resolver.ingest((0..100).map(link));
+    let mut samples = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        let changes = resolver.remove(crm, "chain-50")?;
+        samples.push(start.elapsed());
+        assert!(
+            changes.events.iter().any(|e| matches!(e, idstitch::ChangeEvent::Split { .. })),
+            "the remove splits the chain"
+        );
+        resolver.upsert(link(50))?;
+    }
+    println!("remove splitting a 100-record customer: {}", percentiles(samples));
+
     let start = Instant::now();
     let changes = resolver.rebuild();
     let rebuild = start.elapsed().as_secs_f64();
     println!(
         "full rebuild: {rebuild:.3} s = {:.0} records/s ({} events: a consistent state changes nothing)",
-        n as f64 / rebuild,
+        resolver.n_records() as f64 / rebuild,
         changes.events.len()
     );
+    if let Some(rss) = peak_rss() {
+        println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
+    }
     Ok(())
 }

@@ -143,7 +143,8 @@ pub(crate) fn link_region(
     scratch: &mut Scratch,
 ) {
     clusters.grow(graph.record_capacity());
-    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::new();
+    let mut candidates: Vec<(u16, u64, KeyIdx)> =
+        Vec::with_capacity(if all_keys { graph.n_keys() / 4 } else { region.len() });
     for &r in region {
         clusters.reset(r, CustomerId(0));
     }

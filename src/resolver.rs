@@ -823,7 +823,10 @@ impl Resolver {
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
         let PendingIngest { was_empty, mut seeds, changed, initial_counts, report } = pending;
         let events = if was_empty {
-            let region: Vec<RecordIdx> = self.graph.records().map(|(r, _)| r).collect();
+            // Sized up front: growing a vector this large step by step costs the allocator
+            // more than filling it.
+            let mut region = Vec::with_capacity(self.graph.n_records());
+            region.extend(self.graph.records().map(|(r, _)| r));
             self.settle_region(region, Vec::new(), true, &changed)
         } else {
             for (&k, &n) in &initial_counts {
@@ -899,7 +902,8 @@ impl Resolver {
     /// same survival rules as for any other change; with a consistent state this changes
     /// nothing and returns no events.
     pub fn rebuild(&mut self) -> Changes {
-        let region: Vec<RecordIdx> = self.graph.records().map(|(r, _)| r).collect();
+        let mut region = Vec::with_capacity(self.graph.n_records());
+        region.extend(self.graph.records().map(|(r, _)| r));
         let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
         let events = self.settle_region(region, old, true, &AHashSet::new());
         Changes { events, ..Default::default() }
@@ -976,7 +980,7 @@ impl Resolver {
         if cluster_of.len() < self.graph.record_capacity() {
             cluster_of.resize(self.graph.record_capacity(), u32::MAX);
         }
-        let mut new_clusters: Vec<NewCluster> = Vec::new();
+        let mut new_clusters: Vec<NewCluster> = Vec::with_capacity(region.len() / 2);
         for (i, &r) in region.iter().enumerate() {
             let Some(seq) = self.graph.record(r).map(|s| s.seq) else { continue };
             let root = self.clusters.find_mut(r);
@@ -1017,7 +1021,7 @@ impl Resolver {
         }
         new_clusters.sort_unstable_by_key(|nc| nc.min_seq);
 
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(new_clusters.len());
         let mut split_into: AHashMap<CustomerId, Vec<CustomerId>> = AHashMap::new();
         for nc in &mut new_clusters {
             nc.claims.sort_unstable();

@@ -1,0 +1,76 @@
+//! The floor of the speed issue, shared by `benches/core.rs` and `examples/scale.rs`: the
+//! normalised keys idstitch derived for a set of records, hashed into an `AHashMap<&str, u32>`
+//! and joined with a bare union-find — no policy, no graph, no events, no normalisation. What
+//! idstitch costs above this is what its policy, storage and events cost.
+
+use idstitch::Resolver;
+
+/// Every stored record's normalised keys, kind-prefixed (`"{kind}:{value}"`) so equal values
+/// of different kinds stay apart, back to back in one string.
+pub struct FloorInput {
+    text: String,
+    /// End of each key in `text`.
+    key_ends: Vec<usize>,
+    /// End of each record's keys in `key_ends`.
+    record_ends: Vec<usize>,
+}
+
+impl FloorInput {
+    /// The keys of every record `resolver` holds (prepared outside any timing).
+    pub fn from_resolver(resolver: &Resolver) -> Self {
+        let mut input =
+            FloorInput { text: String::new(), key_ends: Vec::new(), record_ends: Vec::new() };
+        for (record, _) in resolver.assignments() {
+            for (kind, value) in
+                resolver.record_keys(record.source, record.external_id).unwrap_or_default()
+            {
+                input.text.push_str(&kind.get().to_string());
+                input.text.push(':');
+                input.text.push_str(value);
+                input.key_ends.push(input.text.len());
+            }
+            input.record_ends.push(input.key_ends.len());
+        }
+        input
+    }
+
+    /// Number of records.
+    pub fn n_records(&self) -> usize {
+        self.record_ends.len()
+    }
+
+    /// Number of keys over all records.
+    pub fn n_keys(&self) -> usize {
+        self.key_ends.len()
+    }
+}
+
+/// Hashes every key into a map (first record seen per key) and unions each record with it;
+/// returns the number of clusters.
+pub fn run_floor(input: &FloorInput) -> usize {
+    let n = input.n_records();
+    let mut first: ahash::AHashMap<&str, u32> = ahash::AHashMap::with_capacity(input.n_keys());
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let grand = parent[parent[x as usize] as usize];
+            parent[x as usize] = grand;
+            x = grand;
+        }
+        x
+    }
+    let (mut key, mut key_start) = (0usize, 0usize);
+    for (i, &record_end) in input.record_ends.iter().enumerate() {
+        while key < record_end {
+            let end = input.key_ends[key];
+            let value = &input.text[key_start..end];
+            (key, key_start) = (key + 1, end);
+            let j = *first.entry(value).or_insert(i as u32);
+            let (a, b) = (find(&mut parent, j), find(&mut parent, i as u32));
+            if a != b {
+                parent[a.max(b) as usize] = a.min(b);
+            }
+        }
+    }
+    (0..n as u32).filter(|&i| parent[i as usize] == i).count()
+}
