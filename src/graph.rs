@@ -64,6 +64,9 @@ pub(crate) struct KeySlot {
     rest: u32,
     pub kind: KindId,
     /// The last resolution refused to link this key's records (ambiguous under the limits).
+    /// Cleared whenever the key's record set changes: the resolution that follows either
+    /// links through the key (fast path) or decides it afresh (the key's records are in the
+    /// re-resolved region), and a key left without records refuses nothing.
     pub refused: bool,
     /// The kind links records (false for constraint-only kinds, whose values only count
     /// toward limits).
@@ -448,6 +451,8 @@ impl IdentityGraph {
         for &k in keys {
             let key = &mut self.keys[k.index()];
             key.n_records += 1;
+            // A refusal was about the old record set; see `KeySlot::refused`.
+            key.refused = false;
             if key.first == NONE {
                 key.first = record.0;
                 continue;
@@ -486,6 +491,7 @@ impl IdentityGraph {
     fn detach(&mut self, k: KeyIdx, record: u32) {
         let key = &mut self.keys[k.index()];
         key.n_records -= 1;
+        key.refused = false;
         let freed = if key.first == record {
             let head = key.rest;
             if head == NONE {

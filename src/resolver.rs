@@ -661,8 +661,15 @@ impl Resolver {
             }
         }
         let mut seeds = vec![r];
-        for &k in old_keys.iter().chain(&new_keys) {
-            seeds.extend(self.graph.records_of(k));
+        for &k in &old_keys {
+            let n = self.graph.key(k).n_records;
+            let before = if new_keys.binary_search(&k).is_ok() { n } else { n + 1 };
+            seed_key(&self.graph, k, before, &mut seeds);
+        }
+        for &k in &new_keys {
+            if old_keys.binary_search(&k).is_err() {
+                seed_key(&self.graph, k, self.graph.key(k).n_records - 1, &mut seeds);
+            }
         }
         self.prepared.keys = new_keys;
         let changed: AHashSet<RecordIdx> = [r].into_iter().collect();
@@ -795,7 +802,7 @@ impl Resolver {
                         for &k in &old_keys {
                             let n = self.graph.key(k).n_records;
                             initial_counts.entry(k).or_insert(n);
-                            seeds.extend(self.graph.records_of(k));
+                            seed_key(&self.graph, k, n - 1, seeds);
                         }
                     }
                     self.graph.unlink_all(r, &mut old_keys);
@@ -831,7 +838,7 @@ impl Resolver {
         } else {
             for (&k, &n) in &initial_counts {
                 let s = self.graph.key(k);
-                if (n > s.cap) != s.is_generic() {
+                if s.links && (n > s.cap) != s.is_generic() {
                     seeds.extend(self.graph.records_of(k));
                 }
             }
@@ -890,7 +897,7 @@ impl Resolver {
         self.graph.unlink_all(r, &mut old_keys);
         let mut seeds = vec![r];
         for &k in &old_keys {
-            seeds.extend(self.graph.records_of(k));
+            seed_key(&self.graph, k, self.graph.key(k).n_records + 1, &mut seeds);
         }
         self.graph.remove_record(r);
         let changes =
@@ -1071,6 +1078,18 @@ impl Resolver {
         }
         sort_events(&mut events);
         events
+    }
+}
+
+/// Adds the records of `key` to `seeds` if the key ties them to a change: its count went
+/// between `other_count` and its current count, and it could link records at either count.
+/// The records of a key generic (or not linking) throughout are connected through it neither
+/// before nor after, so they are left out — a shared Wi-Fi address's thousands of records do
+/// not join the region of every change that touches it.
+fn seed_key(graph: &IdentityGraph, key: KeyIdx, other_count: u32, seeds: &mut Vec<RecordIdx>) {
+    let slot = graph.key(key);
+    if slot.links && (slot.n_records <= slot.cap || other_count <= slot.cap) {
+        seeds.extend(graph.records_of(key));
     }
 }
 

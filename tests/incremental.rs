@@ -370,3 +370,19 @@ fn arrival_order_does_not_matter() {
     }
     assert_eq!(partitions.len(), 1, "partition depends on arrival order");
 }
+
+/// Found by a 30,000-case run: a key refused as ambiguous, then emptied by a bulk replace,
+/// then carried again by two records that the fast path links. `explain` must show the link
+/// through it, not treat it as still refused.
+#[test]
+fn a_refusal_does_not_outlive_the_records_it_was_about() {
+    let keys =
+        |ks: &[(usize, &str)]| -> Keys { ks.iter().map(|&(k, v)| (k, v.to_string())).collect() };
+    run(vec![
+        Op::Bulk(vec![(1, 0, keys(&[(3, "e")])), (1, 9, keys(&[(0, "a"), (0, "b"), (3, "e")]))]),
+        Op::Bulk(vec![(1, 0, keys(&[])), (1, 9, keys(&[]))]),
+        Op::Upsert(0, 0, keys(&[(3, "e")])),
+        Op::Upsert(1, 0, keys(&[(3, "e")])),
+    ])
+    .unwrap();
+}
