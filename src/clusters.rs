@@ -27,31 +27,97 @@ pub(crate) struct RootData {
     pub loaded: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+/// Marks a `parent` entry as a root's: the other 31 bits index its `RootData`.
+const ROOT: u32 = 1 << 31;
+
+/// The `RootData` slot of records that are in no cluster (removed): never handed out.
+const NO_ROOT: u32 = 0;
+
+/// The shared `RootData` slot of singletons without a customer id or loaded values, the state
+/// [`Clusters::reset`] leaves: a bulk run resets every record, and only the clusters that
+/// remain get a slot of their own (on first [`Clusters::root_mut`]).
+const LONE: u32 = 1;
+
+/// Record slots must stay below this for the root mark to fit.
+pub(crate) const MAX_RECORDS: u32 = ROOT - 1;
+
+#[derive(Clone, Debug)]
 pub(crate) struct Clusters {
+    /// A record's parent, or for a root `ROOT | i` where `roots[i]` holds the cluster's data:
+    /// root data is kept per cluster, not per record (most records are not roots).
     parent: Vec<u32>,
     next: Vec<u32>,
-    /// Meaningful at roots only.
     roots: Vec<RootData>,
+    free_roots: Vec<u32>,
+}
+
+impl Default for Clusters {
+    fn default() -> Self {
+        // Permanent entries: `NO_ROOT` for records in no cluster, `LONE` for fresh singletons.
+        Clusters {
+            parent: Vec::new(),
+            next: Vec::new(),
+            roots: vec![RootData::default(), RootData { size: 1, ..RootData::default() }],
+            free_roots: Vec::new(),
+        }
+    }
 }
 
 impl Clusters {
-    /// Makes room for record slots below `capacity`.
+    /// Makes room for record slots below `capacity`; new slots are in no cluster until
+    /// [`Clusters::reset`].
     pub fn grow(&mut self, capacity: usize) {
         if self.parent.len() < capacity {
             let start = self.parent.len() as u32;
-            self.parent.extend(start..capacity as u32);
+            self.parent.resize(capacity, ROOT | NO_ROOT);
             self.next.extend(start..capacity as u32);
-            self.roots.resize_with(capacity, RootData::default);
         }
     }
 
-    /// Makes `record` a singleton cluster whose values are not loaded yet.
-    pub fn reset(&mut self, record: RecordIdx, customer: CustomerId) {
+    /// Makes room for `additional` more record slots.
+    pub fn reserve(&mut self, additional: usize) {
+        self.parent.reserve(additional);
+        self.next.reserve(additional);
+    }
+
+    /// Gives back the room of a root table more than a quarter empty (free slots stay).
+    pub fn trim(&mut self) {
+        if self.roots.capacity() > self.roots.len() + self.roots.len() / 4 {
+            self.roots.shrink_to_fit();
+        }
+    }
+
+    fn new_root(&mut self, data: RootData) -> u32 {
+        match self.free_roots.pop() {
+            Some(i) => {
+                self.roots[i as usize] = data;
+                i
+            }
+            None => {
+                self.roots.push(data);
+                (self.roots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn free_root(&mut self, i: u32) {
+        if i != NO_ROOT && i != LONE {
+            // Dropped here: a spilled value set gives its heap memory back.
+            self.roots[i as usize] = RootData::default();
+            self.free_roots.push(i);
+        }
+    }
+
+    /// Makes `record` a singleton cluster without a customer id whose values are not loaded
+    /// yet. Callers reset whole clusters, so no other record still points to it.
+    pub fn reset(&mut self, record: RecordIdx) {
         let i = record.index();
-        self.parent[i] = record.0;
+        let p = self.parent[i];
+        if p & ROOT != 0 {
+            self.free_root(p & !ROOT);
+        }
+        self.parent[i] = ROOT | LONE;
         self.next[i] = record.0;
-        self.roots[i] = RootData { customer, size: 1, values: ValueSet::new(), loaded: false };
     }
 
     /// Heap bytes held (value sets that outgrew their inline room included).
@@ -63,17 +129,21 @@ impl Clusters {
             .filter(|r| r.values.spilled())
             .map(|r| r.values.capacity() * size_of::<KeyIdx>())
             .sum();
-        (self.parent.capacity() + self.next.capacity()) * size_of::<u32>()
+        (self.parent.capacity() + self.next.capacity() + self.free_roots.capacity())
+            * size_of::<u32>()
             + self.roots.capacity() * size_of::<RootData>()
             + spilled
     }
 
-    /// Frees the root data of a removed record; the caller reset its cluster first.
+    /// Takes a removed record out of every cluster; the caller reset its cluster first.
     pub fn clear(&mut self, record: RecordIdx) {
         let i = record.index();
-        self.parent[i] = record.0;
+        let p = self.parent[i];
+        if p & ROOT != 0 {
+            self.free_root(p & !ROOT);
+        }
+        self.parent[i] = ROOT | NO_ROOT;
         self.next[i] = record.0;
-        self.roots[i] = RootData::default();
     }
 
     /// The root of `record`'s cluster, without path compression (for `&self` queries).
@@ -82,7 +152,7 @@ impl Clusters {
         let mut x = record.0;
         loop {
             let p = self.parent[x as usize];
-            if p == x {
+            if p & ROOT != 0 {
                 return RecordIdx(x);
             }
             x = p;
@@ -95,43 +165,57 @@ impl Clusters {
         let mut x = record.0;
         loop {
             let p = self.parent[x as usize];
-            if p == x {
+            if p & ROOT != 0 {
                 return RecordIdx(x);
             }
             let gp = self.parent[p as usize];
+            if gp & ROOT != 0 {
+                return RecordIdx(p);
+            }
             self.parent[x as usize] = gp;
             x = gp;
         }
     }
 
+    /// The data of a root (of the permanent empty slot for a record in no cluster).
     #[inline]
     pub fn root(&self, root: RecordIdx) -> &RootData {
-        &self.roots[root.index()]
+        let p = self.parent[root.index()];
+        debug_assert!(p & ROOT != 0, "not a root");
+        &self.roots[(p & !ROOT) as usize]
     }
 
+    /// The data of a root, given a slot of its own if it shared the `LONE` one.
     #[inline]
     pub fn root_mut(&mut self, root: RecordIdx) -> &mut RootData {
-        &mut self.roots[root.index()]
+        let mut p = self.parent[root.index()];
+        debug_assert!(p & ROOT != 0 && p != ROOT | NO_ROOT, "not a root");
+        if p == ROOT | LONE {
+            p = ROOT | self.new_root(RootData { size: 1, ..RootData::default() });
+            self.parent[root.index()] = p;
+        }
+        &mut self.roots[(p & !ROOT) as usize]
     }
 
     #[inline]
     pub fn customer_of(&self, record: RecordIdx) -> CustomerId {
-        self.roots[self.find(record).index()].customer
+        self.root(self.find(record)).customer
     }
 
     /// Joins two distinct roots; the result holds `values` and the smaller (older) of the two
     /// customer ids. Returns the new root.
     pub fn union(&mut self, a: RecordIdx, b: RecordIdx, values: ValueSet) -> RecordIdx {
         debug_assert!(a != b);
-        let (ra, rb) = (&self.roots[a.index()], &self.roots[b.index()]);
+        let (ra, rb) = (self.root(a), self.root(b));
         let customer = ra.customer.min(rb.customer);
         let size = ra.size + rb.size;
         // Union by size keeps trees shallow, so `find` without compression stays cheap.
         let (big, small) = if ra.size >= rb.size { (a, b) } else { (b, a) };
+        let small_slot = self.parent[small.index()] & !ROOT;
         self.parent[small.index()] = big.0;
+        self.free_root(small_slot);
         self.next.swap(big.index(), small.index());
-        self.roots[small.index()] = RootData::default();
-        self.roots[big.index()] = RootData { customer, size, values, loaded: true };
+        *self.root_mut(big) = RootData { customer, size, values, loaded: true };
         big
     }
 
@@ -234,7 +318,8 @@ mod tests {
         let mut c = Clusters::default();
         c.grow(4);
         for i in 0..4 {
-            c.reset(RecordIdx(i), CustomerId(10 + u64::from(i)));
+            c.reset(RecordIdx(i));
+            c.root_mut(RecordIdx(i)).customer = CustomerId(10 + u64::from(i));
         }
         let r = c.union(RecordIdx(0), RecordIdx(1), ValueSet::new());
         let r = c.union(r, RecordIdx(3), ValueSet::new());

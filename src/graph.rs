@@ -198,6 +198,27 @@ impl IdentityGraph {
         });
     }
 
+    /// Gives back the room of vectors more than a quarter empty, as a bulk load leaves them
+    /// after growing by doubling. Large blocks are moved by remapping pages, not copied.
+    pub fn trim(&mut self) {
+        fn trim_vec<T>(v: &mut Vec<T>) {
+            if v.capacity() > v.len() + v.len() / 4 {
+                v.shrink_to_fit();
+            }
+        }
+        fn trim_string(s: &mut String) {
+            if s.capacity() > s.len() + s.len() / 4 {
+                s.shrink_to_fit();
+            }
+        }
+        trim_vec(&mut self.records);
+        trim_vec(&mut self.record_keys);
+        trim_vec(&mut self.keys);
+        trim_vec(&mut self.cells);
+        trim_string(&mut self.ext_text);
+        trim_string(&mut self.key_text);
+    }
+
     #[inline]
     pub fn n_records(&self) -> usize {
         self.n_records
@@ -395,7 +416,7 @@ impl IdentityGraph {
             None => {
                 let i = u32::try_from(self.records.len())
                     .ok()
-                    .filter(|&i| i < NONE)
+                    .filter(|&i| i < crate::clusters::MAX_RECORDS)
                     .ok_or(IngestError::CapacityExceeded)?;
                 self.records.push(None);
                 RecordIdx(i)

@@ -146,7 +146,7 @@ pub(crate) fn link_region(
     let mut candidates: Vec<(u16, u64, KeyIdx)> =
         Vec::with_capacity(if all_keys { graph.n_keys() / 4 } else { region.len() });
     for &r in region {
-        clusters.reset(r, CustomerId(0));
+        clusters.reset(r);
     }
     if all_keys {
         for (k, slot) in graph.keys() {

@@ -601,7 +601,7 @@ impl Resolver {
         }
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
-            self.clusters.reset(r, CustomerId(0));
+            self.clusters.reset(r);
         }
         Ok((r, existed, attributes_changed))
     }
@@ -744,7 +744,10 @@ impl Resolver {
         let mut old_keys = Vec::new();
         let mut records = records.into_iter();
         let expected = records.size_hint().0;
-        self.graph.reserve(expected, expected * 2);
+        // About 1.7 distinct keys per record in the generator's data; tables that outgrow the
+        // guess grow, vectors that overshoot are trimmed by `finish_ingest`.
+        self.graph.reserve(expected, expected * 3 / 2);
+        self.clusters.reserve(expected);
         // Records go in chunks: first every value of the chunk is normalised, then all are
         // interned in one loop (see `intern_spans`), then the records are stored in order.
         let mut chunk: Vec<(RecordInput, std::ops::Range<usize>)> = Vec::with_capacity(LOAD_CHUNK);
@@ -830,6 +833,7 @@ impl Resolver {
     /// Resolves what [`Resolver::load`] stored.
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
         let PendingIngest { was_empty, mut seeds, changed, initial_counts, report } = pending;
+        self.graph.trim();
         let events = if was_empty {
             self.settle_fresh()
         } else {
@@ -841,6 +845,7 @@ impl Resolver {
             }
             self.settle(seeds, &changed)
         };
+        self.clusters.trim();
         Changes { events, report }
     }
 
