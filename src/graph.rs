@@ -22,6 +22,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use ahash::RandomState;
 use hashbrown::HashTable;
 
+use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::record::Attribute;
@@ -44,7 +45,7 @@ pub(crate) struct RecordSlot {
     ext_start: u32,
     /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
     pub seq: u64,
-    pub attributes: Vec<Attribute>,
+    attributes: AttributeRange,
 }
 
 /// An interned key.
@@ -118,6 +119,7 @@ pub(crate) struct IdentityGraph {
     n_records: usize,
     /// Every record's external id, back to back.
     ext_text: String,
+    attributes: AttributeStore,
     ext_garbage: usize,
     /// Every record's keys, each list sorted; see the module docs.
     record_keys: Vec<KeyIdx>,
@@ -217,6 +219,7 @@ impl IdentityGraph {
         trim_vec(&mut self.cells);
         trim_string(&mut self.ext_text);
         trim_string(&mut self.key_text);
+        self.attributes.trim();
     }
 
     #[inline]
@@ -235,21 +238,11 @@ impl IdentityGraph {
         let records = self.records.capacity() * size_of::<Option<RecordSlot>>()
             + self.free_records.capacity() * size_of::<RecordIdx>()
             + table_bytes(self.record_table.capacity(), size_of::<RecordIdx>());
-        let attributes: usize = self
-            .records()
-            .map(|(_, r)| {
-                r.attributes.capacity() * size_of::<Attribute>()
-                    + r.attributes
-                        .iter()
-                        .map(|a| a.name.capacity() + a.value.capacity())
-                        .sum::<usize>()
-            })
-            .sum();
         GraphMemory {
             records,
             record_keys: self.record_keys.capacity() * size_of::<KeyIdx>(),
             key_records: self.cells.capacity() * size_of::<Cell>(),
-            record_data: self.ext_text.capacity() + attributes,
+            record_data: self.ext_text.capacity() + self.attributes.memory(),
             keys: self.keys.capacity() * size_of::<KeySlot>()
                 + table_bytes(self.key_table.capacity(), size_of::<(KeyIdx, u32)>()),
             key_text: self.key_text.capacity(),
@@ -267,9 +260,37 @@ impl IdentityGraph {
         self.records.get(idx.index()).and_then(Option::as_ref)
     }
 
+    /// The attributes of a stored record.
     #[inline]
-    pub fn record_mut(&mut self, idx: RecordIdx) -> Option<&mut RecordSlot> {
-        self.records.get_mut(idx.index()).and_then(Option::as_mut)
+    pub fn attributes(&self, slot: &RecordSlot) -> Attributes<'_> {
+        self.attributes.get(slot.attributes)
+    }
+
+    /// Replaces a record's attributes; returns whether they changed.
+    ///
+    /// # Errors
+    /// As [`IdentityGraph::check_room`]; nothing is changed then.
+    pub fn set_attributes(
+        &mut self,
+        record: RecordIdx,
+        attributes: &[Attribute],
+    ) -> Result<bool, IngestError> {
+        let Some(slot) = self.records.get_mut(record.index()).and_then(Option::as_mut) else {
+            return Ok(false);
+        };
+        if self.attributes.equals(slot.attributes, attributes) {
+            return Ok(false);
+        }
+        let range = self.attributes.push(attributes)?;
+        self.attributes.release(std::mem::replace(&mut slot.attributes, range));
+        self.maybe_compact_attributes();
+        Ok(true)
+    }
+
+    fn maybe_compact_attributes(&mut self) {
+        if self.attributes.needs_compaction() {
+            self.attributes.compact(self.records.iter_mut().flatten().map(|s| &mut s.attributes));
+        }
     }
 
     /// The external id of a stored record.
@@ -432,15 +453,17 @@ impl IdentityGraph {
             keys_start: 0,
             ext_start,
             seq: next_seq(),
-            attributes: Vec::new(),
+            attributes: AttributeRange::default(),
         });
         self.n_records += 1;
         Ok((idx, false))
     }
 
-    /// Whether a record with `n_keys` keys can be stored: checked before a record is, so that
-    /// [`IdentityGraph::set_keys`] cannot fail after it.
-    pub fn check_room(&self, n_keys: usize) -> Result<(), IngestError> {
+    /// Whether a record with `n_keys` keys and `attributes` can be stored: checked before a
+    /// record is, so that [`IdentityGraph::set_keys`] and [`IdentityGraph::set_attributes`]
+    /// cannot fail after it.
+    pub fn check_room(&self, n_keys: usize, attributes: &[Attribute]) -> Result<(), IngestError> {
+        self.attributes.check_room(attributes)?;
         u16::try_from(n_keys).map_err(|_| IngestError::TooManyKeys)?;
         arena_start(self.record_keys.len(), n_keys).map(|_| ())
     }
@@ -589,10 +612,12 @@ impl IdentityGraph {
         }
         // Its key room is already counted as garbage: the list is empty.
         self.ext_garbage += usize::from(slot.ext_len);
+        self.attributes.release(slot.attributes);
         self.free_records.push(record);
         self.n_records -= 1;
         self.maybe_compact_pool();
         self.maybe_compact_ext();
+        self.maybe_compact_attributes();
         Some(slot)
     }
 

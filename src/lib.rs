@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+mod attributes;
 mod clusters;
 mod dot;
 mod error;
@@ -90,6 +91,7 @@ mod resolver;
 pub mod synth;
 pub mod view;
 
+pub use attributes::{AttributeRef, Attributes};
 pub use dot::DotOptions;
 pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};

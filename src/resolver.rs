@@ -13,7 +13,10 @@ use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::kind::COMPOSITE_SEPARATOR;
 use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
-use crate::record::{Attribute, RecordInput};
+use std::borrow::Borrow;
+
+use crate::attributes::Attributes;
+use crate::record::RecordInput;
 use crate::report::IngestReport;
 use crate::resolve::{self, FastLink, Scratch};
 
@@ -421,10 +424,10 @@ impl Resolver {
             .collect()
     }
 
-    /// The attributes of a record as last ingested.
-    pub fn record_attributes(&self, source: SourceId, external_id: &str) -> Option<&[Attribute]> {
+    /// The attributes of a record as last ingested, in the order they were given.
+    pub fn record_attributes(&self, source: SourceId, external_id: &str) -> Option<Attributes<'_>> {
         let r = self.graph.find_record(source, external_id)?;
-        self.graph.record(r).map(|s| s.attributes.as_slice())
+        self.graph.record(r).map(|s| self.graph.attributes(s))
     }
 
     /// Every live record with its customer, in storage order.
@@ -582,23 +585,17 @@ impl Resolver {
 
     /// Stores the prepared record, new or replacing; returns its slot, whether it existed and
     /// whether its attributes changed.
-    fn store(&mut self, input: RecordInput) -> Result<(RecordIdx, bool, bool), IngestError> {
+    fn store(&mut self, input: &RecordInput) -> Result<(RecordIdx, bool, bool), IngestError> {
         // Checked first, so that `set_keys` of the prepared keys cannot fail after the record
         // is stored.
-        self.graph.check_room(self.prepared.keys.len())?;
+        self.graph.check_room(self.prepared.keys.len(), &input.attributes)?;
         let external_id = input.external_id.trim();
         let next_seq = &mut self.next_seq;
         let (r, existed) = self.graph.find_or_insert_record(input.source, external_id, || {
             *next_seq += 1;
             *next_seq - 1
         })?;
-        let mut attributes_changed = false;
-        if let Some(slot) = self.graph.record_mut(r) {
-            if slot.attributes != input.attributes {
-                slot.attributes = input.attributes;
-                attributes_changed = true;
-            }
-        }
+        let attributes_changed = self.graph.set_attributes(r, &input.attributes)?;
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
             self.clusters.reset(r);
@@ -616,9 +613,10 @@ impl Resolver {
     /// # Errors
     /// An [`IngestError`] if the record itself is unusable (unknown source or kind, empty or
     /// over-long external id, too many keys); nothing is changed then.
-    pub fn upsert(&mut self, input: RecordInput) -> Result<Changes, IngestError> {
+    pub fn upsert(&mut self, input: impl Borrow<RecordInput>) -> Result<Changes, IngestError> {
+        let input = input.borrow();
         let mut changes = Changes::default();
-        self.prepare(&input, &mut changes.report)?;
+        self.prepare(input, &mut changes.report)?;
         let (r, existed, attributes_changed) = self.store(input)?;
         let new_keys = std::mem::take(&mut self.prepared.keys);
         let mut old_keys = Vec::new();
@@ -717,9 +715,27 @@ impl Resolver {
     ///
     /// Into an empty resolver this is a batch run over all records: time roughly linear in
     /// records and keys. Otherwise only the raw components the batch touches are re-resolved.
+    ///
+    /// Takes records or references to them: the resolver copies what it keeps into its own
+    /// compact storage, so a host may reuse its input buffers.
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// let rows: Vec<RecordInput> = (0..4)
+    ///     .map(|i| RecordInput::new(crm, format!("C-{i}")).with_key(KindId::EMAIL, format!("p{}@x.nl", i / 2)))
+    ///     .collect();
+    /// let changes = resolver.ingest(&rows);
+    /// assert_eq!(changes.events.len(), 2, "two customers created");
+    /// assert_eq!(resolver.customer_of(crm, "C-0"), resolver.customer_of(crm, "C-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ingest<I>(&mut self, records: I) -> Changes
     where
-        I: IntoIterator<Item = RecordInput>,
+        I: IntoIterator,
+        I::Item: Borrow<RecordInput>,
     {
         let mut pending = self.begin_ingest();
         self.load(&mut pending, records);
@@ -737,7 +753,8 @@ impl Resolver {
     /// Stores records without resolving, noting what the final resolution must look at.
     fn load<I>(&mut self, pending: &mut PendingIngest, records: I)
     where
-        I: IntoIterator<Item = RecordInput>,
+        I: IntoIterator,
+        I::Item: Borrow<RecordInput>,
     {
         let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
         let was_empty = *was_empty;
@@ -750,14 +767,14 @@ impl Resolver {
         self.clusters.reserve(expected);
         // Records go in chunks: first every value of the chunk is normalised, then all are
         // interned in one loop (see `intern_spans`), then the records are stored in order.
-        let mut chunk: Vec<(RecordInput, std::ops::Range<usize>)> = Vec::with_capacity(LOAD_CHUNK);
+        let mut chunk: Vec<(I::Item, std::ops::Range<usize>)> = Vec::with_capacity(LOAD_CHUNK);
         loop {
             chunk.clear();
             self.prepared.clear();
             for input in records.by_ref() {
                 let from = self.prepared.spans.len();
                 let text_from = self.prepared.text.len();
-                match self.normalise_values(&input, report) {
+                match self.normalise_values(input.borrow(), report) {
                     Ok(()) => {
                         let to = self.prepared.spans.len();
                         chunk.push((input, from..to));
@@ -781,6 +798,7 @@ impl Resolver {
                 continue;
             }
             for (input, range) in chunk.drain(..) {
+                let input = input.borrow();
                 let source = input.source;
                 self.finish_keys(source, range, report);
                 let (r, existed, attributes_changed) = match self.store(input) {
@@ -1324,7 +1342,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(changes.events, vec![ChangeEvent::Updated { customer: c }]);
-        assert_eq!(r.record_attributes(crm, "1").unwrap()[0].value, "v");
+        assert_eq!(r.record_attributes(crm, "1").unwrap().next().unwrap().value, "v");
         let again = r
             .upsert(
                 RecordInput::new(crm, "1")

@@ -268,12 +268,12 @@ impl Resolver {
                 keys.entry(kind).or_default().entry(value).or_default().insert(entry.clone());
             }
             let trust = self.source_trust(r.source).unwrap_or(0);
-            for a in self.record_attributes(r.source, r.external_id).unwrap_or_default() {
+            for a in self.record_attributes(r.source, r.external_id).into_iter().flatten() {
                 if a.value.trim().is_empty() {
                     continue;
                 }
-                candidates.entry(a.name.clone()).or_default().push(Candidate {
-                    value: a.value.clone(),
+                candidates.entry(a.name.to_string()).or_default().push(Candidate {
+                    value: a.value.to_string(),
                     provenance: Provenance {
                         source: source.clone(),
                         record: r.external_id.to_string(),

@@ -392,7 +392,7 @@ mod csv_input {
         assert_eq!(r.n_records(), 2);
         let keys = r.record_keys(crm, "C1").unwrap();
         assert_eq!(keys, [(KindId::EMAIL, "jan@x.nl"), (KindId::PHONE, "+31612345678")]);
-        assert_eq!(r.record_attributes(crm, "C1").unwrap()[0].value, "Jansen, Jan");
+        assert_eq!(r.record_attributes(crm, "C1").unwrap().next().unwrap().value, "Jansen, Jan");
         assert_eq!(r.record_keys(crm, "C2").unwrap().len(), 2);
         let report = &run.input.sources[0];
         assert_eq!(report.records_read, 2);
@@ -510,13 +510,13 @@ mod csv_input {
         assert_eq!(run.changes.report.n_values_rejected(), 1, "not-an-email");
         assert_eq!(r.customer_of(a, "1"), r.customer_of(a, "5"));
         assert_eq!(r.customer_of(a, "1"), r.customer_of(a, "2"), "linked by name_dob alone");
-        let attrs = r.record_attributes(a, "1").unwrap();
+        let attrs: Vec<_> = r.record_attributes(a, "1").unwrap().collect();
         let given = attrs.iter().find(|x| x.name == "given_name").unwrap();
         assert_eq!(given.observed_at, Some(idstitch::Timestamp(1_709_197_200)));
         assert!(attrs.iter().any(|x| x.name == "name_dob#2" && x.value == "1980-01-02"));
-        let attrs = r.record_attributes(a, "2").unwrap();
+        let attrs: Vec<_> = r.record_attributes(a, "2").unwrap().collect();
         assert!(attrs.iter().all(|x| x.observed_at.is_none()));
-        assert!(r.record_attributes(a, "4").unwrap().iter().all(|x| x.observed_at.is_none()));
+        assert!(r.record_attributes(a, "4").unwrap().all(|x| x.observed_at.is_none()));
     }
 
     #[test]
@@ -608,10 +608,10 @@ mod json_input {
             [(KindId::EMAIL, "a@x.nl"), (KindId::EMAIL, "b@x.nl"), (KindId::PHONE, "+31612345678")]
         );
         assert_eq!(r.customer_of(web, "w1"), r.customer_of(web, "42"), "a number id is its text");
-        let attrs = r.record_attributes(web, "w1").unwrap();
-        let value = |name: &str| attrs.iter().find(|a| a.name == name).map(|a| a.value.as_str());
+        let attrs: Vec<_> = r.record_attributes(web, "w1").unwrap().collect();
+        let value = |name: &str| attrs.iter().find(|a| a.name == name).map(|a| a.value);
         assert_eq!((value("visits"), value("member")), (Some("3"), Some("true")));
-        assert_eq!(r.record_attributes(web, "42").unwrap()[0].value, "1.5");
+        assert_eq!(r.record_attributes(web, "42").unwrap().next().unwrap().value, "1.5");
         let report = &run.input.sources[0];
         assert_eq!(report.records_read, 3);
         assert_eq!(report.bad_timestamps, 1);

@@ -1,0 +1,280 @@
+//! Compact storage of the records' attributes.
+//!
+//! A host's `Attribute` is two `String`s and a time: about 110 bytes and two allocations
+//! before its value. Stored here it is 20 bytes plus the value's bytes: names are interned
+//! (a source has a handful), values sit back to back in one text arena, and each record's
+//! attributes are one range of a shared vector.
+//!
+//! Invariants:
+//! - a record's attributes are `items[start..start + len]`, in the order the host gave them;
+//! - space given up when a record's attributes change or the record goes is counted, and
+//!   reclaimed by [`AttributeStore::compact`] once it is more than half of the whole.
+
+use ahash::AHashMap;
+
+use crate::error::IngestError;
+use crate::record::{Attribute, Timestamp};
+
+/// Garbage below this many bytes is never worth a compaction pass.
+const MIN_COMPACTION: usize = 1 << 20;
+
+/// Where a record's attributes are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AttributeRange {
+    start: u32,
+    len: u16,
+}
+
+/// One stored attribute.
+#[derive(Clone, Copy, Debug)]
+struct StoredAttribute {
+    value_start: u32,
+    value_len: u32,
+    /// Seconds since the epoch as two halves, so the struct packs at 4-byte alignment.
+    time: [u32; 2],
+    name: u16,
+    has_time: bool,
+}
+
+impl StoredAttribute {
+    fn observed_at(&self) -> Option<Timestamp> {
+        self.has_time
+            .then(|| Timestamp((u64::from(self.time[0]) | (u64::from(self.time[1]) << 32)) as i64))
+    }
+}
+
+/// A stored attribute, borrowed from the resolver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttributeRef<'a> {
+    /// Attribute name, as the host called it.
+    pub name: &'a str,
+    /// The raw value.
+    pub value: &'a str,
+    /// When the source observed this value, if known.
+    pub observed_at: Option<Timestamp>,
+}
+
+impl AttributeRef<'_> {
+    /// An owned copy.
+    pub fn to_attribute(&self) -> Attribute {
+        Attribute {
+            name: self.name.to_string(),
+            value: self.value.to_string(),
+            observed_at: self.observed_at,
+        }
+    }
+}
+
+/// The attributes of one record, in the order they were given.
+#[derive(Clone, Debug)]
+pub struct Attributes<'a> {
+    store: &'a AttributeStore,
+    items: std::slice::Iter<'a, StoredAttribute>,
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = AttributeRef<'a>;
+
+    fn next(&mut self) -> Option<AttributeRef<'a>> {
+        self.items.next().map(|a| self.store.resolve(a))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Attributes<'_> {}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AttributeStore {
+    names: Vec<Box<str>>,
+    name_ids: AHashMap<Box<str>, u16>,
+    items: Vec<StoredAttribute>,
+    text: String,
+    /// Items and text bytes no live range covers.
+    garbage_items: usize,
+    garbage_text: usize,
+}
+
+impl AttributeStore {
+    fn resolve<'a>(&'a self, a: &StoredAttribute) -> AttributeRef<'a> {
+        let start = a.value_start as usize;
+        AttributeRef {
+            name: self.names.get(usize::from(a.name)).map_or("", |n| n),
+            value: self.text.get(start..start + a.value_len as usize).unwrap_or_default(),
+            observed_at: a.observed_at(),
+        }
+    }
+
+    fn stored(&self, range: AttributeRange) -> &[StoredAttribute] {
+        let start = range.start as usize;
+        self.items.get(start..start + usize::from(range.len)).unwrap_or_default()
+    }
+
+    /// The attributes in `range`.
+    pub fn get(&self, range: AttributeRange) -> Attributes<'_> {
+        Attributes { store: self, items: self.stored(range).iter() }
+    }
+
+    /// Whether `range` holds exactly `attributes`.
+    pub fn equals(&self, range: AttributeRange, attributes: &[Attribute]) -> bool {
+        let stored = self.stored(range);
+        stored.len() == attributes.len()
+            && stored.iter().zip(attributes).all(|(s, a)| {
+                let s = self.resolve(s);
+                s.name == a.name && s.value == a.value && s.observed_at == a.observed_at
+            })
+    }
+
+    /// Whether `attributes` can be stored: checked before a record is, so that
+    /// [`AttributeStore::push`] cannot fail after it.
+    pub fn check_room(&self, attributes: &[Attribute]) -> Result<(), IngestError> {
+        u16::try_from(attributes.len()).map_err(|_| IngestError::TooManyKeys)?;
+        let bytes: usize = attributes.iter().map(|a| a.value.len()).sum();
+        let new_names = attributes.iter().filter(|a| !self.name_ids.contains_key(&*a.name));
+        if self.names.len() + new_names.count() > usize::from(u16::MAX)
+            || u32::try_from(self.items.len() + attributes.len()).is_err()
+            || u32::try_from(self.text.len() + bytes).is_err()
+        {
+            return Err(IngestError::CapacityExceeded);
+        }
+        Ok(())
+    }
+
+    /// Stores `attributes`, returning their range.
+    ///
+    /// # Errors
+    /// [`IngestError::CapacityExceeded`] or [`IngestError::TooManyKeys`] when
+    /// [`AttributeStore::check_room`] would fail; nothing is stored then.
+    pub fn push(&mut self, attributes: &[Attribute]) -> Result<AttributeRange, IngestError> {
+        if attributes.is_empty() {
+            return Ok(AttributeRange::default());
+        }
+        self.check_room(attributes)?;
+        let start = self.items.len() as u32;
+        for a in attributes {
+            let name = match self.name_ids.get(&*a.name) {
+                Some(&id) => id,
+                None => {
+                    let id = self.names.len() as u16;
+                    self.names.push(a.name.as_str().into());
+                    self.name_ids.insert(a.name.as_str().into(), id);
+                    id
+                }
+            };
+            let time = a.observed_at.map_or(0, |t| t.0 as u64);
+            self.items.push(StoredAttribute {
+                value_start: self.text.len() as u32,
+                value_len: a.value.len() as u32,
+                time: [time as u32, (time >> 32) as u32],
+                name,
+                has_time: a.observed_at.is_some(),
+            });
+            self.text.push_str(&a.value);
+        }
+        Ok(AttributeRange { start, len: attributes.len() as u16 })
+    }
+
+    /// Counts `range` as given up.
+    pub fn release(&mut self, range: AttributeRange) {
+        let stored = self.stored(range);
+        let (items, text) =
+            (stored.len(), stored.iter().map(|a| a.value_len as usize).sum::<usize>());
+        self.garbage_items += items;
+        self.garbage_text += text;
+    }
+
+    /// Whether given-up space is more than half of the whole (and worth a pass).
+    pub fn needs_compaction(&self) -> bool {
+        let garbage =
+            self.garbage_text + self.garbage_items * std::mem::size_of::<StoredAttribute>();
+        let total = self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>();
+        garbage >= MIN_COMPACTION && garbage * 2 > total
+    }
+
+    /// Rewrites the store with only the live `ranges`, updating each in place.
+    pub fn compact<'a>(&mut self, ranges: impl Iterator<Item = &'a mut AttributeRange>) {
+        let mut items = Vec::with_capacity(self.items.len() - self.garbage_items);
+        let mut text = String::with_capacity(self.text.len() - self.garbage_text);
+        for range in ranges {
+            let start = items.len() as u32;
+            for a in self.stored(*range) {
+                let value =
+                    &self.text[a.value_start as usize..(a.value_start + a.value_len) as usize];
+                items.push(StoredAttribute { value_start: text.len() as u32, ..*a });
+                text.push_str(value);
+            }
+            range.start = start;
+        }
+        self.items = items;
+        self.text = text;
+        self.garbage_items = 0;
+        self.garbage_text = 0;
+    }
+
+    /// Gives back the room of vectors more than a quarter empty.
+    pub fn trim(&mut self) {
+        if self.items.capacity() > self.items.len() + self.items.len() / 4 {
+            self.items.shrink_to_fit();
+        }
+        if self.text.capacity() > self.text.len() + self.text.len() / 4 {
+            self.text.shrink_to_fit();
+        }
+    }
+
+    /// Heap bytes held.
+    pub fn memory(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<StoredAttribute>()
+            + self.text.capacity()
+            + self.names.iter().map(|n| 2 * n.len() + 24).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(name: &str, value: &str, time: Option<i64>) -> Attribute {
+        Attribute { name: name.into(), value: value.into(), observed_at: time.map(Timestamp) }
+    }
+
+    #[test]
+    fn round_trip_keeps_order_names_values_and_times() {
+        let mut store = AttributeStore::default();
+        let given = vec![
+            attr("name", "Jan", Some(-5)),
+            attr("city", "Ûtrecht", None),
+            attr("name", "", Some(i64::MIN)),
+        ];
+        let range = store.push(&given).unwrap();
+        let back: Vec<Attribute> = store.get(range).map(|a| a.to_attribute()).collect();
+        assert_eq!(back, given);
+        assert!(store.equals(range, &given));
+        assert!(!store.equals(range, &given[..2]));
+        assert_eq!(store.names.len(), 2, "names are interned");
+        assert_eq!(store.get(AttributeRange::default()).len(), 0);
+    }
+
+    #[test]
+    fn compaction_keeps_live_ranges() {
+        let mut store = AttributeStore::default();
+        let big = "x".repeat(4096);
+        let ranges: Vec<AttributeRange> = (0..1024)
+            .map(|i| store.push(&[attr("v", &format!("{i}{big}"), Some(i))]).unwrap())
+            .collect();
+        for r in ranges.iter().skip(1).step_by(2).chain(ranges.iter().skip(2).step_by(4)) {
+            store.release(*r);
+        }
+        let mut live: Vec<AttributeRange> =
+            ranges.iter().enumerate().filter(|(i, _)| i % 4 == 0).map(|(_, r)| *r).collect();
+        assert!(store.needs_compaction());
+        store.compact(live.iter_mut());
+        assert!(store.text.len() < 300 * big.len());
+        for (i, r) in (0..1024).step_by(4).zip(&live) {
+            let a = store.get(*r).next().unwrap();
+            assert_eq!(a.value, format!("{i}{big}"));
+            assert_eq!(a.observed_at, Some(Timestamp(i)));
+        }
+    }
+}
