@@ -43,9 +43,18 @@ pub(crate) struct RecordSlot {
     keys_room: u16,
     keys_start: u32,
     ext_start: u32,
-    /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
-    pub seq: u64,
+    /// First-ingest order plus one (see [`RecordSlot::seq`]); non-zero so that a free slot,
+    /// `None`, costs no extra bytes.
+    seq_plus_one: std::num::NonZeroU64,
     attributes: AttributeRange,
+}
+
+impl RecordSlot {
+    /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.seq_plus_one.get() - 1
+    }
 }
 
 /// An interned key.
@@ -452,7 +461,7 @@ impl IdentityGraph {
             keys_room: 0,
             keys_start: 0,
             ext_start,
-            seq: next_seq(),
+            seq_plus_one: std::num::NonZeroU64::MIN.saturating_add(next_seq()),
             attributes: AttributeRange::default(),
         });
         self.n_records += 1;

@@ -1003,9 +1003,9 @@ impl Resolver {
             }
             *old_count.entry(c).or_default() += 1;
             if let Some(slot) = slot {
-                let e = oldest.entry(c).or_insert((slot.seq, r));
-                if slot.seq < e.0 {
-                    *e = (slot.seq, r);
+                let e = oldest.entry(c).or_insert((slot.seq(), r));
+                if slot.seq() < e.0 {
+                    *e = (slot.seq(), r);
                 }
             }
         }
@@ -1040,7 +1040,7 @@ impl Resolver {
         }
         let mut new_clusters: Vec<NewCluster> = Vec::with_capacity(region.len() / 2);
         for (i, &r) in region.iter().enumerate() {
-            let Some(seq) = self.graph.record(r).map(|s| s.seq) else { continue };
+            let Some(seq) = self.graph.record(r).map(|s| s.seq()) else { continue };
             let root = self.clusters.find_mut(r);
             let mut ci = cluster_of[root.index()] as usize;
             if ci == u32::MAX as usize {
