@@ -78,6 +78,7 @@ pub mod evaluate;
 mod events;
 mod explain;
 mod graph;
+mod graph_view;
 mod ids;
 mod kind;
 #[cfg(feature = "mapping")]
@@ -96,9 +97,12 @@ pub use dot::DotOptions;
 pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};
 pub use explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
+pub use graph_view::{GraphNode, GraphView, Neighbors};
 pub use ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 pub use kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use normalize::{NormalizeContext, Normalizer, RejectReason};
+/// The petgraph version whose traits [`GraphView`] implements.
+pub use petgraph;
 pub use record::{Attribute, RecordInput, Timestamp};
 pub use report::IngestReport;
 pub use resolver::{MemoryUsage, RecordRef, Resolver, ResolverBuilder};

@@ -16,6 +16,7 @@ use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
 use std::borrow::Borrow;
 
 use crate::attributes::Attributes;
+use crate::graph_view::GraphView;
 use crate::record::RecordInput;
 use crate::report::IngestReport;
 use crate::resolve::{self, FastLink, Scratch};
@@ -381,6 +382,31 @@ impl Resolver {
     /// All live customer ids, ascending.
     pub fn customer_ids(&self) -> Vec<CustomerId> {
         self.customers.ids().collect()
+    }
+
+    /// The identity graph (records, keys and the edges between them) for petgraph's
+    /// traversals; see [`GraphView`].
+    pub fn graph(&self) -> GraphView<'_> {
+        GraphView::new(&self.graph)
+    }
+
+    /// The slot of the record `(source, external_id)`: its node in [`Resolver::graph`].
+    /// Valid until the record is removed.
+    pub fn record_idx(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
+        self.graph.find_record(source, external_id.trim())
+    }
+
+    /// The record in slot `record`, if one is stored there.
+    pub fn record_at(&self, record: RecordIdx) -> Option<RecordRef<'_>> {
+        self.graph
+            .record(record)
+            .map(|s| RecordRef { source: s.source, external_id: self.graph.external_id(s) })
+    }
+
+    /// The kind and normalised value of key `key`.
+    pub fn key_at(&self, key: KeyIdx) -> Option<(KindId, &str)> {
+        (key.index() < self.graph.n_keys())
+            .then(|| (self.graph.key(key).kind, self.graph.key_value(key)))
     }
 
     /// The normalised keys `(kind, value)` a record carries, sorted.
