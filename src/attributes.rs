@@ -90,6 +90,9 @@ impl ExactSizeIterator for Attributes<'_> {}
 pub(crate) struct AttributeStore {
     names: Vec<Box<str>>,
     name_ids: AHashMap<Box<str>, u16>,
+    /// The name ids of the last record stored, by position: records of one source give their
+    /// attributes in the same order, so most names are found by one comparison, no hashing.
+    recent: Vec<u16>,
     items: Vec<StoredAttribute>,
     text: String,
     /// Items and text bytes no live range covers.
@@ -132,8 +135,12 @@ impl AttributeStore {
     pub fn check_room(&self, attributes: &[Attribute]) -> Result<(), IngestError> {
         u16::try_from(attributes.len()).map_err(|_| IngestError::TooManyKeys)?;
         let bytes: usize = attributes.iter().map(|a| a.value.len()).sum();
-        let new_names = attributes.iter().filter(|a| !self.name_ids.contains_key(&*a.name));
-        if self.names.len() + new_names.count() > usize::from(u16::MAX)
+        // Names are looked up only near the limit: far from it, any record fits.
+        let names_full = self.names.len() + attributes.len() > usize::from(u16::MAX)
+            && self.names.len()
+                + attributes.iter().filter(|a| !self.name_ids.contains_key(&*a.name)).count()
+                > usize::from(u16::MAX);
+        if names_full
             || u32::try_from(self.items.len() + attributes.len()).is_err()
             || u32::try_from(self.text.len() + bytes).is_err()
         {
@@ -153,13 +160,16 @@ impl AttributeStore {
         }
         self.check_room(attributes)?;
         let start = self.items.len() as u32;
-        for a in attributes {
-            let name = match self.name_ids.get(&*a.name) {
-                Some(&id) => id,
-                None => {
-                    let id = self.names.len() as u16;
-                    self.names.push(a.name.as_str().into());
-                    self.name_ids.insert(a.name.as_str().into(), id);
+        for (i, a) in attributes.iter().enumerate() {
+            let name = match self.recent.get(i) {
+                Some(&id) if *self.names[usize::from(id)] == *a.name => id,
+                _ => {
+                    let id = self.name_id(&a.name);
+                    if let Some(slot) = self.recent.get_mut(i) {
+                        *slot = id;
+                    } else {
+                        self.recent.push(id);
+                    }
                     id
                 }
             };
@@ -174,6 +184,25 @@ impl AttributeStore {
             self.text.push_str(&a.value);
         }
         Ok(AttributeRange { start, len: attributes.len() as u16 })
+    }
+
+    /// The id of an attribute name, interned on first sight (`check_room` made sure one is
+    /// left).
+    fn name_id(&mut self, name: &str) -> u16 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u16;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), id);
+        id
+    }
+
+    /// Makes room for about `records` more records' attributes; unused room is given back by
+    /// [`AttributeStore::trim`] (untouched room costs address space, not memory).
+    pub fn reserve(&mut self, records: usize) {
+        self.items.reserve(records * 4);
+        self.text.reserve(records * 48);
     }
 
     /// Counts `range` as given up.

@@ -193,9 +193,14 @@ impl IdentityGraph {
     }
 
     pub fn reserve(&mut self, records: usize, keys: usize) {
+        // Generous where the size per record varies: room never touched costs address space,
+        // not memory, and `trim` gives it back; growing by doubling would copy instead.
         self.records.reserve(records);
         self.keys.reserve(keys);
-        self.record_keys.reserve(records * 3);
+        self.record_keys.reserve(records * 6);
+        self.ext_text.reserve(records * 24);
+        self.key_text.reserve(keys * 32);
+        self.attributes.reserve(records);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         self.key_table.reserve(keys, |&(k, _)| {
             let slot = &key_slots[k.index()];
