@@ -60,10 +60,10 @@ impl RecordSlot {
 /// An interned key.
 #[derive(Clone, Debug)]
 pub(crate) struct KeySlot {
-    /// The value's bytes are `key_text[text_start..text_start + text_len]`: one arena for all
-    /// key values saves an allocation and a pointer per key.
+    /// The value's bytes start here in `key_text` and end where the next key's start (keys
+    /// and their values are appended in the same order and never removed): one arena for all
+    /// key values saves an allocation and a pointer per key, and no length is stored.
     text_start: u32,
-    text_len: u32,
     /// Number of records carrying the key.
     pub n_records: u32,
     /// The key is generic when `n_records > cap`; deny-listed keys have `cap == 0`.
@@ -140,7 +140,7 @@ pub(crate) struct IdentityGraph {
     key_text: String,
     /// Key index with the high 32 bits of its hash, so most mismatches are rejected without
     /// touching the key's slot.
-    key_table: HashTable<(KeyIdx, u32)>,
+    key_table: HashTable<KeyIdx>,
     record_table: HashTable<RecordIdx>,
     hasher: RandomState,
 }
@@ -170,9 +170,10 @@ fn table_bytes(capacity: usize, entry: usize) -> usize {
 }
 
 #[inline]
-fn slot_text<'a>(key_text: &'a str, slot: &KeySlot) -> &'a str {
-    let start = slot.text_start as usize;
-    key_text.get(start..start + slot.text_len as usize).unwrap_or_default()
+fn key_text_of<'a>(key_text: &'a str, keys: &[KeySlot], key: KeyIdx) -> &'a str {
+    let start = keys[key.index()].text_start as usize;
+    let end = keys.get(key.index() + 1).map_or(key_text.len(), |next| next.text_start as usize);
+    key_text.get(start..end).unwrap_or_default()
 }
 
 #[inline]
@@ -202,9 +203,8 @@ impl IdentityGraph {
         self.key_text.reserve(keys * 32);
         self.attributes.reserve(records);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
-        self.key_table.reserve(keys, |&(k, _)| {
-            let slot = &key_slots[k.index()];
-            hash_key(hasher, slot.kind, slot_text(key_text, slot))
+        self.key_table.reserve(keys, |&k| {
+            hash_key(hasher, key_slots[k.index()].kind, key_text_of(key_text, key_slots, k))
         });
         let (record_slots, ext) = (&self.records, &self.ext_text);
         self.record_table.reserve(records, |&r| {
@@ -258,7 +258,7 @@ impl IdentityGraph {
             key_records: self.cells.capacity() * size_of::<Cell>(),
             record_data: self.ext_text.capacity() + self.attributes.memory(),
             keys: self.keys.capacity() * size_of::<KeySlot>()
-                + table_bytes(self.key_table.capacity(), size_of::<(KeyIdx, u32)>()),
+                + table_bytes(self.key_table.capacity(), size_of::<KeyIdx>()),
             key_text: self.key_text.capacity(),
         }
     }
@@ -321,7 +321,7 @@ impl IdentityGraph {
     /// The normalised value of a key.
     #[inline]
     pub fn key_value(&self, idx: KeyIdx) -> &str {
-        slot_text(&self.key_text, &self.keys[idx.index()])
+        key_text_of(&self.key_text, &self.keys, idx)
     }
 
     #[inline]
@@ -354,15 +354,12 @@ impl IdentityGraph {
 
     pub fn find_key(&self, kind: KindId, value: &str) -> Option<KeyIdx> {
         let hash = hash_key(&self.hasher, kind, value);
-        let fingerprint = (hash >> 32) as u32;
         self.key_table
-            .find(hash, |&(k, fp)| {
-                fp == fingerprint && {
-                    let slot = &self.keys[k.index()];
-                    slot.kind == kind && slot_text(&self.key_text, slot) == value
-                }
+            .find(hash, |&k| {
+                self.keys[k.index()].kind == kind
+                    && key_text_of(&self.key_text, &self.keys, k) == value
             })
-            .map(|&(k, _)| k)
+            .copied()
     }
 
     /// The key `(kind, value)`, interned on first sight with the `(cap, links)` that
@@ -374,23 +371,16 @@ impl IdentityGraph {
         policy: impl FnOnce() -> (u32, bool),
     ) -> Result<KeyIdx, IngestError> {
         let hash = hash_key(&self.hasher, kind, value);
-        let fingerprint = (hash >> 32) as u32;
         let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
+        // hashbrown's 7-bit tag already turns away almost every other key before this reads a
+        // slot, so the table holds indices only.
         let entry = self.key_table.entry(
             hash,
-            |&(k, fp)| {
-                fp == fingerprint && {
-                    let slot = &keys[k.index()];
-                    slot.kind == kind && slot_text(key_text, slot) == value
-                }
-            },
-            |&(k, _)| {
-                let slot = &keys[k.index()];
-                hash_key(hasher, slot.kind, slot_text(key_text, slot))
-            },
+            |&k| keys[k.index()].kind == kind && key_text_of(key_text, keys, k) == value,
+            |&k| hash_key(hasher, keys[k.index()].kind, key_text_of(key_text, keys, k)),
         );
         match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => Ok(e.get().0),
+            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get()),
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let idx = u32::try_from(self.keys.len())
                     .ok()
@@ -398,11 +388,10 @@ impl IdentityGraph {
                     .ok_or(IngestError::CapacityExceeded)?;
                 let text_start = arena_start(self.key_text.len(), value.len())?;
                 let (cap, links) = policy();
-                v.insert((KeyIdx(idx), fingerprint));
+                v.insert(KeyIdx(idx));
                 self.key_text.push_str(value);
                 self.keys.push(KeySlot {
                     text_start,
-                    text_len: value.len() as u32,
                     n_records: 0,
                     cap,
                     first: NONE,
