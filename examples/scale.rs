@@ -10,7 +10,8 @@
 //! - a full rebuild.
 //!
 //! `cargo run --release --example scale -- --records 1000000` (`--bulk-only` stops after the
-//! memory figures, for profiling the bulk path).
+//! memory figures, for profiling the bulk path). With the default `rayon` feature a bulk load
+//! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
 //! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
 //! graph keeps its size): `new person` upserts a record of someone not in the graph, `known
@@ -122,6 +123,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = inputs.len();
     let known: Vec<RecordInput> = inputs.iter().step_by(n / 10_000 + 1).cloned().collect();
+    #[cfg(feature = "rayon")]
+    println!(
+        "threads for preparing records: {} (feature `rayon`; RAYON_NUM_THREADS=1 for one core)",
+        rayon::current_num_threads()
+    );
+    #[cfg(not(feature = "rayon"))]
+    println!("threads: 1 (feature `rayon` off)");
     println!(
         "generated {n} records of {people} persons (+{} and {} held back) in {:.1} s (not timed \
          below)",

@@ -145,7 +145,8 @@ pub(crate) struct IdentityGraph {
     hasher: RandomState,
 }
 
-fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
+/// The hash of a key value under `hasher` (the graph's: see [`IdentityGraph::key_hasher`]).
+pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
     let mut h = hasher.build_hasher();
     kind.hash(&mut h);
     value.hash(&mut h);
@@ -362,15 +363,23 @@ impl IdentityGraph {
             .copied()
     }
 
-    /// The key `(kind, value)`, interned on first sight with the `(cap, links)` that
+    /// The hasher of key values: `hash_key(self.key_hasher(), kind, value)` is what
+    /// [`IdentityGraph::intern_key`] takes.
+    pub fn key_hasher(&self) -> &RandomState {
+        &self.hasher
+    }
+
+    /// The key `(kind, value)`, whose `hash` the caller computed with
+    /// [`IdentityGraph::key_hasher`], interned on first sight with the `(cap, links)` that
     /// `policy` gives (called only then). One hash probe either way.
     pub fn intern_key(
         &mut self,
         kind: KindId,
         value: &str,
+        hash: u64,
         policy: impl FnOnce() -> (u32, bool),
     ) -> Result<KeyIdx, IngestError> {
-        let hash = hash_key(&self.hasher, kind, value);
+        debug_assert_eq!(hash, hash_key(&self.hasher, kind, value), "hashed by another hasher");
         let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         // hashbrown's 7-bit tag already turns away almost every other key before this reads a
         // slot, so the table holds indices only.
@@ -693,7 +702,9 @@ mod tests {
             g.find_or_insert_record(SourceId(0), &format!("r{i}"), || u64::from(i)).unwrap();
         }
         for i in 0..n_keys {
-            g.intern_key(KindId::EMAIL, &format!("k{i}"), || (u32::MAX, true)).unwrap();
+            let value = format!("k{i}");
+            let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
+            g.intern_key(KindId::EMAIL, &value, hash, || (u32::MAX, true)).unwrap();
         }
         g
     }

@@ -84,6 +84,7 @@ mod kind;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 pub mod normalize;
+mod prepare;
 mod record;
 mod report;
 mod resolve;

@@ -35,6 +35,8 @@ pub(crate) struct Scratch {
     pub roots: SmallVec<[RecordIdx; 8]>,
     /// Record slot → index of its new cluster while ids are assigned; `u32::MAX` otherwise.
     pub cluster_of: Vec<u32>,
+    /// A stored record's keys before it is replaced (bulk loads).
+    pub old_keys: Vec<KeyIdx>,
 }
 
 /// The canonical order of values within a kind: a fixed hash (platform- and run-independent),

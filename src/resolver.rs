@@ -1,32 +1,30 @@
 //! The resolver: the public entry point that owns the identity graph, the clusters and the
 //! policy, and turns every mutation into change events.
 
+use std::borrow::Borrow;
+use std::sync::Arc;
+
 use ahash::{AHashMap, AHashSet};
 use smallvec::SmallVec;
 
 use crate::adapter::{Progress, RecordSource, SourceError};
+use crate::attributes::Attributes;
 use crate::clusters::{Clusters, CustomerTable};
 use crate::error::{ConfigError, IngestError, LookupError};
 use crate::events::{ChangeEvent, Changes};
 use crate::graph::IdentityGraph;
-use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::kind::COMPOSITE_SEPARATOR;
-use crate::kind::{built_in_spec, KindEntry, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
-use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
-use std::borrow::Borrow;
-
-use crate::attributes::Attributes;
 use crate::graph_view::GraphView;
+use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
+use crate::normalize::NormalizeContext;
+use crate::prepare::{PreparedChunk, Preparer, Span};
 use crate::record::RecordInput;
 use crate::report::IngestReport;
 use crate::resolve::{self, FastLink, Scratch};
 
-/// Most keys one record may carry.
-const MAX_KEYS_PER_RECORD: usize = 4096;
-
 /// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
 /// misses, few enough that the chunk's values stay in cache.
-const LOAD_CHUNK: usize = 256;
+const LOAD_CHUNK: usize = 2048;
 
 /// Configures a [`Resolver`]: the default phone country and the key kinds with their policies.
 ///
@@ -116,7 +114,7 @@ impl ResolverBuilder {
 
     /// Builds an empty resolver.
     pub fn build(&self) -> Result<Resolver, ConfigError> {
-        let kinds = KindTable::new(self.kinds.clone(), &self.ctx)?;
+        let kinds = Arc::new(KindTable::new(self.kinds.clone(), &self.ctx)?);
         Ok(Resolver {
             kinds,
             ctx: self.ctx,
@@ -197,25 +195,15 @@ struct PendingIngest {
     report: IngestReport,
 }
 
-/// Normalised form of one input record, kept in reusable buffers.
+/// Reusable buffers between preparing records and storing them.
 #[derive(Debug, Default)]
 struct Prepared {
     /// The keys of the record being stored, sorted and deduplicated.
     keys: Vec<KeyIdx>,
-    /// Normalised values of the records being prepared, back to back; `spans` says where
-    /// each one is and `span_keys` what it interned to.
-    text: String,
-    part: String,
-    spans: Vec<(KindId, usize, usize)>,
+    /// What each span of the chunk being stored interned to.
     span_keys: Vec<KeyIdx>,
-}
-
-impl Prepared {
-    fn clear(&mut self) {
-        self.text.clear();
-        self.spans.clear();
-        self.span_keys.clear();
-    }
+    /// A prepared chunk's buffers, kept for the next upsert or bulk load.
+    chunk: PreparedChunk,
 }
 
 /// The identity resolver: records in, customers out.
@@ -245,7 +233,8 @@ impl Prepared {
 /// ```
 #[derive(Debug)]
 pub struct Resolver {
-    pub(crate) kinds: KindTable,
+    /// Shared with the thread that prepares the next chunk of a bulk load (feature `rayon`).
+    pub(crate) kinds: Arc<KindTable>,
     ctx: NormalizeContext,
     sources: Vec<SourceEntry>,
     pub(crate) graph: IdentityGraph,
@@ -466,101 +455,24 @@ impl Resolver {
         })
     }
 
-    /// Checks a record and normalises its key values (composites included) into
-    /// `self.prepared.text`, appending one span per value; counts rejected values in `report`.
-    /// Nothing is interned yet, so a failed check leaves no trace.
-    fn normalise_values(
-        &mut self,
-        input: &RecordInput,
-        report: &mut IngestReport,
-    ) -> Result<(), IngestError> {
-        if input.source.index() >= self.sources.len() {
-            return Err(IngestError::UnknownSource(input.source));
+    /// What preparing records needs, borrowed from the resolver.
+    fn preparer(&self) -> Preparer<'_> {
+        Preparer {
+            kinds: &self.kinds,
+            ctx: &self.ctx,
+            n_sources: self.sources.len(),
+            hasher: self.graph.key_hasher(),
         }
-        let external_id = input.external_id.trim();
-        if external_id.is_empty() {
-            return Err(IngestError::EmptyExternalId);
-        }
-        if external_id.len() > MAX_VALUE_BYTES {
-            return Err(IngestError::ExternalIdTooLong);
-        }
-        if input.keys.len() > MAX_KEYS_PER_RECORD {
-            return Err(IngestError::TooManyKeys);
-        }
-        for &(kind, _) in &input.keys {
-            match self.kinds.get(kind) {
-                None => return Err(IngestError::UnknownKind(kind)),
-                Some(e) if e.spec.composite.is_some() => {
-                    return Err(IngestError::CompositeKey(kind))
-                }
-                Some(_) => {}
-            }
-        }
-        let Prepared { text, part, spans, .. } = &mut self.prepared;
-        for (kind, raw) in &input.keys {
-            let entry = self.kinds.entry(*kind);
-            match entry.spec.normalizer.normalize_into(raw, &self.ctx, part) {
-                Ok(()) => {
-                    spans.push((*kind, text.len(), text.len() + part.len()));
-                    text.push_str(part);
-                }
-                Err(reason) => {
-                    *report.values_rejected.entry((input.source, *kind, reason)).or_default() += 1
-                }
-            }
-        }
-        for &kind in &self.kinds.composites {
-            let entry = self.kinds.entry(kind);
-            let Some(fields) = &entry.spec.composite else { continue };
-            let start = text.len();
-            let mut complete = true;
-            for (i, field) in fields.iter().enumerate() {
-                let Some(raw) = input.attribute(field) else {
-                    complete = false;
-                    break;
-                };
-                match entry.spec.normalizer.normalize_into(raw, &self.ctx, part) {
-                    Ok(()) => {}
-                    // An empty part is a missing field: the record simply has no such key.
-                    Err(RejectReason::Empty) => {
-                        complete = false;
-                        break;
-                    }
-                    Err(reason) => {
-                        *report.values_rejected.entry((input.source, kind, reason)).or_default() +=
-                            1;
-                        complete = false;
-                        break;
-                    }
-                }
-                if i > 0 {
-                    text.push(COMPOSITE_SEPARATOR);
-                }
-                text.push_str(part);
-            }
-            if complete {
-                spans.push((kind, start, text.len()));
-            } else {
-                text.truncate(start);
-            }
-        }
-        Ok(())
     }
 
-    /// Interns the values of `self.prepared.spans[from..]`, appending their keys to
-    /// `self.prepared.span_keys`. One tight loop over many records: the hash probes are
-    /// independent, so the processor overlaps their cache misses.
-    fn intern_spans(&mut self, from: usize) -> Result<(), IngestError> {
-        let Prepared { text, spans, span_keys, .. } = &mut self.prepared;
-        for &(kind, start, end) in &spans[from..] {
-            let value = text.get(start..end).unwrap_or_default();
-            span_keys.push(intern(
-                &mut self.graph,
-                &self.kinds,
-                self.kinds.entry(kind),
-                kind,
-                value,
-            )?);
+    /// Interns every value of `chunk`, setting `self.prepared.span_keys` to their keys. One
+    /// tight loop over many records: the hash probes are independent, so the processor
+    /// overlaps their cache misses.
+    fn intern_spans(&mut self, chunk: &PreparedChunk) -> Result<(), IngestError> {
+        let span_keys = &mut self.prepared.span_keys;
+        span_keys.clear();
+        for span in &chunk.spans {
+            span_keys.push(intern(&mut self.graph, &self.kinds, span, chunk.value(span))?);
         }
         Ok(())
     }
@@ -595,18 +507,25 @@ impl Resolver {
         report.records_accepted += 1;
     }
 
-    /// Normalises and interns one record's keys into `self.prepared.keys`.
+    /// Prepares and interns one record's keys into `self.prepared.keys`.
     fn prepare(
         &mut self,
         input: &RecordInput,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
-        self.prepared.clear();
-        self.normalise_values(input, report)?;
-        self.intern_spans(0)?;
-        let n = self.prepared.spans.len();
-        self.finish_keys(input.source, 0..n, report);
-        Ok(())
+        let mut chunk = std::mem::take(&mut self.prepared.chunk);
+        chunk.prepare(&self.preparer(), &[input]);
+        let result = match chunk.records.first() {
+            Some(Ok(range)) => {
+                report.absorb(&chunk.rejected);
+                let range = range.clone();
+                self.intern_spans(&chunk).map(|()| self.finish_keys(input.source, range, report))
+            }
+            Some(Err(e)) => Err(e.clone()),
+            None => Ok(()),
+        };
+        self.prepared.chunk = chunk;
+        result
     }
 
     /// Stores the prepared record, new or replacing; returns its slot, whether it existed and
@@ -782,96 +701,137 @@ impl Resolver {
         I: IntoIterator,
         I::Item: Borrow<RecordInput>,
     {
-        let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
-        let was_empty = *was_empty;
-        let mut old_keys = Vec::new();
         let mut records = records.into_iter();
         let expected = records.size_hint().0;
         // About 1.7 distinct keys per record in the generator's data; tables that outgrow the
         // guess grow, vectors that overshoot are trimmed by `finish_ingest`.
         self.graph.reserve(expected, expected * 3 / 2);
         self.clusters.reserve(expected);
-        // Records go in chunks: first every value of the chunk is normalised, then all are
-        // interned in one loop (see `intern_spans`), then the records are stored in order.
-        let mut chunk: Vec<(I::Item, std::ops::Range<usize>)> = Vec::with_capacity(LOAD_CHUNK);
-        loop {
-            chunk.clear();
-            self.prepared.clear();
-            for input in records.by_ref() {
-                let from = self.prepared.spans.len();
-                let text_from = self.prepared.text.len();
-                match self.normalise_values(input.borrow(), report) {
-                    Ok(()) => {
-                        let to = self.prepared.spans.len();
-                        chunk.push((input, from..to));
-                        if chunk.len() == LOAD_CHUNK {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        self.prepared.spans.truncate(from);
-                        self.prepared.text.truncate(text_from);
-                        *report.records_skipped.entry(e).or_default() += 1;
-                    }
+        // Records go in chunks: every record of a chunk is prepared (checked, its values
+        // normalised and hashed), then all its values are interned in one loop (see
+        // `intern_spans`), then its records are stored in order. The next chunk is prepared
+        // while the current one is stored: on another core with the `rayon` feature.
+        let mut current_items: Vec<I::Item> = records.by_ref().take(LOAD_CHUNK).collect();
+        let mut current = std::mem::take(&mut self.prepared.chunk);
+        let refs: Vec<&RecordInput> = current_items.iter().map(Borrow::borrow).collect();
+        current.prepare(&self.preparer(), &refs);
+        drop(refs);
+        let mut next = PreparedChunk::default();
+        while !current_items.is_empty() {
+            let next_items: Vec<I::Item> = records.by_ref().take(LOAD_CHUNK).collect();
+            let current_refs: Vec<&RecordInput> =
+                current_items.iter().map(Borrow::borrow).collect();
+            let next_refs: Vec<&RecordInput> = next_items.iter().map(Borrow::borrow).collect();
+            self.store_and_prepare(pending, (&current_refs, &current), (&next_refs, &mut next));
+            drop((current_refs, next_refs));
+            std::mem::swap(&mut current, &mut next);
+            current_items = next_items;
+        }
+        self.prepared.chunk = current;
+    }
+
+    /// Stores a prepared chunk and prepares the next, both in input order, so what is stored
+    /// does not depend on whether the two run side by side.
+    fn store_and_prepare(
+        &mut self,
+        pending: &mut PendingIngest,
+        (current_refs, current): (&[&RecordInput], &PreparedChunk),
+        (next_refs, next): (&[&RecordInput], &mut PreparedChunk),
+    ) {
+        #[cfg(feature = "rayon")]
+        if !next_refs.is_empty() {
+            // Preparing reads only configuration: give the other core its own handles, so
+            // this one may hold the resolver mutably.
+            let (kinds, ctx, hasher) =
+                (Arc::clone(&self.kinds), self.ctx, self.graph.key_hasher().clone());
+            let preparer = Preparer {
+                kinds: &kinds,
+                ctx: &ctx,
+                n_sources: self.sources.len(),
+                hasher: &hasher,
+            };
+            rayon::join(
+                || next.prepare(&preparer, next_refs),
+                || self.store_chunk(pending, current_refs, current),
+            );
+            return;
+        }
+        next.prepare(&self.preparer(), next_refs);
+        self.store_chunk(pending, current_refs, current);
+    }
+
+    /// Interns and stores the records of a prepared chunk, noting what the final resolution
+    /// must look at.
+    fn store_chunk(
+        &mut self,
+        pending: &mut PendingIngest,
+        inputs: &[&RecordInput],
+        chunk: &PreparedChunk,
+    ) {
+        let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
+        let was_empty = *was_empty;
+        report.absorb(&chunk.rejected);
+        if let Err(e) = self.intern_spans(chunk) {
+            // Only capacity can fail here: nothing of this chunk is stored.
+            *report.records_skipped.entry(e).or_default() += inputs.len() as u64;
+            return;
+        }
+        let mut old_keys = std::mem::take(&mut self.scratch.old_keys);
+        for (&input, prepared) in inputs.iter().zip(&chunk.records) {
+            let range = match prepared {
+                Ok(range) => range.clone(),
+                Err(e) => {
+                    *report.records_skipped.entry(e.clone()).or_default() += 1;
+                    continue;
                 }
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            if let Err(e) = self.intern_spans(0) {
-                // Only capacity can fail here: nothing of this chunk is stored.
-                *report.records_skipped.entry(e).or_default() += chunk.len() as u64;
-                continue;
-            }
-            for (input, range) in chunk.drain(..) {
-                let input = input.borrow();
-                let source = input.source;
-                self.finish_keys(source, range, report);
-                let (r, existed, attributes_changed) = match self.store(input) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        report.records_accepted -= 1;
-                        *report.records_skipped.entry(e).or_default() += 1;
-                        continue;
+            };
+            let source = input.source;
+            self.finish_keys(source, range, report);
+            let (r, existed, attributes_changed) = match self.store(input) {
+                Ok(x) => x,
+                Err(e) => {
+                    report.records_accepted -= 1;
+                    *report.records_skipped.entry(e).or_default() += 1;
+                    continue;
+                }
+            };
+            if existed {
+                old_keys.clear();
+                old_keys.extend(self.graph.keys_of(r));
+                old_keys.sort_unstable();
+                if old_keys == self.prepared.keys {
+                    if attributes_changed {
+                        changed.insert(r);
+                        seeds.push(r);
                     }
-                };
-                if existed {
-                    old_keys.clear();
-                    old_keys.extend(self.graph.keys_of(r));
-                    old_keys.sort_unstable();
-                    if old_keys == self.prepared.keys {
-                        if attributes_changed {
-                            changed.insert(r);
-                            seeds.push(r);
-                        }
-                        continue;
-                    }
-                    if !was_empty {
-                        for &k in &old_keys {
-                            let n = self.graph.key(k).n_records;
-                            initial_counts.entry(k).or_insert(n);
-                            seed_key(&self.graph, k, n - 1, seeds);
-                        }
-                    }
-                    self.graph.unlink_all(r, &mut old_keys);
-                    changed.insert(r);
+                    continue;
                 }
                 if !was_empty {
-                    for &k in &self.prepared.keys {
+                    for &k in &old_keys {
                         let n = self.graph.key(k).n_records;
                         initial_counts.entry(k).or_insert(n);
+                        seed_key(&self.graph, k, n - 1, seeds);
                     }
                 }
-                if let Err(e) = self.graph.set_keys(r, &self.prepared.keys) {
-                    // Unreachable: `store` checked the room. Should it happen, the record is
-                    // kept without keys and counted.
-                    *report.records_skipped.entry(e).or_default() += 1;
-                }
-                if !was_empty {
-                    seeds.push(r);
+                self.graph.unlink_all(r, &mut old_keys);
+                changed.insert(r);
+            }
+            if !was_empty {
+                for &k in &self.prepared.keys {
+                    let n = self.graph.key(k).n_records;
+                    initial_counts.entry(k).or_insert(n);
                 }
             }
+            if let Err(e) = self.graph.set_keys(r, &self.prepared.keys) {
+                // Unreachable: `store` checked the room. Should it happen, the record is
+                // kept without keys and counted.
+                *report.records_skipped.entry(e).or_default() += 1;
+            }
+            if !was_empty {
+                seeds.push(r);
+            }
         }
+        self.scratch.old_keys = old_keys;
     }
 
     /// Resolves what [`Resolver::load`] stored.
@@ -1170,15 +1130,16 @@ fn seed_key(graph: &IdentityGraph, key: KeyIdx, other_count: u32, seeds: &mut Ve
     }
 }
 
-/// Interns a normalised value of `kind`, deny-listed values with cap 0.
+/// Interns a prepared value, deny-listed values with cap 0.
 fn intern(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
-    entry: &KindEntry,
-    kind: KindId,
+    span: &Span,
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
-    graph.intern_key(kind, value, || {
+    let kind = span.kind;
+    graph.intern_key(kind, value, span.hash, || {
+        let entry = kinds.entry(kind);
         let cap = if kinds.is_denied(kind, value) {
             0
         } else {

@@ -1,0 +1,168 @@
+//! Preparing input records for the graph: each record's checks, and every key value
+//! (composites included) normalised and hashed, into one buffer per chunk of records.
+//!
+//! Preparing reads only the kind table, the normalisation context and the number of sources,
+//! never the graph, so with the `rayon` feature a bulk load prepares the next chunk on another
+//! core while it stores the current one. Storing happens in input order either way, so the
+//! result does not depend on the number of threads.
+
+use std::ops::Range;
+
+use ahash::RandomState;
+
+use crate::error::IngestError;
+use crate::graph::hash_key;
+use crate::ids::KindId;
+use crate::kind::{KindTable, COMPOSITE_SEPARATOR};
+use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
+use crate::record::RecordInput;
+use crate::report::IngestReport;
+
+/// Most raw keys a record may carry.
+pub(crate) const MAX_KEYS_PER_RECORD: usize = 4096;
+
+/// What preparing needs to know: the resolver's configuration, read-only.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Preparer<'a> {
+    pub kinds: &'a KindTable,
+    pub ctx: &'a NormalizeContext,
+    pub n_sources: usize,
+    /// The graph's key hasher, so values are hashed here and not again when interned.
+    pub hasher: &'a RandomState,
+}
+
+/// One normalised key value of a prepared record.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    pub kind: KindId,
+    start: usize,
+    end: usize,
+    pub hash: u64,
+}
+
+/// A chunk of prepared records.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedChunk {
+    /// Normalised values back to back; `spans` says where each one is.
+    text: String,
+    pub spans: Vec<Span>,
+    /// Per input record, in order: the range of its spans, or why it cannot be stored.
+    pub records: Vec<Result<Range<usize>, IngestError>>,
+    /// Values that failed normalisation (only `values_rejected` is filled in).
+    pub rejected: IngestReport,
+    part: String,
+}
+
+impl PreparedChunk {
+    /// The normalised value of a span of this chunk.
+    #[inline]
+    pub fn value(&self, span: &Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    /// Prepares `inputs`, replacing what the chunk held.
+    pub fn prepare(&mut self, preparer: &Preparer<'_>, inputs: &[&RecordInput]) {
+        self.text.clear();
+        self.spans.clear();
+        self.records.clear();
+        self.rejected = IngestReport::default();
+        for input in inputs {
+            let (text_from, spans_from) = (self.text.len(), self.spans.len());
+            match self.prepare_record(preparer, input) {
+                Ok(()) => self.records.push(Ok(spans_from..self.spans.len())),
+                Err(e) => {
+                    self.text.truncate(text_from);
+                    self.spans.truncate(spans_from);
+                    self.records.push(Err(e));
+                }
+            }
+        }
+    }
+
+    /// Checks one record and appends a span per value that normalises; counts the others.
+    fn prepare_record(
+        &mut self,
+        preparer: &Preparer<'_>,
+        input: &RecordInput,
+    ) -> Result<(), IngestError> {
+        let Preparer { kinds, ctx, n_sources, hasher } = *preparer;
+        if input.source.index() >= n_sources {
+            return Err(IngestError::UnknownSource(input.source));
+        }
+        let external_id = input.external_id.trim();
+        if external_id.is_empty() {
+            return Err(IngestError::EmptyExternalId);
+        }
+        if external_id.len() > MAX_VALUE_BYTES {
+            return Err(IngestError::ExternalIdTooLong);
+        }
+        if input.keys.len() > MAX_KEYS_PER_RECORD {
+            return Err(IngestError::TooManyKeys);
+        }
+        for &(kind, _) in &input.keys {
+            match kinds.get(kind) {
+                None => return Err(IngestError::UnknownKind(kind)),
+                Some(e) if e.spec.composite.is_some() => {
+                    return Err(IngestError::CompositeKey(kind))
+                }
+                Some(_) => {}
+            }
+        }
+        let PreparedChunk { text, spans, rejected, part, .. } = self;
+        let mut push = |kind: KindId, start: usize, text: &str| {
+            let hash = hash_key(hasher, kind, text.get(start..).unwrap_or_default());
+            spans.push(Span { kind, start, end: text.len(), hash });
+        };
+        for (kind, raw) in &input.keys {
+            let entry = kinds.entry(*kind);
+            match entry.spec.normalizer.normalize_into(raw, ctx, part) {
+                Ok(()) => {
+                    let start = text.len();
+                    text.push_str(part);
+                    push(*kind, start, text);
+                }
+                Err(reason) => {
+                    *rejected.values_rejected.entry((input.source, *kind, reason)).or_default() += 1
+                }
+            }
+        }
+        for &kind in &kinds.composites {
+            let entry = kinds.entry(kind);
+            let Some(fields) = &entry.spec.composite else { continue };
+            let start = text.len();
+            let mut complete = true;
+            for (i, field) in fields.iter().enumerate() {
+                let Some(raw) = input.attribute(field) else {
+                    complete = false;
+                    break;
+                };
+                match entry.spec.normalizer.normalize_into(raw, ctx, part) {
+                    Ok(()) => {}
+                    // An empty part is a missing field: the record simply has no such key.
+                    Err(RejectReason::Empty) => {
+                        complete = false;
+                        break;
+                    }
+                    Err(reason) => {
+                        *rejected
+                            .values_rejected
+                            .entry((input.source, kind, reason))
+                            .or_default() += 1;
+                        complete = false;
+                        break;
+                    }
+                }
+                if i > 0 {
+                    text.push(COMPOSITE_SEPARATOR);
+                }
+                text.push_str(part);
+            }
+            if complete {
+                push(kind, start, text);
+            } else {
+                text.truncate(start);
+            }
+        }
+        Ok(())
+    }
+}
