@@ -26,6 +26,7 @@ use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::record::Attribute;
+use crate::resolver::MemoryUsage;
 
 /// No record, no cell.
 const NONE: u32 = u32::MAX;
@@ -108,17 +109,6 @@ impl KeySlot {
 struct Cell {
     record: u32,
     next: u32,
-}
-
-/// Heap bytes held by the graph, by structure.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct GraphMemory {
-    pub records: usize,
-    pub record_keys: usize,
-    pub key_records: usize,
-    pub record_data: usize,
-    pub keys: usize,
-    pub key_text: usize,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -247,13 +237,14 @@ impl IdentityGraph {
         self.keys.len()
     }
 
-    /// Heap bytes held, by structure.
-    pub fn memory(&self) -> GraphMemory {
+    /// Heap bytes held, by structure (the graph's part of a [`MemoryUsage`]; clusters and
+    /// customers are the resolver's).
+    pub fn memory(&self) -> MemoryUsage {
         use std::mem::size_of;
         let records = self.records.capacity() * size_of::<Option<RecordSlot>>()
             + self.free_records.capacity() * size_of::<RecordIdx>()
             + table_bytes(self.record_table.capacity(), size_of::<RecordIdx>());
-        GraphMemory {
+        MemoryUsage {
             records,
             record_keys: self.record_keys.capacity() * size_of::<KeyIdx>(),
             key_records: self.cells.capacity() * size_of::<Cell>(),
@@ -261,6 +252,8 @@ impl IdentityGraph {
             keys: self.keys.capacity() * size_of::<KeySlot>()
                 + table_bytes(self.key_table.capacity(), size_of::<KeyIdx>()),
             key_text: self.key_text.capacity(),
+            clusters: 0,
+            customers: 0,
         }
     }
 

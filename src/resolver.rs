@@ -416,16 +416,10 @@ impl Resolver {
     /// Heap bytes the resolver holds, by structure, from the capacities of its tables (what the
     /// allocator adds on top is not counted). Costs a pass over all records.
     pub fn memory_usage(&self) -> MemoryUsage {
-        let m = self.graph.memory();
         MemoryUsage {
-            records: m.records,
-            record_keys: m.record_keys,
-            key_records: m.key_records,
-            record_data: m.record_data,
-            keys: m.keys,
-            key_text: m.key_text,
             clusters: self.clusters.memory() + self.scratch.cluster_of.capacity() * 4,
             customers: self.customers.memory(),
+            ..self.graph.memory()
         }
     }
 
