@@ -7,15 +7,15 @@
 //! - key → records: the first record inline in the key's slot (most keys have one), further
 //!   ones in a singly linked list of 8-byte cells.
 //!
-//! [`GraphRef`] presents the same adjacency to petgraph's traversal traits.
+//! [`crate::GraphView`] presents the same adjacency to petgraph's traversal traits.
 //!
 //! Invariants:
 //! - a record's key list is sorted and holds each key once;
 //! - record `r` is in key `k`'s list exactly when `k` is in `r`'s key list, and
 //!   `KeySlot::n_records` is the length of the key's list;
 //! - keys are never removed, so a `KeyIdx` stays valid; record slots are reused after removal;
-//! - pool space and external-id text given up by upserts and removals is counted and
-//!   reclaimed by compaction once it is more than half of the whole.
+//! - pool space, external-id text and attribute space given up by upserts and removals is
+//!   counted and reclaimed by compaction once it is more than half of the whole.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
