@@ -15,8 +15,9 @@ use ahash::AHashMap;
 use crate::error::IngestError;
 use crate::record::{Attribute, Timestamp};
 
-/// Garbage below this many bytes is never worth a compaction pass.
-const MIN_COMPACTION: usize = 1 << 20;
+/// Garbage below this many bytes is never worth a compaction pass. (Tiny in unit tests, so
+/// that the graph's property test compacts often.)
+const MIN_COMPACTION: usize = if cfg!(test) { 64 } else { 1 << 20 };
 
 /// Where a record's attributes are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -31,8 +31,9 @@ use crate::resolver::MemoryUsage;
 /// No record, no cell.
 const NONE: u32 = u32::MAX;
 
-/// Garbage below this many elements is never worth a compaction pass.
-const MIN_COMPACTION: usize = 1 << 16;
+/// Garbage below this many elements is never worth a compaction pass. (Tiny in unit tests,
+/// so that the property test below compacts often.)
+const MIN_COMPACTION: usize = if cfg!(test) { 8 } else { 1 << 16 };
 
 /// A stored record.
 #[derive(Clone, Debug)]
@@ -737,7 +738,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_every_list_and_external_id() {
-        let n = 3 * MIN_COMPACTION as u32;
+        let n = 3 * 64;
         let mut g = graph_with(n, 2);
         for r in 0..n {
             g.set_keys(RecordIdx(r), &[KeyIdx(r % 2)]).unwrap();
@@ -758,5 +759,109 @@ mod tests {
         }
         assert_eq!(g.key(KeyIdx(0)).n_records, n / 4);
         assert_eq!(sorted(g.records_of(KeyIdx(1))), Vec::<u32>::new());
+    }
+
+    mod props {
+        use std::collections::{BTreeMap, BTreeSet};
+
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::record::Timestamp;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// Store record `id` (new or replacing) with these keys and attribute values.
+            Put(u8, BTreeSet<u8>, Vec<u8>),
+            Remove(u8),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => (0u8..24, proptest::collection::btree_set(0u8..12, 0..5),
+                      proptest::collection::vec(0u8..4, 0..3))
+                    .prop_map(|(r, k, a)| Op::Put(r, k, a)),
+                1 => (0u8..24).prop_map(Op::Remove),
+            ]
+        }
+
+        proptest! {
+            /// Random stores and removals, compacting often (tiny thresholds under test),
+            /// against a plain map: both directions of the adjacency, counts, external ids
+            /// and attributes stay exactly what was stored.
+            #[test]
+            fn adjacency_ids_and_attributes_survive_compaction(
+                ops in proptest::collection::vec(op(), 1..80)
+            ) {
+                let mut g = IdentityGraph::new();
+                let key_of = |g: &mut IdentityGraph, k: u8| {
+                    let value = format!("key-{k}");
+                    let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
+                    g.intern_key(KindId::EMAIL, &value, hash, || (u32::MAX, true)).unwrap()
+                };
+                let mut model: BTreeMap<u8, (BTreeSet<u8>, Vec<u8>)> = BTreeMap::new();
+                let mut out = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Put(id, keys, attrs) => {
+                            let ext = format!("record-{id}-{}", "x".repeat(usize::from(id)));
+                            let (r, _) = g.find_or_insert_record(SourceId(0), &ext, || 0).unwrap();
+                            g.unlink_all(r, &mut out);
+                            let mut idx: Vec<KeyIdx> = keys.iter().map(|&k| key_of(&mut g, k)).collect();
+                            idx.sort_unstable();
+                            g.check_room(idx.len(), &[]).unwrap();
+                            g.set_keys(r, &idx).unwrap();
+                            let attributes: Vec<Attribute> = attrs
+                                .iter()
+                                .map(|&a| Attribute {
+                                    name: format!("n{a}"),
+                                    value: "v".repeat(usize::from(a) * 7),
+                                    observed_at: Some(Timestamp(i64::from(a))),
+                                })
+                                .collect();
+                            g.set_attributes(r, &attributes).unwrap();
+                            model.insert(id, (keys, attrs));
+                        }
+                        Op::Remove(id) => {
+                            let ext = format!("record-{id}-{}", "x".repeat(usize::from(id)));
+                            if let Some(r) = g.find_record(SourceId(0), &ext) {
+                                g.unlink_all(r, &mut out);
+                                g.remove_record(r).unwrap();
+                            }
+                            model.remove(&id);
+                        }
+                    }
+                    prop_assert_eq!(g.n_records(), model.len());
+                    let mut by_key: BTreeMap<KeyIdx, BTreeSet<RecordIdx>> = BTreeMap::new();
+                    for (&id, (keys, attrs)) in &model {
+                        let ext = format!("record-{id}-{}", "x".repeat(usize::from(id)));
+                        let r = g.find_record(SourceId(0), &ext);
+                        prop_assert!(r.is_some(), "record {} lost", id);
+                        let r = r.unwrap();
+                        let slot = g.record(r).unwrap();
+                        prop_assert_eq!(g.external_id(slot), ext.as_str());
+                        let stored: Vec<&str> =
+                            g.key_list(r).iter().map(|&k| g.key_value(k)).collect();
+                        let mut expected: Vec<String> =
+                            keys.iter().map(|k| format!("key-{k}")).collect();
+                        expected.sort_unstable_by_key(|v| g.find_key(KindId::EMAIL, v));
+                        prop_assert_eq!(stored, expected.iter().map(String::as_str).collect::<Vec<_>>());
+                        let names: Vec<String> =
+                            g.attributes(slot).map(|a| a.name.to_string()).collect();
+                        let want: Vec<String> = attrs.iter().map(|a| format!("n{a}")).collect();
+                        prop_assert_eq!(names, want);
+                        for &k in g.key_list(r) {
+                            by_key.entry(k).or_default().insert(r);
+                        }
+                    }
+                    for (k, _) in g.keys() {
+                        let listed: BTreeSet<RecordIdx> = g.records_of(k).collect();
+                        let want = by_key.remove(&k).unwrap_or_default();
+                        prop_assert_eq!(g.key(k).n_records as usize, want.len());
+                        prop_assert_eq!(listed, want);
+                    }
+                }
+            }
+        }
     }
 }
