@@ -92,25 +92,35 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
     )
 }
 
+/// Per-operation upsert times, and those of the removes: of the record just added (new
+/// person), or of the record before it is added again (known person).
+type Samples = (Vec<Duration>, Vec<Duration>);
+
 fn upsert_latency(
     resolver: &mut Resolver,
     inputs: &[RecordInput],
     known: bool,
-) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    let mut samples = Vec::with_capacity(inputs.len());
+) -> Result<Samples, Box<dyn std::error::Error>> {
+    let (mut upserts, mut removes) = (Vec::with_capacity(inputs.len()), Vec::new());
     for input in inputs {
         if known {
-            resolver.remove(input.source, &input.external_id)?;
+            let start = Instant::now();
+            let changes = resolver.remove(input.source, &input.external_id)?;
+            removes.push(start.elapsed());
+            std::hint::black_box(changes);
         }
         let start = Instant::now();
         let changes = resolver.upsert(input.clone())?;
-        samples.push(start.elapsed());
+        upserts.push(start.elapsed());
         std::hint::black_box(changes);
         if !known {
-            resolver.remove(input.source, &input.external_id)?;
+            let start = Instant::now();
+            let changes = resolver.remove(input.source, &input.external_id)?;
+            removes.push(start.elapsed());
+            std::hint::black_box(changes);
         }
     }
-    Ok(samples)
+    Ok((upserts, removes))
 }
 
 /// The process's peak resident set (Linux), in bytes.
@@ -249,11 +259,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    println!(
-        "upsert, new person:   {}",
-        percentiles(upsert_latency(&mut resolver, &fresh, false)?)
-    );
-    println!("upsert, known person: {}", percentiles(upsert_latency(&mut resolver, &known, true)?));
+    let (upserts, removes) = upsert_latency(&mut resolver, &fresh, false)?;
+    println!("upsert, new person:   {}", percentiles(upserts));
+    println!("remove, that record:   {}", percentiles(removes));
+    let (upserts, removes) = upsert_latency(&mut resolver, &known, true)?;
+    println!("remove, known record:  {}", percentiles(removes));
+    println!("upsert, known person: {}", percentiles(upserts));
 
     let added = incremental.len();
     let start = Instant::now();

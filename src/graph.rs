@@ -5,7 +5,9 @@
 //! - record → keys: each record's keys, sorted, in one shared pool (`record_keys`), 4 bytes per
 //!   edge; a bulk load writes the pool front to back, so a pass over records reads it in order;
 //! - key → records: the first record inline in the key's slot (most keys have one), further
-//!   ones in a singly linked list of 8-byte cells.
+//!   ones in a singly linked list of 8-byte cells; a key with more than `BIG_KEY` records
+//!   (a shared Wi-Fi address, a placeholder) moves them to a vector with a position index, so
+//!   taking one off costs constant time instead of a walk.
 //!
 //! [`crate::GraphView`] presents the same adjacency to petgraph's traversal traits.
 //!
@@ -30,6 +32,13 @@ use crate::resolver::MemoryUsage;
 
 /// No record, no cell.
 const NONE: u32 = u32::MAX;
+
+/// Set in a key's `rest`: its records are in `big_lists[rest & !BIG]`.
+const BIG: u32 = 1 << 31;
+
+/// A key with more records than this keeps them in a big list. (Tiny in unit tests, so that
+/// the property test below moves keys back and forth.)
+const BIG_KEY: u32 = if cfg!(test) { 3 } else { 64 };
 
 /// Garbage below this many elements is never worth a compaction pass. (Tiny in unit tests,
 /// so that the property test below compacts often.)
@@ -72,7 +81,8 @@ pub(crate) struct KeySlot {
     pub cap: u32,
     /// A record carrying the key, or `NONE`.
     first: u32,
-    /// Head of the cell list of the other records carrying the key, or `NONE`.
+    /// Head of the cell list of the other records carrying the key, or `NONE`; or `BIG | i`
+    /// when the key's records are all in `big_lists[i]` (then `first` is `NONE`).
     rest: u32,
     pub kind: KindId,
     /// The last resolution refused to link this key's records (ambiguous under the limits).
@@ -127,6 +137,10 @@ pub(crate) struct IdentityGraph {
     keys: Vec<KeySlot>,
     cells: Vec<Cell>,
     free_cell: u32,
+    /// Records of keys with more than `BIG_KEY` of them; `big_pos` says where each is.
+    big_lists: Vec<Vec<u32>>,
+    free_big: Vec<u32>,
+    big_pos: ahash::AHashMap<(KeyIdx, u32), u32>,
     /// Every key value, back to back.
     key_text: String,
     /// Key index with the high 32 bits of its hash, so most mismatches are rejected without
@@ -248,7 +262,10 @@ impl IdentityGraph {
         MemoryUsage {
             records,
             record_keys: self.record_keys.capacity() * size_of::<KeyIdx>(),
-            key_records: self.cells.capacity() * size_of::<Cell>(),
+            key_records: self.cells.capacity() * size_of::<Cell>()
+                + self.big_lists.iter().map(|l| l.capacity() * size_of::<u32>()).sum::<usize>()
+                + self.big_lists.capacity() * size_of::<Vec<u32>>()
+                + table_bytes(self.big_pos.capacity(), size_of::<((KeyIdx, u32), u32)>()),
             record_data: self.ext_text.capacity() + self.attributes.memory(),
             keys: self.keys.capacity() * size_of::<KeySlot>()
                 + table_bytes(self.key_table.capacity(), size_of::<KeyIdx>()),
@@ -471,6 +488,9 @@ impl IdentityGraph {
     pub fn check_room(&self, n_keys: usize, attributes: &[Attribute]) -> Result<(), IngestError> {
         self.attributes.check_room(attributes)?;
         u16::try_from(n_keys).map_err(|_| IngestError::TooManyKeys)?;
+        if self.cells.len() + n_keys >= BIG as usize {
+            return Err(IngestError::CapacityExceeded);
+        }
         arena_start(self.record_keys.len(), n_keys).map(|_| ())
     }
 
@@ -503,6 +523,12 @@ impl IdentityGraph {
             key.n_records += 1;
             // A refusal was about the old record set; see `KeySlot::refused`.
             key.refused = false;
+            if key.rest != NONE && key.rest & BIG != 0 {
+                let list = &mut self.big_lists[(key.rest & !BIG) as usize];
+                self.big_pos.insert((k, record.0), list.len() as u32);
+                list.push(record.0);
+                continue;
+            }
             if key.first == NONE {
                 key.first = record.0;
                 continue;
@@ -517,8 +543,39 @@ impl IdentityGraph {
                 self.cells.push(cell);
                 (self.cells.len() - 1) as u32
             };
+            if key.n_records > BIG_KEY {
+                self.make_big(k);
+            }
         }
         Ok(())
+    }
+
+    /// Moves a key's records from its cell list to a big list with a position index.
+    fn make_big(&mut self, k: KeyIdx) {
+        let records: Vec<u32> = self.records_of(k).map(|r| r.0).collect();
+        let key = &mut self.keys[k.index()];
+        let mut c = key.rest;
+        while c != NONE {
+            let next = self.cells[c as usize].next;
+            self.cells[c as usize] = Cell { record: NONE, next: self.free_cell };
+            self.free_cell = c;
+            c = next;
+        }
+        for (i, &r) in records.iter().enumerate() {
+            self.big_pos.insert((k, r), i as u32);
+        }
+        let i = match self.free_big.pop() {
+            Some(i) => {
+                self.big_lists[i as usize] = records;
+                i
+            }
+            None => {
+                self.big_lists.push(records);
+                (self.big_lists.len() - 1) as u32
+            }
+        };
+        key.first = NONE;
+        key.rest = BIG | i;
     }
 
     /// Takes every key off a record, writing the keys it carried (sorted) to `out`.
@@ -542,6 +599,25 @@ impl IdentityGraph {
         let key = &mut self.keys[k.index()];
         key.n_records -= 1;
         key.refused = false;
+        if key.rest != NONE && key.rest & BIG != 0 {
+            let i = (key.rest & !BIG) as usize;
+            let Some(pos) = self.big_pos.remove(&(k, record)) else {
+                debug_assert!(false, "record missing from its key's list");
+                return;
+            };
+            let list = &mut self.big_lists[i];
+            list.swap_remove(pos as usize);
+            if let Some(&moved) = list.get(pos as usize) {
+                self.big_pos.insert((k, moved), pos);
+            }
+            if list.is_empty() {
+                // An emptied key goes back to the inline form.
+                self.big_lists[i] = Vec::new();
+                self.free_big.push(i as u32);
+                key.rest = NONE;
+            }
+            return;
+        }
         let freed = if key.first == record {
             let head = key.rest;
             if head == NONE {
@@ -649,7 +725,11 @@ impl IdentityGraph {
     #[inline]
     pub fn records_of(&self, key: KeyIdx) -> RecordsOf<'_> {
         let slot = &self.keys[key.index()];
-        RecordsOf { cells: &self.cells, first: slot.first, next: slot.rest }
+        if slot.rest != NONE && slot.rest & BIG != 0 {
+            let list = self.big_lists.get((slot.rest & !BIG) as usize);
+            return RecordsOf(RecordsOfInner::Big(list.map_or(&[][..], Vec::as_slice).iter()));
+        }
+        RecordsOf(RecordsOfInner::Cells { cells: &self.cells, first: slot.first, next: slot.rest })
     }
 }
 
@@ -664,10 +744,12 @@ fn arena_start(len_now: usize, len: usize) -> Result<u32, IngestError> {
 
 /// Iterator over the records carrying one key.
 #[derive(Clone, Debug)]
-pub(crate) struct RecordsOf<'a> {
-    cells: &'a [Cell],
-    first: u32,
-    next: u32,
+pub(crate) struct RecordsOf<'a>(RecordsOfInner<'a>);
+
+#[derive(Clone, Debug)]
+enum RecordsOfInner<'a> {
+    Cells { cells: &'a [Cell], first: u32, next: u32 },
+    Big(std::slice::Iter<'a, u32>),
 }
 
 impl Iterator for RecordsOf<'_> {
@@ -675,14 +757,19 @@ impl Iterator for RecordsOf<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<RecordIdx> {
-        if self.first != NONE {
-            let r = self.first;
-            self.first = NONE;
-            return Some(RecordIdx(r));
+        match &mut self.0 {
+            RecordsOfInner::Cells { cells, first, next } => {
+                if *first != NONE {
+                    let r = *first;
+                    *first = NONE;
+                    return Some(RecordIdx(r));
+                }
+                let cell = cells.get(*next as usize)?;
+                *next = cell.next;
+                Some(RecordIdx(cell.record))
+            }
+            RecordsOfInner::Big(records) => records.next().map(|&r| RecordIdx(r)),
         }
-        let cell = self.cells.get(self.next as usize)?;
-        self.next = cell.next;
-        Some(RecordIdx(cell.record))
     }
 }
 
