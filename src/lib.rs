@@ -16,6 +16,11 @@
 //! - [`Resolver::explain`] tells why two records are one customer or why they are apart.
 //! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
+//! - [`Resolver::graph`] is the whole raw graph as a [`GraphView`], for petgraph's traversals.
+//!
+//! Features: `synth` (the data generator) and `rayon` (bulk loads prepare records on a second
+//! core; the result is the same with any number of threads) are on by default; `serde`, `csv`
+//! and `serde_json` are optional.
 //!
 //! # Semantics
 //!
