@@ -10,8 +10,12 @@
 //! address joined in the combinations a person rarely shares with someone else. The example
 //! prints pairwise precision, recall and F1, the customers and the wall time.
 
+#[path = "support/failure.rs"]
+mod failure;
+
 use std::time::Instant;
 
+use failure::Failure;
 use idstitch::evaluate::PairCounts;
 use idstitch::mapping::Mapping;
 
@@ -58,28 +62,4 @@ fn main() -> Result<(), Failure> {
 /// The person behind a FEBRL record id: N of `rec-N-org` or `rec-N-dup-K`.
 fn truth(record_id: &str) -> Option<u32> {
     record_id.strip_prefix("rec-")?.split('-').next()?.parse().ok()
-}
-
-/// An error that `main` prints with its message and causes rather than its `Debug` form.
-struct Failure(Box<dyn std::error::Error>);
-
-impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Failure(error.into())
-    }
-}
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut text = self.0.to_string();
-        let mut cause = self.0.source();
-        while let Some(c) = cause {
-            let c_text = c.to_string();
-            if !text.contains(&c_text) {
-                text.push_str(&format!("\n  caused by: {c_text}"));
-            }
-            cause = c.source();
-        }
-        f.write_str(&text)
-    }
 }

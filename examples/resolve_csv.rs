@@ -11,12 +11,16 @@
 //! largest one, the refused links by reason and the wall time. The mapping format is documented
 //! in `idstitch::mapping`.
 
+#[path = "support/failure.rs"]
+mod failure;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use failure::Failure;
 use idstitch::adapter::Progress;
 use idstitch::mapping::{self, Mapping};
 
@@ -89,30 +93,6 @@ fn main() -> Result<(), Failure> {
         start.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
-}
-
-/// An error that `main` prints with its message and causes rather than its `Debug` form.
-struct Failure(Box<dyn std::error::Error>);
-
-impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Failure(error.into())
-    }
-}
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut text = self.0.to_string();
-        let mut cause = self.0.source();
-        while let Some(c) = cause {
-            let c_text = c.to_string();
-            if !text.contains(&c_text) {
-                text.push_str(&format!("\n  caused by: {c_text}"));
-            }
-            cause = c.source();
-        }
-        f.write_str(&text)
-    }
 }
 
 /// A text progress bar on stderr, redrawn when the shown percentage changes.
