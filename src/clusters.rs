@@ -1,7 +1,9 @@
 //! Union-find over record slots: which customer each record belongs to.
 //!
 //! Each root carries its customer's id, size and the set of limited key values its records
-//! hold, so a merge can be checked against the limits without walking the members. Members
+//! hold, so a merge can be checked against the limits without walking the members. Root data
+//! is 16 bytes per cluster; value sets live in a side table, and only clusters that a link
+//! decision touched have one (a singleton's values are read from the graph). Members
 //! of a cluster form a circular linked list (`next`), so a customer's records are listed in
 //! time proportional to the customer, not the graph.
 //!
@@ -16,16 +18,26 @@ use crate::ids::{CustomerId, KeyIdx, RecordIdx};
 /// Sorted, deduplicated key values of the limited kinds in one cluster.
 pub(crate) type ValueSet = SmallVec<[KeyIdx; 4]>;
 
-/// Data held at a cluster's root.
-#[derive(Clone, Debug, Default)]
+/// Data held at a cluster's root: 16 bytes, one per customer.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct RootData {
     pub customer: CustomerId,
     pub size: u32,
-    pub values: ValueSet,
-    /// Whether `values` is filled in. A singleton's values are read from the graph on first
-    /// need instead, so a bulk run never walks the edges of records that link to nothing.
-    pub loaded: bool,
+    /// Index of the cluster's value set in `Clusters::value_sets`, or `UNLOADED`: a
+    /// singleton's values are read from the graph on first need instead, so a bulk run never
+    /// walks the edges of records that link to nothing, and most customers (singletons) hold
+    /// no set at all.
+    values: u32,
 }
+
+impl Default for RootData {
+    fn default() -> Self {
+        RootData { customer: CustomerId(0), size: 0, values: UNLOADED }
+    }
+}
+
+/// `RootData::values` of a cluster whose value set is not stored.
+const UNLOADED: u32 = u32::MAX;
 
 /// Marks a `parent` entry as a root's: the other 31 bits index its `RootData`.
 const ROOT: u32 = 1 << 31;
@@ -49,6 +61,9 @@ pub(crate) struct Clusters {
     next: Vec<u32>,
     roots: Vec<RootData>,
     free_roots: Vec<u32>,
+    /// Value sets of the clusters that have one (see `RootData::values`).
+    value_sets: Vec<ValueSet>,
+    free_value_sets: Vec<u32>,
 }
 
 impl Default for Clusters {
@@ -59,6 +74,8 @@ impl Default for Clusters {
             next: Vec::new(),
             roots: vec![RootData::default(), RootData { size: 1, ..RootData::default() }],
             free_roots: Vec::new(),
+            value_sets: Vec::new(),
+            free_value_sets: Vec::new(),
         }
     }
 }
@@ -80,10 +97,14 @@ impl Clusters {
         self.next.reserve(additional);
     }
 
-    /// Gives back the room of a root table more than a quarter empty (free slots stay).
+    /// Gives back the room of root and value-set tables more than a quarter empty (free
+    /// slots stay).
     pub fn trim(&mut self) {
         if self.roots.capacity() > self.roots.len() + self.roots.len() / 4 {
             self.roots.shrink_to_fit();
+        }
+        if self.value_sets.capacity() > self.value_sets.len() + self.value_sets.len() / 4 {
+            self.value_sets.shrink_to_fit();
         }
     }
 
@@ -102,9 +123,17 @@ impl Clusters {
 
     fn free_root(&mut self, i: u32) {
         if i != NO_ROOT && i != LONE {
-            // Dropped here: a spilled value set gives its heap memory back.
+            self.free_value_set(self.roots[i as usize].values);
             self.roots[i as usize] = RootData::default();
             self.free_roots.push(i);
+        }
+    }
+
+    fn free_value_set(&mut self, v: u32) {
+        if v != UNLOADED {
+            // Dropped here: a spilled value set gives its heap memory back.
+            self.value_sets[v as usize] = ValueSet::new();
+            self.free_value_sets.push(v);
         }
     }
 
@@ -124,14 +153,18 @@ impl Clusters {
     pub fn memory(&self) -> usize {
         use std::mem::size_of;
         let spilled: usize = self
-            .roots
+            .value_sets
             .iter()
-            .filter(|r| r.values.spilled())
-            .map(|r| r.values.capacity() * size_of::<KeyIdx>())
+            .filter(|v| v.spilled())
+            .map(|v| v.capacity() * size_of::<KeyIdx>())
             .sum();
-        (self.parent.capacity() + self.next.capacity() + self.free_roots.capacity())
+        (self.parent.capacity()
+            + self.next.capacity()
+            + self.free_roots.capacity()
+            + self.free_value_sets.capacity())
             * size_of::<u32>()
             + self.roots.capacity() * size_of::<RootData>()
+            + self.value_sets.capacity() * size_of::<ValueSet>()
             + spilled
     }
 
@@ -197,6 +230,40 @@ impl Clusters {
         &mut self.roots[(p & !ROOT) as usize]
     }
 
+    /// The stored value set of a root, or `None` if its values are to be read from the graph.
+    #[inline]
+    pub fn values(&self, root: RecordIdx) -> Option<&ValueSet> {
+        let v = self.root(root).values;
+        (v != UNLOADED).then(|| &self.value_sets[v as usize])
+    }
+
+    /// Stores the value set of a root.
+    pub fn set_values(&mut self, root: RecordIdx, values: ValueSet) {
+        let v = self.root_mut(root).values;
+        if v != UNLOADED {
+            self.value_sets[v as usize] = values;
+            return;
+        }
+        let v = match self.free_value_sets.pop() {
+            Some(v) => {
+                self.value_sets[v as usize] = values;
+                v
+            }
+            None => {
+                self.value_sets.push(values);
+                (self.value_sets.len() - 1) as u32
+            }
+        };
+        self.root_mut(root).values = v;
+    }
+
+    /// Forgets the stored value set of a root: its values are read from the graph again.
+    pub fn unload_values(&mut self, root: RecordIdx) {
+        let data = self.root_mut(root);
+        let v = std::mem::replace(&mut data.values, UNLOADED);
+        self.free_value_set(v);
+    }
+
     #[inline]
     pub fn customer_of(&self, record: RecordIdx) -> CustomerId {
         self.root(self.find(record)).customer
@@ -215,7 +282,10 @@ impl Clusters {
         self.parent[small.index()] = big.0;
         self.free_root(small_slot);
         self.next.swap(big.index(), small.index());
-        *self.root_mut(big) = RootData { customer, size, values, loaded: true };
+        let data = self.root_mut(big);
+        data.customer = customer;
+        data.size = size;
+        self.set_values(big, values);
         big
     }
 
@@ -329,6 +399,24 @@ mod tests {
         assert_eq!(c.root(r).size, 3);
         assert_eq!(c.find(RecordIdx(1)), c.find_mut(RecordIdx(3)));
         assert_ne!(c.find(RecordIdx(2)), r);
+    }
+
+    #[test]
+    fn root_data_is_16_bytes_and_value_sets_are_reused() {
+        assert_eq!(std::mem::size_of::<RootData>(), 16);
+        let mut c = Clusters::default();
+        c.grow(3);
+        for i in 0..3 {
+            c.reset(RecordIdx(i));
+        }
+        assert!(c.values(RecordIdx(0)).is_none(), "a fresh singleton reads its values lazily");
+        let r = c.union(RecordIdx(0), RecordIdx(1), ValueSet::from_slice(&[KeyIdx(4)]));
+        assert_eq!(c.values(r).map(|v| v.as_slice()), Some(&[KeyIdx(4)][..]));
+        c.unload_values(r);
+        assert!(c.values(r).is_none());
+        let r = c.union(r, RecordIdx(2), ValueSet::from_slice(&[KeyIdx(5)]));
+        assert_eq!(c.values(r).map(|v| v.as_slice()), Some(&[KeyIdx(5)][..]));
+        assert_eq!(c.value_sets.len(), 1, "the freed set's slot was reused");
     }
 
     #[test]

@@ -75,11 +75,9 @@ pub(crate) fn root_values<'a>(
     clusters: &'a Clusters,
     root: RecordIdx,
 ) -> std::borrow::Cow<'a, ValueSet> {
-    let data = clusters.root(root);
-    if data.loaded {
-        std::borrow::Cow::Borrowed(&data.values)
-    } else {
-        std::borrow::Cow::Owned(limited_values(graph, kinds, root))
+    match clusters.values(root) {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(limited_values(graph, kinds, root)),
     }
 }
 
@@ -201,7 +199,7 @@ pub(crate) fn link_region(
                 for &other in &roots[1..] {
                     root = clusters.union(root, other, ValueSet::new());
                 }
-                clusters.root_mut(root).values = values;
+                clusters.set_values(root, values);
             }
             Err(_) => graph.key_mut(key).refused = true,
         }
@@ -244,7 +242,7 @@ pub(crate) fn try_fast_link(
     let roots = std::mem::take(&mut scratch.roots);
     // A stored value set may predate the record's new keys; a lazy singleton's is read from
     // the graph (keys included) by `merged_values` anyway.
-    let own_values = if clusters.root(own_root).loaded {
+    let own_values = if clusters.values(own_root).is_some() {
         limited_values(graph, kinds, record)
     } else {
         ValueSet::new()
@@ -258,16 +256,14 @@ pub(crate) fn try_fast_link(
             for &other in &roots[1..] {
                 root = clusters.union(root, other, ValueSet::new());
             }
-            clusters.root_mut(root).values = values;
+            clusters.set_values(root, values);
             FastLink::Joined { root, customers }
         }
         // A record that alone breaks a limit and touches nobody stays alone: that is also what
         // a re-run gives.
         Err(_) if roots.len() == 1 && clusters.root(own_root).size == 1 => {
             // A singleton's values are its record's own: leave them to be read lazily.
-            let data = clusters.root_mut(own_root);
-            data.values.clear();
-            data.loaded = false;
+            clusters.unload_values(own_root);
             let mut customers = SmallVec::new();
             let c = clusters.root(own_root).customer;
             if c.0 != 0 {
