@@ -123,12 +123,24 @@ fn upsert_latency(
     Ok((upserts, removes))
 }
 
-/// The process's peak resident set (Linux), in bytes.
-fn peak_rss() -> Option<u64> {
+/// A field of `/proc/self/status` given in kB (Linux), in bytes.
+fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// The process's peak resident set (Linux), in bytes.
+fn peak_rss() -> Option<u64> {
+    status_bytes("VmHWM:")
+}
+
+/// Resets the peak resident set to the current one (Linux: `clear_refs` value 5) and returns
+/// the current resident set, so that a later [`peak_rss`] measures one phase.
+fn reset_peak_rss() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_bytes("VmRSS:")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -193,12 +205,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // By reference: the host keeps (and frees, untimed) its input, as a reader reusing its
     // buffers would.
+    let rss_before = reset_peak_rss();
     let before = LIVE.load(Relaxed);
     PEAK.store(before, Relaxed);
     let start = Instant::now();
     let changes = resolver.ingest(&inputs);
     let ingest = start.elapsed().as_secs_f64();
     let ingest_peak = PEAK.load(Relaxed) - before;
+    let rss_growth = rss_before.zip(peak_rss()).map(|(b, p)| p.saturating_sub(b));
     drop(inputs);
     println!(
         "bulk ingest: {n} records in {ingest:.3} s = {:.0} records/s ({} customers, {} events)",
@@ -235,6 +249,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per(ingest_peak),
         ingest_peak as f64 / 1e6
     );
+    if let Some(growth) = rss_growth {
+        println!(
+            "peak RSS growth during the bulk ingest (pages touched; the input was resident \
+             before): {:.0} bytes/record ({:.1} MB)",
+            per(growth as usize),
+            growth as f64 / 1e6
+        );
+    }
 
     // The floor needs the normalised keys: read back from the resolver, outside any timing.
     let floor_input = floor::FloorInput::from_resolver(&resolver);
