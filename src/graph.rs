@@ -49,6 +49,9 @@ const MIN_COMPACTION: usize = if cfg!(test) { 8 } else { 1 << 16 };
 pub(crate) struct RecordSlot {
     pub source: SourceId,
     ext_len: u16,
+    /// The number of keys, and in the top bit (`HAS_LIMITED`) whether one of them is of a
+    /// kind with a limit: resolution skips reading the other records' keys for their limited
+    /// values.
     keys_len: u16,
     /// Room reserved in the pool at `keys_start`: a new key list that fits is written in place.
     keys_room: u16,
@@ -60,7 +63,22 @@ pub(crate) struct RecordSlot {
     attributes: AttributeRange,
 }
 
+/// `RecordSlot::keys_len`'s flag: the record carries a key of a limited kind.
+const HAS_LIMITED: u16 = 1 << 15;
+
 impl RecordSlot {
+    /// The number of keys the record carries.
+    #[inline]
+    fn keys_len(&self) -> usize {
+        usize::from(self.keys_len & !HAS_LIMITED)
+    }
+
+    /// Whether the record carries a key of a kind with a limit (generic or not).
+    #[inline]
+    pub fn has_limited(&self) -> bool {
+        self.keys_len & HAS_LIMITED != 0
+    }
+
     /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
     #[inline]
     pub fn seq(&self) -> u64 {
@@ -487,25 +505,36 @@ impl IdentityGraph {
     /// cannot fail after it.
     pub fn check_room(&self, n_keys: usize, attributes: &[Attribute]) -> Result<(), IngestError> {
         self.attributes.check_room(attributes)?;
-        u16::try_from(n_keys).map_err(|_| IngestError::TooManyKeys)?;
+        if n_keys >= usize::from(HAS_LIMITED) {
+            return Err(IngestError::TooManyKeys);
+        }
         if self.cells.len() + n_keys >= BIG as usize {
             return Err(IngestError::CapacityExceeded);
         }
         arena_start(self.record_keys.len(), n_keys).map(|_| ())
     }
 
-    /// Gives a record that carries no keys the keys `keys` (sorted, deduplicated).
+    /// Gives a record that carries no keys the keys `keys` (sorted, deduplicated);
+    /// `has_limited` tells whether one of them is of a kind with a limit.
     ///
     /// # Errors
-    /// [`IngestError::TooManyKeys`] past 65,535 keys, [`IngestError::CapacityExceeded`] when
+    /// [`IngestError::TooManyKeys`] past 32,767 keys, [`IngestError::CapacityExceeded`] when
     /// the pool is full; nothing is changed then.
-    pub fn set_keys(&mut self, record: RecordIdx, keys: &[KeyIdx]) -> Result<(), IngestError> {
+    pub fn set_keys(
+        &mut self,
+        record: RecordIdx,
+        keys: &[KeyIdx],
+        has_limited: bool,
+    ) -> Result<(), IngestError> {
         debug_assert!(keys.windows(2).all(|w| w[0] < w[1]));
-        let len = u16::try_from(keys.len()).map_err(|_| IngestError::TooManyKeys)?;
+        let len = u16::try_from(keys.len())
+            .ok()
+            .filter(|&len| len < HAS_LIMITED)
+            .ok_or(IngestError::TooManyKeys)?;
         let Some(slot) = self.records.get_mut(record.index()).and_then(Option::as_mut) else {
             return Ok(());
         };
-        debug_assert_eq!(slot.keys_len, 0);
+        debug_assert_eq!(slot.keys_len(), 0);
         if len <= slot.keys_room {
             let start = slot.keys_start as usize;
             self.record_keys[start..start + keys.len()].copy_from_slice(keys);
@@ -517,7 +546,7 @@ impl IdentityGraph {
             slot.keys_room = len;
             self.record_keys.extend_from_slice(keys);
         }
-        slot.keys_len = len;
+        slot.keys_len = if has_limited { len | HAS_LIMITED } else { len };
         for &k in keys {
             let key = &mut self.keys[k.index()];
             key.n_records += 1;
@@ -585,8 +614,8 @@ impl IdentityGraph {
             return;
         };
         let start = slot.keys_start as usize;
-        out.extend_from_slice(&self.record_keys[start..start + usize::from(slot.keys_len)]);
-        self.pool_garbage += usize::from(slot.keys_len);
+        out.extend_from_slice(&self.record_keys[start..start + slot.keys_len()]);
+        self.pool_garbage += slot.keys_len();
         slot.keys_len = 0;
         for &k in out.iter() {
             self.detach(k, record.0);
@@ -659,9 +688,9 @@ impl IdentityGraph {
         let mut pool = Vec::with_capacity(self.record_keys.len() - self.pool_garbage);
         for slot in self.records.iter_mut().flatten() {
             let start = slot.keys_start as usize;
-            let keys = &self.record_keys[start..start + usize::from(slot.keys_len)];
+            let keys = &self.record_keys[start..start + slot.keys_len()];
             slot.keys_start = pool.len() as u32;
-            slot.keys_room = slot.keys_len;
+            slot.keys_room = keys.len() as u16;
             pool.extend_from_slice(keys);
         }
         self.record_keys = pool;
@@ -687,7 +716,7 @@ impl IdentityGraph {
     /// Removes a record (its keys must be gone) and frees its slot.
     pub fn remove_record(&mut self, record: RecordIdx) -> Option<RecordSlot> {
         let slot = self.records.get_mut(record.index())?.take()?;
-        debug_assert_eq!(slot.keys_len, 0);
+        debug_assert_eq!(slot.keys_len(), 0);
         let hash = hash_record(&self.hasher, slot.source, ext_text(&self.ext_text, &slot));
         if let Ok(entry) = self.record_table.find_entry(hash, |&r| r == record) {
             entry.remove();
@@ -715,7 +744,7 @@ impl IdentityGraph {
         match self.record(record) {
             Some(slot) => {
                 let start = slot.keys_start as usize;
-                &self.record_keys[start..start + usize::from(slot.keys_len)]
+                &self.record_keys[start..start + slot.keys_len()]
             }
             None => &[],
         }
@@ -801,7 +830,7 @@ mod tests {
         let mut g = graph_with(4, 3);
         for r in 0..4 {
             let keys = [KeyIdx(0), KeyIdx(1 + r % 2)];
-            g.set_keys(RecordIdx(r), &keys[..if r == 0 { 1 } else { 2 }]).unwrap();
+            g.set_keys(RecordIdx(r), &keys[..if r == 0 { 1 } else { 2 }], false).unwrap();
         }
         assert_eq!(sorted(g.records_of(KeyIdx(0))), vec![0, 1, 2, 3]);
         assert_eq!(g.key(KeyIdx(0)).n_records, 4);
@@ -817,7 +846,7 @@ mod tests {
         assert_eq!(g.key(KeyIdx(0)).n_records, 2);
         // Freed cells are reused; a shorter list is written in place.
         let pool_len = g.record_keys.len();
-        g.set_keys(RecordIdx(2), &[KeyIdx(0)]).unwrap();
+        g.set_keys(RecordIdx(2), &[KeyIdx(0)], false).unwrap();
         assert_eq!(g.record_keys.len(), pool_len);
         assert_eq!(g.key_list(RecordIdx(2)), &[KeyIdx(0)]);
         assert_eq!(sorted(g.records_of(KeyIdx(0))), vec![1, 2, 3]);
@@ -828,7 +857,7 @@ mod tests {
         let n = 3 * 64;
         let mut g = graph_with(n, 2);
         for r in 0..n {
-            g.set_keys(RecordIdx(r), &[KeyIdx(r % 2)]).unwrap();
+            g.set_keys(RecordIdx(r), &[KeyIdx(r % 2)], false).unwrap();
         }
         let ext_len = g.ext_text.len();
         let mut out = Vec::new();
@@ -897,7 +926,7 @@ mod tests {
                             let mut idx: Vec<KeyIdx> = keys.iter().map(|&k| key_of(&mut g, k)).collect();
                             idx.sort_unstable();
                             g.check_room(idx.len(), &[]).unwrap();
-                            g.set_keys(r, &idx).unwrap();
+                            g.set_keys(r, &idx, false).unwrap();
                             let attributes: Vec<Attribute> = attrs
                                 .iter()
                                 .map(|&a| Attribute {

@@ -57,6 +57,9 @@ pub(crate) fn limited_values(
     kinds: &KindTable,
     record: RecordIdx,
 ) -> ValueSet {
+    if !graph.record(record).is_some_and(|slot| slot.has_limited()) {
+        return ValueSet::new();
+    }
     let mut values: ValueSet = graph
         .keys_of(record)
         .filter(|&k| {

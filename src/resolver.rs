@@ -200,6 +200,8 @@ struct PendingIngest {
 struct Prepared {
     /// The keys of the record being stored, sorted and deduplicated.
     keys: Vec<KeyIdx>,
+    /// Whether one of `keys` is of a kind with a limit.
+    has_limited: bool,
     /// What each span of the chunk being stored interned to.
     span_keys: Vec<KeyIdx>,
     /// A prepared chunk's buffers, kept for the next upsert or bulk load.
@@ -471,31 +473,44 @@ impl Resolver {
         Ok(())
     }
 
-    /// Sets `self.prepared.keys` to the sorted, deduplicated keys of spans `range` and counts
-    /// the record in `report` (accepted; over a limit on its own).
+    /// Sets `self.prepared.keys` to the sorted, deduplicated keys of spans `range` of
+    /// `chunk` (and `has_limited`) and counts the record in `report` (accepted; over a limit
+    /// on its own).
     fn finish_keys(
         &mut self,
+        chunk: &PreparedChunk,
         source: SourceId,
         range: std::ops::Range<usize>,
         report: &mut IngestReport,
     ) {
-        let Prepared { keys, span_keys, .. } = &mut self.prepared;
+        let Prepared { keys, span_keys, has_limited, .. } = &mut self.prepared;
+        // Each key with its kind, known from its span: no key slot is read here.
+        let mut kinded: SmallVec<[(KeyIdx, KindId); 8]> = span_keys
+            .get(range.clone())
+            .unwrap_or_default()
+            .iter()
+            .zip(chunk.spans.get(range).unwrap_or_default())
+            .map(|(&k, span)| (k, span.kind))
+            .collect();
+        kinded.sort_unstable_by_key(|&(k, _)| k);
+        kinded.dedup_by_key(|&mut (k, _)| k);
         keys.clear();
-        keys.extend_from_slice(span_keys.get(range).unwrap_or_default());
-        keys.sort_unstable();
-        keys.dedup();
+        keys.extend(kinded.iter().map(|&(k, _)| k));
         // Count records that alone break a limit: they are a data problem worth seeing.
         let mut per_kind: SmallVec<[(KindId, u32); 8]> = SmallVec::new();
-        for &k in keys.iter() {
-            let kind = self.graph.key(k).kind;
+        for &(_, kind) in &kinded {
             match per_kind.iter_mut().find(|(c, _)| *c == kind) {
                 Some((_, n)) => *n += 1,
                 None => per_kind.push((kind, 1)),
             }
         }
+        *has_limited = false;
         for (kind, n) in per_kind {
-            if self.kinds.entry(kind).spec.policy.limit.is_some_and(|limit| n > limit) {
-                *report.records_over_limit.entry((source, kind)).or_default() += 1;
+            if let Some(limit) = self.kinds.entry(kind).spec.policy.limit {
+                *has_limited = true;
+                if n > limit {
+                    *report.records_over_limit.entry((source, kind)).or_default() += 1;
+                }
             }
         }
         report.records_accepted += 1;
@@ -513,7 +528,8 @@ impl Resolver {
             Some(Ok(range)) => {
                 report.absorb(&chunk.rejected);
                 let range = range.clone();
-                self.intern_spans(&chunk).map(|()| self.finish_keys(input.source, range, report))
+                self.intern_spans(&chunk)
+                    .map(|()| self.finish_keys(&chunk, input.source, range, report))
             }
             Some(Err(e)) => Err(e.clone()),
             None => Ok(()),
@@ -573,7 +589,7 @@ impl Resolver {
             self.graph.unlink_all(r, &mut old_keys);
             old_keys.sort_unstable();
         }
-        self.graph.set_keys(r, &new_keys)?;
+        self.graph.set_keys(r, &new_keys, self.prepared.has_limited)?;
         let flipped = old_keys.iter().any(|&k| {
             let s = self.graph.key(k);
             s.cap > 0 && s.n_records == s.cap && new_keys.binary_search(&k).is_err()
@@ -780,7 +796,7 @@ impl Resolver {
                 }
             };
             let source = input.source;
-            self.finish_keys(source, range, report);
+            self.finish_keys(chunk, source, range, report);
             let (r, existed, attributes_changed) = match self.store(input) {
                 Ok(x) => x,
                 Err(e) => {
@@ -816,7 +832,7 @@ impl Resolver {
                     initial_counts.entry(k).or_insert(n);
                 }
             }
-            if let Err(e) = self.graph.set_keys(r, &self.prepared.keys) {
+            if let Err(e) = self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited) {
                 // Unreachable: `store` checked the room. Should it happen, the record is
                 // kept without keys and counted.
                 *report.records_skipped.entry(e).or_default() += 1;
