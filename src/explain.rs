@@ -216,7 +216,7 @@ impl Resolver {
         &self,
         a: RecordIdx,
         b: RecordIdx,
-        allow: impl Fn(&crate::graph::KeySlot) -> bool,
+        allow: impl Fn(&crate::graph::KeyInfo) -> bool,
     ) -> Option<Vec<(RecordIdx, KeyIdx, RecordIdx)>> {
         if a == b {
             return Some(Vec::new());
@@ -230,7 +230,7 @@ impl Resolver {
             let mut keys: SmallVec<[KeyIdx; 8]> = self.graph.keys_of(r).collect();
             keys.sort_unstable();
             for k in keys {
-                if !allow(self.graph.key(k)) || !seen_keys.insert(k) {
+                if !allow(&self.graph.key(k)) || !seen_keys.insert(k) {
                     continue;
                 }
                 let mut next: SmallVec<[RecordIdx; 8]> = self.graph.records_of(k).collect();

@@ -94,26 +94,55 @@ pub(crate) struct KeySlot {
     /// key values saves an allocation and a pointer per key, and no length is stored.
     text_start: u32,
     /// Number of records carrying the key.
-    pub n_records: u32,
-    /// The key is generic when `n_records > cap`; deny-listed keys have `cap == 0`.
-    pub cap: u32,
+    n_records: u32,
     /// A record carrying the key, or `NONE`.
     first: u32,
     /// Head of the cell list of the other records carrying the key, or `NONE`; or `BIG | i`
     /// when the key's records are all in `big_lists[i]` (then `first` is `NONE`).
     rest: u32,
-    pub kind: KindId,
-    /// The last resolution refused to link this key's records (ambiguous under the limits).
-    /// Cleared whenever the key's record set changes: the resolution that follows either
-    /// links through the key (fast path) or decides it afresh (the key's records are in the
-    /// re-resolved region), and a key left without records refuses nothing.
-    pub refused: bool,
+    kind: KindId,
+    /// See [`KeyInfo::refused`].
+    refused: bool,
+    /// The value is on the kind's deny-list: its cap is 0 whatever the kind's. What the kind
+    /// decides (generic cap, whether it links) is kept once per kind in `KindRule`, not per
+    /// key: a slot is 20 bytes.
+    denied: bool,
+}
+
+/// What the graph needs to know of a kind's policy to tell a key's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KindRule {
+    /// A key of the kind carried by more records than this is generic.
+    pub generic_cap: u32,
     /// The kind links records (false for constraint-only kinds, whose values only count
     /// toward limits).
     pub links: bool,
 }
 
-impl KeySlot {
+impl Default for KindRule {
+    fn default() -> Self {
+        KindRule { generic_cap: u32::MAX, links: true }
+    }
+}
+
+/// A key's state, read from its slot and its kind's rule.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyInfo {
+    pub kind: KindId,
+    /// Number of records carrying the key.
+    pub n_records: u32,
+    /// The key is generic when `n_records > cap`; deny-listed keys have `cap == 0`.
+    pub cap: u32,
+    /// The kind links records (false for constraint-only kinds).
+    pub links: bool,
+    /// The last resolution refused to link this key's records (ambiguous under the limits).
+    /// Cleared whenever the key's record set changes: the resolution that follows either
+    /// links through the key (fast path) or decides it afresh (the key's records are in the
+    /// re-resolved region), and a key left without records refuses nothing.
+    pub refused: bool,
+}
+
+impl KeyInfo {
     /// A generic key links nothing.
     #[inline]
     pub fn is_generic(&self) -> bool {
@@ -153,6 +182,9 @@ pub(crate) struct IdentityGraph {
     record_keys: Vec<KeyIdx>,
     pool_garbage: usize,
     keys: Vec<KeySlot>,
+    /// Per kind (by index): its generic cap and whether it links. Kinds without an entry
+    /// follow `KindRule::default()`.
+    kind_rules: Vec<KindRule>,
     cells: Vec<Cell>,
     free_cell: u32,
     /// Records of keys with more than `BIG_KEY` of them; `big_pos` says where each is.
@@ -161,8 +193,8 @@ pub(crate) struct IdentityGraph {
     big_pos: ahash::AHashMap<(KeyIdx, u32), u32>,
     /// Every key value, back to back.
     key_text: String,
-    /// Key index with the high 32 bits of its hash, so most mismatches are rejected without
-    /// touching the key's slot.
+    /// Key indices by hash of (kind, value); hashbrown's 7-bit tags turn away most other
+    /// keys before a slot is read.
     key_table: HashTable<KeyIdx>,
     record_table: HashTable<RecordIdx>,
     hasher: RandomState,
@@ -215,6 +247,11 @@ impl IdentityGraph {
             free_cell: NONE,
             ..Default::default()
         }
+    }
+
+    /// An empty graph whose keys follow `rules` (index = kind index).
+    pub fn with_kind_rules(rules: Vec<KindRule>) -> Self {
+        IdentityGraph { kind_rules: rules, ..IdentityGraph::new() }
     }
 
     pub fn reserve(&mut self, records: usize, keys: usize) {
@@ -343,9 +380,22 @@ impl IdentityGraph {
         ext_text(&self.ext_text, slot)
     }
 
+    /// The state of a key.
     #[inline]
-    pub fn key(&self, idx: KeyIdx) -> &KeySlot {
-        &self.keys[idx.index()]
+    pub fn key(&self, idx: KeyIdx) -> KeyInfo {
+        self.info(&self.keys[idx.index()])
+    }
+
+    #[inline]
+    fn info(&self, slot: &KeySlot) -> KeyInfo {
+        let rule = self.kind_rules.get(slot.kind.index()).copied().unwrap_or_default();
+        KeyInfo {
+            kind: slot.kind,
+            n_records: slot.n_records,
+            cap: if slot.denied { 0 } else { rule.generic_cap },
+            links: rule.links,
+            refused: slot.refused,
+        }
     }
 
     /// The normalised value of a key.
@@ -354,13 +404,14 @@ impl IdentityGraph {
         key_text_of(&self.key_text, &self.keys, idx)
     }
 
+    /// Marks or clears a key's refusal (see [`KeyInfo::refused`]).
     #[inline]
-    pub fn key_mut(&mut self, idx: KeyIdx) -> &mut KeySlot {
-        &mut self.keys[idx.index()]
+    pub fn set_refused(&mut self, idx: KeyIdx, refused: bool) {
+        self.keys[idx.index()].refused = refused;
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = (KeyIdx, &KeySlot)> {
-        self.keys.iter().enumerate().map(|(i, k)| (KeyIdx(i as u32), k))
+    pub fn keys(&self) -> impl Iterator<Item = (KeyIdx, KeyInfo)> + '_ {
+        self.keys.iter().enumerate().map(|(i, k)| (KeyIdx(i as u32), self.info(k)))
     }
 
     /// Live records in slot order.
@@ -406,7 +457,7 @@ impl IdentityGraph {
         kind: KindId,
         value: &str,
         hash: u64,
-        policy: impl FnOnce() -> (u32, bool),
+        denied: impl FnOnce() -> bool,
     ) -> Result<KeyIdx, IngestError> {
         debug_assert_eq!(hash, hash_key(&self.hasher, kind, value), "hashed by another hasher");
         let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
@@ -425,18 +476,17 @@ impl IdentityGraph {
                     .filter(|&i| i < NONE)
                     .ok_or(IngestError::CapacityExceeded)?;
                 let text_start = arena_start(self.key_text.len(), value.len())?;
-                let (cap, links) = policy();
+                let denied = denied();
                 v.insert(KeyIdx(idx));
                 self.key_text.push_str(value);
                 self.keys.push(KeySlot {
                     text_start,
                     n_records: 0,
-                    cap,
                     first: NONE,
                     rest: NONE,
                     kind,
                     refused: false,
-                    links,
+                    denied,
                 });
                 Ok(KeyIdx(idx))
             }
@@ -814,7 +864,7 @@ mod tests {
         for i in 0..n_keys {
             let value = format!("k{i}");
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
-            g.intern_key(KindId::EMAIL, &value, hash, || (u32::MAX, true)).unwrap();
+            g.intern_key(KindId::EMAIL, &value, hash, || false).unwrap();
         }
         g
     }
@@ -823,6 +873,40 @@ mod tests {
         let mut v: Vec<u32> = it.map(|r| r.0).collect();
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn slots_stay_small() {
+        // Per-key and per-record bytes are what bounds memory at 10M records: a field added
+        // here is paid 17M times.
+        assert_eq!(std::mem::size_of::<KeySlot>(), 20);
+        assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 32);
+    }
+
+    #[test]
+    fn kind_rules_and_the_deny_list_decide_generic_keys() {
+        let rule = KindRule { generic_cap: 1, links: true };
+        let mut g = IdentityGraph::with_kind_rules(vec![rule; usize::from(KindId::EMAIL.0) + 1]);
+        let mut key = |value: &str, denied: bool| {
+            let hash = hash_key(g.key_hasher(), KindId::EMAIL, value);
+            g.intern_key(KindId::EMAIL, value, hash, || denied).unwrap()
+        };
+        let (plain, placeholder) = (key("a@x.nl", false), key("test@test.com", true));
+        let other_kind = {
+            let hash = hash_key(g.key_hasher(), KindId::PHONE, "+31201234567");
+            g.intern_key(KindId::PHONE, "+31201234567", hash, || false).unwrap()
+        };
+        assert_eq!(g.key(plain).cap, 1);
+        assert_eq!(g.key(placeholder).cap, 0);
+        assert!(g.key(placeholder).is_denied() && !g.key(plain).is_denied());
+        assert_eq!(g.key(other_kind).cap, u32::MAX, "kinds without a rule follow the default");
+        for r in 0..2 {
+            g.find_or_insert_record(SourceId(0), &format!("r{r}"), || u64::from(r)).unwrap();
+            g.set_keys(RecordIdx(r), &[plain], false).unwrap();
+        }
+        assert!(g.key(plain).is_generic() && !g.key(plain).can_link());
+        g.set_refused(other_kind, true);
+        assert!(g.key(other_kind).refused);
     }
 
     #[test]
@@ -913,7 +997,7 @@ mod tests {
                 let key_of = |g: &mut IdentityGraph, k: u8| {
                     let value = format!("key-{k}");
                     let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
-                    g.intern_key(KindId::EMAIL, &value, hash, || (u32::MAX, true)).unwrap()
+                    g.intern_key(KindId::EMAIL, &value, hash, || false).unwrap()
                 };
                 let mut model: BTreeMap<u8, (BTreeSet<u8>, Vec<u8>)> = BTreeMap::new();
                 let mut out = Vec::new();

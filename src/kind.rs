@@ -189,6 +189,17 @@ pub(crate) struct KindTable {
 }
 
 impl KindTable {
+    /// What the graph keeps of each kind's policy, by kind index.
+    pub fn kind_rules(&self) -> Vec<crate::graph::KindRule> {
+        self.entries
+            .iter()
+            .map(|e| crate::graph::KindRule {
+                generic_cap: e.spec.policy.generic_cap.unwrap_or(u32::MAX),
+                links: e.spec.policy.links,
+            })
+            .collect()
+    }
+
     pub fn new(
         specs: Vec<(String, KindSpec)>,
         ctx: &NormalizeContext,

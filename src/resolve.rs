@@ -160,7 +160,7 @@ pub(crate) fn link_region(
         }
         let n_keys = graph.n_keys();
         for i in 0..n_keys {
-            graph.key_mut(KeyIdx(i as u32)).refused = false;
+            graph.set_refused(KeyIdx(i as u32), false);
         }
     } else {
         let mut seen: AHashSet<KeyIdx> = AHashSet::new();
@@ -170,8 +170,8 @@ pub(crate) fn link_region(
                 if !seen.insert(k) {
                     continue;
                 }
-                let slot = graph.key_mut(k);
-                slot.refused = false;
+                graph.set_refused(k, false);
+                let slot = graph.key(k);
                 if slot.n_records >= 2 && slot.can_link() {
                     let rank = kinds.entry(slot.kind).rank;
                     let order = value_order_hash(graph.key_value(k));
@@ -204,7 +204,7 @@ pub(crate) fn link_region(
                 }
                 clusters.set_values(root, values);
             }
-            Err(_) => graph.key_mut(key).refused = true,
+            Err(_) => graph.set_refused(key, true),
         }
         scratch.roots = roots;
     }

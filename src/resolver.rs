@@ -116,10 +116,10 @@ impl ResolverBuilder {
     pub fn build(&self) -> Result<Resolver, ConfigError> {
         let kinds = Arc::new(KindTable::new(self.kinds.clone(), &self.ctx)?);
         Ok(Resolver {
+            graph: IdentityGraph::with_kind_rules(kinds.kind_rules()),
             kinds,
             ctx: self.ctx,
             sources: Vec::new(),
-            graph: IdentityGraph::new(),
             clusters: Clusters::default(),
             customers: CustomerTable::default(),
             next_customer: 1,
@@ -1148,15 +1148,7 @@ fn intern(
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
     let kind = span.kind;
-    graph.intern_key(kind, value, span.hash, || {
-        let entry = kinds.entry(kind);
-        let cap = if kinds.is_denied(kind, value) {
-            0
-        } else {
-            entry.spec.policy.generic_cap.unwrap_or(u32::MAX)
-        };
-        (cap, entry.spec.policy.links)
-    })
+    graph.intern_key(kind, value, span.hash, || kinds.is_denied(kind, value))
 }
 
 /// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within.
