@@ -58,10 +58,16 @@ pub(crate) struct RecordSlot {
     keys_start: u32,
     ext_start: u32,
     /// First-ingest order plus one (see [`RecordSlot::seq`]); non-zero so that a free slot,
-    /// `None`, costs no extra bytes.
-    seq_plus_one: std::num::NonZeroU64,
+    /// `None`, costs no extra bytes. 32 bits: see [`MAX_SEQ`].
+    seq_plus_one: std::num::NonZeroU32,
     attributes: AttributeRange,
 }
+
+/// The largest `seq` handed out. Seqs only order records, so when they run out the graph
+/// renumbers the live records `0..n` in the same order (once per four billion inserts, in
+/// time `n log n`): 32 bits per record instead of 64. (Tiny in unit tests, so that they
+/// renumber often.)
+pub(crate) const MAX_SEQ: u32 = if cfg!(test) { 40 } else { u32::MAX - 1 };
 
 /// `RecordSlot::keys_len`'s flag: the record carries a key of a limited kind.
 const HAS_LIMITED: u16 = 1 << 15;
@@ -81,7 +87,7 @@ impl RecordSlot {
 
     /// First-ingest order: the oldest record has the smallest `seq`. Kept across upserts.
     #[inline]
-    pub fn seq(&self) -> u64 {
+    pub fn seq(&self) -> u32 {
         self.seq_plus_one.get() - 1
     }
 }
@@ -197,6 +203,8 @@ pub(crate) struct IdentityGraph {
     /// keys before a slot is read.
     key_table: HashTable<KeyIdx>,
     record_table: HashTable<RecordIdx>,
+    /// The `seq` the next new record gets.
+    next_seq: u32,
     hasher: RandomState,
 }
 
@@ -494,12 +502,11 @@ impl IdentityGraph {
     }
 
     /// The record `(source, external_id)`: the existing one (`true`), or a new one without
-    /// keys whose `seq` comes from `next_seq` (`false`). One hash probe either way.
+    /// keys, younger than every other (`false`). One hash probe either way.
     pub fn find_or_insert_record(
         &mut self,
         source: SourceId,
         external_id: &str,
-        next_seq: impl FnOnce() -> u64,
     ) -> Result<(RecordIdx, bool), IngestError> {
         let ext_len =
             u16::try_from(external_id.len()).map_err(|_| IngestError::ExternalIdTooLong)?;
@@ -536,6 +543,11 @@ impl IdentityGraph {
         };
         vacant.insert(idx);
         self.ext_text.push_str(external_id);
+        if self.next_seq > MAX_SEQ {
+            self.renumber_seqs();
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.records[idx.index()] = Some(RecordSlot {
             source,
             ext_len,
@@ -543,11 +555,26 @@ impl IdentityGraph {
             keys_room: 0,
             keys_start: 0,
             ext_start,
-            seq_plus_one: std::num::NonZeroU64::MIN.saturating_add(next_seq()),
+            seq_plus_one: std::num::NonZeroU32::MIN.saturating_add(seq),
             attributes: AttributeRange::default(),
         });
         self.n_records += 1;
         Ok((idx, false))
+    }
+
+    /// Gives the live records seqs `0..n` in their current order and continues from `n`.
+    fn renumber_seqs(&mut self) {
+        let mut order: Vec<(u32, u32)> = (self.records.iter().enumerate())
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s.seq(), i as u32)))
+            .collect();
+        order.sort_unstable();
+        for (seq, &(_, i)) in (0u32..).zip(&order) {
+            if let Some(slot) = self.records[i as usize].as_mut() {
+                slot.seq_plus_one = std::num::NonZeroU32::MIN.saturating_add(seq);
+            }
+        }
+        // Fits: live records are fewer than `MAX_RECORDS`, far below `MAX_SEQ` outside tests.
+        self.next_seq = order.len() as u32;
     }
 
     /// Whether a record with `n_keys` keys and `attributes` can be stored: checked before a
@@ -859,7 +886,7 @@ mod tests {
     fn graph_with(n_records: u32, n_keys: u32) -> IdentityGraph {
         let mut g = IdentityGraph::new();
         for i in 0..n_records {
-            g.find_or_insert_record(SourceId(0), &format!("r{i}"), || u64::from(i)).unwrap();
+            g.find_or_insert_record(SourceId(0), &format!("r{i}")).unwrap();
         }
         for i in 0..n_keys {
             let value = format!("k{i}");
@@ -880,7 +907,26 @@ mod tests {
         // Per-key and per-record bytes are what bounds memory at 10M records: a field added
         // here is paid 17M times.
         assert_eq!(std::mem::size_of::<KeySlot>(), 20);
-        assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 28);
+    }
+
+    #[test]
+    fn seqs_keep_insertion_order_across_renumbering() {
+        let mut g = IdentityGraph::new();
+        // Live records in insertion order; some removed on the way, so that slots are reused.
+        let mut live: Vec<RecordIdx> = Vec::new();
+        for i in 0..10 * MAX_SEQ {
+            let (r, existed) = g.find_or_insert_record(SourceId(0), &format!("r{i}")).unwrap();
+            assert!(!existed);
+            live.push(r);
+            if i % 3 == 0 {
+                let gone = live.remove(live.len() / 2);
+                g.remove_record(gone).unwrap();
+            }
+        }
+        let seqs: Vec<u32> = live.iter().map(|&r| g.record(r).unwrap().seq()).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        assert!(seqs.iter().all(|&s| s <= (live.len() as u32).max(MAX_SEQ)), "renumbered");
     }
 
     #[test]
@@ -901,7 +947,7 @@ mod tests {
         assert!(g.key(placeholder).is_denied() && !g.key(plain).is_denied());
         assert_eq!(g.key(other_kind).cap, u32::MAX, "kinds without a rule follow the default");
         for r in 0..2 {
-            g.find_or_insert_record(SourceId(0), &format!("r{r}"), || u64::from(r)).unwrap();
+            g.find_or_insert_record(SourceId(0), &format!("r{r}")).unwrap();
             g.set_keys(RecordIdx(r), &[plain], false).unwrap();
         }
         assert!(g.key(plain).is_generic() && !g.key(plain).can_link());
@@ -1005,7 +1051,7 @@ mod tests {
                     match op {
                         Op::Put(id, keys, attrs) => {
                             let ext = format!("record-{id}-{}", "x".repeat(usize::from(id)));
-                            let (r, _) = g.find_or_insert_record(SourceId(0), &ext, || 0).unwrap();
+                            let (r, _) = g.find_or_insert_record(SourceId(0), &ext).unwrap();
                             g.unlink_all(r, &mut out);
                             let mut idx: Vec<KeyIdx> = keys.iter().map(|&k| key_of(&mut g, k)).collect();
                             idx.sort_unstable();

@@ -123,7 +123,6 @@ impl ResolverBuilder {
             clusters: Clusters::default(),
             customers: CustomerTable::default(),
             next_customer: 1,
-            next_seq: 0,
             scratch: Scratch::default(),
             prepared: Prepared::default(),
         })
@@ -244,7 +243,6 @@ pub struct Resolver {
     /// Each live customer id to one of its records (not necessarily the root).
     customers: CustomerTable,
     next_customer: u64,
-    next_seq: u64,
     scratch: Scratch,
     prepared: Prepared,
 }
@@ -545,11 +543,7 @@ impl Resolver {
         // is stored.
         self.graph.check_room(self.prepared.keys.len(), &input.attributes)?;
         let external_id = input.external_id.trim();
-        let next_seq = &mut self.next_seq;
-        let (r, existed) = self.graph.find_or_insert_record(input.source, external_id, || {
-            *next_seq += 1;
-            *next_seq - 1
-        })?;
+        let (r, existed) = self.graph.find_or_insert_record(input.source, external_id)?;
         let attributes_changed = self.graph.set_attributes(r, &input.attributes)?;
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
@@ -986,7 +980,7 @@ impl Resolver {
         let mut ghosts = Vec::new();
         // Old side: record count per old id (ghosts included) and its oldest surviving record.
         let mut old_count: AHashMap<CustomerId, u32> = AHashMap::new();
-        let mut oldest: AHashMap<CustomerId, (u64, RecordIdx)> = AHashMap::new();
+        let mut oldest: AHashMap<CustomerId, (u32, RecordIdx)> = AHashMap::new();
         for (i, &r) in region.iter().enumerate() {
             let c = old_of(i);
             let slot = self.graph.record(r);
@@ -1022,7 +1016,7 @@ impl Resolver {
         // bulk run does not hash every record.
         struct NewCluster {
             root: RecordIdx,
-            min_seq: u64,
+            min_seq: u32,
             size: u32,
             /// Old ids of members, each once.
             olds: SmallVec<[CustomerId; 2]>,
@@ -1044,7 +1038,7 @@ impl Resolver {
                 cluster_of[root.index()] = ci as u32;
                 new_clusters.push(NewCluster {
                     root,
-                    min_seq: u64::MAX,
+                    min_seq: u32::MAX,
                     size: 0,
                     olds: SmallVec::new(),
                     claims: SmallVec::new(),
@@ -1340,6 +1334,40 @@ mod tests {
             )
             .unwrap();
         assert!(again.events.is_empty(), "an identical record changes nothing");
+    }
+
+    #[test]
+    fn record_age_survives_seq_renumbering() {
+        let (mut r, crm) = resolver();
+        let churn = |r: &mut Resolver, tag: &str| {
+            // Each insert takes a seq; past `MAX_SEQ` (tiny in unit tests) the graph renumbers.
+            for i in 0..3 * crate::graph::MAX_SEQ {
+                let id = format!("{tag}{i}");
+                r.upsert(RecordInput::new(crm, id.as_str())).unwrap();
+                r.remove(crm, &id).unwrap();
+            }
+        };
+        // Free two slots first: "old" then takes the higher one and "young" the lower, so slot
+        // order and age disagree.
+        for id in ["s0", "s1"] {
+            r.upsert(RecordInput::new(crm, id)).unwrap();
+        }
+        for id in ["s0", "s1"] {
+            r.remove(crm, id).unwrap();
+        }
+        r.upsert(RecordInput::new(crm, "old").with_key(KindId::EMAIL, "a@x.nl")).unwrap();
+        churn(&mut r, "t");
+        r.upsert(RecordInput::new(crm, "young").with_key(KindId::PHONE, "0612345678")).unwrap();
+        churn(&mut r, "u");
+        let bridge = RecordInput::new(crm, "bridge")
+            .with_key(KindId::EMAIL, "a@x.nl")
+            .with_key(KindId::PHONE, "0612345678");
+        r.upsert(bridge).unwrap();
+        let merged = r.customer_of(crm, "old").unwrap();
+        churn(&mut r, "v");
+        r.remove(crm, "bridge").unwrap();
+        assert_eq!(r.customer_of(crm, "old"), Some(merged), "the oldest record keeps the id");
+        assert!(r.customer_of(crm, "young").unwrap() > merged);
     }
 
     #[test]
