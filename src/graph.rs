@@ -27,6 +27,7 @@ use hashbrown::HashTable;
 use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
+use crate::key_index::{self, KeyIndex};
 use crate::record::Attribute;
 use crate::resolver::MemoryUsage;
 
@@ -198,9 +199,9 @@ pub(crate) struct IdentityGraph {
     free_big: Vec<u32>,
     /// Every key value, back to back.
     key_text: String,
-    /// Key indices by hash of (kind, value); hashbrown's 7-bit tags turn away most other
-    /// keys before a slot is read.
-    key_table: HashTable<KeyIdx>,
+    /// Key indices by hash of (kind, value); 7-bit tags turn away most other keys before a
+    /// slot is read. Not a hashbrown table: see `key_index`.
+    key_table: KeyIndex,
     record_table: HashTable<RecordIdx>,
     /// The `seq` the next new record gets.
     next_seq: u32,
@@ -230,6 +231,11 @@ fn table_bytes(capacity: usize, entry: usize) -> usize {
     }
     let buckets = (capacity * 8 / 7).next_power_of_two();
     buckets * (entry + 1)
+}
+
+/// The hash of a stored key, for rebuilding the key index.
+fn hash_of_key(hasher: &RandomState, keys: &[KeySlot], key_text: &str, key: KeyIdx) -> u64 {
+    hash_key(hasher, keys[key.index()].kind, key_text_of(key_text, keys, key))
 }
 
 #[inline]
@@ -287,9 +293,10 @@ impl IdentityGraph {
         self.key_text.reserve(keys * 32);
         self.attributes.reserve(records);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
-        self.key_table.reserve(keys, |&k| {
-            hash_key(hasher, key_slots[k.index()].kind, key_text_of(key_text, key_slots, k))
-        });
+        // A third more room in the index than asked for: growing it rehashes every key, which
+        // costs more than the room, and `trim` fits an index left under two thirds full.
+        let index_room = keys.saturating_add(keys / 3);
+        self.key_table.reserve(index_room, |k| hash_of_key(hasher, key_slots, key_text, KeyIdx(k)));
         let (record_slots, ext) = (&self.records, &self.ext_text);
         self.record_table.reserve(records, |&r| {
             record_slots[r.index()]
@@ -312,6 +319,9 @@ impl IdentityGraph {
             }
         }
         trim_vec(&mut self.records);
+        let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
+        self.key_table.fit(|k| hash_of_key(hasher, keys, key_text, KeyIdx(k)));
+        debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
         trim_vec(&mut self.record_keys);
         trim_vec(&mut self.keys);
         trim_vec(&mut self.cells);
@@ -344,8 +354,7 @@ impl IdentityGraph {
                 + self.big_lists.iter().map(|l| l.capacity() * size_of::<u32>()).sum::<usize>()
                 + self.big_lists.capacity() * size_of::<Vec<u32>>(),
             record_data: self.ext_text.capacity() + self.attributes.memory(),
-            keys: self.keys.capacity() * size_of::<KeySlot>()
-                + table_bytes(self.key_table.capacity(), size_of::<KeyIdx>()),
+            keys: self.keys.capacity() * size_of::<KeySlot>() + self.key_table.memory(),
             key_text: self.key_text.capacity(),
             clusters: 0,
             customers: 0,
@@ -458,11 +467,12 @@ impl IdentityGraph {
     pub fn find_key(&self, kind: KindId, value: &str) -> Option<KeyIdx> {
         let hash = hash_key(&self.hasher, kind, value);
         self.key_table
-            .find(hash, |&k| {
+            .find(hash, |k| {
+                let k = KeyIdx(k);
                 self.keys[k.index()].kind == kind
                     && key_text_of(&self.key_text, &self.keys, k) == value
             })
-            .copied()
+            .map(KeyIdx)
     }
 
     /// The hasher of key values: `hash_key(self.key_hasher(), kind, value)` is what
@@ -483,23 +493,21 @@ impl IdentityGraph {
     ) -> Result<KeyIdx, IngestError> {
         debug_assert_eq!(hash, hash_key(&self.hasher, kind, value), "hashed by another hasher");
         let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
-        // hashbrown's 7-bit tag already turns away almost every other key before this reads a
-        // slot, so the table holds indices only.
-        let entry = self.key_table.entry(
-            hash,
-            |&k| keys[k.index()].kind == kind && key_text_of(key_text, keys, k) == value,
-            |&k| hash_key(hasher, keys[k.index()].kind, key_text_of(key_text, keys, k)),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get()),
-            hashbrown::hash_table::Entry::Vacant(v) => {
+        self.key_table.reserve(1, |k| hash_of_key(hasher, keys, key_text, KeyIdx(k)));
+        let slot = self.key_table.find_or_insert(hash, |k| {
+            let k = KeyIdx(k);
+            keys[k.index()].kind == kind && key_text_of(key_text, keys, k) == value
+        });
+        match slot {
+            key_index::Slot::Found(k) => Ok(KeyIdx(k)),
+            key_index::Slot::Vacant(position) => {
                 let idx = u32::try_from(self.keys.len())
                     .ok()
                     .filter(|&i| i < NONE)
                     .ok_or(IngestError::CapacityExceeded)?;
                 let text_start = arena_start(self.key_text.len(), value.len())?;
                 let denied = denied();
-                v.insert(KeyIdx(idx));
+                self.key_table.insert_at(position, hash, idx);
                 self.key_text.push_str(value);
                 self.keys.push(KeySlot {
                     text_start,

@@ -85,6 +85,7 @@ mod explain;
 mod graph;
 mod graph_view;
 mod ids;
+mod key_index;
 mod kind;
 #[cfg(feature = "mapping")]
 pub mod mapping;
