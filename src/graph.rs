@@ -22,12 +22,11 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use ahash::RandomState;
-use hashbrown::HashTable;
 
 use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
+use crate::hash_index::{self, HashIndex};
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
-use crate::key_index::{self, KeyIndex};
 use crate::record::Attribute;
 use crate::resolver::MemoryUsage;
 
@@ -200,9 +199,10 @@ pub(crate) struct IdentityGraph {
     /// Every key value, back to back.
     key_text: String,
     /// Key indices by hash of (kind, value); 7-bit tags turn away most other keys before a
-    /// slot is read. Not a hashbrown table: see `key_index`.
-    key_table: KeyIndex,
-    record_table: HashTable<RecordIdx>,
+    /// slot is read. Not a hashbrown table: see `hash_index`.
+    key_table: HashIndex,
+    /// Record slots by hash of (source, external id).
+    record_table: HashIndex,
     /// The `seq` the next new record gets.
     next_seq: u32,
     hasher: RandomState,
@@ -223,14 +223,14 @@ fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64
     h.finish()
 }
 
-/// Bytes of a hashbrown table with room for `capacity` entries of `entry` bytes: buckets are a
-/// power of two at most 7/8 full, each with one control byte.
-fn table_bytes(capacity: usize, entry: usize) -> usize {
-    if capacity == 0 {
-        return 0;
-    }
-    let buckets = (capacity * 8 / 7).next_power_of_two();
-    buckets * (entry + 1)
+/// The hash of a stored record, for rebuilding the record index.
+fn hash_of_record(
+    hasher: &RandomState,
+    records: &[Option<RecordSlot>],
+    ext: &str,
+    record: u32,
+) -> u64 {
+    records[record as usize].as_ref().map_or(0, |s| hash_record(hasher, s.source, ext_text(ext, s)))
 }
 
 /// The hash of a stored key, for rebuilding the key index.
@@ -298,11 +298,7 @@ impl IdentityGraph {
         let index_room = keys.saturating_add(keys / 3);
         self.key_table.reserve(index_room, |k| hash_of_key(hasher, key_slots, key_text, KeyIdx(k)));
         let (record_slots, ext) = (&self.records, &self.ext_text);
-        self.record_table.reserve(records, |&r| {
-            record_slots[r.index()]
-                .as_ref()
-                .map_or(0, |s| hash_record(hasher, s.source, ext_text(ext, s)))
-        });
+        self.record_table.reserve(records, |r| hash_of_record(hasher, record_slots, ext, r));
     }
 
     /// Gives back the room of vectors more than a quarter empty, as a bulk load leaves them
@@ -321,6 +317,8 @@ impl IdentityGraph {
         trim_vec(&mut self.records);
         let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         self.key_table.fit(|k| hash_of_key(hasher, keys, key_text, KeyIdx(k)));
+        let (records, ext) = (&self.records, &self.ext_text);
+        self.record_table.fit(|r| hash_of_record(hasher, records, ext, r));
         debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
         trim_vec(&mut self.record_keys);
         trim_vec(&mut self.keys);
@@ -346,7 +344,7 @@ impl IdentityGraph {
         use std::mem::size_of;
         let records = self.records.capacity() * size_of::<Option<RecordSlot>>()
             + self.free_records.capacity() * size_of::<RecordIdx>()
-            + table_bytes(self.record_table.capacity(), size_of::<RecordIdx>());
+            + self.record_table.memory();
         MemoryUsage {
             records,
             record_keys: self.record_keys.capacity() * size_of::<KeyIdx>(),
@@ -456,12 +454,12 @@ impl IdentityGraph {
     pub fn find_record(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
         let hash = hash_record(&self.hasher, source, external_id);
         self.record_table
-            .find(hash, |&r| {
-                self.records[r.index()].as_ref().is_some_and(|s| {
+            .find(hash, |r| {
+                self.records[r as usize].as_ref().is_some_and(|s| {
                     s.source == source && ext_text(&self.ext_text, s) == external_id
                 })
             })
-            .copied()
+            .map(RecordIdx)
     }
 
     pub fn find_key(&self, kind: KindId, value: &str) -> Option<KeyIdx> {
@@ -499,8 +497,8 @@ impl IdentityGraph {
             keys[k.index()].kind == kind && key_text_of(key_text, keys, k) == value
         });
         match slot {
-            key_index::Slot::Found(k) => Ok(KeyIdx(k)),
-            key_index::Slot::Vacant(position) => {
+            hash_index::Slot::Found(_, k) => Ok(KeyIdx(k)),
+            hash_index::Slot::Vacant(position) => {
                 let idx = u32::try_from(self.keys.len())
                     .ok()
                     .filter(|&i| i < NONE)
@@ -534,22 +532,15 @@ impl IdentityGraph {
             u16::try_from(external_id.len()).map_err(|_| IngestError::ExternalIdTooLong)?;
         let hash = hash_record(&self.hasher, source, external_id);
         let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
-        let entry = self.record_table.entry(
-            hash,
-            |&r| {
-                records[r.index()]
-                    .as_ref()
-                    .is_some_and(|s| s.source == source && ext_text(ext, s) == external_id)
-            },
-            |&r| {
-                records[r.index()]
-                    .as_ref()
-                    .map_or(0, |s| hash_record(hasher, s.source, ext_text(ext, s)))
-            },
-        );
-        let vacant = match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => return Ok((*e.get(), true)),
-            hashbrown::hash_table::Entry::Vacant(v) => v,
+        self.record_table.reserve(1, |r| hash_of_record(hasher, records, ext, r));
+        let slot = self.record_table.find_or_insert(hash, |r| {
+            records[r as usize]
+                .as_ref()
+                .is_some_and(|s| s.source == source && ext_text(ext, s) == external_id)
+        });
+        let position = match slot {
+            hash_index::Slot::Found(_, r) => return Ok((RecordIdx(r), true)),
+            hash_index::Slot::Vacant(position) => position,
         };
         let ext_start = arena_start(self.ext_text.len(), external_id.len())?;
         let idx = match self.free_records.pop() {
@@ -563,7 +554,7 @@ impl IdentityGraph {
                 RecordIdx(i)
             }
         };
-        vacant.insert(idx);
+        self.record_table.insert_at(position, hash, idx.0);
         self.ext_text.push_str(external_id);
         if self.next_seq > MAX_SEQ {
             self.renumber_seqs();
@@ -809,9 +800,7 @@ impl IdentityGraph {
         let slot = self.records.get_mut(record.index())?.take()?;
         debug_assert_eq!(slot.keys_len(), 0);
         let hash = hash_record(&self.hasher, slot.source, ext_text(&self.ext_text, &slot));
-        if let Ok(entry) = self.record_table.find_entry(hash, |&r| r == record) {
-            entry.remove();
-        }
+        self.record_table.remove(hash, |r| r == record.0);
         // Its key room is already counted as garbage: the list is empty.
         self.ext_garbage += usize::from(slot.ext_len);
         self.attributes.release(slot.attributes);

@@ -84,8 +84,8 @@ mod events;
 mod explain;
 mod graph;
 mod graph_view;
+mod hash_index;
 mod ids;
-mod key_index;
 mod kind;
 #[cfg(feature = "mapping")]
 pub mod mapping;

@@ -1,8 +1,9 @@
-//! An insert-only hash index from 64-bit hashes to `u32` ids, for interning key values.
+//! A hash index from 64-bit hashes to `u32` ids: the graph's key table (key values to key
+//! slots) and record table (`(source, external id)` to record slots).
 //!
-//! Why not hashbrown: its tables have a power-of-two number of buckets, so the key table of
-//! a graph sits anywhere between 44 % and 87.5 % full — at 10M records (17M keys) it was
-//! 51 % full and cost 17 bytes per record. This index has any number of groups of slots (the
+//! Why not hashbrown: its tables have a power-of-two number of buckets, so a table sits
+//! anywhere between 44 % and 87.5 % full — at 10M records (17M keys) the key table was 51 %
+//! full and cost 17 bytes per record. This index has any number of groups of slots (the
 //! home group is `hash × groups / 2⁶⁴`, Lemire's multiply-shift range reduction), grows by
 //! half, and can be rebuilt to fit once a bulk load is done, so it stays between 66 % and
 //! 87.5 % full at 5⅓ bytes per slot.
@@ -11,9 +12,10 @@
 //! (0 = empty, otherwise the hash's low 7 bits with the high bit set) and 12 `u32` ids, so a
 //! probe costs one cache miss where hashbrown's separate control and bucket arrays cost two.
 //! A hash's home is a group; a probe scans it and, if it is full, the next (linear probing
-//! over groups). Keys are never removed from a graph, so a group fills front to back, there
-//! are no tombstones, and a probe ends at the first empty slot. The tag turns away 127 of 128
-//! other ids before the caller's equality check reads anything else.
+//! over groups). A removed id leaves a tombstone, so a group fills front to back and a probe
+//! ends at the first empty slot; tombstones count toward the load and go at the next rebuild
+//! (keys are never removed; records are). The tag turns away 127 of 128 other ids before the
+//! caller's equality check reads anything else.
 
 /// Most of the slots that may be taken: 7/8, as hashbrown.
 const MAX_LOAD_NUM: usize = 7;
@@ -32,17 +34,21 @@ struct Group {
     ids: [u32; GROUP],
 }
 
+/// The tag of a removed id's slot: taken (probes go on past it), matching no hash.
+const TOMBSTONE: u8 = 1;
+
 #[derive(Clone, Debug, Default)]
-pub(crate) struct KeyIndex {
+pub(crate) struct HashIndex {
     groups: Vec<Group>,
     len: usize,
+    tombstones: usize,
 }
 
-/// What [`KeyIndex::find_or_insert`] found or made.
+/// What [`HashIndex::find_or_insert`] found or made.
 pub(crate) enum Slot {
-    /// An id the equality check accepted.
-    Found(u32),
-    /// No id matched; [`KeyIndex::insert_at`] with this position (group, slot) adds one.
+    /// An id the equality check accepted, and where it is.
+    Found((usize, usize), u32),
+    /// No id matched; [`HashIndex::insert_at`] with this position (group, slot) adds one.
     Vacant((usize, usize)),
 }
 
@@ -51,7 +57,7 @@ fn tag(hash: u64) -> u8 {
     (hash as u8) | 0x80
 }
 
-impl KeyIndex {
+impl HashIndex {
     /// Number of ids held.
     #[inline]
     pub fn len(&self) -> usize {
@@ -67,8 +73,8 @@ impl KeyIndex {
         self.groups.len() * GROUP
     }
 
-    /// Ids the index holds without growing.
-    pub fn capacity(&self) -> usize {
+    /// Slots that may be taken (by ids and tombstones) before a rebuild.
+    fn capacity(&self) -> usize {
         self.slots() * MAX_LOAD_NUM / MAX_LOAD_DEN
     }
 
@@ -81,13 +87,13 @@ impl KeyIndex {
     #[inline]
     pub fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
         match self.probe(hash, &mut eq) {
-            Slot::Found(id) => Some(id),
+            Slot::Found(_, id) => Some(id),
             Slot::Vacant(_) => None,
         }
     }
 
     /// The id whose hash is `hash` and that `eq` accepts, or where to insert one. Call
-    /// [`KeyIndex::reserve`] first: a full index has no vacant slot to offer.
+    /// [`HashIndex::reserve`] first: a full index has no vacant slot to offer.
     #[inline]
     pub fn find_or_insert(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Slot {
         self.probe(hash, &mut eq)
@@ -109,7 +115,7 @@ impl KeyIndex {
                     return Slot::Vacant((g, j));
                 }
                 if t == want && eq(id) {
-                    return Slot::Found(id);
+                    return Slot::Found((g, j), id);
                 }
             }
             g += 1;
@@ -130,15 +136,34 @@ impl KeyIndex {
         self.len += 1;
     }
 
-    /// Makes room for `additional` more ids, growing by at least half; `hash_of` gives the
-    /// hash of an id already held.
+    /// Removes the id `eq` accepts among those with `hash`, leaving a tombstone.
+    pub fn remove(&mut self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        match self.probe(hash, &mut eq) {
+            Slot::Found((g, j), id) => {
+                self.groups[g].tags[j] = TOMBSTONE;
+                self.len -= 1;
+                self.tombstones += 1;
+                Some(id)
+            }
+            Slot::Vacant(_) => None,
+        }
+    }
+
+    /// Makes room for `additional` more ids; `hash_of` gives the hash of an id already held.
+    /// Grows by at least half, or rebuilds at the same size when tombstones took the room.
     pub fn reserve(&mut self, additional: usize, hash_of: impl Fn(u32) -> u64) {
-        let needed = self.len.saturating_add(additional);
-        if needed <= self.capacity() && !self.groups.is_empty() {
+        let taken = self.len + self.tombstones;
+        if taken.saturating_add(additional) <= self.capacity() && !self.groups.is_empty() {
             return;
         }
-        let grown = self.slots().saturating_add(self.slots() / 2);
-        let slots = (needed.saturating_mul(MAX_LOAD_DEN) / MAX_LOAD_NUM + 1).max(grown).max(8);
+        let needed = self.len.saturating_add(additional);
+        let fits = (needed.saturating_mul(MAX_LOAD_DEN) / MAX_LOAD_NUM + 1).max(8);
+        let slots = if fits <= self.slots() && needed * 4 < self.slots() * 3 {
+            // Mostly tombstones: the same size leaves room for a sixth more at least.
+            self.slots()
+        } else {
+            fits.max(self.slots().saturating_add(self.slots() / 2))
+        };
         self.rebuild(slots, hash_of);
     }
 
@@ -157,9 +182,10 @@ impl KeyIndex {
         let old =
             std::mem::replace(&mut self.groups, vec![Group::default(); slots.div_ceil(GROUP)]);
         self.len = 0;
+        self.tombstones = 0;
         for group in old {
             for (&t, &id) in group.tags.iter().zip(&group.ids) {
-                if t != 0 {
+                if t & 0x80 != 0 {
                     let hash = hash_of(id);
                     if let Slot::Vacant(position) = self.probe(hash, &mut |_| false) {
                         self.insert_at(position, hash, id);
@@ -176,28 +202,34 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    /// Interns `values` (hashes drawn from a small range, so that they collide) and checks
-    /// every id against a `HashMap`, through growth and a rebuild to fit.
-    fn intern_all(values: &[(u64, u32)], reserve_up_front: usize) -> Result<(), TestCaseError> {
-        // The "value" of an id is its position in `stored`; its hash is stored beside it.
+    /// Interns and removes values (hashes drawn from a small range, so that they collide) and
+    /// checks every lookup against a `HashMap`, through growth, tombstone rebuilds and a fit.
+    fn run(ops: &[(bool, u64, u32)], reserve_up_front: usize) -> Result<(), TestCaseError> {
+        // An id's value and hash are `stored[id]`; removed ids are not reused (as keys).
         let mut stored: Vec<(u64, u32)> = Vec::new();
-        let mut index = KeyIndex::default();
+        let mut index = HashIndex::default();
         let mut model: HashMap<(u64, u32), u32> = HashMap::new();
         index.reserve(reserve_up_front, |_| 0);
-        for &(hash, value) in values {
-            index.reserve(1, |id| stored[id as usize].0);
-            let slot = index.find_or_insert(hash, |id| stored[id as usize] == (hash, value));
-            let id = match slot {
-                Slot::Found(id) => id,
-                Slot::Vacant(position) => {
-                    let id = stored.len() as u32;
-                    stored.push((hash, value));
-                    index.insert_at(position, hash, id);
-                    id
-                }
-            };
-            prop_assert_eq!(*model.entry((hash, value)).or_insert(id), id);
-            prop_assert!(index.len() * 8 <= index.slots() * 7);
+        for &(insert, hash, value) in ops {
+            let eq = |stored: &[(u64, u32)], id: u32| stored[id as usize] == (hash, value);
+            if insert {
+                index.reserve(1, |id| stored[id as usize].0);
+                let id = match index.find_or_insert(hash, |id| eq(&stored, id)) {
+                    Slot::Found(_, id) => id,
+                    Slot::Vacant(position) => {
+                        let id = stored.len() as u32;
+                        stored.push((hash, value));
+                        index.insert_at(position, hash, id);
+                        id
+                    }
+                };
+                prop_assert_eq!(*model.entry((hash, value)).or_insert(id), id);
+            } else {
+                let removed = index.remove(hash, |id| eq(&stored, id));
+                prop_assert_eq!(removed, model.remove(&(hash, value)));
+            }
+            prop_assert_eq!(index.len(), model.len());
+            prop_assert!((index.len() + index.tombstones) * 8 <= index.slots() * 7);
         }
         index.fit(|id| stored[id as usize].0);
         prop_assert_eq!(index.len(), model.len());
@@ -210,24 +242,45 @@ mod tests {
 
     proptest! {
         #[test]
-        fn ids_are_found_through_growth_and_fit(
-            values in proptest::collection::vec((0u64..40, 0u32..6), 0..400),
+        fn ids_are_found_through_growth_removal_and_fit(
+            ops in proptest::collection::vec((proptest::bool::weighted(0.7), 0u64..40, 0u32..6), 0..500),
             reserve_up_front in 0usize..100,
         ) {
             // Hashes spread over the whole range too, as the real ones are.
-            let spread: Vec<(u64, u32)> =
-                values.iter().map(|&(h, v)| (h.wrapping_mul(0x9e37_79b9_7f4a_7c15), v)).collect();
-            intern_all(&values, reserve_up_front)?;
-            intern_all(&spread, reserve_up_front)?;
+            let spread: Vec<(bool, u64, u32)> = ops
+                .iter()
+                .map(|&(i, h, v)| (i, h.wrapping_mul(0x9e37_79b9_7f4a_7c15), v))
+                .collect();
+            run(&ops, reserve_up_front)?;
+            run(&spread, reserve_up_front)?;
         }
     }
 
     #[test]
     fn an_empty_index_finds_nothing_and_fit_keeps_it_small() {
-        let mut index = KeyIndex::default();
+        let mut index = HashIndex::default();
         assert_eq!(index.find(7, |_| true), None);
+        assert_eq!(index.remove(7, |_| true), None);
         index.fit(|_| 0);
         assert!(index.memory() <= 64);
         assert_eq!(std::mem::size_of::<Group>(), 64, "a group is one cache line");
+    }
+
+    #[test]
+    fn churn_rebuilds_in_place_instead_of_growing() {
+        let mut index = HashIndex::default();
+        let hash = |id: u32| u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        index.reserve(100, hash);
+        let slots = index.slots();
+        // Insert and remove ten times the room: tombstones fill it, rebuilds clear them.
+        for id in 0..1000u32 {
+            index.reserve(1, hash);
+            if let Slot::Vacant(position) = index.find_or_insert(hash(id), |_| false) {
+                index.insert_at(position, hash(id), id);
+            }
+            assert_eq!(index.remove(hash(id), |i| i == id), Some(id));
+        }
+        assert_eq!(index.slots(), slots);
+        assert_eq!(index.len(), 0);
     }
 }
