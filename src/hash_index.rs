@@ -149,9 +149,16 @@ impl HashIndex {
         }
     }
 
-    /// Makes room for `additional` more ids; `hash_of` gives the hash of an id already held.
-    /// Grows by at least half, or rebuilds at the same size when tombstones took the room.
-    pub fn reserve(&mut self, additional: usize, hash_of: impl Fn(u32) -> u64) {
+    /// Makes room for `additional` more ids. Grows by at least half, or rebuilds at the same
+    /// size when tombstones took the room; a rebuild takes every id held, with its hash, from
+    /// `held` — in the caller's storage order, so that computing the hashes reads memory in
+    /// order (scanning the old slots instead visits the ids at random: 2.3 s against about a
+    /// third of that at 10M records).
+    pub fn reserve<I: Iterator<Item = (u32, u64)>>(
+        &mut self,
+        additional: usize,
+        held: impl FnOnce() -> I,
+    ) {
         let taken = self.len + self.tombstones;
         if taken.saturating_add(additional) <= self.capacity() && !self.groups.is_empty() {
             return;
@@ -164,35 +171,32 @@ impl HashIndex {
         } else {
             fits.max(self.slots().saturating_add(self.slots() / 2))
         };
-        self.rebuild(slots, hash_of);
+        self.rebuild(slots, held());
     }
 
     /// Rebuilds at about 80 % full if the index is under two thirds full (as growth by half
     /// leaves it). Amortised: growth and fit alternate only after the index took in a tenth
     /// more ids. Not tighter: a rebuild rehashes every key (about a second at 17M keys).
-    pub fn fit(&mut self, hash_of: impl Fn(u32) -> u64) {
+    pub fn fit<I: Iterator<Item = (u32, u64)>>(&mut self, held: impl FnOnce() -> I) {
         if self.len * 3 >= self.slots() * 2 {
             return;
         }
         let slots = (self.len * 100 / FIT_LOAD_PERCENT + 1).max(8);
-        self.rebuild(slots, hash_of);
+        self.rebuild(slots, held());
     }
 
-    fn rebuild(&mut self, slots: usize, hash_of: impl Fn(u32) -> u64) {
-        let old =
-            std::mem::replace(&mut self.groups, vec![Group::default(); slots.div_ceil(GROUP)]);
+    fn rebuild(&mut self, slots: usize, held: impl Iterator<Item = (u32, u64)>) {
+        let expected = self.len;
+        self.groups = Vec::new();
+        self.groups.resize(slots.div_ceil(GROUP), Group::default());
         self.len = 0;
         self.tombstones = 0;
-        for group in old {
-            for (&t, &id) in group.tags.iter().zip(&group.ids) {
-                if t & 0x80 != 0 {
-                    let hash = hash_of(id);
-                    if let Slot::Vacant(position) = self.probe(hash, &mut |_| false) {
-                        self.insert_at(position, hash, id);
-                    }
-                }
+        for (id, hash) in held {
+            if let Slot::Vacant(position) = self.probe(hash, &mut |_| false) {
+                self.insert_at(position, hash, id);
             }
         }
+        debug_assert_eq!(self.len, expected, "the caller gave every id held, once");
     }
 }
 
@@ -209,11 +213,11 @@ mod tests {
         let mut stored: Vec<(u64, u32)> = Vec::new();
         let mut index = HashIndex::default();
         let mut model: HashMap<(u64, u32), u32> = HashMap::new();
-        index.reserve(reserve_up_front, |_| 0);
+        index.reserve(reserve_up_front, std::iter::empty);
         for &(insert, hash, value) in ops {
             let eq = |stored: &[(u64, u32)], id: u32| stored[id as usize] == (hash, value);
             if insert {
-                index.reserve(1, |id| stored[id as usize].0);
+                index.reserve(1, || model.values().map(|&id| (id, stored[id as usize].0)));
                 let id = match index.find_or_insert(hash, |id| eq(&stored, id)) {
                     Slot::Found(_, id) => id,
                     Slot::Vacant(position) => {
@@ -231,7 +235,7 @@ mod tests {
             prop_assert_eq!(index.len(), model.len());
             prop_assert!((index.len() + index.tombstones) * 8 <= index.slots() * 7);
         }
-        index.fit(|id| stored[id as usize].0);
+        index.fit(|| model.values().map(|&id| (id, stored[id as usize].0)));
         prop_assert_eq!(index.len(), model.len());
         for (&(hash, value), &id) in &model {
             prop_assert_eq!(index.find(hash, |i| stored[i as usize] == (hash, value)), Some(id));
@@ -261,7 +265,7 @@ mod tests {
         let mut index = HashIndex::default();
         assert_eq!(index.find(7, |_| true), None);
         assert_eq!(index.remove(7, |_| true), None);
-        index.fit(|_| 0);
+        index.fit(std::iter::empty);
         assert!(index.memory() <= 64);
         assert_eq!(std::mem::size_of::<Group>(), 64, "a group is one cache line");
     }
@@ -270,11 +274,11 @@ mod tests {
     fn churn_rebuilds_in_place_instead_of_growing() {
         let mut index = HashIndex::default();
         let hash = |id: u32| u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        index.reserve(100, hash);
+        index.reserve(100, std::iter::empty);
         let slots = index.slots();
         // Insert and remove ten times the room: tombstones fill it, rebuilds clear them.
         for id in 0..1000u32 {
-            index.reserve(1, hash);
+            index.reserve(1, std::iter::empty);
             if let Slot::Vacant(position) = index.find_or_insert(hash(id), |_| false) {
                 index.insert_at(position, hash(id), id);
             }
