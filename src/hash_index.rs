@@ -13,8 +13,9 @@
 //! probe costs one cache miss where hashbrown's separate control and bucket arrays cost two.
 //! A hash's home is a group; a probe scans it and, if it is full, the next (linear probing
 //! over groups). A removed id leaves a tombstone, so a group fills front to back and a probe
-//! ends at the first empty slot; tombstones count toward the load and go at the next rebuild
-//! (keys are never removed; records are). The tag turns away 127 of 128 other ids before the
+//! ends at the first empty slot; an insert takes the first tombstone on its way, and the
+//! rest count toward the load and go at the next rebuild (keys are never removed; records
+//! are). The tag turns away 127 of 128 other ids before the
 //! caller's equality check reads anything else.
 
 /// Most of the slots that may be taken: 7/8, as hashbrown.
@@ -107,12 +108,19 @@ impl HashIndex {
         }
         let want = tag(hash);
         let mut g = self.home(hash);
+        // A new id goes to the first tombstone on the way, if any: a record removed and added
+        // again (an upsert loop) reuses its slot instead of pushing a run of tombstones
+        // ahead of it that every later probe would have to cross.
+        let mut first_tombstone = None;
         // Ends: the load is at most 7/8, so an empty slot exists.
         loop {
             let group = &self.groups[g];
             for (j, (&t, &id)) in group.tags.iter().zip(&group.ids).enumerate() {
                 if t == 0 {
-                    return Slot::Vacant((g, j));
+                    return Slot::Vacant(first_tombstone.unwrap_or((g, j)));
+                }
+                if t == TOMBSTONE && first_tombstone.is_none() {
+                    first_tombstone = Some((g, j));
                 }
                 if t == want && eq(id) {
                     return Slot::Found((g, j), id);
@@ -130,7 +138,10 @@ impl HashIndex {
     #[inline]
     pub fn insert_at(&mut self, (g, j): (usize, usize), hash: u64, id: u32) {
         let group = &mut self.groups[g];
-        debug_assert_eq!(group.tags[j], 0);
+        debug_assert!(group.tags[j] & 0x80 == 0, "a free slot");
+        if group.tags[j] == TOMBSTONE {
+            self.tombstones -= 1;
+        }
         group.tags[j] = tag(hash);
         group.ids[j] = id;
         self.len += 1;
@@ -268,6 +279,21 @@ mod tests {
         index.fit(std::iter::empty);
         assert!(index.memory() <= 64);
         assert_eq!(std::mem::size_of::<Group>(), 64, "a group is one cache line");
+    }
+
+    #[test]
+    fn removing_and_adding_the_same_id_again_reuses_its_slot() {
+        let mut index = HashIndex::default();
+        let hash = 0x1234_5678_9abc_def0;
+        index.reserve(1000, std::iter::empty);
+        for _ in 0..10_000 {
+            index.reserve(1, std::iter::empty);
+            if let Slot::Vacant(position) = index.find_or_insert(hash, |_| false) {
+                index.insert_at(position, hash, 7);
+            }
+            assert_eq!(index.remove(hash, |id| id == 7), Some(7));
+            assert!(index.tombstones <= 1, "{} tombstones", index.tombstones);
+        }
     }
 
     #[test]
