@@ -4,7 +4,8 @@
 //! - the floor (`benches/support/floor.rs`: the same normalised keys through an `AHashMap` and a
 //!   bare union-find) on the same records, and idstitch's time as a multiple of it;
 //! - memory: the resolver's heap bytes per record by structure, the peak heap the bulk ingest
-//!   requested (a counting allocator), and the process's peak RSS;
+//!   requested (a counting allocator), the resident memory the bulk ingest added at its peak
+//!   (Linux: peak RSS reset just before it), and the process's peak RSS;
 //! - single-record upsert latency percentiles on the N-record graph;
 //! - adding 1 % new records incrementally, against the bulk ingest from scratch;
 //! - a remove that splits a 100-record customer;
