@@ -331,6 +331,7 @@ impl IdentityGraph {
         let (records, ext) = (&self.records, &self.ext_text);
         self.record_table.fit(|| held_records(hasher, records, ext));
         debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
+        debug_assert_eq!(self.record_table.len(), self.n_records, "every record indexed once");
         trim_vec(&mut self.record_keys);
         trim_vec(&mut self.keys);
         trim_vec(&mut self.cells);

@@ -15,8 +15,8 @@
 //! over groups). A removed id leaves a tombstone, so a group fills front to back and a probe
 //! ends at the first empty slot; an insert takes the first tombstone on its way, and the
 //! rest count toward the load and go at the next rebuild (keys are never removed; records
-//! are). The tag turns away 127 of 128 other ids before the
-//! caller's equality check reads anything else.
+//! are). The tag turns away 127 of 128 other ids before the caller's equality check reads
+//! anything else.
 
 /// Most of the slots that may be taken: 7/8, as hashbrown.
 const MAX_LOAD_NUM: usize = 7;
@@ -203,6 +203,12 @@ impl HashIndex {
         self.len = 0;
         self.tombstones = 0;
         for (id, hash) in held {
+            if self.len >= self.capacity() {
+                // Only a caller giving more ids than the index held gets here; stopping keeps
+                // every probe finite.
+                debug_assert!(false, "more ids than the index held");
+                break;
+            }
             if let Slot::Vacant(position) = self.probe(hash, &mut |_| false) {
                 self.insert_at(position, hash, id);
             }
