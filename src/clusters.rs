@@ -109,16 +109,7 @@ impl Clusters {
     }
 
     fn new_root(&mut self, data: RootData) -> u32 {
-        match self.free_roots.pop() {
-            Some(i) => {
-                self.roots[i as usize] = data;
-                i
-            }
-            None => {
-                self.roots.push(data);
-                (self.roots.len() - 1) as u32
-            }
-        }
+        reuse_or_push(&mut self.roots, &mut self.free_roots, data)
     }
 
     fn free_root(&mut self, i: u32) {
@@ -244,16 +235,7 @@ impl Clusters {
             self.value_sets[v as usize] = values;
             return;
         }
-        let v = match self.free_value_sets.pop() {
-            Some(v) => {
-                self.value_sets[v as usize] = values;
-                v
-            }
-            None => {
-                self.value_sets.push(values);
-                (self.value_sets.len() - 1) as u32
-            }
-        };
+        let v = reuse_or_push(&mut self.value_sets, &mut self.free_value_sets, values);
         self.root_mut(root).values = v;
     }
 
@@ -292,6 +274,20 @@ impl Clusters {
     /// The members of the cluster containing `record`, starting with `record`.
     pub fn members(&self, record: RecordIdx) -> Members<'_> {
         Members { next: &self.next, start: record.0, current: Some(record.0) }
+    }
+}
+
+/// Puts `item` in a free slot of `items` (listed in `free`) or at its end; returns its index.
+fn reuse_or_push<T>(items: &mut Vec<T>, free: &mut Vec<u32>, item: T) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            items[i as usize] = item;
+            i
+        }
+        None => {
+            items.push(item);
+            (items.len() - 1) as u32
+        }
     }
 }
 
