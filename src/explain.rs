@@ -313,7 +313,7 @@ impl Resolver {
     }
 
     fn values_of(&self, root: RecordIdx) -> ValueSet {
-        root_values(&self.graph, &self.kinds, &self.clusters, root).into_owned()
+        ValueSet::from_slice(&root_values(&self.graph, &self.kinds, &self.clusters, root))
     }
 
     fn roots_of(&self, key: KeyIdx) -> SmallVec<[RecordIdx; 8]> {

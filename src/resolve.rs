@@ -71,16 +71,45 @@ pub(crate) fn limited_values(
     values
 }
 
-/// The values of a root: stored, or for a singleton not loaded yet, read from the graph.
+/// A root's values, stored or read from the graph.
+pub(crate) enum RootValues<'a> {
+    Stored(&'a [KeyIdx]),
+    Read(ValueSet),
+}
+
+impl std::ops::Deref for RootValues<'_> {
+    type Target = [KeyIdx];
+
+    fn deref(&self) -> &[KeyIdx] {
+        match self {
+            RootValues::Stored(values) => values,
+            RootValues::Read(values) => values,
+        }
+    }
+}
+
+/// The values of a root: stored, or if not (a singleton not loaded yet, or a set the arena
+/// had no room for) read from its members' keys.
 pub(crate) fn root_values<'a>(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &'a Clusters,
     root: RecordIdx,
-) -> std::borrow::Cow<'a, ValueSet> {
+) -> RootValues<'a> {
     match clusters.values(root) {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(limited_values(graph, kinds, root)),
+        Some(values) => RootValues::Stored(values),
+        None if clusters.root(root).size <= 1 => {
+            RootValues::Read(limited_values(graph, kinds, root))
+        }
+        None => {
+            let mut values = ValueSet::new();
+            for member in clusters.members(root) {
+                values.extend(limited_values(graph, kinds, member));
+            }
+            values.sort_unstable();
+            values.dedup();
+            RootValues::Read(values)
+        }
     }
 }
 
@@ -202,7 +231,7 @@ pub(crate) fn link_region(
                 for &other in &roots[1..] {
                     root = clusters.union(root, other, ValueSet::new());
                 }
-                clusters.set_values(root, values);
+                clusters.set_values(root, &values);
             }
             Err(_) => graph.set_refused(key, true),
         }
@@ -259,7 +288,7 @@ pub(crate) fn try_fast_link(
             for &other in &roots[1..] {
                 root = clusters.union(root, other, ValueSet::new());
             }
-            clusters.set_values(root, values);
+            clusters.set_values(root, &values);
             FastLink::Joined { root, customers }
         }
         // A record that alone breaks a limit and touches nobody stays alone: that is also what
