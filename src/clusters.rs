@@ -23,10 +23,10 @@ pub(crate) type ValueSet = SmallVec<[KeyIdx; 4]>;
 pub(crate) struct RootData {
     pub customer: CustomerId,
     pub size: u32,
-    /// Where the cluster's value set starts in `Clusters::value_words`, or `UNLOADED`: then
-    /// the values are read from the members' keys on need (`resolve::root_values`), so a
-    /// bulk run never walks the edges of records that link to nothing, and most customers
-    /// (singletons) hold no set at all.
+    /// Index of the cluster's value set in `Clusters::value_sets`, or `UNLOADED`: a
+    /// singleton's values are read from the graph on first need instead, so a bulk run never
+    /// walks the edges of records that link to nothing, and most customers (singletons) hold
+    /// no set at all.
     values: u32,
 }
 
@@ -50,10 +50,6 @@ const NO_ROOT: u32 = 0;
 /// remain get a slot of their own (on first [`Clusters::root_mut`]).
 const LONE: u32 = 1;
 
-/// Given-up words of the value arena below this are never worth a compaction pass. (Tiny in
-/// unit tests, so that they compact often.)
-const MIN_VALUE_GARBAGE: usize = if cfg!(test) { 4 } else { 1 << 16 };
-
 /// Record slots must stay below this for the root mark to fit.
 pub(crate) const MAX_RECORDS: u32 = ROOT - 1;
 
@@ -65,12 +61,9 @@ pub(crate) struct Clusters {
     next: Vec<u32>,
     roots: Vec<RootData>,
     free_roots: Vec<u32>,
-    /// Value sets of the clusters that have one, back to back: a set is its length (as a
-    /// `KeyIdx`) and then its values. 4 bytes per value and one per set, where a `SmallVec`
-    /// per set took 24 bytes and a heap block once it held more than four.
-    value_words: Vec<KeyIdx>,
-    /// Words of `value_words` no set uses any more; reclaimed once they are half of it.
-    value_garbage: usize,
+    /// Value sets of the clusters that have one (see `RootData::values`).
+    value_sets: Vec<ValueSet>,
+    free_value_sets: Vec<u32>,
 }
 
 impl Default for Clusters {
@@ -81,8 +74,8 @@ impl Default for Clusters {
             next: Vec::new(),
             roots: vec![RootData::default(), RootData { size: 1, ..RootData::default() }],
             free_roots: Vec::new(),
-            value_words: Vec::new(),
-            value_garbage: 0,
+            value_sets: Vec::new(),
+            free_value_sets: Vec::new(),
         }
     }
 }
@@ -105,15 +98,13 @@ impl Clusters {
     }
 
     /// Gives back the room of root and value-set tables more than a quarter empty (free
-    /// slots stay), the sets given up included: a bulk run's merges leave up to half the
-    /// value arena behind.
+    /// slots stay).
     pub fn trim(&mut self) {
-        self.compact_values_beyond(4);
         if self.roots.capacity() > self.roots.len() + self.roots.len() / 4 {
             self.roots.shrink_to_fit();
         }
-        if self.value_words.capacity() > self.value_words.len() + self.value_words.len() / 4 {
-            self.value_words.shrink_to_fit();
+        if self.value_sets.capacity() > self.value_sets.len() + self.value_sets.len() / 4 {
+            self.value_sets.shrink_to_fit();
         }
     }
 
@@ -131,35 +122,10 @@ impl Clusters {
 
     fn free_value_set(&mut self, v: u32) {
         if v != UNLOADED {
-            self.value_garbage += 1 + self.value_words[v as usize].index();
+            // Dropped here: a spilled value set gives its heap memory back.
+            self.value_sets[v as usize] = ValueSet::new();
+            self.free_value_sets.push(v);
         }
-    }
-
-    /// Rewrites the value arena without the words sets gave up, once they are more than half
-    /// of it: amortised constant time per word written.
-    fn maybe_compact_values(&mut self) {
-        self.compact_values_beyond(2);
-    }
-
-    /// Compacts the value arena if given-up words are at least `1/fraction` of it (and worth
-    /// a pass).
-    fn compact_values_beyond(&mut self, fraction: usize) {
-        if self.value_garbage < MIN_VALUE_GARBAGE
-            || self.value_garbage * fraction < self.value_words.len()
-        {
-            return;
-        }
-        let mut words = Vec::with_capacity(self.value_words.len() - self.value_garbage);
-        for data in &mut self.roots {
-            if data.values != UNLOADED {
-                let start = data.values as usize;
-                let len = self.value_words[start].index();
-                data.values = words.len() as u32;
-                words.extend_from_slice(&self.value_words[start..=start + len]);
-            }
-        }
-        self.value_words = words;
-        self.value_garbage = 0;
     }
 
     /// Makes `record` a singleton cluster without a customer id whose values are not loaded
@@ -174,15 +140,23 @@ impl Clusters {
         self.next[i] = record.0;
     }
 
-    /// Heap bytes held.
+    /// Heap bytes held (value sets that outgrew their inline room included).
     pub fn memory(&self) -> usize {
         use std::mem::size_of;
+        let spilled: usize = self
+            .value_sets
+            .iter()
+            .filter(|v| v.spilled())
+            .map(|v| v.capacity() * size_of::<KeyIdx>())
+            .sum();
         (self.parent.capacity()
             + self.next.capacity()
             + self.free_roots.capacity()
-            + self.value_words.capacity())
+            + self.free_value_sets.capacity())
             * size_of::<u32>()
             + self.roots.capacity() * size_of::<RootData>()
+            + self.value_sets.capacity() * size_of::<ValueSet>()
+            + spilled
     }
 
     /// Takes a removed record out of every cluster; the caller reset its cluster first.
@@ -247,44 +221,22 @@ impl Clusters {
         &mut self.roots[(p & !ROOT) as usize]
     }
 
-    /// The stored value set of a root, or `None` if its values are to be read from its
-    /// members' keys.
+    /// The stored value set of a root, or `None` if its values are to be read from the graph.
     #[inline]
-    pub fn values(&self, root: RecordIdx) -> Option<&[KeyIdx]> {
+    pub fn values(&self, root: RecordIdx) -> Option<&ValueSet> {
         let v = self.root(root).values;
-        if v == UNLOADED {
-            return None;
-        }
-        let start = v as usize + 1;
-        self.value_words.get(start..start + self.value_words[start - 1].index())
+        (v != UNLOADED).then(|| &self.value_sets[v as usize])
     }
 
-    /// Stores the value set of a root (sorted, deduplicated): in place if it is no longer
-    /// than the stored one, else at the end of the arena.
-    pub fn set_values(&mut self, root: RecordIdx, values: &[KeyIdx]) {
+    /// Stores the value set of a root.
+    pub fn set_values(&mut self, root: RecordIdx, values: ValueSet) {
         let v = self.root_mut(root).values;
         if v != UNLOADED {
-            let start = v as usize;
-            let stored = self.value_words[start].index();
-            if values.len() <= stored {
-                self.value_words[start] = KeyIdx(values.len() as u32);
-                self.value_words[start + 1..=start + values.len()].copy_from_slice(values);
-                self.value_garbage += stored - values.len();
-                return;
-            }
-            self.free_value_set(v);
-            self.root_mut(root).values = UNLOADED;
+            self.value_sets[v as usize] = values;
+            return;
         }
-        self.maybe_compact_values();
-        let start = self.value_words.len();
-        // Past 4G words (16 GB of sets) the set is not stored: the values are then read from
-        // the members, which is slower but the same.
-        let fits = start.checked_add(values.len() + 1).is_some_and(|end| end < UNLOADED as usize);
-        if fits {
-            self.value_words.push(KeyIdx(values.len() as u32));
-            self.value_words.extend_from_slice(values);
-            self.root_mut(root).values = start as u32;
-        }
+        let v = reuse_or_push(&mut self.value_sets, &mut self.free_value_sets, values);
+        self.root_mut(root).values = v;
     }
 
     /// Forgets the stored value set of a root: its values are read from the graph again.
@@ -315,7 +267,7 @@ impl Clusters {
         let data = self.root_mut(big);
         data.customer = customer;
         data.size = size;
-        self.set_values(big, &values);
+        self.set_values(big, values);
         big
     }
 
@@ -446,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn root_data_is_16_bytes_and_value_sets_live_in_one_arena() {
+    fn root_data_is_16_bytes_and_value_sets_are_reused() {
         assert_eq!(std::mem::size_of::<RootData>(), 16);
         let mut c = Clusters::default();
         c.grow(3);
@@ -455,20 +407,12 @@ mod tests {
         }
         assert!(c.values(RecordIdx(0)).is_none(), "a fresh singleton reads its values lazily");
         let r = c.union(RecordIdx(0), RecordIdx(1), ValueSet::from_slice(&[KeyIdx(4)]));
-        assert_eq!(c.values(r), Some(&[KeyIdx(4)][..]));
+        assert_eq!(c.values(r).map(|v| v.as_slice()), Some(&[KeyIdx(4)][..]));
         c.unload_values(r);
         assert!(c.values(r).is_none());
-        let r = c.union(r, RecordIdx(2), ValueSet::from_slice(&[KeyIdx(5), KeyIdx(6)]));
-        assert_eq!(c.values(r), Some(&[KeyIdx(5), KeyIdx(6)][..]));
-        c.set_values(r, &[KeyIdx(7)]);
-        assert_eq!(c.values(r), Some(&[KeyIdx(7)][..]), "shrunk in place");
-        // Growing sets move to the end; given-up words are compacted away.
-        for n in 2..40u32 {
-            let values: Vec<KeyIdx> = (0..n).map(KeyIdx).collect();
-            c.set_values(r, &values);
-            assert_eq!(c.values(r), Some(&values[..]));
-        }
-        assert!(c.value_words.len() <= 2 * (1 + 39) + MIN_VALUE_GARBAGE, "compacted");
+        let r = c.union(r, RecordIdx(2), ValueSet::from_slice(&[KeyIdx(5)]));
+        assert_eq!(c.values(r).map(|v| v.as_slice()), Some(&[KeyIdx(5)][..]));
+        assert_eq!(c.value_sets.len(), 1, "the freed set's slot was reused");
     }
 
     #[test]

@@ -313,7 +313,7 @@ impl Resolver {
     }
 
     fn values_of(&self, root: RecordIdx) -> ValueSet {
-        ValueSet::from_slice(&root_values(&self.graph, &self.kinds, &self.clusters, root))
+        root_values(&self.graph, &self.kinds, &self.clusters, root).into_owned()
     }
 
     fn roots_of(&self, key: KeyIdx) -> SmallVec<[RecordIdx; 8]> {

@@ -71,45 +71,16 @@ pub(crate) fn limited_values(
     values
 }
 
-/// A root's values, stored or read from the graph.
-pub(crate) enum RootValues<'a> {
-    Stored(&'a [KeyIdx]),
-    Read(ValueSet),
-}
-
-impl std::ops::Deref for RootValues<'_> {
-    type Target = [KeyIdx];
-
-    fn deref(&self) -> &[KeyIdx] {
-        match self {
-            RootValues::Stored(values) => values,
-            RootValues::Read(values) => values,
-        }
-    }
-}
-
-/// The values of a root: stored, or if not (a singleton not loaded yet, or a set the arena
-/// had no room for) read from its members' keys.
+/// The values of a root: stored, or for a singleton not loaded yet, read from the graph.
 pub(crate) fn root_values<'a>(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &'a Clusters,
     root: RecordIdx,
-) -> RootValues<'a> {
+) -> std::borrow::Cow<'a, ValueSet> {
     match clusters.values(root) {
-        Some(values) => RootValues::Stored(values),
-        None if clusters.root(root).size <= 1 => {
-            RootValues::Read(limited_values(graph, kinds, root))
-        }
-        None => {
-            let mut values = ValueSet::new();
-            for member in clusters.members(root) {
-                values.extend(limited_values(graph, kinds, member));
-            }
-            values.sort_unstable();
-            values.dedup();
-            RootValues::Read(values)
-        }
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(limited_values(graph, kinds, root)),
     }
 }
 
@@ -231,7 +202,7 @@ pub(crate) fn link_region(
                 for &other in &roots[1..] {
                     root = clusters.union(root, other, ValueSet::new());
                 }
-                clusters.set_values(root, &values);
+                clusters.set_values(root, values);
             }
             Err(_) => graph.set_refused(key, true),
         }
@@ -288,7 +259,7 @@ pub(crate) fn try_fast_link(
             for &other in &roots[1..] {
                 root = clusters.union(root, other, ValueSet::new());
             }
-            clusters.set_values(root, &values);
+            clusters.set_values(root, values);
             FastLink::Joined { root, customers }
         }
         // A record that alone breaks a limit and touches nobody stays alone: that is also what

@@ -1337,26 +1337,6 @@ mod tests {
     }
 
     #[test]
-    fn values_of_a_cluster_without_a_stored_set_are_read_from_its_members() {
-        let (mut r, crm) = resolver();
-        let a = RecordInput::new(crm, "a")
-            .with_key(KindId::EMAIL, "a@x.nl")
-            .with_key(KindId::PHONE, "0612345678");
-        let b = RecordInput::new(crm, "b")
-            .with_key(KindId::EMAIL, "a@x.nl")
-            .with_key(KindId::PHONE, "0687654321");
-        r.upsert(a).unwrap();
-        r.upsert(b).unwrap();
-        let root = r.clusters.find(r.graph.find_record(crm, "a").unwrap());
-        let stored: Vec<KeyIdx> = r.clusters.values(root).unwrap().to_vec();
-        assert_eq!(stored.len(), 3, "one e-mail and two phones, all of limited kinds");
-        // What happens when the value arena has no room for a set (past 16 GB of sets).
-        r.clusters.unload_values(root);
-        let read = resolve::root_values(&r.graph, &r.kinds, &r.clusters, root);
-        assert_eq!(&*read, &stored[..]);
-    }
-
-    #[test]
     fn record_age_survives_seq_renumbering() {
         let (mut r, crm) = resolver();
         let churn = |r: &mut Resolver, tag: &str| {
