@@ -255,8 +255,8 @@ fn key_text_of<'a>(key_text: &'a str, keys: &[KeySlot], key: KeyIdx) -> &'a str 
 
 /// Where `record` is in a big list. A scan of contiguous memory, 16 entries per step with no
 /// early exit inside a step, so that it vectorises: a key with 10,000 records is 40 KB to
-/// read, about a microsecond. A position index made this constant time but cost 8–10 bytes
-/// per record at 10M records, where common names put a million records on keys this big.
+/// read. A position index made this constant time but cost 9–11 bytes per record at 3M and
+/// 10M records (at 3M, common names put 1.09M records on keys this big).
 fn position_in(list: &[u32], record: u32) -> Option<usize> {
     const STEP: usize = 16;
     let mut chunks = list.chunks_exact(STEP);
