@@ -102,7 +102,7 @@ fn upsert_latency(c: &mut Criterion) {
                 next += 1;
                 let (source, id) = (input.source, input.external_id.clone());
                 let start = Instant::now();
-                let changes = resolver.upsert(input).expect("valid record");
+                let changes = resolver.upsert(&input).expect("valid record");
                 total += start.elapsed();
                 black_box(changes);
                 resolver.remove(source, &id).expect("just added");
@@ -118,7 +118,7 @@ fn upsert_latency(c: &mut Criterion) {
                 next += 1;
                 resolver.remove(input.source, &input.external_id).expect("present");
                 let start = Instant::now();
-                let changes = resolver.upsert(input).expect("valid record");
+                let changes = resolver.upsert(&input).expect("valid record");
                 total += start.elapsed();
                 black_box(changes);
             }
