@@ -96,6 +96,12 @@ pub const SOURCES: &[(&str, u32)] = &[
 pub const KINDS: &[&str] =
     &["customer_no", "email", "phone", "cookie", "device", "ip", "legacy_no"];
 
+/// The constraint kind [`resolver_builder`] registers and [`SynthIds::input`] gives every
+/// `newsletter` record, valued with the record's own id (the platform's subscriber id): at
+/// most one per customer, links nothing. The newsletter platform holds one subscription per
+/// address, so two of its records in one customer are two people sharing an e-mail.
+pub const NEWSLETTER_ID: &str = "newsletter_id";
+
 /// The largest supported number of people: beyond it some number spaces (mobile numbers,
 /// landlines) would no longer be unique per person.
 const MAX_PEOPLE: usize = 50_000_000;
@@ -1780,7 +1786,9 @@ impl Iterator for RecordIter {
 /// the composite kind `name_dob` (given name + surname + date of birth, at most two per
 /// customer to allow a typo) and the constraint `full_name` (given name + surname, one per
 /// customer, links nothing): two differently named people never become one customer, which
-/// is what keeps a family e-mail or a household landline from merging a family.
+/// is what keeps a family e-mail or a household landline from merging a family. The
+/// constraint [`NEWSLETTER_ID`] (one newsletter subscription per customer) does the same for
+/// the family members the newsletter knows only by the shared e-mail.
 pub fn resolver_builder() -> crate::ResolverBuilder {
     use crate::{KindPolicy, KindSpec, Normalizer, ResolverBuilder};
 
@@ -1810,6 +1818,12 @@ pub fn resolver_builder() -> crate::ResolverBuilder {
                     KindPolicy::new(0).limit(1).constraint_only(),
                 ),
             )
+            .is_ok()
+        && builder
+            .kind(
+                NEWSLETTER_ID,
+                KindSpec::new(Normalizer::Opaque, KindPolicy::new(0).limit(1).constraint_only()),
+            )
             .is_ok();
     debug_assert!(ok, "synth policy is valid");
     builder
@@ -1832,6 +1846,7 @@ pub fn resolver_builder() -> crate::ResolverBuilder {
 pub struct SynthIds {
     sources: Vec<crate::SourceId>,
     kinds: Vec<crate::KindId>,
+    newsletter_id: crate::KindId,
 }
 
 impl SynthIds {
@@ -1840,7 +1855,8 @@ impl SynthIds {
     /// # Errors
     /// [`ConfigError::DuplicateSource`](crate::ConfigError::DuplicateSource) if one is
     /// registered already, [`ConfigError::UnknownKind`](crate::ConfigError::UnknownKind) if
-    /// the resolver lacks a kind of [`KINDS`] (build it from [`resolver_builder`]).
+    /// the resolver lacks a kind of [`KINDS`] or [`NEWSLETTER_ID`] (build it from
+    /// [`resolver_builder`]).
     pub fn register(resolver: &mut crate::Resolver) -> Result<Self, crate::ConfigError> {
         for &(name, trust) in SOURCES {
             resolver.add_source(name, trust)?;
@@ -1870,7 +1886,10 @@ impl SynthIds {
                     .ok_or_else(|| crate::ConfigError::UnknownKind(name.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        Ok(SynthIds { sources, kinds })
+        let newsletter_id = resolver
+            .kind_id(NEWSLETTER_ID)
+            .ok_or_else(|| crate::ConfigError::UnknownKind(NEWSLETTER_ID.to_string()))?;
+        Ok(SynthIds { sources, kinds, newsletter_id })
     }
 
     /// The id of a generator source by name.
@@ -1878,10 +1897,11 @@ impl SynthIds {
         SOURCES.iter().position(|&(n, _)| n == name).map(|i| self.sources[i])
     }
 
-    /// The resolver input for a generated record.
+    /// The resolver input for a generated record: its keys, attributes and id, and for a
+    /// `newsletter` record one more key of kind [`NEWSLETTER_ID`] valued with its id.
     pub fn input(&self, record: &SynthRecord) -> crate::RecordInput {
         let source = self.source(record.source).unwrap_or(crate::SourceId::from_raw(u16::MAX));
-        let keys = record
+        let mut keys = record
             .keys
             .iter()
             .map(|(kind, value)| {
@@ -1891,7 +1911,10 @@ impl SynthIds {
                     .map_or(crate::KindId::from_raw(u16::MAX), |i| self.kinds[i]);
                 (kind, value.clone())
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if record.source == "newsletter" {
+            keys.push((self.newsletter_id, record.external_id.clone()));
+        }
         crate::RecordInput {
             source,
             external_id: record.external_id.clone(),

@@ -690,7 +690,7 @@ fn rows_in(path: &Path) -> u64 {
 fn the_sample_resolves_end_to_end() {
     let mapping = Mapping::from_path(examples_data().join("publisher.toml")).unwrap();
     let kinds: Vec<&str> = mapping.kinds().iter().map(|k| k.name.as_str()).collect();
-    assert_eq!(kinds, ["full_name", "legacy_no", "name_dob"]);
+    assert_eq!(kinds, ["full_name", "legacy_no", "name_dob", "newsletter_id"]);
     assert!(mapping.sources().iter().any(|s| s.format == InputFormat::JsonLines));
 
     let mut last = None;

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use idstitch::{
-    BlockReason, Explanation, KindPolicy, KindSpec, RecordInput, Resolver, ResolverBuilder,
+    BlockReason, Explanation, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
+    ResolverBuilder,
 };
 use serde::Deserialize;
 
@@ -20,6 +21,9 @@ struct Scenario {
     policy: BTreeMap<String, PolicySpec>,
     #[serde(default)]
     composite: BTreeMap<String, CompositeSpec>,
+    /// Host-defined kinds with the opaque normaliser.
+    #[serde(default)]
+    kind: BTreeMap<String, CompositeSpec>,
     #[serde(rename = "record")]
     records: Vec<RecordSpec>,
     expect: Expect,
@@ -39,6 +43,8 @@ struct PolicySpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompositeSpec {
+    /// The fields of a composite kind; none for a host kind (`[kind.*]`).
+    #[serde(default)]
     fields: Vec<String>,
     limit: Option<u32>,
     priority: i32,
@@ -114,6 +120,14 @@ fn builder(s: &Scenario) -> ResolverBuilder {
         policy.generic_cap = c.generic_cap;
         policy.links = !c.constraint_only;
         b.kind(name, KindSpec::composite(c.fields.clone(), policy)).unwrap();
+    }
+    for (name, k) in &s.kind {
+        assert!(k.fields.is_empty(), "kind {name}: fields belong to [composite.*]");
+        let mut policy = KindPolicy::new(k.priority);
+        policy.limit = k.limit;
+        policy.generic_cap = k.generic_cap;
+        policy.links = !k.constraint_only;
+        b.kind(name, KindSpec::new(Normalizer::Opaque, policy)).unwrap();
     }
     b
 }
