@@ -492,6 +492,28 @@ impl IdentityGraph {
         &self.hasher
     }
 
+    /// Brings in the key index lines that interning the keys of these hashes will probe
+    /// (see [`HashIndex::touch`]); the result means nothing but keeps the reads.
+    pub fn touch_keys(&self, hashes: impl Iterator<Item = u64> + Clone) -> u8 {
+        let mut acc = hashes.clone().fold(0, |acc, hash| acc ^ self.key_table.touch(hash));
+        // Then the slot and the text of the key each probe will likely compare with.
+        let mut starts = [0u32; 256];
+        let mut n = 0;
+        for hash in hashes {
+            if let Some(id) = self.key_table.likely(hash) {
+                if let (Some(key), Some(start)) = (self.keys.get(id as usize), starts.get_mut(n)) {
+                    *start = key.text_start;
+                    n += 1;
+                }
+            }
+        }
+        let bytes = self.key_text.as_bytes();
+        for &start in starts.get(..n).unwrap_or_default() {
+            acc ^= bytes.get(start as usize).copied().unwrap_or(0);
+        }
+        acc
+    }
+
     /// The key `(kind, value)`, whose `hash` the caller computed with
     /// [`IdentityGraph::key_hasher`], interned on first sight with the `(cap, links)` that
     /// `policy` gives (called only then). One hash probe either way.

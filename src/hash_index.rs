@@ -84,6 +84,23 @@ impl HashIndex {
         ((u128::from(hash) * self.groups.len() as u128) >> 64) as usize
     }
 
+    /// Reads the first tag of `hash`'s home group and returns it, to bring that cache line
+    /// in before a probe needs it: a loop of such independent reads has many misses in
+    /// flight at once, where the probes' branches let the core wait on one at a time.
+    #[inline]
+    pub fn touch(&self, hash: u64) -> u8 {
+        self.groups.get(self.home(hash)).map_or(0, |g| g.tags[0])
+    }
+
+    /// The first id in `hash`'s home group whose tag matches: the id a probe will most
+    /// likely check, for [`HashIndex::touch`]-like reads of what it points to.
+    #[inline]
+    pub fn likely(&self, hash: u64) -> Option<u32> {
+        let group = self.groups.get(self.home(hash))?;
+        let want = tag(hash);
+        group.tags.iter().position(|&t| t == want).map(|j| group.ids[j])
+    }
+
     /// The id whose hash is `hash` and that `eq` accepts.
     #[inline]
     pub fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
@@ -285,6 +302,29 @@ mod tests {
         index.fit(std::iter::empty);
         assert!(index.memory() <= 64);
         assert_eq!(std::mem::size_of::<Group>(), 64, "a group is one cache line");
+    }
+
+    #[test]
+    fn likely_names_the_id_a_lone_probe_would_check() {
+        let mut index = HashIndex::default();
+        assert_eq!((index.likely(3), index.touch(3)), (None, 0));
+        index.reserve(100, std::iter::empty);
+        let hashes: Vec<u64> = (1..=50u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        for (id, &hash) in hashes.iter().enumerate() {
+            if let Slot::Vacant(position) = index.find_or_insert(hash, |_| false) {
+                index.insert_at(position, hash, id as u32);
+            }
+        }
+        for (id, &hash) in hashes.iter().enumerate() {
+            // In the home group (rarely past it) under the same tag; the first such is the
+            // one the probe checks first.
+            let first = index.find(hash, |_| true);
+            assert_eq!(index.find(hash, |i| i == id as u32), Some(id as u32));
+            if let Some(likely) = index.likely(hash) {
+                assert_eq!(Some(likely), first);
+            }
+            assert_ne!(index.touch(hash), 0, "the home group of a held hash is not empty");
+        }
     }
 
     #[test]
