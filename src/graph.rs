@@ -514,6 +514,22 @@ impl IdentityGraph {
         acc
     }
 
+    /// Brings in what storing these records will read first: their record index lines and
+    /// the slots of the keys they carry (see [`HashIndex::touch`]).
+    pub fn touch_records<'a>(
+        &self,
+        records: impl Iterator<Item = (SourceId, &'a str)>,
+        keys: &[KeyIdx],
+    ) -> u32 {
+        let mut acc = records.fold(0, |acc, (source, external_id)| {
+            acc ^ self.record_table.touch(hash_record(&self.hasher, source, external_id))
+        });
+        for k in keys {
+            acc ^= self.keys.get(k.index()).map_or(0, |key| key.n_records as u8);
+        }
+        acc.into()
+    }
+
     /// The key `(kind, value)`, whose `hash` the caller computed with
     /// [`IdentityGraph::key_hasher`], interned on first sight with the `(cap, links)` that
     /// `policy` gives (called only then). One hash probe either way.

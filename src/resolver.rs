@@ -786,60 +786,78 @@ impl Resolver {
             return;
         }
         let mut old_keys = std::mem::take(&mut self.scratch.old_keys);
-        for (&input, prepared) in inputs.iter().zip(&chunk.records) {
-            let range = match prepared {
-                Ok(range) => range.clone(),
-                Err(e) => {
-                    *report.records_skipped.entry(e.clone()).or_default() += 1;
-                    continue;
-                }
-            };
-            let source = input.source;
-            self.finish_keys(chunk, source, range, report);
-            let (r, existed, attributes_changed) = match self.store(input) {
-                Ok(x) => x,
-                Err(e) => {
-                    report.records_accepted -= 1;
-                    *report.records_skipped.entry(e).or_default() += 1;
-                    continue;
-                }
-            };
-            if existed {
-                old_keys.clear();
-                old_keys.extend(self.graph.keys_of(r));
-                old_keys.sort_unstable();
-                if old_keys == self.prepared.keys {
-                    if attributes_changed {
-                        changed.insert(r);
-                        seeds.push(r);
+        let mut touched = 0;
+        for (block, block_prepared) in
+            inputs.chunks(TOUCH_BLOCK / 2).zip(chunk.records.chunks(TOUCH_BLOCK / 2))
+        {
+            // The spans of a block's records are contiguous: from the first record's to the
+            // last's (skipped records have none).
+            let ranges = || block_prepared.iter().filter_map(|p| p.as_ref().ok());
+            let first = ranges().next().map_or(0, |r| r.start);
+            let last = ranges().next_back().map_or(first, |r| r.end).max(first);
+            let keys = self.prepared.span_keys.get(first..last).unwrap_or_default();
+            touched ^= self.graph.touch_records(
+                block.iter().map(|input| (input.source, input.external_id.trim())),
+                keys,
+            );
+            for (&input, prepared) in block.iter().zip(block_prepared) {
+                let range = match prepared {
+                    Ok(range) => range.clone(),
+                    Err(e) => {
+                        *report.records_skipped.entry(e.clone()).or_default() += 1;
+                        continue;
                     }
-                    continue;
+                };
+                let source = input.source;
+                self.finish_keys(chunk, source, range, report);
+                let (r, existed, attributes_changed) = match self.store(input) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        report.records_accepted -= 1;
+                        *report.records_skipped.entry(e).or_default() += 1;
+                        continue;
+                    }
+                };
+                if existed {
+                    old_keys.clear();
+                    old_keys.extend(self.graph.keys_of(r));
+                    old_keys.sort_unstable();
+                    if old_keys == self.prepared.keys {
+                        if attributes_changed {
+                            changed.insert(r);
+                            seeds.push(r);
+                        }
+                        continue;
+                    }
+                    if !was_empty {
+                        for &k in &old_keys {
+                            let n = self.graph.key(k).n_records;
+                            initial_counts.entry(k).or_insert(n);
+                            seed_key(&self.graph, k, n - 1, seeds);
+                        }
+                    }
+                    self.graph.unlink_all(r, &mut old_keys);
+                    changed.insert(r);
                 }
                 if !was_empty {
-                    for &k in &old_keys {
+                    for &k in &self.prepared.keys {
                         let n = self.graph.key(k).n_records;
                         initial_counts.entry(k).or_insert(n);
-                        seed_key(&self.graph, k, n - 1, seeds);
                     }
                 }
-                self.graph.unlink_all(r, &mut old_keys);
-                changed.insert(r);
-            }
-            if !was_empty {
-                for &k in &self.prepared.keys {
-                    let n = self.graph.key(k).n_records;
-                    initial_counts.entry(k).or_insert(n);
+                if let Err(e) =
+                    self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited)
+                {
+                    // Unreachable: `store` checked the room. Should it happen, the record is
+                    // kept without keys and counted.
+                    *report.records_skipped.entry(e).or_default() += 1;
+                }
+                if !was_empty {
+                    seeds.push(r);
                 }
             }
-            if let Err(e) = self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited) {
-                // Unreachable: `store` checked the room. Should it happen, the record is
-                // kept without keys and counted.
-                *report.records_skipped.entry(e).or_default() += 1;
-            }
-            if !was_empty {
-                seeds.push(r);
-            }
         }
+        std::hint::black_box(touched);
         self.scratch.old_keys = old_keys;
     }
 
