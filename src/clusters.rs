@@ -3,7 +3,8 @@
 //! Each root carries its customer's id, size and the set of limited key values its records
 //! hold, so a merge can be checked against the limits without walking the members. Root data
 //! is 16 bytes per cluster; value sets live in a side table, and only clusters that a link
-//! decision touched have one (a singleton's values are read from the graph). Members
+//! decision touched have one (the others' values are read from their members' keys in the
+//! graph: singletons, and the small clusters a bulk run linked without a decision). Members
 //! of a cluster form a circular linked list (`next`), so a customer's records are listed in
 //! time proportional to the customer, not the graph.
 //!
@@ -23,10 +24,10 @@ pub(crate) type ValueSet = SmallVec<[KeyIdx; 4]>;
 pub(crate) struct RootData {
     pub customer: CustomerId,
     pub size: u32,
-    /// Index of the cluster's value set in `Clusters::value_sets`, or `UNLOADED`: a
-    /// singleton's values are read from the graph on first need instead, so a bulk run never
-    /// walks the edges of records that link to nothing, and most customers (singletons) hold
-    /// no set at all.
+    /// Index of the cluster's value set in `Clusters::value_sets`, or `UNLOADED`: the values
+    /// are read from the graph (the members' keys) when needed instead, so a bulk run never
+    /// walks the edges of records that link to nothing, and most customers (singletons, and
+    /// small clusters a bulk run found free of conflicts) hold no set at all.
     values: u32,
 }
 
@@ -254,6 +255,30 @@ impl Clusters {
     /// Joins two distinct roots; the result holds `values` and the smaller (older) of the two
     /// customer ids. Returns the new root.
     pub fn union(&mut self, a: RecordIdx, b: RecordIdx, values: ValueSet) -> RecordIdx {
+        let big = self.join(a, b);
+        self.set_values(big, values);
+        big
+    }
+
+    /// The index of a root's own data slot, below [`Clusters::root_slots`]; `None` for a
+    /// singleton sharing the common one.
+    #[inline]
+    pub fn root_slot(&self, root: RecordIdx) -> Option<usize> {
+        let p = self.parent[root.index()];
+        debug_assert!(p & ROOT != 0, "not a root");
+        let i = p & !ROOT;
+        (i != LONE && i != NO_ROOT).then_some(i as usize)
+    }
+
+    /// Number of root data slots, free ones included.
+    pub fn root_slots(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Joins two distinct roots as [`Clusters::union`] does, but keeps the value set the
+    /// bigger one had stored (for [`crate::resolve`]'s raw linking, where none has one yet
+    /// and the whole cluster's set is stored once it is known). Returns the new root.
+    pub fn join(&mut self, a: RecordIdx, b: RecordIdx) -> RecordIdx {
         debug_assert!(a != b);
         let (ra, rb) = (self.root(a), self.root(b));
         let customer = ra.customer.min(rb.customer);
@@ -267,7 +292,6 @@ impl Clusters {
         let data = self.root_mut(big);
         data.customer = customer;
         data.size = size;
-        self.set_values(big, values);
         big
     }
 

@@ -33,8 +33,6 @@ pub(crate) struct Scratch {
     pub counts: Vec<u32>,
     pub values: Vec<KeyIdx>,
     pub roots: SmallVec<[RecordIdx; 8]>,
-    /// Record slot → index of its new cluster while ids are assigned; `u32::MAX` otherwise.
-    pub cluster_of: Vec<u32>,
     /// A stored record's keys before it is replaced (bulk loads).
     pub old_keys: Vec<KeyIdx>,
 }
@@ -71,7 +69,7 @@ pub(crate) fn limited_values(
     values
 }
 
-/// The values of a root: stored, or for a singleton not loaded yet, read from the graph.
+/// The values of a root: stored, or else read from its members' keys in the graph.
 pub(crate) fn root_values<'a>(
     graph: &IdentityGraph,
     kinds: &KindTable,
@@ -80,8 +78,27 @@ pub(crate) fn root_values<'a>(
 ) -> std::borrow::Cow<'a, ValueSet> {
     match clusters.values(root) {
         Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(limited_values(graph, kinds, root)),
+        None if clusters.root(root).size <= 1 => {
+            std::borrow::Cow::Owned(limited_values(graph, kinds, root))
+        }
+        None => std::borrow::Cow::Owned(members_values(graph, kinds, clusters, root)),
     }
+}
+
+/// The sorted, deduplicated limited values of every member of the cluster of `root`.
+fn members_values(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &Clusters,
+    root: RecordIdx,
+) -> ValueSet {
+    let mut values = ValueSet::new();
+    for m in clusters.members(root) {
+        values.extend(limited_values(graph, kinds, m));
+    }
+    values.sort_unstable();
+    values.dedup();
+    values
 }
 
 /// The first kind (in value order) whose distinct values exceed its limit in `values`, which
@@ -146,22 +163,27 @@ pub(crate) fn link_region(
     scratch: &mut Scratch,
 ) {
     clusters.grow(graph.record_capacity());
-    let mut candidates: Vec<(u16, u64, KeyIdx)> =
-        Vec::with_capacity(if all_keys { graph.n_keys() / 4 } else { region.len() });
     for &r in region {
         clusters.reset(r);
     }
+    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::with_capacity(region.len());
     if all_keys {
-        for (k, slot) in graph.keys() {
-            if slot.n_records >= 2 && slot.can_link() {
-                let order = value_order_hash(graph.key_value(k));
-                candidates.push((kinds.entry(slot.kind).rank, order, k));
-            }
-        }
         let n_keys = graph.n_keys();
         for i in 0..n_keys {
             graph.set_refused(KeyIdx(i as u32), false);
         }
+        let (hard, big) = link_raw_components(graph, kinds, clusters, region);
+        if !hard.is_empty() {
+            link_region(graph, kinds, clusters, &hard, false, scratch);
+        }
+        for r in big {
+            let root = clusters.find_mut(r);
+            if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
+                let values = members_values(graph, kinds, clusters, root);
+                clusters.set_values(root, values);
+            }
+        }
+        return;
     } else {
         let mut seen: AHashSet<KeyIdx> = AHashSet::new();
         for &r in region {
@@ -208,6 +230,101 @@ pub(crate) fn link_region(
         }
         scratch.roots = roots;
     }
+}
+
+/// Clusters at most this big that a bulk run links without a decision keep no value set:
+/// their values are read from the members when a later change needs them.
+const LAZY_VALUES_MAX: u32 = 8;
+
+/// The first step of a whole-graph [`link_region`]: links every raw component (records
+/// connected through keys that may link) as one cluster, counts each component's distinct
+/// values of every limited kind, and returns the records of the components that break a
+/// limit (they need the canonical order) and a record of each component bigger than
+/// [`LAZY_VALUES_MAX`] (whose value set is to be stored).
+///
+/// Why this gives what the canonical procedure gives: in a component whose values all fit
+/// together, every union of some of its clusters fits too (a limit counts distinct values,
+/// so a subset never has more), so every candidate key joins its clusters and the component
+/// ends as one cluster, holding all its values, with no key refused. Linking it here takes
+/// the keys in table order, which reads memory in order instead of in the canonical order's
+/// random one, and builds no value set for the steps in between.
+fn link_raw_components(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &mut Clusters,
+    region: &[RecordIdx],
+) -> (Vec<RecordIdx>, Vec<RecordIdx>) {
+    // One bit field per limited kind, wide enough to count to one past the limit.
+    let mut fields: Vec<Option<(u32, u64, u64)>> = Vec::with_capacity(kinds.entries.len());
+    let mut width = 0u32;
+    for entry in &kinds.entries {
+        fields.push(entry.spec.policy.limit.map(|limit| {
+            let limit = u64::from(limit);
+            let bits = u64::BITS - (limit + 1).leading_zeros();
+            let field = (width, (1u64 << bits) - 1, limit);
+            width += bits;
+            field
+        }));
+    }
+    if width > u64::BITS {
+        // Too many limited kinds to count in one word: everything takes the canonical way.
+        return (region.to_vec(), Vec::new());
+    }
+    let mut big = Vec::new();
+    for (k, slot) in graph.keys() {
+        if slot.n_records < 2 || !slot.can_link() {
+            continue;
+        }
+        let mut records = graph.records_of(k);
+        let Some(first) = records.next() else { continue };
+        let mut root = clusters.find_mut(first);
+        for r in records {
+            let other = clusters.find_mut(r);
+            if other != root {
+                let before = clusters.root(root).size.max(clusters.root(other).size);
+                root = clusters.join(root, other);
+                if before <= LAZY_VALUES_MAX && clusters.root(root).size > LAZY_VALUES_MAX {
+                    big.push(root);
+                }
+            }
+        }
+    }
+    // A value counts once per component that holds it: a key that links has all its records
+    // in one; a constraint-only key may have them in several.
+    let mut counts = vec![0u64; clusters.root_slots()];
+    let mut over = Vec::new();
+    let mut roots: Vec<RecordIdx> = Vec::new();
+    for (k, slot) in graph.keys() {
+        let Some((shift, mask, limit)) = fields.get(slot.kind.index()).copied().flatten() else {
+            continue;
+        };
+        if slot.n_records == 0 || slot.is_generic() {
+            continue;
+        }
+        roots.clear();
+        if slot.can_link() {
+            roots.extend(graph.records_of(k).next().map(|r| clusters.find_mut(r)));
+        } else {
+            roots.extend(graph.records_of(k).map(|r| clusters.find_mut(r)));
+            roots.sort_unstable();
+            roots.dedup();
+        }
+        for &root in &roots {
+            // A singleton has nothing to link: whatever its values, it stays as it is.
+            let Some(count) = clusters.root_slot(root).and_then(|i| counts.get_mut(i)) else {
+                continue;
+            };
+            let n = (*count >> shift) & mask;
+            if n <= limit {
+                *count += 1 << shift;
+                if n == limit {
+                    over.push(root);
+                }
+            }
+        }
+    }
+    let hard = over.iter().flat_map(|&root| clusters.members(root)).collect();
+    (hard, big)
 }
 
 /// Outcome of the fast path.

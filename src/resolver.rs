@@ -417,7 +417,7 @@ impl Resolver {
     /// allocator adds on top is not counted). Costs a pass over all records.
     pub fn memory_usage(&self) -> MemoryUsage {
         MemoryUsage {
-            clusters: self.clusters.memory() + self.scratch.cluster_of.capacity() * 4,
+            clusters: self.clusters.memory(),
             customers: self.customers.memory(),
             ..self.graph.memory()
         }
@@ -1047,18 +1047,19 @@ impl Resolver {
             /// A member was new or edited.
             changed: bool,
         }
-        let cluster_of = &mut self.scratch.cluster_of;
-        if cluster_of.len() < self.graph.record_capacity() {
-            cluster_of.resize(self.graph.record_capacity(), u32::MAX);
-        }
+        let mut cluster_of = ClusterIndex::new(region.len(), self.graph.record_capacity());
         let mut new_clusters: Vec<NewCluster> = Vec::with_capacity(region.len() / 2);
         for (i, &r) in region.iter().enumerate() {
             let Some(seq) = self.graph.record(r).map(|s| s.seq()) else { continue };
             let root = self.clusters.find_mut(r);
-            let mut ci = cluster_of[root.index()] as usize;
-            if ci == u32::MAX as usize {
-                ci = new_clusters.len();
-                cluster_of[root.index()] = ci as u32;
+            let ci = match cluster_of.get(root) {
+                Some(ci) => ci as usize,
+                None => {
+                    cluster_of.insert(root, new_clusters.len() as u32);
+                    new_clusters.len()
+                }
+            };
+            if ci == new_clusters.len() {
                 new_clusters.push(NewCluster {
                     root,
                     min_seq: u32::MAX,
@@ -1082,14 +1083,11 @@ impl Resolver {
         for (&c, &(_, r)) in &oldest {
             let root = self.clusters.find(r);
             claim_root.insert(c, root);
-            let ci = cluster_of[root.index()];
-            if ci != u32::MAX {
+            if let Some(ci) = cluster_of.get(root) {
                 new_clusters[ci as usize].claims.push(c);
             }
         }
-        for nc in &new_clusters {
-            cluster_of[nc.root.index()] = u32::MAX;
-        }
+        drop(cluster_of);
         new_clusters.sort_unstable_by_key(|nc| nc.min_seq);
 
         let mut events = Vec::with_capacity(new_clusters.len());
@@ -1158,6 +1156,50 @@ fn seed_key(graph: &IdentityGraph, key: KeyIdx, other_count: u32, seeds: &mut Ve
 }
 
 /// Interns a prepared value, deny-listed values with cap 0.
+/// Root → index of its cluster among the new ones while a settled region gets its ids: a
+/// hash map for a small region, an array over record slots for a big one (so a bulk run does
+/// not hash every record, and a small change does not fill an array as big as the graph).
+enum ClusterIndex {
+    Small(AHashMap<RecordIdx, u32>),
+    Dense(Vec<u32>),
+}
+
+impl ClusterIndex {
+    /// Regions from this size on use the array.
+    const DENSE_FROM: usize = 4096;
+
+    fn new(region_len: usize, record_capacity: usize) -> Self {
+        if region_len < Self::DENSE_FROM {
+            ClusterIndex::Small(AHashMap::with_capacity(region_len))
+        } else {
+            ClusterIndex::Dense(vec![u32::MAX; record_capacity])
+        }
+    }
+
+    fn get(&self, root: RecordIdx) -> Option<u32> {
+        match self {
+            ClusterIndex::Small(map) => map.get(&root).copied(),
+            ClusterIndex::Dense(slots) => {
+                slots.get(root.index()).copied().filter(|&i| i != u32::MAX)
+            }
+        }
+    }
+
+    fn insert(&mut self, root: RecordIdx, index: u32) {
+        match self {
+            ClusterIndex::Small(map) => {
+                map.insert(root, index);
+            }
+            ClusterIndex::Dense(slots) => {
+                debug_assert!(root.index() < slots.len(), "the array covers every record slot");
+                if let Some(slot) = slots.get_mut(root.index()) {
+                    *slot = index;
+                }
+            }
+        }
+    }
+}
+
 /// Values whose key index lines are brought in together before they are interned: enough
 /// misses to keep the memory system busy, few enough lines to stay in the L1 cache.
 const TOUCH_BLOCK: usize = 128;
@@ -1234,6 +1276,65 @@ mod tests {
             let b = general.customer_of(input.source, &input.external_id).unwrap();
             assert_eq!(a.get() + 1, b.get(), "{}", input.external_id);
         }
+    }
+
+    /// A bulk load counts each raw component's values in one 64-bit word; with limits too
+    /// wide for it, every component takes the canonical way, with the same result.
+    #[test]
+    fn limits_too_wide_to_count_in_a_word_give_the_same_customers() {
+        let customers = |wide: bool, bulk: bool| {
+            let mut b = Resolver::builder();
+            for name in ["wide_a", "wide_b", "wide_c"] {
+                let limit = if wide { u32::MAX - 1 } else { 5 };
+                b.kind(
+                    name,
+                    KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1).limit(limit)),
+                )
+                .unwrap();
+            }
+            let mut r = b.build().unwrap();
+            let crm = r.add_source("crm", 10).unwrap();
+            // Ten people with two records each; the household phone on the second record of
+            // two people would join two customer numbers, so it links neither.
+            let inputs: Vec<RecordInput> = (0..10)
+                .flat_map(|p| {
+                    [
+                        RecordInput::new(crm, format!("{p}a"))
+                            .with_key(KindId::CUSTOMER_NO, format!("C{p}"))
+                            .with_key(KindId::EMAIL, format!("own{p}@x.nl")),
+                        RecordInput::new(crm, format!("{p}b"))
+                            .with_key(KindId::EMAIL, format!("own{p}@x.nl"))
+                            .with_key(KindId::PHONE, format!("010 555 {:04}", p / 2)),
+                    ]
+                })
+                .collect();
+            if bulk {
+                r.ingest(&inputs);
+            } else {
+                for input in &inputs {
+                    r.upsert(input).unwrap();
+                }
+            }
+            let mut groups: Vec<Vec<String>> = r
+                .customer_ids()
+                .iter()
+                .map(|&c| {
+                    let mut ids: Vec<String> = r
+                        .customer_records(c)
+                        .unwrap()
+                        .map(|rec| rec.external_id.to_string())
+                        .collect();
+                    ids.sort();
+                    ids
+                })
+                .collect();
+            groups.sort();
+            groups
+        };
+        let expected = customers(false, false);
+        assert_eq!(expected.len(), 10, "{expected:?}");
+        assert_eq!(customers(true, true), expected);
+        assert_eq!(customers(false, true), expected);
     }
 
     #[test]
