@@ -153,9 +153,7 @@ fn merged_values(
 ///
 /// `region` must hold whole raw components (and whole old clusters); its records are reset to
 /// singletons first. With `all_keys`, every key of the graph is a candidate (full rebuild);
-/// otherwise only the keys of region records. The whole graph and regions of at least
-/// [`TWO_STEP_FROM`] records are linked in two steps (see [`link_raw_components`]); smaller
-/// regions directly in the canonical order.
+/// otherwise only the keys of region records.
 pub(crate) fn link_region(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
@@ -168,69 +166,39 @@ pub(crate) fn link_region(
     for &r in region {
         clusters.reset(r);
     }
-    if !all_keys && region.len() < TWO_STEP_FROM {
-        link_canonical(graph, kinds, clusters, region, scratch);
-        return;
-    }
-    let (hard, big) = if all_keys {
-        let n_keys = graph.n_keys() as u32;
-        for k in 0..n_keys {
-            graph.set_refused(KeyIdx(k), false);
-        }
-        link_raw_components(graph, kinds, clusters, region, || (0..n_keys).map(KeyIdx), true)
-    } else {
-        let mut keys: Vec<KeyIdx> = region.iter().flat_map(|&r| graph.keys_of(r)).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for &k in &keys {
-            graph.set_refused(k, false);
-        }
-        link_raw_components(graph, kinds, clusters, region, || keys.iter().copied(), false)
-    };
-    if !hard.is_empty() {
-        link_canonical(graph, kinds, clusters, &hard, scratch);
-    }
-    for r in big {
-        let root = clusters.find_mut(r);
-        if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
-            let values = members_values(graph, kinds, clusters, root);
-            clusters.set_values(root, values);
-        }
-    }
-}
-
-/// Regions from this size on are linked in two steps: below it, the canonical order costs
-/// less than the two steps' tables. Small in unit tests, so they take both ways.
-#[cfg(not(test))]
-const TWO_STEP_FROM: usize = 4096;
-#[cfg(test)]
-const TWO_STEP_FROM: usize = 16;
-
-/// [`link_region`] in the canonical order, for a region whose records are reset.
-fn link_canonical(
-    graph: &mut IdentityGraph,
-    kinds: &KindTable,
-    clusters: &mut Clusters,
-    region: &[RecordIdx],
-    scratch: &mut Scratch,
-) {
-    for &r in region {
-        clusters.reset(r);
-    }
     let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::with_capacity(region.len());
-    let mut seen: AHashSet<KeyIdx> = AHashSet::new();
-    for &r in region {
-        let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
-        for k in keys {
-            if !seen.insert(k) {
-                continue;
+    if all_keys {
+        let n_keys = graph.n_keys();
+        for i in 0..n_keys {
+            graph.set_refused(KeyIdx(i as u32), false);
+        }
+        let (hard, big) = link_raw_components(graph, kinds, clusters, region);
+        if !hard.is_empty() {
+            link_region(graph, kinds, clusters, &hard, false, scratch);
+        }
+        for r in big {
+            let root = clusters.find_mut(r);
+            if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
+                let values = members_values(graph, kinds, clusters, root);
+                clusters.set_values(root, values);
             }
-            graph.set_refused(k, false);
-            let slot = graph.key(k);
-            if slot.n_records >= 2 && slot.can_link() {
-                let rank = kinds.entry(slot.kind).rank;
-                let order = value_order_hash(graph.key_value(k));
-                candidates.push((rank, order, k));
+        }
+        return;
+    } else {
+        let mut seen: AHashSet<KeyIdx> = AHashSet::new();
+        for &r in region {
+            let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
+            for k in keys {
+                if !seen.insert(k) {
+                    continue;
+                }
+                graph.set_refused(k, false);
+                let slot = graph.key(k);
+                if slot.n_records >= 2 && slot.can_link() {
+                    let rank = kinds.entry(slot.kind).rank;
+                    let order = value_order_hash(graph.key_value(k));
+                    candidates.push((rank, order, k));
+                }
             }
         }
     }
@@ -268,12 +236,11 @@ fn link_canonical(
 /// their values are read from the members when a later change needs them.
 const LAZY_VALUES_MAX: u32 = 8;
 
-/// The first step of a two-step [`link_region`]: links every raw component of `region`
-/// (records connected through keys that may link; `keys` lists every key of the region's
-/// records once, `whole_graph` says the region is every record) as one cluster, counts each
-/// component's distinct values of every limited kind, and returns the records of the
-/// components that break a limit (they need the canonical order) and a record of each
-/// component bigger than [`LAZY_VALUES_MAX`] (whose value set is to be stored).
+/// The first step of a whole-graph [`link_region`]: links every raw component (records
+/// connected through keys that may link) as one cluster, counts each component's distinct
+/// values of every limited kind, and returns the records of the components that break a
+/// limit (they need the canonical order) and a record of each component bigger than
+/// [`LAZY_VALUES_MAX`] (whose value set is to be stored).
 ///
 /// Why this gives what the canonical procedure gives: in a component whose values all fit
 /// together, every union of some of its clusters fits too (a limit counts distinct values,
@@ -281,13 +248,11 @@ const LAZY_VALUES_MAX: u32 = 8;
 /// ends as one cluster, holding all its values, with no key refused. Linking it here takes
 /// the keys in table order, which reads memory in order instead of in the canonical order's
 /// random one, and builds no value set for the steps in between.
-fn link_raw_components<I: Iterator<Item = KeyIdx>>(
+fn link_raw_components(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &mut Clusters,
     region: &[RecordIdx],
-    keys: impl Fn() -> I,
-    whole_graph: bool,
 ) -> (Vec<RecordIdx>, Vec<RecordIdx>) {
     // One bit field per limited kind, wide enough to count to one past the limit.
     let mut fields: Vec<Option<(u32, u64, u64)>> = Vec::with_capacity(kinds.entries.len());
@@ -306,8 +271,7 @@ fn link_raw_components<I: Iterator<Item = KeyIdx>>(
         return (region.to_vec(), Vec::new());
     }
     let mut big = Vec::new();
-    for k in keys() {
-        let slot = graph.key(k);
+    for (k, slot) in graph.keys() {
         if slot.n_records < 2 || !slot.can_link() {
             continue;
         }
@@ -325,29 +289,12 @@ fn link_raw_components<I: Iterator<Item = KeyIdx>>(
             }
         }
     }
-    // A constraint-only key may have records outside a region: their clusters are left out
-    // (they hold their values within the limits already, and are not the region's to touch).
-    let in_region = (!whole_graph).then(|| {
-        let mut bits = vec![0u64; graph.record_capacity().div_ceil(64)];
-        for r in region {
-            if let Some(word) = bits.get_mut(r.index() / 64) {
-                *word |= 1 << (r.index() % 64);
-            }
-        }
-        bits
-    });
-    let inside = |r: RecordIdx| {
-        in_region.as_ref().is_none_or(|bits| {
-            bits.get(r.index() / 64).is_some_and(|word| word & (1 << (r.index() % 64)) != 0)
-        })
-    };
     // A value counts once per component that holds it: a key that links has all its records
     // in one; a constraint-only key may have them in several.
     let mut counts = vec![0u64; clusters.root_slots()];
     let mut over = Vec::new();
     let mut roots: Vec<RecordIdx> = Vec::new();
-    for k in keys() {
-        let slot = graph.key(k);
+    for (k, slot) in graph.keys() {
         let Some((shift, mask, limit)) = fields.get(slot.kind.index()).copied().flatten() else {
             continue;
         };
@@ -358,7 +305,7 @@ fn link_raw_components<I: Iterator<Item = KeyIdx>>(
         if slot.can_link() {
             roots.extend(graph.records_of(k).next().map(|r| clusters.find_mut(r)));
         } else {
-            roots.extend(graph.records_of(k).filter(|&r| inside(r)).map(|r| clusters.find_mut(r)));
+            roots.extend(graph.records_of(k).map(|r| clusters.find_mut(r)));
             roots.sort_unstable();
             roots.dedup();
         }
