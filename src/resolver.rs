@@ -1278,6 +1278,77 @@ mod tests {
         }
     }
 
+    /// Changes after a bulk load re-resolve regions (the generated data's biggest raw
+    /// component among them): batches of new records, removals and replaced records must end
+    /// in the customers a bulk load of the final records gives.
+    #[cfg(feature = "synth")]
+    #[test]
+    fn changes_in_big_regions_end_in_the_batch_partition() {
+        use crate::synth::{self, SynthConfig, SynthIds};
+        let build = || {
+            let mut r = synth::resolver_builder().build().unwrap();
+            let ids = SynthIds::register(&mut r).unwrap();
+            (r, ids)
+        };
+        let partition = |r: &Resolver| {
+            let mut groups: Vec<Vec<(SourceId, String)>> = r
+                .customer_ids()
+                .iter()
+                .map(|&c| {
+                    let mut g: Vec<(SourceId, String)> = r
+                        .customer_records(c)
+                        .unwrap()
+                        .map(|rec| (rec.source, rec.external_id.to_string()))
+                        .collect();
+                    g.sort();
+                    g
+                })
+                .collect();
+            groups.sort();
+            groups
+        };
+        let (mut incremental, ids) = build();
+        let mut inputs: Vec<RecordInput> =
+            synth::records(&SynthConfig::new(3_000, 11)).map(|r| ids.input(&r)).collect();
+        // A stride, not a prefix: every source and trap is in the first load and the rest.
+        let (first, rest): (Vec<_>, Vec<_>) =
+            inputs.iter().cloned().enumerate().partition(|(i, _)| i % 10 < 7);
+        incremental.ingest(first.into_iter().map(|(_, r)| r));
+        for batch in rest.chunks(rest.len() / 3 + 1) {
+            incremental.ingest(batch.iter().map(|(_, r)| r));
+        }
+        let mut removed = 0;
+        for input in inputs.iter().step_by(13) {
+            incremental.remove(input.source, &input.external_id).unwrap();
+            removed += 1;
+        }
+        inputs =
+            inputs.into_iter().enumerate().filter(|(i, _)| i % 13 != 0).map(|(_, r)| r).collect();
+        // Replace every 7th remaining record by itself without its last key.
+        let replaced: Vec<RecordInput> = inputs
+            .iter()
+            .step_by(7)
+            .map(|r| {
+                let mut r = r.clone();
+                r.keys.pop();
+                r
+            })
+            .collect();
+        incremental.ingest(&replaced);
+        for (i, r) in inputs.iter_mut().enumerate() {
+            if i % 7 == 0 {
+                r.keys.pop();
+            }
+        }
+        let (mut batch, _) = build();
+        batch.ingest(&inputs);
+        assert!(removed > 100);
+        assert_eq!(incremental.n_records(), inputs.len());
+        let expected = partition(&batch);
+        assert!(expected.len() > 1000 && expected.len() < inputs.len(), "some links made");
+        assert_eq!(partition(&incremental), expected);
+    }
+
     /// A bulk load counts each raw component's values in one 64-bit word; with limits too
     /// wide for it, every component takes the canonical way, with the same result.
     #[test]
