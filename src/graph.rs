@@ -492,8 +492,9 @@ impl IdentityGraph {
         &self.hasher
     }
 
-    /// Brings in the key index lines that interning the keys of these hashes will probe
-    /// (see [`HashIndex::touch`]); the result means nothing but keeps the reads.
+    /// Brings in what interning the keys of these hashes (at most 256 are followed) will read:
+    /// first their key index lines, then the slot and text of the key each probe will likely
+    /// compare with (see [`HashIndex::touch`]). The result means nothing but keeps the reads.
     pub fn touch_keys(&self, hashes: impl Iterator<Item = u64> + Clone) -> u8 {
         let mut acc = hashes.clone().fold(0, |acc, hash| acc ^ self.key_table.touch(hash));
         // Then the slot and the text of the key each probe will likely compare with.

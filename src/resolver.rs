@@ -1155,7 +1155,6 @@ fn seed_key(graph: &IdentityGraph, key: KeyIdx, other_count: u32, seeds: &mut Ve
     }
 }
 
-/// Interns a prepared value, deny-listed values with cap 0.
 /// Root → index of its cluster among the new ones while a settled region gets its ids: a
 /// hash map for a small region, an array over record slots for a big one (so a bulk run does
 /// not hash every record, and a small change does not fill an array as big as the graph).
@@ -1204,6 +1203,7 @@ impl ClusterIndex {
 /// misses to keep the memory system busy, few enough lines to stay in the L1 cache.
 const TOUCH_BLOCK: usize = 128;
 
+/// Interns a prepared value, deny-listed values with cap 0.
 fn intern(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
