@@ -327,18 +327,26 @@ impl IdentityGraph {
             }
         }
         trim_vec(&mut self.records);
-        let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
-        self.key_table.fit(|| held_keys(hasher, keys, key_text));
-        let (records, ext) = (&self.records, &self.ext_text);
-        self.record_table.fit(|| held_records(hasher, records, ext));
-        debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
-        debug_assert_eq!(self.record_table.len(), self.n_records, "every record indexed once");
         trim_vec(&mut self.record_keys);
         trim_vec(&mut self.keys);
         trim_vec(&mut self.cells);
         trim_string(&mut self.ext_text);
         trim_string(&mut self.key_text);
         self.attributes.trim();
+    }
+
+    /// Rebuilds the key and record indexes to fit if a bulk load left them under two thirds
+    /// full (see [`HashIndex::fit`]). For a first bulk load only: after smaller batches the
+    /// indexes keep the room their growth made, or every growth (by half, to 58 % full) would
+    /// be followed by a fit, two rehashes of every key each time the index took in a tenth
+    /// more.
+    pub fn fit_indexes(&mut self) {
+        let (keys, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
+        self.key_table.fit(|| held_keys(hasher, keys, key_text));
+        let (records, ext) = (&self.records, &self.ext_text);
+        self.record_table.fit(|| held_records(hasher, records, ext));
+        debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
+        debug_assert_eq!(self.record_table.len(), self.n_records, "every record indexed once");
     }
 
     #[inline]

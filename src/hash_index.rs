@@ -203,8 +203,8 @@ impl HashIndex {
     }
 
     /// Rebuilds at about 80 % full if the index is under two thirds full (as growth by half
-    /// leaves it). Amortised: growth and fit alternate only after the index took in a tenth
-    /// more ids. Not tighter: a rebuild rehashes every id.
+    /// leaves it). A rebuild rehashes every id, so this is for the end of a first bulk load,
+    /// not after every batch: growth followed by a fit leaves room for only a tenth more.
     pub fn fit<I: Iterator<Item = (u32, u64)>>(&mut self, held: impl FnOnce() -> I) {
         if self.len * 3 >= self.slots() * 2 {
             return;

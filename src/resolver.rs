@@ -865,6 +865,9 @@ impl Resolver {
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
         let PendingIngest { was_empty, mut seeds, changed, initial_counts, report } = pending;
         self.graph.trim();
+        if was_empty {
+            self.graph.fit_indexes();
+        }
         let events = if was_empty {
             self.settle_fresh()
         } else {
