@@ -1239,20 +1239,23 @@ mod tests {
         (r, crm)
     }
 
+    /// A resolver with the generator's policy, sources and kinds.
+    #[cfg(feature = "synth")]
+    fn synth_resolver() -> (Resolver, crate::synth::SynthIds) {
+        let mut r = crate::synth::resolver_builder().build().unwrap();
+        let ids = crate::synth::SynthIds::register(&mut r).unwrap();
+        (r, ids)
+    }
+
     /// The fresh-bulk shortcut (`settle_fresh`) hands out the ids the general path does: a
     /// resolver that once held a record takes the general path on the same batch and must give
     /// every record the same id, shifted by the one id the earlier record used.
     #[cfg(feature = "synth")]
     #[test]
     fn fresh_bulk_gives_the_ids_of_the_general_path() {
-        use crate::synth::{self, SynthConfig, SynthIds};
-        let build = || {
-            let mut r = synth::resolver_builder().build().unwrap();
-            let ids = SynthIds::register(&mut r).unwrap();
-            (r, ids)
-        };
-        let (mut fresh, ids) = build();
-        let (mut general, _) = build();
+        use crate::synth::{self, SynthConfig};
+        let (mut fresh, ids) = synth_resolver();
+        let (mut general, _) = synth_resolver();
         let inputs: Vec<RecordInput> =
             synth::records(&SynthConfig::new(2_000, 7)).map(|r| ids.input(&r)).collect();
         let crm = ids.source("crm").unwrap();
@@ -1287,12 +1290,7 @@ mod tests {
     #[cfg(feature = "synth")]
     #[test]
     fn changes_in_big_regions_end_in_the_batch_partition() {
-        use crate::synth::{self, SynthConfig, SynthIds};
-        let build = || {
-            let mut r = synth::resolver_builder().build().unwrap();
-            let ids = SynthIds::register(&mut r).unwrap();
-            (r, ids)
-        };
+        use crate::synth::{self, SynthConfig};
         let partition = |r: &Resolver| {
             let mut groups: Vec<Vec<(SourceId, String)>> = r
                 .customer_ids()
@@ -1310,7 +1308,7 @@ mod tests {
             groups.sort();
             groups
         };
-        let (mut incremental, ids) = build();
+        let (mut incremental, ids) = synth_resolver();
         let mut inputs: Vec<RecordInput> =
             synth::records(&SynthConfig::new(3_000, 11)).map(|r| ids.input(&r)).collect();
         // A stride, not a prefix: every source and trap is in the first load and the rest.
@@ -1343,7 +1341,7 @@ mod tests {
                 r.keys.pop();
             }
         }
-        let (mut batch, _) = build();
+        let (mut batch, _) = synth_resolver();
         batch.ingest(&inputs);
         assert!(removed > 100);
         assert_eq!(incremental.n_records(), inputs.len());
