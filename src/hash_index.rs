@@ -315,6 +315,7 @@ mod tests {
                 index.insert_at(position, hash, id as u32);
             }
         }
+        let mut named = 0;
         for (id, &hash) in hashes.iter().enumerate() {
             // In the home group (rarely past it) under the same tag; the first such is the
             // one the probe checks first.
@@ -322,9 +323,12 @@ mod tests {
             assert_eq!(index.find(hash, |i| i == id as u32), Some(id as u32));
             if let Some(likely) = index.likely(hash) {
                 assert_eq!(Some(likely), first);
+                named += 1;
             }
             assert_ne!(index.touch(hash), 0, "the home group of a held hash is not empty");
         }
+        // Only an id pushed past a full home group is not named.
+        assert!(named >= hashes.len() * 9 / 10, "{named} of {}", hashes.len());
     }
 
     #[test]

@@ -166,7 +166,6 @@ pub(crate) fn link_region(
     for &r in region {
         clusters.reset(r);
     }
-    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::with_capacity(region.len());
     if all_keys {
         let n_keys = graph.n_keys();
         for i in 0..n_keys {
@@ -184,21 +183,21 @@ pub(crate) fn link_region(
             }
         }
         return;
-    } else {
-        let mut seen: AHashSet<KeyIdx> = AHashSet::new();
-        for &r in region {
-            let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
-            for k in keys {
-                if !seen.insert(k) {
-                    continue;
-                }
-                graph.set_refused(k, false);
-                let slot = graph.key(k);
-                if slot.n_records >= 2 && slot.can_link() {
-                    let rank = kinds.entry(slot.kind).rank;
-                    let order = value_order_hash(graph.key_value(k));
-                    candidates.push((rank, order, k));
-                }
+    }
+    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::with_capacity(region.len());
+    let mut seen: AHashSet<KeyIdx> = AHashSet::new();
+    for &r in region {
+        let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
+        for k in keys {
+            if !seen.insert(k) {
+                continue;
+            }
+            graph.set_refused(k, false);
+            let slot = graph.key(k);
+            if slot.n_records >= 2 && slot.can_link() {
+                let rank = kinds.entry(slot.kind).rank;
+                let order = value_order_hash(graph.key_value(k));
+                candidates.push((rank, order, k));
             }
         }
     }
