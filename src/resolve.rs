@@ -335,12 +335,14 @@ pub(crate) enum FastLink {
 }
 
 /// Joins `record` (already reset or clustered) with every cluster its non-generic keys reach,
-/// if all of them fit within the limits together. Changes nothing on [`FastLink::Conflict`].
+/// if all of them fit within the limits together and at most `max_customers` of them have a
+/// customer id. Changes nothing on [`FastLink::Conflict`].
 pub(crate) fn try_fast_link(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &mut Clusters,
     record: RecordIdx,
+    max_customers: usize,
     scratch: &mut Scratch,
 ) -> FastLink {
     scratch.roots.clear();
@@ -359,7 +361,22 @@ pub(crate) fn try_fast_link(
         }
     }
     let roots = std::mem::take(&mut scratch.roots);
-    // A stored value set may predate the record's new keys; a lazy singleton's is read from
+    let mut customers: SmallVec<[CustomerId; 4]> =
+        roots.iter().map(|&r| clusters.root(r).customer).filter(|c| c.0 != 0).collect();
+    if customers.len() > max_customers {
+        scratch.roots = roots;
+        return FastLink::Conflict;
+    }
+    customers.sort_unstable();
+    if roots.len() == 1 && clusters.root(own_root).size == 1 {
+        // A record that touches nobody stays alone, whatever its values (even one that alone
+        // breaks a limit): that is also what a re-run gives. Its values are its own, read
+        // from the graph when needed.
+        clusters.unload_values(own_root);
+        scratch.roots = roots;
+        return FastLink::Joined { root: own_root, customers };
+    }
+    // A stored value set may predate the record's new keys; a lazy cluster's is read from
     // the graph (keys included) by `merged_values` anyway.
     let own_values = if clusters.values(own_root).is_some() {
         limited_values(graph, kinds, record)
@@ -368,27 +385,17 @@ pub(crate) fn try_fast_link(
     };
     let result = match merged_values(graph, kinds, clusters, &roots, &own_values, scratch) {
         Ok(values) => {
-            let mut customers: SmallVec<[CustomerId; 4]> =
-                roots.iter().map(|&r| clusters.root(r).customer).filter(|c| c.0 != 0).collect();
-            customers.sort_unstable();
             let mut root = roots[0];
             for &other in &roots[1..] {
-                root = clusters.union(root, other, ValueSet::new());
+                root = clusters.join(root, other);
             }
-            clusters.set_values(root, values);
+            // Small clusters keep no value set, as after a bulk load.
+            if clusters.root(root).size <= LAZY_VALUES_MAX {
+                clusters.unload_values(root);
+            } else {
+                clusters.set_values(root, values);
+            }
             FastLink::Joined { root, customers }
-        }
-        // A record that alone breaks a limit and touches nobody stays alone: that is also what
-        // a re-run gives.
-        Err(_) if roots.len() == 1 && clusters.root(own_root).size == 1 => {
-            // A singleton's values are its record's own: leave them to be read lazily.
-            clusters.unload_values(own_root);
-            let mut customers = SmallVec::new();
-            let c = clusters.root(own_root).customer;
-            if c.0 != 0 {
-                customers.push(c);
-            }
-            FastLink::Joined { root: own_root, customers }
         }
         Err(_) => FastLink::Conflict,
     };

@@ -186,7 +186,14 @@ impl MemoryUsage {
 struct PendingIngest {
     /// The resolver held nothing before: resolve everything in one batch pass.
     was_empty: bool,
+    /// Records whose raw components must be re-resolved.
     seeds: Vec<RecordIdx>,
+    /// Records new to the resolver, in input order: they try the fast path before any
+    /// re-resolution (see [`Resolver::finish_ingest`]).
+    fresh: Vec<RecordIdx>,
+    /// Stored records whose attributes alone changed: their customers are updated, their
+    /// links are not.
+    retouched: Vec<RecordIdx>,
     /// Records whose content changed (for `Updated` events).
     changed: AHashSet<RecordIdx>,
     /// Key counts before the ingest touched them, to find keys whose generic status flipped.
@@ -605,6 +612,7 @@ impl Resolver {
                 &self.kinds,
                 &mut self.clusters,
                 r,
+                usize::MAX,
                 &mut self.scratch,
             ) {
                 self.fast_events(root, &customers, &mut changes.events);
@@ -668,7 +676,10 @@ impl Resolver {
     /// `(source, external_id)` replace earlier ones.
     ///
     /// Into an empty resolver this is a batch run over all records: time roughly linear in
-    /// records and keys. Otherwise only the raw components the batch touches are re-resolved.
+    /// records and keys. Otherwise new records are linked as single upserts would link them,
+    /// and only the raw components where something conflicts, or where stored records changed
+    /// their keys, are re-resolved; the events describe the change from before the call to
+    /// after it, as for a single upsert.
     ///
     /// Takes records or references to them: the resolver copies what it keeps into its own
     /// compact storage, so a host may reuse its input buffers.
@@ -777,7 +788,8 @@ impl Resolver {
         inputs: &[&RecordInput],
         chunk: &PreparedChunk,
     ) {
-        let PendingIngest { was_empty, seeds, changed, initial_counts, report } = pending;
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, initial_counts, report } =
+            pending;
         let was_empty = *was_empty;
         report.absorb(&chunk.rejected);
         if let Err(e) = self.intern_spans(chunk) {
@@ -825,7 +837,7 @@ impl Resolver {
                     if old_keys == self.prepared.keys {
                         if attributes_changed {
                             changed.insert(r);
-                            seeds.push(r);
+                            retouched.push(r);
                         }
                         continue;
                     }
@@ -853,7 +865,11 @@ impl Resolver {
                     *report.records_skipped.entry(e).or_default() += 1;
                 }
                 if !was_empty {
-                    seeds.push(r);
+                    if existed {
+                        seeds.push(r);
+                    } else {
+                        fresh.push(r);
+                    }
                 }
             }
         }
@@ -862,8 +878,27 @@ impl Resolver {
     }
 
     /// Resolves what [`Resolver::load`] stored.
+    ///
+    /// Into a resolver that held records, new records first take the fast path one by one,
+    /// as single upserts would, but against the final key counts: each joins the clusters its
+    /// keys reach if they fit within the limits and hold at most one customer (so no old
+    /// customer is absorbed before the re-resolution below, which must see each old record's
+    /// customer as it was). What cannot be settled that way is re-resolved as a region: the
+    /// raw components of records whose keys changed, of keys whose generic status flipped,
+    /// and of new records the fast path refused. A component outside that region saw only
+    /// added records, no flip and no refusal, so it ends as those records upserted one after
+    /// the other would leave it: the batch partition (see [`crate::resolve`]). A batch of new
+    /// people thus does not re-resolve the big component their office phone lands in.
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
-        let PendingIngest { was_empty, mut seeds, changed, initial_counts, report } = pending;
+        let PendingIngest {
+            was_empty,
+            mut seeds,
+            fresh,
+            mut retouched,
+            changed,
+            initial_counts,
+            report,
+        } = pending;
         self.graph.trim();
         if was_empty {
             self.graph.fit_indexes();
@@ -877,7 +912,47 @@ impl Resolver {
                     seeds.extend(self.graph.records_of(k));
                 }
             }
-            self.settle(seeds, &changed)
+            for &r in &fresh {
+                match resolve::try_fast_link(
+                    &self.graph,
+                    &self.kinds,
+                    &mut self.clusters,
+                    r,
+                    1,
+                    &mut self.scratch,
+                ) {
+                    FastLink::Joined { root, customers } => {
+                        let customer = customers.first().copied().unwrap_or(CustomerId(0));
+                        self.clusters.root_mut(root).customer = customer;
+                        if customer.0 != 0 {
+                            self.customers.insert(customer, root);
+                        }
+                    }
+                    FastLink::Conflict => seeds.push(r),
+                }
+            }
+            let region = if seeds.is_empty() {
+                Vec::new()
+            } else {
+                resolve::closure(&self.graph, &self.clusters, seeds)
+            };
+            // New records had no customer before the batch, whatever the fast path joined
+            // them to since.
+            let is_fresh: AHashSet<RecordIdx> =
+                if region.is_empty() { AHashSet::new() } else { fresh.iter().copied().collect() };
+            let old = region
+                .iter()
+                .map(|&r| {
+                    if is_fresh.contains(&r) {
+                        CustomerId(0)
+                    } else {
+                        self.clusters.customer_of(r)
+                    }
+                })
+                .collect();
+            let mut touched = fresh;
+            touched.append(&mut retouched);
+            self.settle_region(region, old, false, &changed, &touched)
         };
         self.clusters.trim();
         Changes { events, report }
@@ -948,7 +1023,7 @@ impl Resolver {
         let mut region = Vec::with_capacity(self.graph.n_records());
         region.extend(self.graph.records().map(|(r, _)| r));
         let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
-        let events = self.settle_region(region, old, true, &AHashSet::new());
+        let events = self.settle_region(region, old, true, &AHashSet::new(), &[]);
         Changes { events, ..Default::default() }
     }
 
@@ -987,19 +1062,24 @@ impl Resolver {
     fn settle(&mut self, seeds: Vec<RecordIdx>, changed: &AHashSet<RecordIdx>) -> Vec<ChangeEvent> {
         let region = resolve::closure(&self.graph, &self.clusters, seeds);
         let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
-        self.settle_region(region, old, false, changed)
+        self.settle_region(region, old, false, changed, &[])
     }
 
     /// Links `region` (whole raw components and whole old clusters, ghosts included) afresh,
     /// then gives ids: each old id claims the new cluster holding its oldest surviving record;
     /// a cluster claimed by several keeps the smallest; unclaimed clusters get fresh ids in
     /// the order of their oldest record.
+    ///
+    /// `touched` are records a batch linked or edited outside the region (others are
+    /// skipped): the cluster of each is updated under its customer id, or, with none, is new
+    /// and gets a fresh id in the same order as the region's new clusters.
     fn settle_region(
         &mut self,
         region: Vec<RecordIdx>,
         old: Vec<CustomerId>,
         all_keys: bool,
         changed: &AHashSet<RecordIdx>,
+        touched: &[RecordIdx],
     ) -> Vec<ChangeEvent> {
         let old_of = |i: usize| old.get(i).copied().unwrap_or(CustomerId(0));
         let mut live = Vec::with_capacity(region.len());
@@ -1050,6 +1130,8 @@ impl Resolver {
             /// A member was new or edited.
             changed: bool,
         }
+        // Sized by the region: a big batch of new records adds clusters to a map, not an array
+        // as big as the graph.
         let mut cluster_of = ClusterIndex::new(region.len(), self.graph.record_capacity());
         let mut new_clusters: Vec<NewCluster> = Vec::with_capacity(region.len() / 2);
         for (i, &r) in region.iter().enumerate() {
@@ -1081,6 +1163,27 @@ impl Resolver {
                 _ => {}
             }
             nc.changed |= !changed.is_empty() && changed.contains(&r);
+        }
+        // Touched clusters outside the region keep their members and their customer (the
+        // fast path joined at most one customer into each). A cluster without one holds new
+        // records only, and `touched` lists new records first, in input order: the first
+        // member met is its oldest.
+        for &r in touched {
+            let Some(seq) = self.graph.record(r).map(|s| s.seq()) else { continue };
+            let root = self.clusters.find_mut(r);
+            if cluster_of.get(root).is_some() {
+                continue;
+            }
+            cluster_of.insert(root, new_clusters.len() as u32);
+            let customer = self.clusters.root(root).customer;
+            new_clusters.push(NewCluster {
+                root,
+                min_seq: seq,
+                size: 0,
+                olds: SmallVec::new(),
+                claims: (customer.0 != 0).then_some(customer).into_iter().collect(),
+                changed: true,
+            });
         }
         let mut claim_root: AHashMap<CustomerId, RecordIdx> = AHashMap::with_capacity(oldest.len());
         for (&c, &(_, r)) in &oldest {
@@ -1534,6 +1637,43 @@ mod tests {
             )
             .unwrap();
         assert!(again.events.is_empty(), "an identical record changes nothing");
+    }
+
+    /// A batch into a resolver that holds records: new records join through the fast path,
+    /// a record that would join two customers is re-resolved, an edited record only updates;
+    /// the events describe the change from before the batch to after it.
+    #[test]
+    fn batch_events_span_the_fast_path_and_the_re_resolved_region() {
+        let (mut r, crm) = resolver();
+        let email = |id: &str, e: &str| RecordInput::new(crm, id).with_key(KindId::EMAIL, e);
+        r.upsert(email("1", "a@x.nl").with_key(KindId::CUSTOMER_NO, "C1")).unwrap();
+        r.upsert(email("2", "b@x.nl").with_key(KindId::CUSTOMER_NO, "C2")).unwrap();
+        r.upsert(email("3", "d@x.nl")).unwrap();
+        let [a, b, d] = ["1", "2", "3"].map(|id| r.customer_of(crm, id).unwrap());
+        let batch = vec![
+            email("4", "a@x.nl"),
+            email("5", "n@x.nl"),
+            email("6", "n@x.nl").with_key(KindId::PHONE, "+31612345678"),
+            email("3", "d@x.nl").with_attribute("note", "moved"),
+            email("7", "b@x.nl").with_key(KindId::EMAIL, "d@x.nl"),
+        ];
+        let mut events = r.ingest(&batch).events;
+        let new = r.customer_of(crm, "5").unwrap();
+        assert!(new.get() > d.get(), "a fresh id for the new person");
+        let mut expected = vec![
+            ChangeEvent::Created { customer: new },
+            ChangeEvent::Merged { survivor: b, absorbed: vec![d] },
+            ChangeEvent::Updated { customer: a },
+            ChangeEvent::Updated { customer: b },
+        ];
+        sort_events(&mut events);
+        sort_events(&mut expected);
+        assert_eq!(events, expected);
+        let customer = |id| r.customer_of(crm, id).unwrap();
+        assert_eq!([customer("1"), customer("4")], [a, a]);
+        assert_eq!(customer("6"), new);
+        assert_eq!([customer("2"), customer("3"), customer("7")], [b, b, b]);
+        assert_eq!(r.n_customers(), 3);
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0u16..2, 0u8..10, keys_strategy()).prop_map(|(s, i, k)| Op::Upsert(s, i, k)),
         2 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::Remove(s, i)),
-        1 => proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..6).prop_map(Op::Bulk),
+        2 => proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..10).prop_map(Op::Bulk),
         1 => Just(Op::Rebuild),
     ]
 }
