@@ -1270,11 +1270,14 @@ enum ClusterIndex {
 }
 
 impl ClusterIndex {
-    /// Regions from this size on use the array.
+    /// Regions from this size on may use the array...
     const DENSE_FROM: usize = 4096;
+    /// ...if they hold at least this fraction of the record slots: filling the array costs
+    /// about a nanosecond per slot (and its pages), a map entry some tens per region record.
+    const DENSE_SHARE: usize = 64;
 
     fn new(region_len: usize, record_capacity: usize) -> Self {
-        if region_len < Self::DENSE_FROM {
+        if region_len < Self::DENSE_FROM || region_len < record_capacity / Self::DENSE_SHARE {
             ClusterIndex::Small(AHashMap::with_capacity(region_len))
         } else {
             ClusterIndex::Dense(vec![u32::MAX; record_capacity])
