@@ -907,8 +907,7 @@ impl Resolver {
             self.settle_fresh()
         } else {
             for (&k, &n) in &initial_counts {
-                let s = self.graph.key(k);
-                if s.links && (n > s.cap) != s.is_generic() {
+                if (n > self.graph.key(k).cap) != self.graph.key(k).is_generic() {
                     seeds.extend(self.graph.records_of(k));
                 }
             }
@@ -1250,13 +1249,15 @@ impl Resolver {
 }
 
 /// Adds the records of `key` to `seeds` if the key ties them to a change: its count went
-/// between `other_count` and its current count, and it could link records at either count.
-/// The records of a key generic (or not linking) throughout are connected through it neither
-/// before nor after, so they are left out — a shared Wi-Fi address's thousands of records do
-/// not join the region of every change that touches it.
+/// between `other_count` and its current count, and it could link records at either count,
+/// or it turned generic or back (a generic value counts for no limit, so the customers of
+/// a constraint value's records may change too). The records of a key generic throughout
+/// are connected through it neither before nor after, so they are left out — a shared Wi-Fi
+/// address's thousands of records do not join the region of every change that touches it.
 fn seed_key(graph: &IdentityGraph, key: KeyIdx, other_count: u32, seeds: &mut Vec<RecordIdx>) {
     let slot = graph.key(key);
-    if slot.links && (slot.n_records <= slot.cap || other_count <= slot.cap) {
+    let flipped = (other_count > slot.cap) != slot.is_generic();
+    if flipped || (slot.links && (slot.n_records <= slot.cap || other_count <= slot.cap)) {
         seeds.extend(graph.records_of(key));
     }
 }
@@ -1677,6 +1678,48 @@ mod tests {
         assert_eq!(customer("6"), new);
         assert_eq!([customer("2"), customer("3"), customer("7")], [b, b, b]);
         assert_eq!(r.n_customers(), 3);
+    }
+
+    /// A constraint value carried by more records than its kind's cap is generic and counts
+    /// for no limit: when records make it generic (or leave it), customers its records were
+    /// kept out of, or joined, are decided again — by upsert, batch and remove alike.
+    #[test]
+    fn a_constraint_value_turning_generic_frees_the_links_it_blocked() {
+        let contract = |r: &Resolver| r.kind_id("contract").unwrap();
+        let build = || {
+            let mut b = Resolver::builder();
+            let policy = KindPolicy::new(0).limit(1).generic_cap(2).constraint_only();
+            b.kind("contract", KindSpec::new(crate::Normalizer::Opaque, policy)).unwrap();
+            let mut r = b.build().unwrap();
+            let crm = r.add_source("crm", 10).unwrap();
+            let (k, e) = (contract(&r), KindId::EMAIL);
+            let a = RecordInput::new(crm, "a").with_key(e, "a@x.nl").with_key(k, "c1");
+            let b = RecordInput::new(crm, "b").with_key(e, "a@x.nl").with_key(k, "c2");
+            r.ingest([a, b]);
+            assert_ne!(r.customer_of(crm, "a"), r.customer_of(crm, "b"), "two contracts");
+            (r, crm)
+        };
+        let sharers = |r: &Resolver, crm| -> Vec<RecordInput> {
+            (0..2)
+                .map(|i| RecordInput::new(crm, format!("s{i}")).with_key(contract(r), "c2"))
+                .collect()
+        };
+        let (mut upserted, crm) = build();
+        for s in sharers(&upserted, crm) {
+            upserted.upsert(s).unwrap();
+        }
+        let (mut batched, _) = build();
+        let rows = sharers(&batched, crm);
+        batched.ingest(rows);
+        for r in [&upserted, &batched] {
+            assert_eq!(r.customer_of(crm, "a"), r.customer_of(crm, "b"), "c2 is generic now");
+        }
+        upserted.remove(crm, "s0").unwrap();
+        assert_ne!(
+            upserted.customer_of(crm, "a"),
+            upserted.customer_of(crm, "b"),
+            "c2 counts again"
+        );
     }
 
     #[test]

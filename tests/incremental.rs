@@ -19,7 +19,8 @@ const VALUES: [&str; 7] = ["a", "b", "c", "d", "e", "f", "z"];
 
 /// Five opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
 /// a kind with the same priority (tie broken by name) and a deny-list, an uncapped kind, and a
-/// constraint that links nothing but allows one value per customer.
+/// constraint that links nothing but allows one value per customer, unless the value is
+/// generic.
 fn kinds() -> Vec<RefKind> {
     let k = |name: &str, priority, limit, cap, deny: &[&str]| RefKind {
         name: name.to_string(),
@@ -34,7 +35,7 @@ fn kinds() -> Vec<RefKind> {
         k("k1", 50, Some(2), Some(3), &[]),
         k("k2", 50, None, Some(3), &["z"]),
         k("k3", 10, Some(3), None, &[]),
-        RefKind { links: false, ..k("k4", 0, Some(1), None, &[]) },
+        RefKind { links: false, ..k("k4", 0, Some(1), Some(2), &[]) },
     ]
 }
 
