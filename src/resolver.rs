@@ -196,8 +196,8 @@ struct PendingIngest {
     retouched: Vec<RecordIdx>,
     /// Records whose content changed (for `Updated` events).
     changed: AHashSet<RecordIdx>,
-    /// Key counts before the ingest touched them, to find keys whose generic status flipped.
-    initial_counts: AHashMap<KeyIdx, u32>,
+    /// Keys a stored record took past their kind's cap: they turned generic.
+    turned_generic: Vec<KeyIdx>,
     report: IngestReport,
 }
 
@@ -788,7 +788,7 @@ impl Resolver {
         inputs: &[&RecordInput],
         chunk: &PreparedChunk,
     ) {
-        let PendingIngest { was_empty, seeds, fresh, retouched, changed, initial_counts, report } =
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, turned_generic, report } =
             pending;
         let was_empty = *was_empty;
         report.absorb(&chunk.rejected);
@@ -842,20 +842,14 @@ impl Resolver {
                         continue;
                     }
                     if !was_empty {
+                        // Seeds a key's records if it could link before or after, or if
+                        // losing this record takes it back under its cap.
                         for &k in &old_keys {
-                            let n = self.graph.key(k).n_records;
-                            initial_counts.entry(k).or_insert(n);
-                            seed_key(&self.graph, k, n - 1, seeds);
+                            seed_key(&self.graph, k, self.graph.key(k).n_records - 1, seeds);
                         }
                     }
                     self.graph.unlink_all(r, &mut old_keys);
                     changed.insert(r);
-                }
-                if !was_empty {
-                    for &k in &self.prepared.keys {
-                        let n = self.graph.key(k).n_records;
-                        initial_counts.entry(k).or_insert(n);
-                    }
                 }
                 if let Err(e) =
                     self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited)
@@ -865,6 +859,16 @@ impl Resolver {
                     *report.records_skipped.entry(e).or_default() += 1;
                 }
                 if !was_empty {
+                    // Every step a key's count takes past its cap is noted (a key that went
+                    // past and back within the batch is re-resolved needlessly, never missed).
+                    // A key new with this record has no records whose customers it could
+                    // change.
+                    for &k in &self.prepared.keys {
+                        let s = self.graph.key(k);
+                        if s.n_records >= 2 && s.n_records == s.cap.saturating_add(1) {
+                            turned_generic.push(k);
+                        }
+                    }
                     if existed {
                         seeds.push(r);
                     } else {
@@ -896,7 +900,7 @@ impl Resolver {
             fresh,
             mut retouched,
             changed,
-            initial_counts,
+            turned_generic,
             report,
         } = pending;
         self.graph.trim();
@@ -906,10 +910,8 @@ impl Resolver {
         let events = if was_empty {
             self.settle_fresh()
         } else {
-            for (&k, &n) in &initial_counts {
-                if (n > self.graph.key(k).cap) != self.graph.key(k).is_generic() {
-                    seeds.extend(self.graph.records_of(k));
-                }
+            for &k in &turned_generic {
+                seeds.extend(self.graph.records_of(k));
             }
             for &r in &fresh {
                 match resolve::try_fast_link(
