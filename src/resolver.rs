@@ -872,7 +872,11 @@ impl Resolver {
                     if existed {
                         seeds.push(r);
                     } else {
+                        // Linked now, while its keys are in the cache (see `finish_ingest`).
                         fresh.push(r);
+                        if !self.fast_link_fresh(r) {
+                            seeds.push(r);
+                        }
                     }
                 }
             }
@@ -881,16 +885,40 @@ impl Resolver {
         self.scratch.old_keys = old_keys;
     }
 
+    /// The fast path for a record new to a resolver that holds records, during a batch:
+    /// joins the clusters its keys reach if they fit the limits and hold at most one customer
+    /// (see [`Resolver::finish_ingest`]). Returns false if the record must be re-resolved.
+    fn fast_link_fresh(&mut self, r: RecordIdx) -> bool {
+        match resolve::try_fast_link(
+            &self.graph,
+            &self.kinds,
+            &mut self.clusters,
+            r,
+            1,
+            &mut self.scratch,
+        ) {
+            FastLink::Joined { root, customers } => {
+                let customer = customers.first().copied().unwrap_or(CustomerId(0));
+                self.clusters.root_mut(root).customer = customer;
+                if customer.0 != 0 {
+                    self.customers.insert(customer, root);
+                }
+                true
+            }
+            FastLink::Conflict => false,
+        }
+    }
+
     /// Resolves what [`Resolver::load`] stored.
     ///
-    /// Into a resolver that held records, new records first take the fast path one by one,
-    /// as single upserts would, but against the final key counts: each joins the clusters its
-    /// keys reach if they fit within the limits and hold at most one customer (so no old
-    /// customer is absorbed before the re-resolution below, which must see each old record's
-    /// customer as it was). What cannot be settled that way is re-resolved as a region: the
-    /// raw components of records whose keys changed, of keys whose generic status flipped,
-    /// and of new records the fast path refused. A component outside that region saw only
-    /// added records, no flip and no refusal, so it ends as those records upserted one after
+    /// Into a resolver that held records, new records have taken the fast path as they were
+    /// stored, as single upserts would: each joined the clusters its keys reached if they fit
+    /// within the limits and held at most one customer (so no old customer is absorbed before
+    /// the re-resolution below, which must see each old record's customer as it was). What
+    /// could not be settled that way is re-resolved here as one region: the raw components of
+    /// records whose keys changed, of keys a record took past their cap or back, and of new
+    /// records the fast path refused. A component outside that region saw only added records,
+    /// no key crossing its cap and no refusal, so it ends as upserting those records one after
     /// the other would leave it: the batch partition (see [`crate::resolve`]). A batch of new
     /// people thus does not re-resolve the big component their office phone lands in.
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
@@ -912,25 +940,6 @@ impl Resolver {
         } else {
             for &k in &turned_generic {
                 seeds.extend(self.graph.records_of(k));
-            }
-            for &r in &fresh {
-                match resolve::try_fast_link(
-                    &self.graph,
-                    &self.kinds,
-                    &mut self.clusters,
-                    r,
-                    1,
-                    &mut self.scratch,
-                ) {
-                    FastLink::Joined { root, customers } => {
-                        let customer = customers.first().copied().unwrap_or(CustomerId(0));
-                        self.clusters.root_mut(root).customer = customer;
-                        if customer.0 != 0 {
-                            self.customers.insert(customer, root);
-                        }
-                    }
-                    FastLink::Conflict => seeds.push(r),
-                }
             }
             let region = if seeds.is_empty() {
                 Vec::new()
