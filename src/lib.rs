@@ -54,7 +54,9 @@
 //! An upsert that only adds links costs time in the size of the customers it touches; any
 //! other change re-resolves the raw component it touches (the records connected to it through
 //! non-generic keys), never the whole graph. Bulk ingestion into an empty resolver is one batch
-//! pass, roughly linear in records and keys. Measured figures are in `BENCHMARKS.md`.
+//! pass, roughly linear in records and keys; a batch into a resolver that holds records links
+//! its new records as upserts would and re-resolves only where one of them conflicts or a key
+//! crosses its generic cap. Measured figures are in `BENCHMARKS.md`.
 //!
 //! # Untrusted input
 //!
