@@ -188,8 +188,8 @@ struct PendingIngest {
     was_empty: bool,
     /// Records whose raw components must be re-resolved.
     seeds: Vec<RecordIdx>,
-    /// Records new to the resolver, in input order: they try the fast path before any
-    /// re-resolution (see [`Resolver::finish_ingest`]).
+    /// Records new to the resolver, in input order; each took the fast path as it was
+    /// stored (see [`Resolver::finish_ingest`]).
     fresh: Vec<RecordIdx>,
     /// Stored records whose attributes alone changed: their customers are updated, their
     /// links are not.
