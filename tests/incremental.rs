@@ -85,8 +85,11 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn input(resolver: &Resolver, source: u16, id: u8, keys: &Keys) -> RecordInput {
-    let mut rec = RecordInput::new(SourceId::from_raw(source), format!("r{id}"));
+/// A record with `keys` and a `note` attribute, which changes nothing of the partition: a
+/// record sent again with the same keys and another note takes the attribute-only way.
+fn input(resolver: &Resolver, source: u16, id: u8, keys: &Keys, note: u64) -> RecordInput {
+    let mut rec = RecordInput::new(SourceId::from_raw(source), format!("r{id}"))
+        .with_attribute("note", (note % 3).to_string());
     for (k, v) in keys {
         let kind: KindId = resolver.kind_id(&format!("k{k}")).unwrap();
         rec = rec.with_key(kind, v.clone());
@@ -99,19 +102,23 @@ fn input(resolver: &Resolver, source: u16, id: u8, keys: &Keys) -> RecordInput {
 struct Model {
     records: BTreeMap<RecordName, Keys>,
     age: BTreeMap<RecordName, u64>,
+    /// Each record's `note` attribute.
+    notes: BTreeMap<RecordName, u64>,
     clock: u64,
 }
 
 impl Model {
-    fn upsert(&mut self, name: RecordName, keys: Keys) {
+    fn upsert(&mut self, name: RecordName, keys: Keys, note: u64) {
         if !self.records.contains_key(&name) {
             self.age.insert(name.clone(), self.clock);
             self.clock += 1;
         }
+        self.notes.insert(name.clone(), note % 3);
         self.records.insert(name, keys);
     }
     fn remove(&mut self, name: &RecordName) -> bool {
         self.age.remove(name);
+        self.notes.remove(name);
         self.records.remove(name).is_some()
     }
 }
@@ -279,12 +286,19 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut resolver = resolver(&kinds);
     let mut model = Model::default();
     let mut ever = BTreeSet::new();
+    let mut note = 0u64;
+    let mut next_note = || {
+        note += 1;
+        note
+    };
     for op in ops {
         let before = assignment_of(&resolver);
+        let notes_before = model.notes.clone();
         let events = match &op {
             Op::Upsert(s, i, keys) => {
-                let rec = input(&resolver, *s, *i, keys);
-                model.upsert((SourceId::from_raw(*s), format!("r{i}")), keys.clone());
+                let note = next_note();
+                let rec = input(&resolver, *s, *i, keys, note);
+                model.upsert((SourceId::from_raw(*s), format!("r{i}")), keys.clone(), note);
                 resolver.upsert(rec).unwrap().events
             }
             Op::Remove(s, i) => {
@@ -295,10 +309,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 result.map(|c| c.events).unwrap_or_default()
             }
             Op::Bulk(batch) => {
-                let inputs: Vec<RecordInput> =
-                    batch.iter().map(|(s, i, k)| input(&resolver, *s, *i, k)).collect();
+                let mut inputs = Vec::new();
                 for (s, i, k) in batch {
-                    model.upsert((SourceId::from_raw(*s), format!("r{i}")), k.clone());
+                    let note = next_note();
+                    inputs.push(input(&resolver, *s, *i, k, note));
+                    model.upsert((SourceId::from_raw(*s), format!("r{i}")), k.clone(), note);
                 }
                 resolver.ingest(inputs).events
             }
@@ -323,6 +338,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         check_limits(&model, &kinds, &resolver)?;
         check_explanations(&resolver)?;
         let after = assignment_of(&resolver);
+        // A record whose note changed is an edit of its customer, reported unless the
+        // customer is new.
+        for (name, note) in &model.notes {
+            let Some(old_note) = notes_before.get(name) else { continue };
+            let c = after[name];
+            if old_note != note && before.values().any(|&b| b == c) {
+                let updated = ChangeEvent::Updated { customer: c };
+                prop_assert!(events.contains(&updated), "edit of {name:?} not reported: {op:?}");
+            }
+        }
         check_events(&before, &after, &events, &model.age, &mut ever)?;
     }
     Ok(())
@@ -365,7 +390,7 @@ fn arrival_order_does_not_matter() {
             order.reverse();
         }
         for (s, i, k) in &order {
-            r.upsert(input(&r, *s, *i, k)).unwrap();
+            r.upsert(input(&r, *s, *i, k, 0)).unwrap();
         }
         partitions.insert(partition_of(&r));
     }
