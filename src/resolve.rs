@@ -231,8 +231,9 @@ pub(crate) fn link_region(
     }
 }
 
-/// Clusters at most this big that a bulk run links without a decision keep no value set:
-/// their values are read from the members when a later change needs them.
+/// Clusters at most this big that a bulk run links without a decision, or that the fast path
+/// joins, keep no value set: their values are read from the members when a later change
+/// needs them.
 const LAZY_VALUES_MAX: u32 = 8;
 
 /// The first step of a whole-graph [`link_region`]: links every raw component (records
