@@ -440,7 +440,12 @@ fn is_trimmable(c: char) -> bool {
 }
 
 fn trim_value(s: &str) -> &str {
-    s.trim_matches(is_trimmable)
+    // Most values start and end with a visible ASCII character, which is never trimmable
+    // (every invisible character is outside ASCII): then there is nothing to scan.
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim_matches(is_trimmable),
+    }
 }
 
 /// Appends `c` lower-cased (full Unicode lower-case mapping, context-free).
@@ -897,7 +902,31 @@ fn ip(t: &str, out: &mut String) -> Result<(), RejectReason> {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
-    write!(out, "{addr}").map_err(|_| RejectReason::InvalidIp)
+    match addr {
+        // Written by hand: `Display` goes through the formatting machinery, which cost more
+        // than the rest of the value's normalisation.
+        IpAddr::V4(v4) => {
+            for (i, &octet) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal_u8(out, octet);
+            }
+            Ok(())
+        }
+        IpAddr::V6(v6) => write!(out, "{v6}").map_err(|_| RejectReason::InvalidIp),
+    }
+}
+
+/// Appends `n` in decimal, without leading zeros.
+fn push_decimal_u8(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
 
 fn ip_placeholder(v: &str) -> bool {
@@ -926,10 +955,31 @@ fn text_pass(t: &str, out: &mut String) {
         }
     };
     if t.is_ascii() {
-        // ASCII is already in NFKC.
+        // ASCII is already in NFKC, and byte by byte the same rules are cheaper: an ASCII
+        // character is whitespace or control exactly when one of these two says so.
+        let bytes = t.as_bytes();
+        let is_gap = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control();
+        if !bytes.iter().any(|&b| is_gap(b) && b != b' ')
+            && !bytes.windows(2).any(|w| w == b"  ")
+            && out.is_empty()
+        {
+            // Already single-spaced (and trimmed by the caller): only the case folds.
+            out.push_str(t);
+            out.make_ascii_lowercase();
+            return;
+        }
         out.reserve(t.len());
-        for c in t.chars() {
-            push(c, out);
+        let mut pending_space = false;
+        for &b in t.as_bytes() {
+            if b.is_ascii_whitespace() || b.is_ascii_control() {
+                pending_space = true;
+            } else {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(char::from(b.to_ascii_lowercase()));
+            }
         }
     } else if is_nfkc_quick(t.chars()) == IsNormalized::Yes {
         // Common for names with accents: already in NFKC, skip the (de)composition.
@@ -1408,6 +1458,20 @@ mod tests {
             "1.2.3.4 5",
         ] {
             assert_eq!(norm(&n, bad, &nl()), Err(RejectReason::InvalidIp), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ipv4_is_written_as_display_writes_it() {
+        let n = Normalizer::Ip;
+        for octet in 0..=255u8 {
+            for addr in [
+                std::net::Ipv4Addr::new(octet, 0, 255, 7),
+                std::net::Ipv4Addr::new(9, octet, 10, octet),
+                std::net::Ipv4Addr::new(100, 99, octet, 1),
+            ] {
+                assert_eq!(norm(&n, &addr.to_string(), &nl()), Ok(addr.to_string()));
+            }
         }
     }
 

@@ -58,15 +58,37 @@ pub(crate) fn limited_values(
     if !graph.record(record).is_some_and(|slot| slot.has_limited()) {
         return ValueSet::new();
     }
-    let mut values: ValueSet = graph
-        .keys_of(record)
-        .filter(|&k| {
-            let slot = graph.key(k);
-            !slot.is_generic() && kinds.entry(slot.kind).spec.policy.limit.is_some()
-        })
-        .collect();
+    let mut values: ValueSet =
+        graph.keys_of(record).filter(|&k| is_limited_value(graph, kinds, k)).collect();
     values.sort_unstable();
     values
+}
+
+/// Whether `key` is a non-generic value of a limited kind: one that counts for a limit.
+#[inline]
+fn is_limited_value(graph: &IdentityGraph, kinds: &KindTable, key: KeyIdx) -> bool {
+    let slot = graph.key(key);
+    !slot.is_generic() && kinds.entry(slot.kind).spec.policy.limit.is_some()
+}
+
+/// Appends the values of `root` to `out`, unsorted and possibly repeated: stored, or else
+/// read from its members' keys in the graph. Allocates nothing beyond `out`.
+fn push_root_values(
+    graph: &IdentityGraph,
+    kinds: &KindTable,
+    clusters: &Clusters,
+    root: RecordIdx,
+    out: &mut Vec<KeyIdx>,
+) {
+    if let Some(values) = clusters.values(root) {
+        out.extend_from_slice(values);
+        return;
+    }
+    for m in clusters.members(root) {
+        if graph.record(m).is_some_and(|slot| slot.has_limited()) {
+            out.extend(graph.keys_of(m).filter(|&k| is_limited_value(graph, kinds, k)));
+        }
+    }
 }
 
 /// The values of a root: stored, or else read from its members' keys in the graph.
@@ -126,26 +148,31 @@ pub(crate) fn first_violation(
     violation
 }
 
-/// The union of the value sets of `roots` plus `extra`, or the kind whose limit it breaks.
-fn merged_values(
+/// Leaves in `scratch.values` the sorted, deduplicated union of the value sets of `roots`
+/// and of the limited values of `extra`, or returns the kind whose limit it breaks.
+fn merge_values(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &Clusters,
     roots: &[RecordIdx],
-    extra: &[KeyIdx],
+    extra: Option<RecordIdx>,
     scratch: &mut Scratch,
-) -> Result<ValueSet, KindId> {
+) -> Result<(), KindId> {
     let values = &mut scratch.values;
     values.clear();
     for &root in roots {
-        values.extend_from_slice(&root_values(graph, kinds, clusters, root));
+        push_root_values(graph, kinds, clusters, root, values);
     }
-    values.extend_from_slice(extra);
+    if let Some(record) = extra {
+        if graph.record(record).is_some_and(|slot| slot.has_limited()) {
+            values.extend(graph.keys_of(record).filter(|&k| is_limited_value(graph, kinds, k)));
+        }
+    }
     values.sort_unstable();
     values.dedup();
     match first_violation(graph, kinds, values, &mut scratch.counts) {
         Some(kind) => Err(kind),
-        None => Ok(ValueSet::from_slice(values)),
+        None => Ok(()),
     }
 }
 
@@ -217,13 +244,13 @@ pub(crate) fn link_region(
             continue;
         }
         let roots = std::mem::take(&mut scratch.roots);
-        match merged_values(graph, kinds, clusters, &roots, &[], scratch) {
-            Ok(values) => {
+        match merge_values(graph, kinds, clusters, &roots, None, scratch) {
+            Ok(()) => {
                 let mut root = roots[0];
                 for &other in &roots[1..] {
                     root = clusters.union(root, other, ValueSet::new());
                 }
-                clusters.set_values(root, values);
+                clusters.set_values(root, ValueSet::from_slice(&scratch.values));
             }
             Err(_) => graph.set_refused(key, true),
         }
@@ -378,14 +405,10 @@ pub(crate) fn try_fast_link(
         return FastLink::Joined { root: own_root, customers };
     }
     // A stored value set may predate the record's new keys; a lazy cluster's is read from
-    // the graph (keys included) by `merged_values` anyway.
-    let own_values = if clusters.values(own_root).is_some() {
-        limited_values(graph, kinds, record)
-    } else {
-        ValueSet::new()
-    };
-    let result = match merged_values(graph, kinds, clusters, &roots, &own_values, scratch) {
-        Ok(values) => {
+    // the graph (keys included) by `merge_values` anyway.
+    let own_values = clusters.values(own_root).is_some().then_some(record);
+    let result = match merge_values(graph, kinds, clusters, &roots, own_values, scratch) {
+        Ok(()) => {
             let mut root = roots[0];
             for &other in &roots[1..] {
                 root = clusters.join(root, other);
@@ -394,7 +417,7 @@ pub(crate) fn try_fast_link(
             if clusters.root(root).size <= LAZY_VALUES_MAX {
                 clusters.unload_values(root);
             } else {
-                clusters.set_values(root, values);
+                clusters.set_values(root, ValueSet::from_slice(&scratch.values));
             }
             FastLink::Joined { root, customers }
         }
