@@ -599,6 +599,7 @@ fn email(t: &str, provider_rules: bool, out: &mut String) -> Result<(), RejectRe
     Ok(())
 }
 
+#[cfg(test)]
 const PLACEHOLDER_LOCALS: &[&str] = &[
     "test",
     "noreply",
@@ -620,8 +621,10 @@ const PLACEHOLDER_LOCALS: &[&str] = &[
     "n/a",
 ];
 
+#[cfg(test)]
 const PLACEHOLDER_LOCAL_PREFIXES: &[&str] = &["noreply", "no-reply", "donotreply", "do-not-reply"];
 
+#[cfg(test)]
 const PLACEHOLDER_DOMAINS: &[&str] = &[
     "example.com",
     "example.org",
@@ -635,30 +638,89 @@ const PLACEHOLDER_DOMAINS: &[&str] = &[
     "none.com",
 ];
 
+#[cfg(test)]
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn email_placeholder(v: &str) -> bool {
-    let Some((local, domain)) = trim_value(v).rsplit_once('@') else {
+    let v = trim_value(v);
+    // Normalised addresses are lower case already; anything else is folded once here so the
+    // checks below can be exact matches (one length switch each, not a scan of every list).
+    if v.bytes().any(|b| b.is_ascii_uppercase()) {
+        return lower_email_placeholder(&v.to_ascii_lowercase());
+    }
+    lower_email_placeholder(v)
+}
+
+/// [`email_placeholder`] of an address without ASCII upper case. Written as `match`es on
+/// the lists (which the compiler turns into a switch on the length): this runs for every new
+/// address a load interns, and scanning the lists cost about 600 instructions per address.
+fn lower_email_placeholder(v: &str) -> bool {
+    let bytes = v.as_bytes();
+    let Some(at) = bytes.iter().rposition(|&b| b == b'@') else {
         return false;
     };
-    let base = match local.find('+') {
+    let (local, domain) = (&v[..at], &v[at + 1..]);
+    let base = match local.bytes().position(|b| b == b'+') {
         Some(p) if p > 0 => &local[..p],
         _ => local,
     };
-    let local_hit = PLACEHOLDER_LOCALS
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(local) || p.eq_ignore_ascii_case(base))
-        || PLACEHOLDER_LOCAL_PREFIXES.iter().any(|p| starts_with_ci(local, p));
-    local_hit
-        || PLACEHOLDER_DOMAINS.iter().any(|d| {
-            domain.eq_ignore_ascii_case(d)
-                || (domain.len() > d.len() + 1
-                    && domain.as_bytes()[domain.len() - d.len() - 1] == b'.'
-                    && domain.as_bytes()[domain.len() - d.len()..]
-                        .eq_ignore_ascii_case(d.as_bytes()))
-        })
+    if is_placeholder_local(local)
+        || is_placeholder_local(base)
+        || ["noreply", "no-reply", "donotreply", "do-not-reply"]
+            .iter()
+            .any(|p| local.starts_with(p))
+    {
+        return true;
+    }
+    // The domain, or what follows any dot of it but a leading one (`mail.example.com` →
+    // `example.com`).
+    is_placeholder_domain(domain)
+        || domain
+            .bytes()
+            .enumerate()
+            .any(|(i, b)| b == b'.' && i > 0 && is_placeholder_domain(&domain[i + 1..]))
+}
+
+fn is_placeholder_local(local: &str) -> bool {
+    matches!(
+        local,
+        "test"
+            | "noreply"
+            | "no-reply"
+            | "no_reply"
+            | "donotreply"
+            | "do-not-reply"
+            | "do_not_reply"
+            | "nobody"
+            | "none"
+            | "null"
+            | "unknown"
+            | "example"
+            | "dummy"
+            | "fake"
+            | "xxx"
+            | "asdf"
+            | "na"
+            | "n/a"
+    )
+}
+
+fn is_placeholder_domain(domain: &str) -> bool {
+    matches!(
+        domain,
+        "example.com"
+            | "example.org"
+            | "example.net"
+            | "test.com"
+            | "test.nl"
+            | "mailinator.com"
+            | "domain.com"
+            | "email.com"
+            | "noemail.com"
+            | "none.com"
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -930,7 +992,22 @@ fn push_decimal_u8(out: &mut String, n: u8) {
 }
 
 fn ip_placeholder(v: &str) -> bool {
-    match trim_value(v).parse::<IpAddr>() {
+    let v = trim_value(v);
+    // Placeholders start with a zero group (IPv6: `::`, `::1`, `::ffff:127.0.0.1`) or with
+    // the first octet 0, 127 or 255 (IPv4). Any other address is none, valid or not, and
+    // need not be parsed again: parsing cost more than the rest of interning the value.
+    let first_len = v.bytes().position(|b| b == b'.' || b == b':').unwrap_or(v.len());
+    let first = &v[..first_len];
+    let ipv6 = v.as_bytes().get(first_len) == Some(&b':');
+    let other_start = if ipv6 {
+        first.bytes().all(|b| b.is_ascii_hexdigit()) && first.bytes().any(|b| b != b'0')
+    } else {
+        first.bytes().all(|b| b.is_ascii_digit()) && !matches!(first, "0" | "127" | "255")
+    };
+    if !first.is_empty() && other_start {
+        return false;
+    }
+    match v.parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => a.is_unspecified() || a.is_loopback() || a.is_broadcast(),
         Ok(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
             Some(m) => m.is_unspecified() || m.is_loopback() || m.is_broadcast(),
@@ -1039,9 +1116,14 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "tbd",
 ];
 
+/// The length of the longest of [`PLACEHOLDER_WORDS`]: longer values skip the list.
+const PLACEHOLDER_WORD_MAX: usize = 9;
+
 fn generic_placeholder(v: &str) -> bool {
     let v = trim_value(v);
-    if PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+    if v.len() <= PLACEHOLDER_WORD_MAX
+        && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v))
+    {
         return true;
     }
     let mut bytes = v.bytes();
@@ -1458,6 +1540,139 @@ mod tests {
             "1.2.3.4 5",
         ] {
             assert_eq!(norm(&n, bad, &nl()), Err(RejectReason::InvalidIp), "{bad:?}");
+        }
+    }
+
+    /// The address placeholder rules as first written: every list scanned, case-insensitively.
+    fn email_placeholder_reference(v: &str) -> bool {
+        let Some((local, domain)) = trim_value(v).rsplit_once('@') else {
+            return false;
+        };
+        let base = match local.find('+') {
+            Some(p) if p > 0 => &local[..p],
+            _ => local,
+        };
+        let local_hit = PLACEHOLDER_LOCALS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(local) || p.eq_ignore_ascii_case(base))
+            || PLACEHOLDER_LOCAL_PREFIXES.iter().any(|p| starts_with_ci(local, p));
+        local_hit
+            || PLACEHOLDER_DOMAINS.iter().any(|d| {
+                domain.eq_ignore_ascii_case(d)
+                    || (domain.len() > d.len() + 1
+                        && domain.as_bytes()[domain.len() - d.len() - 1] == b'.'
+                        && domain.as_bytes()[domain.len() - d.len()..]
+                            .eq_ignore_ascii_case(d.as_bytes()))
+            })
+    }
+
+    #[test]
+    fn email_placeholders_match_the_reference_rules() {
+        let locals = ["test", "TeSt", "noreply", "noreply-x", "no-reply2", "jan", "n/a", "na", "x"];
+        let tags = ["", "+", "+tag", "+TEST"];
+        let domains = [
+            "example.com",
+            "Mail.Example.COM",
+            "example.com.evil.nl",
+            "xexample.com",
+            "test.nl",
+            "tst.nl",
+            "nl",
+            "none.com",
+            "mailinator.com.",
+            "sub.sub.domain.com",
+            "gmail.com",
+        ];
+        for local in locals {
+            for tag in tags {
+                for domain in domains {
+                    let v = format!("{local}{tag}@{domain}");
+                    assert_eq!(email_placeholder(&v), email_placeholder_reference(&v), "{v}");
+                }
+            }
+        }
+        for v in ["", "@", "test@", "@example.com", "a@b@example.com", " test@x.nl "] {
+            assert_eq!(email_placeholder(v), email_placeholder_reference(v), "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn email_placeholders_match_the_reference_rules_on_any_address(
+            local in proptest::sample::select(vec!["test", "NoReply", "do-not-reply", "jan", "x", ""]),
+            noise in "[a-zA-Z+.@-]{0,6}",
+            domain in proptest::sample::select(vec!["example.com", "TEST.nl", "none.com", "mail.nl", ""]),
+            sub in "[a-z.]{0,6}",
+        ) {
+            for v in [
+                format!("{local}{noise}@{sub}{domain}"),
+                format!("{noise}{local}@{domain}{sub}"),
+                format!("{local}@{noise}{domain}"),
+            ] {
+                proptest::prop_assert_eq!(email_placeholder(&v), email_placeholder_reference(&v), "{}", v);
+            }
+        }
+    }
+
+    #[test]
+    fn placeholder_words_fit_the_length_filter() {
+        assert_eq!(PLACEHOLDER_WORDS.iter().map(|w| w.len()).max(), Some(PLACEHOLDER_WORD_MAX));
+    }
+
+    fn ip_placeholder_by_parsing(v: &str) -> bool {
+        match v.trim().parse::<IpAddr>() {
+            Ok(IpAddr::V4(a)) => a.is_unspecified() || a.is_loopback() || a.is_broadcast(),
+            Ok(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
+                Some(m) => m.is_unspecified() || m.is_loopback() || m.is_broadcast(),
+                None => a.is_unspecified() || a.is_loopback(),
+            },
+            Err(_) => false,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ip_placeholder_fast_path_agrees_with_parsing_on_any_string(
+            v in proptest::prop_oneof!["[0-9a-fA-F:.]{0,24}", "(0|127|255|0:|::)[0-9a-f:.]{0,12}"]
+        ) {
+            proptest::prop_assert_eq!(ip_placeholder(&v), ip_placeholder_by_parsing(&v), "{}", v);
+        }
+    }
+
+    #[test]
+    fn ip_placeholder_fast_path_agrees_with_parsing() {
+        for v in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "0.0.0.0",
+            "255.255.255.255",
+            "255.255.255.254",
+            "10.0.0.1",
+            "1.2.3.4",
+            "0127.0.0.1",
+            "00.0.0.0",
+            "12.x",
+            "::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "::ffff:8.8.8.8",
+            ".1.2.3",
+            "1..2",
+            "127.0.0.1.5",
+            "0:0:0:0:0:0:0:1",
+            "0:0:0:0:0:0:0:0",
+            "0000::1",
+            "0::ffff:7f00:1",
+            "2001:db8::1",
+            "fe80::1",
+            "1::",
+            "g::1",
+            "0",
+            "127",
+            "",
+            "7",
+        ] {
+            assert_eq!(ip_placeholder(v), ip_placeholder_by_parsing(v), "{v}");
         }
     }
 
