@@ -1036,10 +1036,18 @@ fn text_pass(t: &str, out: &mut String) {
         // character is whitespace or control exactly when one of these two says so.
         let bytes = t.as_bytes();
         let is_gap = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control();
-        if !bytes.iter().any(|&b| is_gap(b) && b != b' ')
-            && !bytes.windows(2).any(|w| w == b"  ")
-            && out.is_empty()
-        {
+        // Single-spaced: no gap but lone spaces.
+        let mut single_spaced = true;
+        let mut after_space = false;
+        for &b in bytes {
+            let space = b == b' ';
+            if (space && after_space) || (!space && is_gap(b)) {
+                single_spaced = false;
+                break;
+            }
+            after_space = space;
+        }
+        if single_spaced && out.is_empty() {
             // Already single-spaced (and trimmed by the caller): only the case folds.
             out.push_str(t);
             out.make_ascii_lowercase();

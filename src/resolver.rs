@@ -494,31 +494,28 @@ impl Resolver {
         report: &mut IngestReport,
     ) {
         let Prepared { keys, span_keys, has_limited, .. } = &mut self.prepared;
-        // Each key with its kind, known from its span: no key slot is read here.
-        let mut kinded: SmallVec<[(KeyIdx, KindId); 8]> = span_keys
-            .get(range.clone())
-            .unwrap_or_default()
-            .iter()
-            .zip(chunk.spans.get(range).unwrap_or_default())
-            .map(|(&k, span)| (k, span.kind))
-            .collect();
-        kinded.sort_unstable_by_key(|&(k, _)| k);
-        kinded.dedup_by_key(|&mut (k, _)| k);
+        let span_keys = span_keys.get(range.clone()).unwrap_or_default();
+        let spans = chunk.spans.get(range).unwrap_or_default();
         keys.clear();
-        keys.extend(kinded.iter().map(|&(k, _)| k));
-        // Count records that alone break a limit: they are a data problem worth seeing.
-        let mut per_kind: SmallVec<[(KindId, u32); 8]> = SmallVec::new();
-        for &(_, kind) in &kinded {
-            match per_kind.iter_mut().find(|(c, _)| *c == kind) {
-                Some((_, n)) => *n += 1,
-                None => per_kind.push((kind, 1)),
+        keys.extend_from_slice(span_keys);
+        keys.sort_unstable();
+        keys.dedup();
+        // The keys of limited kinds, with their kind (known from the span: no key slot is
+        // read here), to count records that alone break a limit: a data problem worth seeing.
+        let mut limited: SmallVec<[(KindId, KeyIdx); 8]> = SmallVec::new();
+        for (&k, span) in span_keys.iter().zip(spans) {
+            if self.kinds.entry(span.kind).spec.policy.limit.is_some() {
+                limited.push((span.kind, k));
             }
         }
-        *has_limited = false;
-        for (kind, n) in per_kind {
-            if let Some(limit) = self.kinds.entry(kind).spec.policy.limit {
-                *has_limited = true;
-                if n > limit {
+        *has_limited = !limited.is_empty();
+        if limited.len() > 1 {
+            limited.sort_unstable();
+            limited.dedup();
+            for run in limited.chunk_by(|a, b| a.0 == b.0) {
+                let Some(&(kind, _)) = run.first() else { continue };
+                if self.kinds.entry(kind).spec.policy.limit.is_some_and(|l| run.len() > l as usize)
+                {
                     *report.records_over_limit.entry((source, kind)).or_default() += 1;
                 }
             }
@@ -1544,6 +1541,15 @@ mod tests {
         assert_eq!(report.records_accepted, 1);
         assert_eq!(report.records_over_limit.get(&(crm, KindId::CUSTOMER_NO)), Some(&1));
         assert_eq!(report.records_over_limit.get(&(crm, KindId::EMAIL)), None);
+        // The same value twice is one value.
+        let twice = r
+            .upsert(
+                RecordInput::new(crm, "2")
+                    .with_key(KindId::CUSTOMER_NO, "C3")
+                    .with_key(KindId::CUSTOMER_NO, " c3 "),
+            )
+            .unwrap();
+        assert!(twice.report.records_over_limit.is_empty(), "{:?}", twice.report);
         assert_eq!(
             report.values_rejected.get(&(crm, KindId::EMAIL, RejectReason::InvalidEmail)),
             Some(&1)
