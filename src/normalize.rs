@@ -1623,6 +1623,19 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_placeholder_is_matched() {
+        for local in PLACEHOLDER_LOCALS {
+            assert!(is_placeholder_local(local), "{local}");
+        }
+        for domain in PLACEHOLDER_DOMAINS {
+            assert!(is_placeholder_domain(domain), "{domain}");
+        }
+        for prefix in PLACEHOLDER_LOCAL_PREFIXES {
+            assert!(email_placeholder(&format!("{prefix}-bot@company.nl")), "{prefix}");
+        }
+    }
+
+    #[test]
     fn placeholder_words_fit_the_length_filter() {
         assert_eq!(PLACEHOLDER_WORDS.iter().map(|w| w.len()).max(), Some(PLACEHOLDER_WORD_MAX));
     }
