@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 use crate::clusters::ValueSet;
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::record::trim_external_id;
 use crate::resolve::{first_violation, root_values};
 use crate::resolver::Resolver;
 
@@ -148,7 +149,7 @@ impl RefusalStats {
 
 impl Resolver {
     fn lookup(&self, source: SourceId, external_id: &str) -> Result<RecordIdx, LookupError> {
-        self.graph.find_record(source, external_id.trim()).ok_or_else(|| {
+        self.graph.find_record(source, trim_external_id(external_id)).ok_or_else(|| {
             LookupError::UnknownRecord { source_id: source, external_id: external_id.to_string() }
         })
     }

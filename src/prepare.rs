@@ -15,7 +15,7 @@ use crate::graph::hash_key;
 use crate::ids::KindId;
 use crate::kind::{KindTable, COMPOSITE_SEPARATOR};
 use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
-use crate::record::RecordInput;
+use crate::record::{trim_external_id, RecordInput};
 use crate::report::IngestReport;
 
 /// Most raw keys a record may carry.
@@ -89,7 +89,7 @@ impl PreparedChunk {
         if input.source.index() >= n_sources {
             return Err(IngestError::UnknownSource(input.source));
         }
-        let external_id = input.external_id.trim();
+        let external_id = trim_external_id(&input.external_id);
         if external_id.is_empty() {
             return Err(IngestError::EmptyExternalId);
         }

@@ -18,7 +18,7 @@ use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::normalize::NormalizeContext;
 use crate::prepare::{PreparedChunk, Preparer, Span};
-use crate::record::RecordInput;
+use crate::record::{trim_external_id, RecordInput};
 use crate::report::IngestReport;
 use crate::resolve::{self, FastLink, Scratch};
 
@@ -389,7 +389,7 @@ impl Resolver {
     /// The slot of the record `(source, external_id)`: its node in [`Resolver::graph`].
     /// Valid until the record is removed.
     pub fn record_idx(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
-        self.graph.find_record(source, external_id.trim())
+        self.graph.find_record(source, trim_external_id(external_id))
     }
 
     /// The record in slot `record`, if one is stored there.
@@ -551,7 +551,7 @@ impl Resolver {
         // Checked first, so that `set_keys` of the prepared keys cannot fail after the record
         // is stored.
         self.graph.check_room(self.prepared.keys.len(), &input.attributes)?;
-        let external_id = input.external_id.trim();
+        let external_id = trim_external_id(&input.external_id);
         let (r, existed) = self.graph.find_or_insert_record(input.source, external_id)?;
         let attributes_changed = self.graph.set_attributes(r, &input.attributes)?;
         if !existed {
@@ -806,7 +806,7 @@ impl Resolver {
             let last = ranges().next_back().map_or(first, |r| r.end).max(first);
             let keys = self.prepared.span_keys.get(first..last).unwrap_or_default();
             touched ^= self.graph.touch_records(
-                block.iter().map(|input| (input.source, input.external_id.trim())),
+                block.iter().map(|input| (input.source, trim_external_id(&input.external_id))),
                 keys,
             );
             for (&input, prepared) in block.iter().zip(block_prepared) {
@@ -1005,7 +1005,7 @@ impl Resolver {
     /// # Errors
     /// [`LookupError::UnknownRecord`] if no such record is stored.
     pub fn remove(&mut self, source: SourceId, external_id: &str) -> Result<Changes, LookupError> {
-        let Some(r) = self.graph.find_record(source, external_id.trim()) else {
+        let Some(r) = self.graph.find_record(source, trim_external_id(external_id)) else {
             return Err(LookupError::UnknownRecord {
                 source_id: source,
                 external_id: external_id.to_string(),
