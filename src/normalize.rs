@@ -1032,7 +1032,7 @@ fn text_pass(t: &str, out: &mut String) {
         }
     };
     if t.is_ascii() {
-        // ASCII is already in NFKC, and byte by byte the same rules are cheaper: an ASCII
+        // ASCII is already in NFKC, and the check below can go byte by byte: an ASCII
         // character is whitespace or control exactly when one of these two says so.
         let bytes = t.as_bytes();
         let is_gap = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control();
@@ -1054,17 +1054,8 @@ fn text_pass(t: &str, out: &mut String) {
             return;
         }
         out.reserve(t.len());
-        let mut pending_space = false;
-        for &b in t.as_bytes() {
-            if b.is_ascii_whitespace() || b.is_ascii_control() {
-                pending_space = true;
-            } else {
-                if pending_space && !out.is_empty() {
-                    out.push(' ');
-                }
-                pending_space = false;
-                out.push(char::from(b.to_ascii_lowercase()));
-            }
+        for &b in bytes {
+            push(char::from(b), out);
         }
     } else if is_nfkc_quick(t.chars()) == IsNormalized::Yes {
         // Common for names with accents: already in NFKC, skip the (de)composition.
