@@ -35,6 +35,28 @@ pub(crate) struct Scratch {
     pub roots: SmallVec<[RecordIdx; 8]>,
     /// A stored record's keys before it is replaced (bulk loads).
     pub old_keys: Vec<KeyIdx>,
+    /// The keys of a region (canonical linking).
+    pub keys: Vec<KeyIdx>,
+    /// Keys to link, with their place in the canonical order (canonical linking).
+    pub candidates: Vec<(u16, u64, KeyIdx)>,
+    /// The members of one component (bulk linking).
+    pub members: Vec<RecordIdx>,
+}
+
+impl Scratch {
+    /// Buffers kept between calls stay this small: one big region must not hold its
+    /// memory for good.
+    const KEEP: usize = 4096;
+
+    fn release_big_buffers(&mut self) {
+        fn release<T>(v: &mut Vec<T>) {
+            v.clear();
+            v.shrink_to(Scratch::KEEP);
+        }
+        release(&mut self.keys);
+        release(&mut self.candidates);
+        release(&mut self.members);
+    }
 }
 
 /// The canonical order of values within a kind: a fixed hash (platform- and run-independent),
@@ -198,10 +220,27 @@ pub(crate) fn link_region(
         for i in 0..n_keys {
             graph.set_refused(KeyIdx(i as u32), false);
         }
-        let (hard, big) = link_raw_components(graph, kinds, clusters, region);
-        if !hard.is_empty() {
-            link_region(graph, kinds, clusters, &hard, false, scratch);
+        let Some((mut hard, big)) = link_raw_components(graph, kinds, clusters) else {
+            link_canonical(graph, kinds, clusters, region, scratch);
+            scratch.release_big_buffers();
+            return;
+        };
+        // Component by component: each one's records and keys are read in one go and are
+        // still in the cache when its keys are linked (one canonical run over all of them
+        // read each record three times, at random, over a span far bigger than the cache).
+        hard.sort_unstable();
+        hard.dedup();
+        let mut members = std::mem::take(&mut scratch.members);
+        for root in hard {
+            members.clear();
+            members.extend(clusters.members(root));
+            for &r in &members {
+                clusters.reset(r);
+            }
+            link_canonical(graph, kinds, clusters, &members, scratch);
         }
+        scratch.members = members;
+        scratch.release_big_buffers();
         for r in big {
             let root = clusters.find_mut(r);
             if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
@@ -211,23 +250,39 @@ pub(crate) fn link_region(
         }
         return;
     }
-    let mut candidates: Vec<(u16, u64, KeyIdx)> = Vec::with_capacity(region.len());
-    let mut seen: AHashSet<KeyIdx> = AHashSet::new();
+    link_canonical(graph, kinds, clusters, region, scratch);
+    scratch.release_big_buffers();
+}
+
+/// Step 2 and 3 of the canonical procedure over `region`: whole raw components whose
+/// records were reset to singletons.
+fn link_canonical(
+    graph: &mut IdentityGraph,
+    kinds: &KindTable,
+    clusters: &mut Clusters,
+    region: &[RecordIdx],
+    scratch: &mut Scratch,
+) {
+    // Every key of the region once (sorted and deduplicated: no hash set to fill).
+    let mut keys = std::mem::take(&mut scratch.keys);
+    keys.clear();
     for &r in region {
-        let keys: SmallVec<[KeyIdx; 8]> = graph.keys_of(r).collect();
-        for k in keys {
-            if !seen.insert(k) {
-                continue;
-            }
-            graph.set_refused(k, false);
-            let slot = graph.key(k);
-            if slot.n_records >= 2 && slot.can_link() {
-                let rank = kinds.entry(slot.kind).rank;
-                let order = value_order_hash(graph.key_value(k));
-                candidates.push((rank, order, k));
-            }
+        keys.extend_from_slice(graph.key_list(r));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let mut candidates = std::mem::take(&mut scratch.candidates);
+    candidates.clear();
+    for &k in &keys {
+        graph.set_refused(k, false);
+        let slot = graph.key(k);
+        if slot.n_records >= 2 && slot.can_link() {
+            let rank = kinds.entry(slot.kind).rank;
+            let order = value_order_hash(graph.key_value(k));
+            candidates.push((rank, order, k));
         }
     }
+    scratch.keys = keys;
     candidates.sort_unstable_by(|a, b| {
         (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| graph.key_value(a.2).cmp(graph.key_value(b.2)))
     });
@@ -256,6 +311,7 @@ pub(crate) fn link_region(
         }
         scratch.roots = roots;
     }
+    scratch.candidates = candidates;
 }
 
 /// Clusters at most this big that a bulk run links without a decision, or that the fast path
@@ -265,9 +321,10 @@ const LAZY_VALUES_MAX: u32 = 8;
 
 /// The first step of a whole-graph [`link_region`]: links every raw component (records
 /// connected through keys that may link) as one cluster, counts each component's distinct
-/// values of every limited kind, and returns the records of the components that break a
-/// limit (they need the canonical order) and a record of each component bigger than
-/// [`LAZY_VALUES_MAX`] (whose value set is to be stored).
+/// values of every limited kind, and returns the roots of the components that break a
+/// limit (they need the canonical order; a root may be named more than once) and a record of
+/// each component bigger than [`LAZY_VALUES_MAX`] (whose value set is to be stored); `None`
+/// if the limits are too many to count in one word, leaving `region` to the canonical way.
 ///
 /// Why this gives what the canonical procedure gives: in a component whose values all fit
 /// together, every union of some of its clusters fits too (a limit counts distinct values,
@@ -279,8 +336,7 @@ fn link_raw_components(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &mut Clusters,
-    region: &[RecordIdx],
-) -> (Vec<RecordIdx>, Vec<RecordIdx>) {
+) -> Option<(Vec<RecordIdx>, Vec<RecordIdx>)> {
     // One bit field per limited kind, wide enough to count to one past the limit.
     let mut fields: Vec<Option<(u32, u64, u64)>> = Vec::with_capacity(kinds.entries.len());
     let mut width = 0u32;
@@ -295,7 +351,7 @@ fn link_raw_components(
     }
     if width > u64::BITS {
         // Too many limited kinds to count in one word: everything takes the canonical way.
-        return (region.to_vec(), Vec::new());
+        return None;
     }
     let mut big = Vec::new();
     for (k, slot) in graph.keys() {
@@ -350,8 +406,7 @@ fn link_raw_components(
             }
         }
     }
-    let hard = over.iter().flat_map(|&root| clusters.members(root)).collect();
-    (hard, big)
+    Some((over, big))
 }
 
 /// Outcome of the fast path.
