@@ -675,12 +675,19 @@ fn lower_email_placeholder(v: &str) -> bool {
         return true;
     }
     // The domain, or what follows any dot of it but a leading one (`mail.example.com` →
-    // `example.com`).
-    is_placeholder_domain(domain)
-        || domain
-            .bytes()
-            .enumerate()
-            .any(|(i, b)| b == b'.' && i > 0 && is_placeholder_domain(&domain[i + 1..]))
+    // `example.com`). Every listed domain has two labels, so only the last two can match:
+    // one lookup, not one per dot.
+    let b = domain.as_bytes();
+    let Some(last_dot) = b.iter().rposition(|&c| c == b'.') else {
+        return false;
+    };
+    let start = match b.get(..last_dot).and_then(|head| head.iter().rposition(|&c| c == b'.')) {
+        None => 0,
+        // `.example.com`: a leading dot is not a subdomain's.
+        Some(0) => return false,
+        Some(dot) => dot + 1,
+    };
+    domain.get(start..).is_some_and(is_placeholder_domain)
 }
 
 fn is_placeholder_local(local: &str) -> bool {
@@ -1092,7 +1099,9 @@ fn text(t: &str, out: &mut String) {
     }
 }
 
-/// Whole-value placeholders for customer numbers, text and opaque ids (case-insensitive).
+/// Whole-value placeholders for customer numbers, text and opaque ids (case-insensitive), as
+/// a list the tests check [`is_placeholder_word`] against.
+#[cfg(test)]
 const PLACEHOLDER_WORDS: &[&str] = &[
     "0",
     "-",
@@ -1115,15 +1124,22 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "tbd",
 ];
 
-/// The length of the longest of [`PLACEHOLDER_WORDS`]: longer values skip the list.
+/// The length of the longest placeholder word: longer values skip the lookup.
 const PLACEHOLDER_WORD_MAX: usize = 9;
 
 fn generic_placeholder(v: &str) -> bool {
     let v = trim_value(v);
-    if v.len() <= PLACEHOLDER_WORD_MAX
-        && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v))
-    {
-        return true;
+    let bytes = v.as_bytes();
+    if bytes.len() <= PLACEHOLDER_WORD_MAX {
+        // Folded on the stack, then one `match` (a switch on the length): this runs for
+        // every new value a load interns, and scanning the list cost ~150 instructions.
+        let mut folded = [0u8; PLACEHOLDER_WORD_MAX];
+        let folded = &mut folded[..bytes.len()];
+        folded.copy_from_slice(bytes);
+        folded.make_ascii_lowercase();
+        if is_placeholder_word(folded) {
+            return true;
+        }
     }
     let mut bytes = v.bytes();
     match bytes.next() {
@@ -1132,6 +1148,31 @@ fn generic_placeholder(v: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether an ASCII-lower-case value is one of [`PLACEHOLDER_WORDS`].
+fn is_placeholder_word(folded: &[u8]) -> bool {
+    matches!(
+        folded,
+        b"0" | b"-"
+            | b"-1"
+            | b"?"
+            | b"x"
+            | b"xxx"
+            | b"n/a"
+            | b"#n/a"
+            | b"na"
+            | b"n.a."
+            | b"none"
+            | b"null"
+            | b"(null)"
+            | b"nil"
+            | b"nan"
+            | b"undefined"
+            | b"unknown"
+            | b"test"
+            | b"tbd"
+    )
 }
 
 #[cfg(test)]
@@ -1629,6 +1670,15 @@ mod tests {
     #[test]
     fn placeholder_words_fit_the_length_filter() {
         assert_eq!(PLACEHOLDER_WORDS.iter().map(|w| w.len()).max(), Some(PLACEHOLDER_WORD_MAX));
+    }
+
+    #[test]
+    fn every_listed_placeholder_word_is_matched_in_any_case() {
+        for word in PLACEHOLDER_WORDS {
+            assert!(is_placeholder_word(word.as_bytes()), "{word}");
+            assert!(generic_placeholder(&word.to_ascii_uppercase()), "{word}");
+            assert!(!generic_placeholder(&format!("{word}a")), "{word}a");
+        }
     }
 
     fn ip_placeholder_by_parsing(v: &str) -> bool {

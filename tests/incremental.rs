@@ -364,6 +364,19 @@ proptest! {
     fn incremental_equals_batch(ops in proptest::collection::vec(op_strategy(), 1..40)) {
         run(ops)?;
     }
+
+    /// A first bulk load into an empty resolver takes its own way (one linking pass over the
+    /// whole graph); a big one, with records replaced and keys going past their caps within
+    /// the load, then changes.
+    #[test]
+    fn a_first_bulk_load_equals_batch(
+        first in proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..40),
+        then in proptest::collection::vec(op_strategy(), 0..8),
+    ) {
+        let mut ops = vec![Op::Bulk(first)];
+        ops.extend(then);
+        run(ops)?;
+    }
 }
 
 /// The same records in any order, one by one, give the batch partition.
