@@ -128,6 +128,12 @@ impl KindSpec {
     }
 }
 
+/// Whether two normalisers are the same built-in one (a host function is never assumed equal
+/// to another: two may differ while looking alike).
+fn same_builtin(a: &Normalizer, b: &Normalizer) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b) && !matches!(a, Normalizer::Custom(_))
+}
+
 /// The separator between the parts of a composite key value (ASCII unit separator).
 pub(crate) const COMPOSITE_SEPARATOR: char = '\u{1f}';
 
@@ -186,6 +192,21 @@ pub(crate) struct KindTable {
     pub order: Vec<KindId>,
     /// Composite kinds, for record ingestion.
     pub composites: Vec<KindId>,
+    /// The distinct parts of the composite kinds: an attribute and the normaliser it goes
+    /// through. A part two composites share (given name and surname in both "name + date of
+    /// birth" and "full name") is normalised once per record.
+    pub composite_parts: Vec<CompositePart>,
+    /// For each of `composites`, in order, the indices of its fields in `composite_parts`.
+    pub composite_part_ids: Vec<Box<[usize]>>,
+}
+
+/// One distinct part of the composite kinds (see [`KindTable::composite_parts`]).
+#[derive(Clone, Debug)]
+pub(crate) struct CompositePart {
+    /// The attribute the part is read from.
+    pub field: Box<str>,
+    /// A composite kind the part belongs to, whose normaliser it goes through.
+    pub kind: KindId,
 }
 
 impl KindTable {
@@ -241,9 +262,32 @@ impl KindTable {
         for (rank, kind) in order.iter().enumerate() {
             entries[kind.index()].rank = rank as u16;
         }
-        let composites =
+        let composites: Vec<KindId> =
             order.iter().copied().filter(|k| entries[k.index()].spec.composite.is_some()).collect();
-        Ok(KindTable { entries, order, composites })
+        let mut composite_parts: Vec<CompositePart> = Vec::new();
+        let mut composite_part_ids = Vec::with_capacity(composites.len());
+        for &kind in &composites {
+            let spec = &entries[kind.index()].spec;
+            let fields = spec.composite.as_deref().unwrap_or_default();
+            let ids = fields
+                .iter()
+                .map(|field| {
+                    let shared = composite_parts.iter().position(|part| {
+                        *part.field == **field
+                            && same_builtin(
+                                &entries[part.kind.index()].spec.normalizer,
+                                &spec.normalizer,
+                            )
+                    });
+                    shared.unwrap_or_else(|| {
+                        composite_parts.push(CompositePart { field: field.as_str().into(), kind });
+                        composite_parts.len() - 1
+                    })
+                })
+                .collect();
+            composite_part_ids.push(ids);
+        }
+        Ok(KindTable { entries, order, composites, composite_parts, composite_part_ids })
     }
 
     #[inline]

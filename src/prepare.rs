@@ -51,6 +51,46 @@ pub(crate) struct PreparedChunk {
     /// Values that failed normalisation (only `values_rejected` is filled in).
     pub rejected: IngestReport,
     part: String,
+    /// The record's composite parts normalised so far, back to back (see `part_states`).
+    parts: String,
+    /// Per distinct composite part ([`KindTable::composite_parts`]), what the record gave.
+    part_states: Vec<PartState>,
+}
+
+/// What a record gave for one composite part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PartState {
+    /// Not needed yet.
+    Unread,
+    /// No such attribute, or an empty one: the record has no key of the composites using it.
+    Missing,
+    /// The attribute does not normalise: counted for each composite kind using it.
+    Rejected(RejectReason),
+    /// Where its normalised value sits in `PreparedChunk::parts`.
+    Normalized(Range<usize>),
+}
+
+/// Reads and normalises composite part `p` of `input`, appending it to `parts`.
+fn read_part(
+    kinds: &KindTable,
+    ctx: &NormalizeContext,
+    input: &RecordInput,
+    p: usize,
+    part: &mut String,
+    parts: &mut String,
+) -> PartState {
+    let Some(spec) = kinds.composite_parts.get(p) else { return PartState::Missing };
+    let Some(raw) = input.attribute(&spec.field) else { return PartState::Missing };
+    match kinds.entry(spec.kind).spec.normalizer.normalize_into(raw, ctx, part) {
+        Ok(()) => {
+            let start = parts.len();
+            parts.push_str(part);
+            PartState::Normalized(start..parts.len())
+        }
+        // An empty part is a missing field: the record simply has no such key.
+        Err(RejectReason::Empty) => PartState::Missing,
+        Err(reason) => PartState::Rejected(reason),
+    }
 }
 
 impl PreparedChunk {
@@ -108,7 +148,7 @@ impl PreparedChunk {
                 Some(_) => {}
             }
         }
-        let PreparedChunk { text, spans, rejected, part, .. } = self;
+        let PreparedChunk { text, spans, rejected, part, parts, part_states, .. } = self;
         let mut push = |kind: KindId, start: usize, text: &str| {
             let hash = hash_key(hasher, kind, text.get(start..).unwrap_or_default());
             spans.push(Span { kind, start, end: text.len(), hash });
@@ -126,24 +166,29 @@ impl PreparedChunk {
                 }
             }
         }
-        for &kind in &kinds.composites {
-            let entry = kinds.entry(kind);
-            let Some(fields) = &entry.spec.composite else { continue };
+        // Each distinct part once per record, when a composite first needs it.
+        part_states.clear();
+        part_states.resize(kinds.composite_parts.len(), PartState::Unread);
+        parts.clear();
+        for (&kind, part_ids) in kinds.composites.iter().zip(&kinds.composite_part_ids) {
             let start = text.len();
             let mut complete = true;
-            for (i, field) in fields.iter().enumerate() {
-                let Some(raw) = input.attribute(field) else {
+            for (i, &p) in part_ids.iter().enumerate() {
+                let Some(state) = part_states.get_mut(p) else {
                     complete = false;
                     break;
                 };
-                match entry.spec.normalizer.normalize_into(raw, ctx, part) {
-                    Ok(()) => {}
-                    // An empty part is a missing field: the record simply has no such key.
-                    Err(RejectReason::Empty) => {
-                        complete = false;
-                        break;
+                if *state == PartState::Unread {
+                    *state = read_part(kinds, ctx, input, p, part, parts);
+                }
+                match *state {
+                    PartState::Normalized(ref range) => {
+                        if i > 0 {
+                            text.push(COMPOSITE_SEPARATOR);
+                        }
+                        text.push_str(parts.get(range.clone()).unwrap_or_default());
                     }
-                    Err(reason) => {
+                    PartState::Rejected(reason) => {
                         *rejected
                             .values_rejected
                             .entry((input.source, kind, reason))
@@ -151,11 +196,11 @@ impl PreparedChunk {
                         complete = false;
                         break;
                     }
+                    PartState::Missing | PartState::Unread => {
+                        complete = false;
+                        break;
+                    }
                 }
-                if i > 0 {
-                    text.push(COMPOSITE_SEPARATOR);
-                }
-                text.push_str(part);
             }
             if complete {
                 push(kind, start, text);

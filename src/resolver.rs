@@ -1589,6 +1589,42 @@ mod tests {
     }
 
     #[test]
+    fn composites_sharing_a_field_read_it_once_and_count_its_rejection_for_each() {
+        let mut b = Resolver::builder();
+        b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1))).unwrap();
+        b.kind("name_city", KindSpec::composite(["city", "name"], KindPolicy::new(1))).unwrap();
+        let mut r = b.build().unwrap();
+        assert_eq!(r.kinds.composite_parts.len(), 3, "name is one part of both");
+        let crm = r.add_source("crm", 1).unwrap();
+        let (name_dob, name_city) =
+            (r.kind_id("name_dob").unwrap(), r.kind_id("name_city").unwrap());
+        let person = |id: &str, name: &str| {
+            RecordInput::new(crm, id)
+                .with_attribute("name", name)
+                .with_attribute("dob", "1980")
+                .with_attribute("city", "Delft")
+        };
+        let changes = r
+            .ingest([
+                person("a", " Jan  Smit"),
+                person("b", "JAN SMIT"),
+                RecordInput::new(crm, "c")
+                    .with_attribute("name", "jan smit")
+                    .with_attribute("dob", "1980"),
+                person("huge", &"x".repeat(5000)),
+            ])
+            .report;
+        for kind in [name_dob, name_city] {
+            assert_eq!(changes.values_rejected.get(&(crm, kind, RejectReason::TooLong)), Some(&1));
+        }
+        let keys = |id| r.record_keys(crm, id).unwrap();
+        assert_eq!(keys("a"), keys("b"));
+        assert_eq!(keys("a").len(), 2);
+        assert_eq!(keys("c"), vec![(name_dob, "jan smit\u{1f}1980")]);
+        assert!(keys("huge").is_empty());
+    }
+
+    #[test]
     fn memory_usage_counts_what_is_stored() {
         let (mut r, crm) = resolver();
         let empty = r.memory_usage().total();
