@@ -99,20 +99,53 @@ pub(crate) struct KeySlot {
     /// and their values are appended in the same order and never removed): one arena for all
     /// key values saves an allocation and a pointer per key, and no length is stored.
     text_start: u32,
-    /// Number of records carrying the key.
-    n_records: u32,
     /// A record carrying the key, or `NONE`.
     first: u32,
     /// Head of the cell list of the other records carrying the key, or `NONE`; or `BIG | i`
     /// when the key's records are all in `big_lists[i]` (then `first` is `NONE`).
     rest: u32,
     kind: KindId,
-    /// See [`KeyInfo::refused`].
-    refused: bool,
-    /// The value is on the kind's deny-list: its cap is 0 whatever the kind's. What the kind
+    /// The number of records carrying the key in the low bits (`COUNT`) unless the key has
+    /// a big list, whose length it is then (a key moves to one past `BIG_KEY` records, so
+    /// the inline count stays small); `REFUSED` (see [`KeyInfo::refused`]); `DENIED`: the
+    /// value is on the kind's deny-list, its cap is 0 whatever the kind's. What the kind
     /// decides (generic cap, whether it links) is kept once per kind in `KindRule`, not per
-    /// key: a slot is 20 bytes.
-    denied: bool,
+    /// key: a slot is 16 bytes.
+    state: u16,
+}
+
+/// `KeySlot::state`: the inline record count.
+const COUNT: u16 = (1 << 14) - 1;
+/// `KeySlot::state`: see [`KeyInfo::refused`].
+const REFUSED: u16 = 1 << 14;
+/// `KeySlot::state`: the value is deny-listed.
+const DENIED: u16 = 1 << 15;
+
+impl KeySlot {
+    #[inline]
+    fn big_list(&self) -> Option<usize> {
+        (self.rest != NONE && self.rest & BIG != 0).then_some((self.rest & !BIG) as usize)
+    }
+
+    #[inline]
+    fn inline_count(&self) -> u16 {
+        self.state & COUNT
+    }
+
+    #[inline]
+    fn set_inline_count(&mut self, n: u16) {
+        debug_assert!(n <= COUNT);
+        self.state = (self.state & !COUNT) | (n & COUNT);
+    }
+
+    #[inline]
+    fn set_refused(&mut self, refused: bool) {
+        if refused {
+            self.state |= REFUSED;
+        } else {
+            self.state &= !REFUSED;
+        }
+    }
 }
 
 /// What the graph needs to know of a kind's policy to tell a key's state.
@@ -439,12 +472,16 @@ impl IdentityGraph {
     #[inline]
     fn info(&self, slot: &KeySlot) -> KeyInfo {
         let rule = self.kind_rules.get(slot.kind.index()).copied().unwrap_or_default();
+        let n_records = match slot.big_list() {
+            Some(i) => self.big_lists.get(i).map_or(0, |list| list.len() as u32),
+            None => u32::from(slot.inline_count()),
+        };
         KeyInfo {
             kind: slot.kind,
-            n_records: slot.n_records,
-            cap: if slot.denied { 0 } else { rule.generic_cap },
+            n_records,
+            cap: if slot.state & DENIED != 0 { 0 } else { rule.generic_cap },
             links: rule.links,
-            refused: slot.refused,
+            refused: slot.state & REFUSED != 0,
         }
     }
 
@@ -457,7 +494,7 @@ impl IdentityGraph {
     /// Marks or clears a key's refusal (see [`KeyInfo::refused`]).
     #[inline]
     pub fn set_refused(&mut self, idx: KeyIdx, refused: bool) {
-        self.keys[idx.index()].refused = refused;
+        self.keys[idx.index()].set_refused(refused);
     }
 
     pub fn keys(&self) -> impl Iterator<Item = (KeyIdx, KeyInfo)> + '_ {
@@ -534,7 +571,7 @@ impl IdentityGraph {
             acc ^ self.record_table.touch(hash_record(&self.hasher, source, external_id))
         });
         for k in keys {
-            acc ^= self.keys.get(k.index()).map_or(0, |key| key.n_records as u8);
+            acc ^= self.keys.get(k.index()).map_or(0, |key| key.state as u8);
         }
         acc
     }
@@ -569,12 +606,10 @@ impl IdentityGraph {
                 self.key_text.push_str(value);
                 self.keys.push(KeySlot {
                     text_start,
-                    n_records: 0,
                     first: NONE,
                     rest: NONE,
                     kind,
-                    refused: false,
-                    denied,
+                    state: if denied { DENIED } else { 0 },
                 });
                 Ok(KeyIdx(idx))
             }
@@ -699,13 +734,13 @@ impl IdentityGraph {
         slot.keys_len = if has_limited { len | HAS_LIMITED } else { len };
         for &k in keys {
             let key = &mut self.keys[k.index()];
-            key.n_records += 1;
-            // A refusal was about the old record set; see `KeySlot::refused`.
-            key.refused = false;
-            if key.rest != NONE && key.rest & BIG != 0 {
-                self.big_lists[(key.rest & !BIG) as usize].push(record.0);
+            // A refusal was about the old record set; see `KeyInfo::refused`.
+            key.set_refused(false);
+            if let Some(i) = key.big_list() {
+                self.big_lists[i].push(record.0);
                 continue;
             }
+            key.set_inline_count(key.inline_count() + 1);
             if key.first == NONE {
                 key.first = record.0;
                 continue;
@@ -720,7 +755,7 @@ impl IdentityGraph {
                 self.cells.push(cell);
                 (self.cells.len() - 1) as u32
             };
-            if key.n_records > BIG_KEY {
+            if u32::from(key.inline_count()) > BIG_KEY {
                 self.make_big(k);
             }
         }
@@ -750,6 +785,8 @@ impl IdentityGraph {
         };
         key.first = NONE;
         key.rest = BIG | i;
+        // The count is the big list's length from now on.
+        key.set_inline_count(0);
     }
 
     /// Takes every key off a record, writing the keys it carried (sorted) to `out`.
@@ -771,10 +808,8 @@ impl IdentityGraph {
     /// Takes `record` out of key `k`'s record list.
     fn detach(&mut self, k: KeyIdx, record: u32) {
         let key = &mut self.keys[k.index()];
-        key.n_records -= 1;
-        key.refused = false;
-        if key.rest != NONE && key.rest & BIG != 0 {
-            let i = (key.rest & !BIG) as usize;
+        key.set_refused(false);
+        if let Some(i) = key.big_list() {
             let list = &mut self.big_lists[i];
             let Some(pos) = position_in(list, record) else {
                 debug_assert!(false, "record missing from its key's list");
@@ -789,6 +824,7 @@ impl IdentityGraph {
             }
             return;
         }
+        key.set_inline_count(key.inline_count().saturating_sub(1));
         let freed = if key.first == record {
             let head = key.rest;
             if head == NONE {
@@ -980,7 +1016,9 @@ mod tests {
     fn slots_stay_small() {
         // Per-key and per-record bytes are what bounds memory at 10M records: a field added
         // here is paid 17M times.
-        assert_eq!(std::mem::size_of::<KeySlot>(), 20);
+        assert_eq!(std::mem::size_of::<KeySlot>(), 16);
+        // The inline record count must reach one past `BIG_KEY`, when the key moves.
+        assert!(BIG_KEY < u32::from(COUNT));
         assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 28);
     }
 
