@@ -48,7 +48,6 @@ const MIN_COMPACTION: usize = if cfg!(test) { 8 } else { 1 << 16 };
 #[derive(Clone, Debug)]
 pub(crate) struct RecordSlot {
     pub source: SourceId,
-    ext_len: u16,
     /// The number of keys, and in the top bit (`HAS_LIMITED`) whether one of them is of a
     /// kind with a limit: resolution skips reading the other records' keys for their limited
     /// values.
@@ -302,11 +301,34 @@ fn position_in(list: &[u32], record: u32) -> Option<usize> {
     chunks.remainder().iter().position(|&r| r == record).map(|p| tail + p)
 }
 
+/// Appends an external id to the arena, after its length written as one char (the id is at
+/// most [`MAX_EXTERNAL_ID_BYTES`] long: one byte of prefix below 128, two above), so the
+/// record slot keeps only where it starts.
+fn push_ext(arena: &mut String, id: &str) {
+    debug_assert!(id.len() <= MAX_EXTERNAL_ID_BYTES);
+    arena.push(char::from_u32(id.len() as u32).unwrap_or('\0'));
+    arena.push_str(id);
+}
+
+/// The external id at `start` of the arena, and the bytes it takes there, prefix included.
+#[inline]
+fn ext_at(arena: &str, start: u32) -> (&str, usize) {
+    let rest = arena.get(start as usize..).unwrap_or_default();
+    let mut chars = rest.chars();
+    let Some(len) = chars.next() else { return ("", 0) };
+    let body = chars.as_str();
+    let id = body.get(..len as usize).unwrap_or_default();
+    (id, len.len_utf8() + id.len())
+}
+
 #[inline]
 fn ext_text<'a>(ext_text: &'a str, slot: &RecordSlot) -> &'a str {
-    let start = slot.ext_start as usize;
-    ext_text.get(start..start + slot.ext_len as usize).unwrap_or_default()
+    ext_at(ext_text, slot.ext_start).0
 }
+
+/// The longest external id stored (longer ones are refused with
+/// [`IngestError::ExternalIdTooLong`]; preparing a record checks the same bound).
+const MAX_EXTERNAL_ID_BYTES: usize = crate::normalize::MAX_VALUE_BYTES;
 
 impl IdentityGraph {
     pub fn new() -> Self {
@@ -623,8 +645,9 @@ impl IdentityGraph {
         source: SourceId,
         external_id: &str,
     ) -> Result<(RecordIdx, bool), IngestError> {
-        let ext_len =
-            u16::try_from(external_id.len()).map_err(|_| IngestError::ExternalIdTooLong)?;
+        if external_id.len() > MAX_EXTERNAL_ID_BYTES {
+            return Err(IngestError::ExternalIdTooLong);
+        }
         let hash = hash_record(&self.hasher, source, external_id);
         let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
         self.record_table.reserve(1, || held_records(hasher, records, ext));
@@ -637,7 +660,7 @@ impl IdentityGraph {
             hash_index::Slot::Found(_, r) => return Ok((RecordIdx(r), true)),
             hash_index::Slot::Vacant(position) => position,
         };
-        let ext_start = arena_start(self.ext_text.len(), external_id.len())?;
+        let ext_start = arena_start(self.ext_text.len(), external_id.len() + 2)?;
         let idx = match self.free_records.pop() {
             Some(idx) => idx,
             None => {
@@ -650,7 +673,7 @@ impl IdentityGraph {
             }
         };
         self.record_table.insert_at(position, hash, idx.0);
-        self.ext_text.push_str(external_id);
+        push_ext(&mut self.ext_text, external_id);
         if self.next_seq > MAX_SEQ {
             self.renumber_seqs();
         }
@@ -658,7 +681,6 @@ impl IdentityGraph {
         self.next_seq += 1;
         self.records[idx.index()] = Some(RecordSlot {
             source,
-            ext_len,
             keys_len: 0,
             keys_room: 0,
             keys_start: 0,
@@ -885,7 +907,7 @@ impl IdentityGraph {
         for slot in self.records.iter_mut().flatten() {
             let id = ext_text(&self.ext_text, slot);
             slot.ext_start = text.len() as u32;
-            text.push_str(id);
+            push_ext(&mut text, id);
         }
         self.ext_text = text;
         self.ext_garbage = 0;
@@ -898,7 +920,7 @@ impl IdentityGraph {
         let hash = hash_record(&self.hasher, slot.source, ext_text(&self.ext_text, &slot));
         self.record_table.remove(hash, |r| r == record.0);
         // Its key room is already counted as garbage: the list is empty.
-        self.ext_garbage += usize::from(slot.ext_len);
+        self.ext_garbage += ext_at(&self.ext_text, slot.ext_start).1;
         self.attributes.release(slot.attributes);
         self.free_records.push(record);
         self.n_records -= 1;
@@ -1019,7 +1041,37 @@ mod tests {
         assert_eq!(std::mem::size_of::<KeySlot>(), 16);
         // The inline record count must reach one past `BIG_KEY`, when the key moves.
         assert!(BIG_KEY < u32::from(COUNT));
-        assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 28);
+        assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 24);
+    }
+
+    #[test]
+    fn external_ids_of_any_length_survive_removal_and_compaction() {
+        let mut g = IdentityGraph::new();
+        // Byte lengths around the prefix's one-byte limit, ASCII and not (`é` is two bytes).
+        let ids: Vec<String> = [2, 3, 127, 128, 129, 1000, MAX_EXTERNAL_ID_BYTES]
+            .iter()
+            .flat_map(|&n| ["x".repeat(n), format!("é{}", "y".repeat(n - 2))])
+            .chain((0..40).map(|i| format!("r{i}")))
+            .collect();
+        let slots: Vec<RecordIdx> =
+            ids.iter().map(|id| g.find_or_insert_record(SourceId(1), id).unwrap().0).collect();
+        assert_eq!(
+            g.find_or_insert_record(SourceId(1), &"z".repeat(MAX_EXTERNAL_ID_BYTES + 1)),
+            Err(IngestError::ExternalIdTooLong)
+        );
+        // Remove every other record: the arena is compacted on the way.
+        let before = g.ext_text.len();
+        for &r in slots.iter().skip(1).step_by(2) {
+            assert!(g.remove_record(r).is_some());
+        }
+        assert!(g.ext_text.len() < before, "the arena was compacted");
+        for (i, id) in ids.iter().enumerate() {
+            let found = g.find_record(SourceId(1), id);
+            assert_eq!(found.is_some(), i % 2 == 0, "{i}");
+            if let Some(r) = found {
+                assert_eq!(g.external_id(g.record(r).unwrap()), id);
+            }
+        }
     }
 
     #[test]
