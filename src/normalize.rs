@@ -967,6 +967,11 @@ fn phone_placeholder(v: &str) -> bool {
         *slot = b - b'0';
     }
     let d = &digits[..s.len()];
+    // Every slice checked below is a suffix of at least six digits, and a junk run's every
+    // part is junk: numbers whose last six digits are not junk (nearly all) stop here.
+    if d.len() < 6 || !is_junk_digits(&d[d.len() - 6..]) {
+        return false;
+    }
     if is_junk_digits(d) {
         return true;
     }
@@ -1947,6 +1952,38 @@ mod tests {
         assert!(p.is_builtin_placeholder(&v));
         let v = norm(&p, "0123456789", &nl()).unwrap();
         assert!(p.is_builtin_placeholder(&v), "{v}");
+    }
+
+    /// The phone placeholder rule as first written, without the early exit on the last six
+    /// digits.
+    fn phone_placeholder_reference(v: &str) -> bool {
+        let s = v.strip_prefix('+').unwrap_or(v);
+        if s.is_empty() || s.len() > MAX_RAW_DIGITS || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let d: Vec<u8> = s.bytes().map(|b| b - b'0').collect();
+        is_junk_digits(&d)
+            || match known_cc_len(&d) {
+                Some((len, _)) => is_junk_digits(&d[len..]),
+                None => (1..=3).any(|len| len < d.len() && is_junk_digits(&d[len..])),
+            }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn phone_placeholders_match_the_reference_rule(
+            head in "[0-9]{0,4}",
+            run_start in 0u8..10,
+            run_len in 0usize..12,
+            step in proptest::sample::select(vec![0u8, 1, 9]),
+            tail in "[0-9]{0,2}",
+        ) {
+            // A run of one digit, or of ascending or descending ones, between random digits.
+            let run: String =
+                (0..run_len).map(|i| char::from(b'0' + (run_start + step * i as u8 % 10) % 10)).collect();
+            let v = format!("+{head}{run}{tail}");
+            proptest::prop_assert_eq!(phone_placeholder(&v), phone_placeholder_reference(&v), "{}", v);
+        }
     }
 
     #[test]

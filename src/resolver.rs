@@ -503,13 +503,19 @@ impl Resolver {
         // The keys of limited kinds, with their kind (known from the span: no key slot is
         // read here), to count records that alone break a limit: a data problem worth seeing.
         let mut limited: SmallVec<[(KindId, KeyIdx); 8]> = SmallVec::new();
+        // Whether two limited values share a kind (kinds past 63 count as shared): if not,
+        // no kind can have more values than a limit (at least 1) allows.
+        let (mut kinds_seen, mut shared) = (0u64, false);
         for (&k, span) in span_keys.iter().zip(spans) {
             if self.kinds.entry(span.kind).spec.policy.limit.is_some() {
                 limited.push((span.kind, k));
+                let bit = 1u64.checked_shl(u32::from(span.kind.get())).unwrap_or(0);
+                shared |= bit == 0 || kinds_seen & bit != 0;
+                kinds_seen |= bit;
             }
         }
         *has_limited = !limited.is_empty();
-        if limited.len() > 1 {
+        if shared {
             limited.sort_unstable();
             limited.dedup();
             for run in limited.chunk_by(|a, b| a.0 == b.0) {
