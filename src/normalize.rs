@@ -1169,8 +1169,8 @@ fn generic_placeholder(v: &str) -> bool {
     let v = trim_value(v);
     let bytes = v.as_bytes();
     if bytes.len() <= PLACEHOLDER_WORD_MAX {
-        // Folded on the stack, then one `match` (a switch on the length): this runs for
-        // every new value a load interns, and scanning the list cost ~150 instructions.
+        // Folded on the stack, then one `match` (a switch on the length) instead of a
+        // case-insensitive scan of the list: this runs for every new value a load interns.
         let mut folded = [0u8; PLACEHOLDER_WORD_MAX];
         let folded = &mut folded[..bytes.len()];
         folded.copy_from_slice(bytes);
