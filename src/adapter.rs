@@ -89,7 +89,7 @@ pub trait ChangeSink {
     /// The host's own error type.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// A customer made only of new records.
+    /// A customer made only of new records (called once per id of a `Created` run).
     fn created(&mut self, _customer: CustomerId) -> Result<(), Self::Error> {
         Ok(())
     }
@@ -133,7 +133,11 @@ pub trait ChangeSink {
     fn apply(&mut self, events: &[ChangeEvent]) -> Result<(), Self::Error> {
         for event in events {
             match event {
-                ChangeEvent::Created { customer } => self.created(*customer)?,
+                ChangeEvent::Created { customers } => {
+                    for customer in customers {
+                        self.created(customer)?;
+                    }
+                }
                 ChangeEvent::Merged { survivor, absorbed } => self.merged(*survivor, absorbed)?,
                 ChangeEvent::Split { from, into } => self.split(*from, into)?,
                 ChangeEvent::Updated { customer } => self.updated(*customer)?,

@@ -1,6 +1,6 @@
 //! Change events: what a mutating call did to the customers (DESIGN §5).
 
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, CustomerIdRange};
 use crate::report::IngestReport;
 
 /// One change to the set of customers, as returned by every mutating call.
@@ -8,14 +8,17 @@ use crate::report::IngestReport;
 /// Events describe the net change of one call. A host that keeps customers in its own store
 /// applies them in order: create the `Created` and `Split::into` customers, drop `absorbed`
 /// and `Removed` ones, and refresh every customer named by `Created`, `Updated` and `Split`.
+///
+/// New customers of one call get consecutive ids, and one `Created` event names each run of
+/// them: a bulk load into an empty resolver reports its millions of customers in one event.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ChangeEvent {
-    /// A new customer made only of records that belonged to no customer before.
+    /// New customers, each made only of records that belonged to no customer before.
     Created {
-        /// The new customer.
-        customer: CustomerId,
+        /// The new customers: a run of consecutive ids.
+        customers: CustomerIdRange,
     },
     /// Customers joined; the oldest id survives, the absorbed ids cease to exist.
     Merged {
@@ -49,7 +52,8 @@ pub enum ChangeEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Changes {
-    /// Change events, in the order: `Split`, `Merged`, `Created`, `Updated`, `Removed`.
+    /// Change events, in the order: `Split`, `Merged`, `Created`, `Updated`, `Removed`;
+    /// within a kind by customer id, and `Created` runs as long as the ids allow.
     pub events: Vec<ChangeEvent>,
     /// Counts of records read and values rejected.
     pub report: IngestReport,

@@ -89,3 +89,137 @@ impl KindId {
     /// Number of built-in kinds; host kinds get ids from here on.
     pub(crate) const N_BUILT_IN: u16 = 6;
 }
+
+/// Consecutive customer ids, `first ..= last`: customers created together get consecutive ids,
+/// so one [`ChangeEvent::Created`](crate::ChangeEvent::Created) names them all (a bulk load
+/// into an empty resolver creates millions of customers in one event, not one event each).
+///
+/// Never empty.
+///
+/// ```
+/// use idstitch::{CustomerId, CustomerIdRange};
+///
+/// let run = CustomerIdRange::new(CustomerId::from_raw(3), CustomerId::from_raw(5)).unwrap();
+/// assert_eq!(run.len(), 3);
+/// assert!(run.contains(CustomerId::from_raw(4)));
+/// assert_eq!(run.iter().map(CustomerId::get).collect::<Vec<_>>(), [3, 4, 5]);
+/// assert_eq!(CustomerIdRange::single(CustomerId::from_raw(7)).first(), CustomerId::from_raw(7));
+/// assert!(CustomerIdRange::new(CustomerId::from_raw(5), CustomerId::from_raw(3)).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CustomerIdRange {
+    first: CustomerId,
+    last: CustomerId,
+}
+
+impl CustomerIdRange {
+    /// The ids `first ..= last`; `None` if `last` comes before `first`.
+    pub const fn new(first: CustomerId, last: CustomerId) -> Option<Self> {
+        if last.0 < first.0 {
+            None
+        } else {
+            Some(CustomerIdRange { first, last })
+        }
+    }
+
+    /// The one id `id`.
+    pub const fn single(id: CustomerId) -> Self {
+        CustomerIdRange { first: id, last: id }
+    }
+
+    /// The smallest id.
+    pub const fn first(&self) -> CustomerId {
+        self.first
+    }
+
+    /// The largest id.
+    pub const fn last(&self) -> CustomerId {
+        self.last
+    }
+
+    /// How many ids: at least one (`u64::MAX` for the one range too long to count).
+    pub const fn len(&self) -> u64 {
+        (self.last.0 - self.first.0).saturating_add(1)
+    }
+
+    /// Always `false`: a range holds at least one id (for symmetry with [`Self::len`]).
+    pub const fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Whether `id` is one of these.
+    pub const fn contains(&self, id: CustomerId) -> bool {
+        self.first.0 <= id.0 && id.0 <= self.last.0
+    }
+
+    /// The ids, ascending.
+    pub fn iter(&self) -> CustomerIdIter {
+        CustomerIdIter(self.first.0..=self.last.0)
+    }
+
+    /// `self` followed by `next` as one range, if `next` starts right after `self` ends.
+    pub(crate) fn joined(&self, next: &CustomerIdRange) -> Option<CustomerIdRange> {
+        (self.last.0.checked_add(1) == Some(next.first.0))
+            .then_some(CustomerIdRange { first: self.first, last: next.last })
+    }
+}
+
+impl IntoIterator for CustomerIdRange {
+    type Item = CustomerId;
+    type IntoIter = CustomerIdIter;
+
+    fn into_iter(self) -> CustomerIdIter {
+        self.iter()
+    }
+}
+
+impl IntoIterator for &CustomerIdRange {
+    type Item = CustomerId;
+    type IntoIter = CustomerIdIter;
+
+    fn into_iter(self) -> CustomerIdIter {
+        self.iter()
+    }
+}
+
+/// The ids of a [`CustomerIdRange`], ascending.
+#[derive(Clone, Debug)]
+pub struct CustomerIdIter(std::ops::RangeInclusive<u64>);
+
+impl Iterator for CustomerIdIter {
+    type Item = CustomerId;
+
+    #[inline]
+    fn next(&mut self) -> Option<CustomerId> {
+        self.0.next().map(CustomerId)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for CustomerIdIter {
+    fn next_back(&mut self) -> Option<CustomerId> {
+        self.0.next_back().map(CustomerId)
+    }
+}
+
+impl std::iter::FusedIterator for CustomerIdIter {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_join_only_when_consecutive() {
+        let r = |a, b| CustomerIdRange::new(CustomerId(a), CustomerId(b)).unwrap();
+        assert_eq!(r(1, 3).joined(&r(4, 9)), Some(r(1, 9)));
+        assert_eq!(r(1, 3).joined(&r(5, 9)), None);
+        assert_eq!(r(4, 9).joined(&r(1, 3)), None);
+        assert_eq!(r(1, u64::MAX).joined(&r(1, 1)), None, "no overflow at the end");
+        assert_eq!(r(2, 4).iter().rev().map(CustomerId::get).collect::<Vec<_>>(), [4, 3, 2]);
+        assert_eq!(r(u64::MAX, u64::MAX).len(), 1);
+    }
+}

@@ -107,7 +107,7 @@ pub use error::{ConfigError, IngestError, LookupError};
 pub use events::{ChangeEvent, Changes};
 pub use explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
 pub use graph_view::{GraphNode, GraphView, Neighbors};
-pub use ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use normalize::{NormalizeContext, Normalizer, RejectReason};
 /// The petgraph version whose traits [`GraphView`] implements.

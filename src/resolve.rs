@@ -198,60 +198,72 @@ fn merge_values(
     }
 }
 
+/// The records a [`link_region`] links afresh.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Region<'a> {
+    /// Every record of the graph, with every key a candidate (a rebuild, a first bulk load).
+    Whole,
+    /// These records: whole raw components and whole old clusters; only their keys are
+    /// candidates.
+    Records(&'a [RecordIdx]),
+}
+
 /// Joins the clusters of every non-generic key of the region that the limits allow.
 ///
-/// `region` must hold whole raw components (and whole old clusters); its records are reset to
-/// singletons first. With `all_keys`, every key of the graph is a candidate (full rebuild);
-/// otherwise only the keys of region records.
+/// The region's records are reset to singletons first.
 pub(crate) fn link_region(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
     clusters: &mut Clusters,
-    region: &[RecordIdx],
-    all_keys: bool,
+    region: Region<'_>,
     scratch: &mut Scratch,
 ) {
     clusters.grow(graph.record_capacity());
-    for &r in region {
-        clusters.reset(r);
-    }
-    if all_keys {
-        let n_keys = graph.n_keys();
-        for i in 0..n_keys {
-            graph.set_refused(KeyIdx(i as u32), false);
+    if let Region::Records(records) = region {
+        for &r in records {
+            clusters.reset(r);
         }
-        let Some((mut hard, big)) = link_raw_components(graph, kinds, clusters) else {
-            link_canonical(graph, kinds, clusters, region, scratch);
-            scratch.release_big_buffers();
-            return;
-        };
-        // Component by component: each one's records and keys are read in one go and are
-        // still in the cache when its keys are linked (one canonical run over all of them
-        // read each record three times, at random, over a span far bigger than the cache).
-        hard.sort_unstable();
-        hard.dedup();
-        let mut members = std::mem::take(&mut scratch.members);
-        for root in hard {
-            members.clear();
-            members.extend(clusters.members(root));
-            for &r in &members {
-                clusters.reset(r);
-            }
-            link_canonical(graph, kinds, clusters, &members, scratch);
-        }
-        scratch.members = members;
+        link_canonical(graph, kinds, clusters, records, scratch);
         scratch.release_big_buffers();
-        for r in big {
-            let root = clusters.find_mut(r);
-            if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
-                let values = members_values(graph, kinds, clusters, root);
-                clusters.set_values(root, values);
-            }
-        }
         return;
     }
-    link_canonical(graph, kinds, clusters, region, scratch);
+    for (r, _) in graph.records() {
+        clusters.reset(r);
+    }
+    let n_keys = graph.n_keys();
+    for i in 0..n_keys {
+        graph.set_refused(KeyIdx(i as u32), false);
+    }
+    let Some((mut hard, big)) = link_raw_components(graph, kinds, clusters) else {
+        // Listed only on this rare way (more limited kinds than fit in a word).
+        let records: Vec<RecordIdx> = graph.records().map(|(r, _)| r).collect();
+        link_canonical(graph, kinds, clusters, &records, scratch);
+        scratch.release_big_buffers();
+        return;
+    };
+    // Component by component: each one's records and keys are read in one go and are
+    // still in the cache when its keys are linked (one canonical run over all of them
+    // read each record three times, at random, over a span far bigger than the cache).
+    hard.sort_unstable();
+    hard.dedup();
+    let mut members = std::mem::take(&mut scratch.members);
+    for root in hard {
+        members.clear();
+        members.extend(clusters.members(root));
+        for &r in &members {
+            clusters.reset(r);
+        }
+        link_canonical(graph, kinds, clusters, &members, scratch);
+    }
+    scratch.members = members;
     scratch.release_big_buffers();
+    for r in big {
+        let root = clusters.find_mut(r);
+        if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
+            let values = members_values(graph, kinds, clusters, root);
+            clusters.set_values(root, values);
+        }
+    }
 }
 
 /// Step 2 and 3 of the canonical procedure over `region`: whole raw components whose

@@ -14,13 +14,13 @@ use crate::error::{ConfigError, IngestError, LookupError};
 use crate::events::{ChangeEvent, Changes};
 use crate::graph::IdentityGraph;
 use crate::graph_view::GraphView;
-use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::ids::{CustomerId, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::normalize::NormalizeContext;
 use crate::prepare::{PreparedChunk, Preparer, Span};
 use crate::record::{trim_external_id, RecordInput};
 use crate::report::IngestReport;
-use crate::resolve::{self, FastLink, Scratch};
+use crate::resolve::{self, FastLink, Region, Scratch};
 
 /// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
 /// misses, few enough that the chunk's values stay in cache.
@@ -650,7 +650,7 @@ impl Resolver {
         let id = match customers.split_first() {
             None => {
                 let id = self.fresh_id();
-                events.push(ChangeEvent::Created { customer: id });
+                events.push(ChangeEvent::Created { customers: CustomerIdRange::single(id) });
                 id
             }
             Some((&survivor, absorbed)) => {
@@ -688,7 +688,7 @@ impl Resolver {
     /// compact storage, so a host may reuse its input buffers.
     ///
     /// ```
-    /// use idstitch::{KindId, RecordInput, Resolver};
+    /// use idstitch::{ChangeEvent, CustomerId, CustomerIdRange, KindId, RecordInput, Resolver};
     ///
     /// let mut resolver = Resolver::new();
     /// let crm = resolver.add_source("crm", 10)?;
@@ -696,7 +696,8 @@ impl Resolver {
     ///     .map(|i| RecordInput::new(crm, format!("C-{i}")).with_key(KindId::EMAIL, format!("p{}@x.nl", i / 2)))
     ///     .collect();
     /// let changes = resolver.ingest(&rows);
-    /// assert_eq!(changes.events.len(), 2, "two customers created");
+    /// let two_new = CustomerIdRange::new(CustomerId::from_raw(1), CustomerId::from_raw(2));
+    /// assert_eq!(changes.events, vec![ChangeEvent::Created { customers: two_new.unwrap() }]);
     /// assert_eq!(resolver.customer_of(crm, "C-0"), resolver.customer_of(crm, "C-1"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1046,29 +1047,32 @@ impl Resolver {
     /// [`Resolver::settle_region`] gives (ids in order of each customer's oldest record)
     /// without its bookkeeping for old ids.
     fn settle_fresh(&mut self) -> Vec<ChangeEvent> {
-        // Sized up front: growing a vector this large step by step costs the allocator more
-        // than filling it.
-        let mut region = Vec::with_capacity(self.graph.n_records());
-        region.extend(self.graph.records().map(|(r, _)| r));
         resolve::link_region(
             &mut self.graph,
             &self.kinds,
             &mut self.clusters,
-            &region,
-            true,
+            Region::Whole,
             &mut self.scratch,
         );
-        let mut events = Vec::with_capacity(region.len() / 2);
-        for &r in &region {
+        let first = self.next_customer;
+        let mut next = first;
+        for (r, _) in self.graph.records() {
             let root = self.clusters.find_mut(r);
             if self.clusters.root(root).customer.0 == 0 {
-                let id = self.fresh_id();
+                let id = CustomerId(next);
+                next += 1;
                 self.clusters.root_mut(root).customer = id;
                 self.customers.insert(id, root);
-                events.push(ChangeEvent::Created { customer: id });
             }
         }
-        events
+        self.next_customer = next;
+        // Ids handed out one after the other: one event names them all.
+        (next > first)
+            .then(|| CustomerIdRange::new(CustomerId(first), CustomerId(next - 1)))
+            .flatten()
+            .map(|customers| ChangeEvent::Created { customers })
+            .into_iter()
+            .collect()
     }
 
     /// Re-resolves the region reachable from `seeds` and returns the change events.
@@ -1119,12 +1123,12 @@ impl Resolver {
             }
         }
 
+        let linked = if all_keys { Region::Whole } else { Region::Records(&live) };
         resolve::link_region(
             &mut self.graph,
             &self.kinds,
             &mut self.clusters,
-            &live,
-            all_keys,
+            linked,
             &mut self.scratch,
         );
         for &g in &ghosts {
@@ -1233,7 +1237,8 @@ impl Resolver {
                 None => {
                     let id = self.fresh_id();
                     if nc.olds.is_empty() {
-                        events.push(ChangeEvent::Created { customer: id });
+                        events
+                            .push(ChangeEvent::Created { customers: CustomerIdRange::single(id) });
                     }
                     id
                 }
@@ -1338,14 +1343,27 @@ fn intern(
     graph.intern_key(kind, value, span.hash, || kinds.is_denied(kind, value))
 }
 
-/// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within.
-fn sort_events(events: &mut [ChangeEvent]) {
+/// Documented event order (`Split`, `Merged`, `Created`, `Updated`, `Removed`), by id within,
+/// with each run of consecutive created ids in one event.
+fn sort_events(events: &mut Vec<ChangeEvent>) {
     events.sort_by_key(|e| match e {
         ChangeEvent::Split { from, .. } => (0, *from),
         ChangeEvent::Merged { survivor, .. } => (1, *survivor),
-        ChangeEvent::Created { customer } => (2, *customer),
+        ChangeEvent::Created { customers } => (2, customers.first()),
         ChangeEvent::Updated { customer } => (3, *customer),
         ChangeEvent::Removed { customer } => (4, *customer),
+    });
+    events.dedup_by(|next, run| match (run, next) {
+        (ChangeEvent::Created { customers: run }, ChangeEvent::Created { customers: next }) => {
+            match run.joined(next) {
+                Some(joined) => {
+                    *run = joined;
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
     });
 }
 
@@ -1388,14 +1406,15 @@ mod tests {
         let created = |events: &[ChangeEvent]| -> Vec<u64> {
             events
                 .iter()
-                .map(|e| match e {
-                    ChangeEvent::Created { customer } => customer.get(),
+                .flat_map(|e| match e {
+                    ChangeEvent::Created { customers } => customers.iter().map(CustomerId::get),
                     other => panic!("a bulk into an empty resolver only creates: {other:?}"),
                 })
                 .collect()
         };
         let n = fresh.n_customers() as u64;
         assert!(n > 100 && n < inputs.len() as u64, "some records link, not all");
+        assert_eq!((fresh_events.len(), general_events.len()), (1, 1), "one run of new ids");
         assert_eq!(created(&fresh_events), (1..=n).collect::<Vec<_>>());
         assert_eq!(created(&general_events), (2..=n + 1).collect::<Vec<_>>());
         for input in &inputs {
@@ -1724,7 +1743,7 @@ mod tests {
         let new = r.customer_of(crm, "5").unwrap();
         assert!(new.get() > d.get(), "a fresh id for the new person");
         let mut expected = vec![
-            ChangeEvent::Created { customer: new },
+            ChangeEvent::Created { customers: CustomerIdRange::single(new) },
             ChangeEvent::Merged { survivor: b, absorbed: vec![d] },
             ChangeEvent::Updated { customer: a },
             ChangeEvent::Updated { customer: b },

@@ -326,7 +326,8 @@ impl Resolver {
         let mut delete = BTreeSet::new();
         for event in events {
             match event {
-                ChangeEvent::Created { customer } | ChangeEvent::Updated { customer } => {
+                ChangeEvent::Created { customers } => refresh.extend(customers),
+                ChangeEvent::Updated { customer } => {
                     refresh.insert(*customer);
                 }
                 ChangeEvent::Merged { survivor, absorbed } => {

@@ -143,14 +143,34 @@ fn check_events(
     let mut split_into = BTreeSet::new();
     let mut gone = BTreeSet::new();
     let mut updated = BTreeSet::new();
+    // Documented order: by kind, then by id; runs of created ids as long as they go.
+    let rank = |e: &ChangeEvent| match e {
+        ChangeEvent::Split { from, .. } => (0, from.get(), from.get()),
+        ChangeEvent::Merged { survivor, .. } => (1, survivor.get(), survivor.get()),
+        ChangeEvent::Created { customers } => (2, customers.first().get(), customers.last().get()),
+        ChangeEvent::Updated { customer } => (3, customer.get(), customer.get()),
+        ChangeEvent::Removed { customer } => (4, customer.get(), customer.get()),
+        _ => (5, 0, 0),
+    };
+    for pair in events.windows(2) {
+        let (a, b) = (rank(&pair[0]), rank(&pair[1]));
+        prop_assert!((a.0, a.2) < (b.0, b.1), "events out of order: {pair:?}");
+        prop_assert!(a.0 != 2 || b.0 != 2 || a.2 + 1 < b.1, "created runs not joined: {pair:?}");
+    }
     for e in events {
         match e {
-            ChangeEvent::Created { customer } => {
-                prop_assert!(!old_ids.contains(customer), "created id existed: {e:?}");
-                for r in members(new, *customer) {
-                    prop_assert!(!old.contains_key(&r), "created customer holds old record {r:?}");
+            ChangeEvent::Created { customers } => {
+                for customer in customers {
+                    prop_assert!(!old_ids.contains(&customer), "created id existed: {e:?}");
+                    prop_assert!(new_ids.contains(&customer), "created id is gone: {e:?}");
+                    for r in members(new, customer) {
+                        prop_assert!(
+                            !old.contains_key(&r),
+                            "created customer holds old record {r:?}"
+                        );
+                    }
+                    created.insert(customer);
                 }
-                created.insert(*customer);
             }
             ChangeEvent::Merged { survivor, absorbed } => {
                 prop_assert!(new_ids.contains(survivor));
