@@ -204,8 +204,8 @@ impl AttributeStore {
     /// Makes room for about `records` more records' attributes; unused room is given back by
     /// [`AttributeStore::trim`] (untouched room costs address space, not memory).
     pub fn reserve(&mut self, records: usize) {
-        self.items.reserve(records * 4);
-        self.text.reserve(records * 48);
+        self.items.reserve(records.saturating_mul(4));
+        self.text.reserve(records.saturating_mul(48));
     }
 
     /// Counts `range` as given up.

@@ -351,9 +351,9 @@ impl IdentityGraph {
         // not memory, and `trim` gives it back; growing by doubling would copy instead.
         self.records.reserve(records);
         self.keys.reserve(keys);
-        self.record_keys.reserve(records * 6);
-        self.ext_text.reserve(records * 24);
-        self.key_text.reserve(keys * 32);
+        self.record_keys.reserve(records.saturating_mul(6));
+        self.ext_text.reserve(records.saturating_mul(24));
+        self.key_text.reserve(keys.saturating_mul(32));
         self.attributes.reserve(records);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         // A third more room in the index than asked for: growing it rehashes every key, which
@@ -402,6 +402,12 @@ impl IdentityGraph {
         self.record_table.fit(|| held_records(hasher, records, ext));
         debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
         debug_assert_eq!(self.record_table.len(), self.n_records, "every record indexed once");
+    }
+
+    /// Bytes of the key and record indexes: they change only when one is rebuilt.
+    #[cfg(test)]
+    pub fn index_bytes(&self) -> (usize, usize) {
+        (self.key_table.memory(), self.record_table.memory())
     }
 
     #[inline]

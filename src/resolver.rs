@@ -674,6 +674,36 @@ impl Resolver {
         id
     }
 
+    /// Makes room for `additional` more records and their keys, so that storing them grows
+    /// no table.
+    ///
+    /// An index that runs out of room is rebuilt at half as big again, rehashing everything
+    /// it holds; the one call that does it pays for it all. [`Resolver::ingest`] makes room
+    /// for its batch up front, but a run of single upserts meets the growth one record at a
+    /// time. A host with a latency bound calls this at a quiet moment, for the records it
+    /// expects before the next one.
+    ///
+    /// # Panics
+    /// As [`Vec::reserve`], if the room asked for exceeds what memory can address.
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.reserve(1_000);
+    /// for i in 0..1_000 {
+    ///     resolver.upsert(RecordInput::new(crm, format!("C-{i}")).with_key(KindId::EMAIL, format!("p{i}@x.nl")))?;
+    /// }
+    /// assert_eq!(resolver.n_customers(), 1_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        // Keys as for a bulk load (see `load`).
+        self.graph.reserve(additional, additional.saturating_mul(3) / 2);
+        self.clusters.reserve(additional);
+    }
+
     /// Ingests many records at once and resolves once at the end. Records that cannot be
     /// ingested are skipped and counted in the report; later records with the same
     /// `(source, external_id)` replace earlier ones.
@@ -1719,6 +1749,35 @@ mod tests {
             )
             .unwrap();
         assert!(again.events.is_empty(), "an identical record changes nothing");
+    }
+
+    /// After `reserve(n)`, n upserts of new records with new keys rebuild no index; without
+    /// it they do.
+    #[test]
+    fn reserved_room_takes_upserts_without_a_rebuild() {
+        let (mut r, crm) = resolver();
+        let record = |i: usize| {
+            RecordInput::new(crm, format!("r{i}"))
+                .with_key(KindId::EMAIL, format!("p{i}@x.nl"))
+                .with_key(KindId::CUSTOMER_NO, format!("C{i}"))
+        };
+        r.ingest((0..1_000).map(record));
+        let upsert_more = |r: &mut Resolver, from: usize| {
+            let before = r.graph.index_bytes();
+            for i in from..from + 2_000 {
+                r.upsert(record(i)).unwrap();
+            }
+            (before, r.graph.index_bytes())
+        };
+        let (before, after) = upsert_more(&mut r, 1_000);
+        assert!(
+            after.0 > before.0 && after.1 > before.1,
+            "both indexes grew: {before:?} {after:?}"
+        );
+        r.reserve(2_000);
+        let (before, after) = upsert_more(&mut r, 3_000);
+        assert_eq!(before, after, "no index grew");
+        assert_eq!(r.n_customers(), 5_000);
     }
 
     /// A batch into a resolver that holds records: new records join through the fast path,
