@@ -248,7 +248,8 @@ pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
     h.finish()
 }
 
-fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
+/// The hash of a record's `(source, external id)` in the record index.
+pub(crate) fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
     let mut h = hasher.build_hasher();
     source.hash(&mut h);
     external_id.hash(&mut h);
@@ -587,17 +588,11 @@ impl IdentityGraph {
         acc
     }
 
-    /// Brings in what storing these records will read first: their record index lines and
-    /// the slots of the keys they carry (see [`HashIndex::touch`]). Each record's hash is
-    /// computed again by the probe that follows: a few nanoseconds against a cache miss.
-    pub fn touch_records<'a>(
-        &self,
-        records: impl Iterator<Item = (SourceId, &'a str)>,
-        keys: &[KeyIdx],
-    ) -> u8 {
-        let mut acc = records.fold(0, |acc, (source, external_id)| {
-            acc ^ self.record_table.touch(hash_record(&self.hasher, source, external_id))
-        });
+    /// Brings in what storing these records will read first: the record index lines of
+    /// these record hashes ([`hash_record`]) and the slots of the keys they carry (see
+    /// [`HashIndex::touch`]).
+    pub fn touch_records(&self, hashes: impl Iterator<Item = u64>, keys: &[KeyIdx]) -> u8 {
+        let mut acc = hashes.fold(0, |acc, hash| acc ^ self.record_table.touch(hash));
         for k in keys {
             acc ^= self.keys.get(k.index()).map_or(0, |key| key.state as u8);
         }
@@ -644,17 +639,30 @@ impl IdentityGraph {
         }
     }
 
-    /// The record `(source, external_id)`: the existing one (`true`), or a new one without
-    /// keys, younger than every other (`false`). One hash probe either way.
+    /// [`IdentityGraph::find_or_insert_hashed_record`], hashing here.
+    #[cfg(test)]
     pub fn find_or_insert_record(
         &mut self,
         source: SourceId,
         external_id: &str,
     ) -> Result<(RecordIdx, bool), IngestError> {
+        let hash = hash_record(&self.hasher, source, external_id);
+        self.find_or_insert_hashed_record(source, external_id, hash)
+    }
+
+    /// The record `(source, external_id)`, whose [`hash_record`] the caller computed: the
+    /// existing one (`true`), or a new one without keys, younger than every other (`false`).
+    /// One hash probe either way.
+    pub fn find_or_insert_hashed_record(
+        &mut self,
+        source: SourceId,
+        external_id: &str,
+        hash: u64,
+    ) -> Result<(RecordIdx, bool), IngestError> {
         if external_id.len() > MAX_EXTERNAL_ID_BYTES {
             return Err(IngestError::ExternalIdTooLong);
         }
-        let hash = hash_record(&self.hasher, source, external_id);
+        debug_assert_eq!(hash, hash_record(&self.hasher, source, external_id), "another hasher");
         let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
         self.record_table.reserve(1, || held_records(hasher, records, ext));
         let slot = self.record_table.find_or_insert(hash, |r| {

@@ -11,7 +11,7 @@ use std::ops::Range;
 use ahash::RandomState;
 
 use crate::error::IngestError;
-use crate::graph::hash_key;
+use crate::graph::{hash_key, hash_record};
 use crate::ids::KindId;
 use crate::kind::{KindTable, COMPOSITE_SEPARATOR};
 use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
@@ -48,6 +48,9 @@ pub(crate) struct PreparedChunk {
     pub spans: Vec<Span>,
     /// Per input record, in order: the range of its spans, or why it cannot be stored.
     pub records: Vec<Result<Range<usize>, IngestError>>,
+    /// Per input record, in order: the hash of its `(source, external id)` in the record
+    /// index (0 for a record that cannot be stored).
+    pub record_hashes: Vec<u64>,
     /// Values that failed normalisation (only `values_rejected` is filled in).
     pub rejected: IngestReport,
     part: String,
@@ -105,26 +108,32 @@ impl PreparedChunk {
         self.text.clear();
         self.spans.clear();
         self.records.clear();
+        self.record_hashes.clear();
         self.rejected = IngestReport::default();
         for input in inputs {
             let (text_from, spans_from) = (self.text.len(), self.spans.len());
             match self.prepare_record(preparer, input) {
-                Ok(()) => self.records.push(Ok(spans_from..self.spans.len())),
+                Ok(hash) => {
+                    self.records.push(Ok(spans_from..self.spans.len()));
+                    self.record_hashes.push(hash);
+                }
                 Err(e) => {
                     self.text.truncate(text_from);
                     self.spans.truncate(spans_from);
                     self.records.push(Err(e));
+                    self.record_hashes.push(0);
                 }
             }
         }
     }
 
     /// Checks one record and appends a span per value that normalises; counts the others.
+    /// Returns the record's hash in the record index.
     fn prepare_record(
         &mut self,
         preparer: &Preparer<'_>,
         input: &RecordInput,
-    ) -> Result<(), IngestError> {
+    ) -> Result<u64, IngestError> {
         let Preparer { kinds, ctx, n_sources, hasher } = *preparer;
         if input.source.index() >= n_sources {
             return Err(IngestError::UnknownSource(input.source));
@@ -208,6 +217,6 @@ impl PreparedChunk {
                 text.truncate(start);
             }
         }
-        Ok(())
+        Ok(hash_record(hasher, input.source, external_id))
     }
 }

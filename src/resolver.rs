@@ -553,12 +553,17 @@ impl Resolver {
 
     /// Stores the prepared record, new or replacing; returns its slot, whether it existed and
     /// whether its attributes changed.
-    fn store(&mut self, input: &RecordInput) -> Result<(RecordIdx, bool, bool), IngestError> {
+    fn store(
+        &mut self,
+        input: &RecordInput,
+        hash: u64,
+    ) -> Result<(RecordIdx, bool, bool), IngestError> {
         // Checked first, so that `set_keys` of the prepared keys cannot fail after the record
         // is stored.
         self.graph.check_room(self.prepared.keys.len(), &input.attributes)?;
         let external_id = trim_external_id(&input.external_id);
-        let (r, existed) = self.graph.find_or_insert_record(input.source, external_id)?;
+        let (r, existed) =
+            self.graph.find_or_insert_hashed_record(input.source, external_id, hash)?;
         let attributes_changed = self.graph.set_attributes(r, &input.attributes)?;
         if !existed {
             self.clusters.grow(self.graph.record_capacity());
@@ -581,7 +586,8 @@ impl Resolver {
         let input = input.borrow();
         let mut changes = Changes::default();
         self.prepare(input, &mut changes.report)?;
-        let (r, existed, attributes_changed) = self.store(input)?;
+        let hash = self.prepared.chunk.record_hashes.first().copied().unwrap_or_default();
+        let (r, existed, attributes_changed) = self.store(input, hash)?;
         let new_keys = std::mem::take(&mut self.prepared.keys);
         let mut old_keys = Vec::new();
         if existed {
@@ -833,8 +839,10 @@ impl Resolver {
         }
         let mut old_keys = std::mem::take(&mut self.scratch.old_keys);
         let mut touched = 0;
-        for (block, block_prepared) in
-            inputs.chunks(TOUCH_BLOCK / 2).zip(chunk.records.chunks(TOUCH_BLOCK / 2))
+        for ((block, block_prepared), block_hashes) in inputs
+            .chunks(TOUCH_BLOCK / 2)
+            .zip(chunk.records.chunks(TOUCH_BLOCK / 2))
+            .zip(chunk.record_hashes.chunks(TOUCH_BLOCK / 2))
         {
             // The spans of a block's records are contiguous: from the first record's to the
             // last's (skipped records have none).
@@ -842,11 +850,8 @@ impl Resolver {
             let first = ranges().next().map_or(0, |r| r.start);
             let last = ranges().next_back().map_or(first, |r| r.end).max(first);
             let keys = self.prepared.span_keys.get(first..last).unwrap_or_default();
-            touched ^= self.graph.touch_records(
-                block.iter().map(|input| (input.source, trim_external_id(&input.external_id))),
-                keys,
-            );
-            for (&input, prepared) in block.iter().zip(block_prepared) {
+            touched ^= self.graph.touch_records(block_hashes.iter().copied(), keys);
+            for ((&input, prepared), &hash) in block.iter().zip(block_prepared).zip(block_hashes) {
                 let range = match prepared {
                     Ok(range) => range.clone(),
                     Err(e) => {
@@ -856,7 +861,7 @@ impl Resolver {
                 };
                 let source = input.source;
                 self.finish_keys(chunk, source, range, report);
-                let (r, existed, attributes_changed) = match self.store(input) {
+                let (r, existed, attributes_changed) = match self.store(input, hash) {
                     Ok(x) => x,
                     Err(e) => {
                         report.records_accepted -= 1;
