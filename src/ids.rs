@@ -108,9 +108,35 @@ impl KindId {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RangeFields", into = "RangeFields"))]
 pub struct CustomerIdRange {
     first: CustomerId,
     last: CustomerId,
+}
+
+/// The serialised form of a [`CustomerIdRange`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RangeFields {
+    first: CustomerId,
+    last: CustomerId,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RangeFields> for CustomerIdRange {
+    type Error = &'static str;
+
+    fn try_from(fields: RangeFields) -> Result<Self, Self::Error> {
+        CustomerIdRange::new(fields.first, fields.last)
+            .ok_or("customer id range ends before it starts")
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<CustomerIdRange> for RangeFields {
+    fn from(range: CustomerIdRange) -> Self {
+        RangeFields { first: range.first, last: range.last }
+    }
 }
 
 impl CustomerIdRange {
@@ -221,5 +247,16 @@ mod tests {
         assert_eq!(r(1, u64::MAX).joined(&r(1, 1)), None, "no overflow at the end");
         assert_eq!(r(2, 4).iter().rev().map(CustomerId::get).collect::<Vec<_>>(), [4, 3, 2]);
         assert_eq!(r(u64::MAX, u64::MAX).len(), 1);
+    }
+
+    #[cfg(feature = "serde_json")]
+    #[test]
+    fn ranges_round_trip_and_reversed_ones_are_refused() {
+        let range = CustomerIdRange::new(CustomerId(3), CustomerId(9)).unwrap();
+        let json = serde_json::to_string(&range).unwrap();
+        assert_eq!(json, r#"{"first":3,"last":9}"#);
+        assert_eq!(serde_json::from_str::<CustomerIdRange>(&json).unwrap(), range);
+        let reversed = serde_json::from_str::<CustomerIdRange>(r#"{"first":9,"last":3}"#);
+        assert!(reversed.unwrap_err().to_string().contains("ends before it starts"));
     }
 }
