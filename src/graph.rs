@@ -22,6 +22,7 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use ahash::RandomState;
+use smallvec::SmallVec;
 
 use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
@@ -571,18 +572,20 @@ impl IdentityGraph {
     /// compare with (see [`HashIndex::touch`]). The result means nothing but keeps the reads.
     pub fn touch_keys(&self, hashes: impl Iterator<Item = u64> + Clone) -> u8 {
         let mut acc = hashes.clone().fold(0, |acc, hash| acc ^ self.key_table.touch(hash));
-        let mut starts = [0u32; 256];
-        let mut n = 0;
+        // Not zeroed first: a single upsert touches a few keys, and clearing 1 KiB for them
+        // cost more than the reads.
+        let mut starts: SmallVec<[u32; 256]> = SmallVec::new();
         for hash in hashes {
-            if let Some(id) = self.key_table.likely(hash) {
-                if let (Some(key), Some(start)) = (self.keys.get(id as usize), starts.get_mut(n)) {
-                    *start = key.text_start;
-                    n += 1;
-                }
+            if starts.len() == starts.inline_size() {
+                break;
+            }
+            if let Some(key) = self.key_table.likely(hash).and_then(|id| self.keys.get(id as usize))
+            {
+                starts.push(key.text_start);
             }
         }
         let bytes = self.key_text.as_bytes();
-        for &start in starts.get(..n).unwrap_or_default() {
+        for &start in &starts {
             acc ^= bytes.get(start as usize).copied().unwrap_or(0);
         }
         acc

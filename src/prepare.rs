@@ -109,7 +109,7 @@ impl PreparedChunk {
         self.spans.clear();
         self.records.clear();
         self.record_hashes.clear();
-        self.rejected = IngestReport::default();
+        self.rejected.clear();
         for input in inputs {
             let (text_from, spans_from) = (self.text.len(), self.spans.len());
             match self.prepare_record(preparer, input) {

@@ -34,6 +34,24 @@ impl IngestReport {
         self.records_skipped.values().sum()
     }
 
+    /// Back to no counts, keeping nothing allocated (as `IngestReport::default()`, without
+    /// dropping and rebuilding maps that are empty already).
+    pub(crate) fn clear(&mut self) {
+        // Every field named: a field added later cannot be forgotten here.
+        let IngestReport { records_accepted, records_skipped, values_rejected, records_over_limit } =
+            self;
+        *records_accepted = 0;
+        if !records_skipped.is_empty() {
+            records_skipped.clear();
+        }
+        if !values_rejected.is_empty() {
+            values_rejected.clear();
+        }
+        if !records_over_limit.is_empty() {
+            records_over_limit.clear();
+        }
+    }
+
     /// Adds another report's counts to this one.
     pub fn absorb(&mut self, other: &IngestReport) {
         self.records_accepted += other.records_accepted;
@@ -67,5 +85,7 @@ mod tests {
         assert_eq!(a.n_values_rejected(), 5);
         assert_eq!(a.n_records_skipped(), 1);
         assert_eq!(a.records_over_limit.get(&(s, k)), Some(&2));
+        a.clear();
+        assert_eq!(a, IngestReport::default());
     }
 }
