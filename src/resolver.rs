@@ -210,8 +210,10 @@ struct Prepared {
     has_limited: bool,
     /// What each span of the chunk being stored interned to.
     span_keys: Vec<KeyIdx>,
-    /// A prepared chunk's buffers, kept for the next upsert or bulk load.
-    chunk: PreparedChunk,
+    /// A prepared chunk's buffers, kept for the next upsert or bulk load (boxed: taking it
+    /// out and putting it back moves a pointer, where a placeholder chunk would be built and
+    /// dropped on every upsert).
+    chunk: Option<Box<PreparedChunk>>,
 }
 
 /// The identity resolver: records in, customers out.
@@ -535,7 +537,7 @@ impl Resolver {
         input: &RecordInput,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
-        let mut chunk = std::mem::take(&mut self.prepared.chunk);
+        let mut chunk = self.prepared.chunk.take().unwrap_or_default();
         chunk.prepare(&self.preparer(), &[input]);
         let result = match chunk.records.first() {
             Some(Ok(range)) => {
@@ -547,7 +549,7 @@ impl Resolver {
             Some(Err(e)) => Err(e.clone()),
             None => Ok(()),
         };
-        self.prepared.chunk = chunk;
+        self.prepared.chunk = Some(chunk);
         result
     }
 
@@ -586,7 +588,12 @@ impl Resolver {
         let input = input.borrow();
         let mut changes = Changes::default();
         self.prepare(input, &mut changes.report)?;
-        let hash = self.prepared.chunk.record_hashes.first().copied().unwrap_or_default();
+        let hash = self
+            .prepared
+            .chunk
+            .as_ref()
+            .and_then(|chunk| chunk.record_hashes.first().copied())
+            .unwrap_or_default();
         let (r, existed, attributes_changed) = self.store(input, hash)?;
         let new_keys = std::mem::take(&mut self.prepared.keys);
         let mut old_keys = Vec::new();
@@ -772,11 +779,11 @@ impl Resolver {
         // `intern_spans`), then its records are stored in order. The next chunk is prepared
         // while the current one is stored: on another core with the `rayon` feature.
         let mut current_items: Vec<I::Item> = records.by_ref().take(LOAD_CHUNK).collect();
-        let mut current = std::mem::take(&mut self.prepared.chunk);
+        let mut current = self.prepared.chunk.take().unwrap_or_default();
         let refs: Vec<&RecordInput> = current_items.iter().map(Borrow::borrow).collect();
         current.prepare(&self.preparer(), &refs);
         drop(refs);
-        let mut next = PreparedChunk::default();
+        let mut next = Box::<PreparedChunk>::default();
         while !current_items.is_empty() {
             let next_items: Vec<I::Item> = records.by_ref().take(LOAD_CHUNK).collect();
             let current_refs: Vec<&RecordInput> =
@@ -787,7 +794,7 @@ impl Resolver {
             std::mem::swap(&mut current, &mut next);
             current_items = next_items;
         }
-        self.prepared.chunk = current;
+        self.prepared.chunk = Some(current);
     }
 
     /// Stores a prepared chunk and prepares the next, both in input order, so what is stored
