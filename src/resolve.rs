@@ -336,7 +336,7 @@ const LAZY_VALUES_MAX: u32 = 8;
 /// values of every limited kind, and returns the roots of the components that break a
 /// limit (they need the canonical order; a root may be named more than once) and a record of
 /// each component bigger than [`LAZY_VALUES_MAX`] (whose value set is to be stored); `None`
-/// if the limits are too many to count in one word, leaving `region` to the canonical way.
+/// if the limits are too many to count in one word, leaving every record to the canonical way.
 ///
 /// Why this gives what the canonical procedure gives: in a component whose values all fit
 /// together, every union of some of its clusters fits too (a limit counts distinct values,
