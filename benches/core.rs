@@ -227,6 +227,9 @@ fn floor(c: &mut Criterion) {
     group.bench_function(format!("hash_and_union_find_{n}_records"), |b| {
         b.iter(|| black_box(floor::run_floor(&input)))
     });
+    group.bench_function(format!("hashed_keys_and_union_find_{n}_records"), |b| {
+        b.iter(|| black_box(floor::run_floor_hashed(&input)))
+    });
     group.finish();
 }
 

@@ -2,6 +2,10 @@
 //! normalised keys idstitch derived for a set of records, hashed into an `AHashMap<&str, u32>`
 //! and joined with a bare union-find — no policy, no graph, no events, no normalisation. What
 //! idstitch costs above this is what its policy, storage and events cost.
+//!
+//! [`run_floor_hashed`] is a lower floor still: keys stand for their 64-bit hash alone, so the
+//! map holds no string and a hit compares none. It can merge two keys whose hashes collide, so
+//! it is a bound on the machine's speed for this work, not a resolver.
 
 use idstitch::Resolver;
 
@@ -48,8 +52,21 @@ impl FloorInput {
 /// Hashes every key into a map (first record seen per key) and unions each record with it;
 /// returns the number of clusters.
 pub fn run_floor(input: &FloorInput) -> usize {
-    let n = input.n_records();
     let mut first: ahash::AHashMap<&str, u32> = ahash::AHashMap::with_capacity(input.n_keys());
+    link(input, |value, record| *first.entry(value).or_insert(record))
+}
+
+/// [`run_floor`] with each key replaced by its 64-bit hash (computed inside the timing).
+pub fn run_floor_hashed(input: &FloorInput) -> usize {
+    let state = ahash::RandomState::new();
+    let mut first: ahash::AHashMap<u64, u32> = ahash::AHashMap::with_capacity(input.n_keys());
+    link(input, |value, record| *first.entry(state.hash_one(value)).or_insert(record))
+}
+
+/// Unions every record with the record `first_with` names for each of its keys (the first to
+/// carry it); returns the number of clusters.
+fn link<'a>(input: &'a FloorInput, mut first_with: impl FnMut(&'a str, u32) -> u32) -> usize {
+    let n = input.n_records();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
@@ -65,7 +82,7 @@ pub fn run_floor(input: &FloorInput) -> usize {
             let end = input.key_ends[key];
             let value = &input.text[key_start..end];
             (key, key_start) = (key + 1, end);
-            let j = *first.entry(value).or_insert(i as u32);
+            let j = first_with(value, i as u32);
             let (a, b) = (find(&mut parent, j), find(&mut parent, i as u32));
             if a != b {
                 parent[a.max(b) as usize] = a.min(b);
