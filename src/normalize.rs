@@ -558,6 +558,7 @@ const EMAIL_BYTE: [u8; 128] = {
             b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'\\' | b',' | b';' | b':' | b'"' => 0,
             b'.' => LOCAL | DOT,
             b'-' | b'_' => LOCAL | LABEL,
+            _ if c.is_ascii_uppercase() => LOCAL | LABEL | UPPER,
             _ if c.is_ascii_alphanumeric() => LOCAL | LABEL,
             _ => LOCAL,
         };
@@ -573,11 +574,29 @@ const LABEL: u8 = 2;
 const DOT: u8 = 4;
 /// [`EMAIL_BYTE`]: the `@`.
 const AT: u8 = 8;
+/// [`EMAIL_BYTE`]: an ASCII upper-case letter.
+const UPPER: u8 = 16;
 
 /// The ASCII fast path of [`validate_email`]; same rules.
 fn validate_ascii_email(s: &[u8]) -> Option<usize> {
+    validate_ascii_email_case(s).map(|(at, _)| at)
+}
+
+/// [`validate_ascii_email`], also telling whether the address has an ASCII upper-case letter
+/// (most have none, and then need no lower-casing).
+fn validate_ascii_email_case(s: &[u8]) -> Option<(usize, bool)> {
     let class = |b: u8| EMAIL_BYTE.get(usize::from(b)).copied().unwrap_or(0);
-    let at = s.iter().position(|&b| class(b) & LOCAL == 0)?;
+    let mut seen = 0;
+    let mut at = None;
+    for (i, &b) in s.iter().enumerate() {
+        let c = class(b);
+        if c & LOCAL == 0 {
+            at = Some(i);
+            break;
+        }
+        seen |= c;
+    }
+    let at = at?;
     if at == 0 || class(s[at]) != AT {
         return None;
     }
@@ -585,6 +604,7 @@ fn validate_ascii_email(s: &[u8]) -> Option<usize> {
     let mut dots = 0usize;
     for &b in &s[at + 1..] {
         let c = class(b);
+        seen |= c;
         if c & LABEL != 0 {
             label_len += 1;
         } else if c & DOT != 0 && label_len > 0 {
@@ -594,13 +614,28 @@ fn validate_ascii_email(s: &[u8]) -> Option<usize> {
             return None;
         }
     }
-    (dots > 0 && label_len > 0).then_some(at)
+    (dots > 0 && label_len > 0).then_some((at, seen & UPPER != 0))
 }
 
 fn email(t: &str, provider_rules: bool, out: &mut String) -> Result<(), RejectReason> {
     let s = strip_email_wrappers(t);
-    push_lower(out, s);
-    let mut at = validate_email(out)?;
+    // Validated before it is copied: ASCII case does not change what a byte may be, and an
+    // address that passes the table is ASCII, so neither copy needs a scan for non-ASCII.
+    let mut at = match validate_ascii_email_case(s.as_bytes()) {
+        Some((at, has_upper)) => {
+            let start = out.len();
+            out.push_str(s);
+            if has_upper {
+                out[start..].make_ascii_lowercase();
+            }
+            at
+        }
+        None if s.is_ascii() => return Err(RejectReason::InvalidEmail),
+        None => {
+            push_lower(out, s);
+            validate_email(out)?
+        }
+    };
     if provider_rules {
         if let Some(plus) = out[..at].find('+') {
             out.replace_range(plus..at, "");
@@ -1767,6 +1802,22 @@ mod tests {
                 "{:?}",
                 s
             );
+        }
+
+        #[test]
+        fn email_validates_before_lowering_as_after(
+            s in proptest::prop_oneof![
+                "<?[a-zA-Z0-9.+_\"<> @-]{0,12}>?",
+                "[a-zA-Z\u{212A}\u{130}\u{C9}\u{E9}@.]{0,10}",
+            ]
+        ) {
+            // The rule before the fast path: lower-case first, then validate what came out.
+            let mut lowered = String::new();
+            push_lower(&mut lowered, strip_email_wrappers(&s));
+            let reference = validate_email(&lowered).map(|_| lowered);
+            let mut out = String::new();
+            let got = email(&s, false, &mut out).map(|()| out);
+            proptest::prop_assert_eq!(got, reference, "{:?}", s);
         }
 
         #[test]
