@@ -176,8 +176,13 @@ impl PreparedChunk {
             }
         }
         // Each distinct part once per record, when a composite first needs it.
-        part_states.clear();
-        part_states.resize(kinds.composite_parts.len(), PartState::Unread);
+        // Filled in place: `clear` and `resize` cost a call per record.
+        if part_states.len() == kinds.composite_parts.len() {
+            part_states.fill(PartState::Unread);
+        } else {
+            part_states.clear();
+            part_states.resize(kinds.composite_parts.len(), PartState::Unread);
+        }
         parts.clear();
         for (&kind, part_ids) in kinds.composites.iter().zip(&kinds.composite_part_ids) {
             let start = text.len();
