@@ -20,13 +20,23 @@ fn n_records() -> usize {
     std::env::var("IDSTITCH_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
 }
 
+/// How many persons to generate for at least `n` records, every source among them. About
+/// 3.36 records per person at the generator's default rates, but the share varies with the
+/// population (100,000 records asked 29,762 persons for 99,887): the first guess is raised
+/// until it is enough, so 1M keeps the population its earlier figures came from.
+fn people_for(n: usize) -> usize {
+    let mut people = n * 100 / 336 + 1;
+    while synth::records(&SynthConfig::new(people, 42)).count() < n {
+        people += people / 100 + 1;
+    }
+    people
+}
+
 /// `n` generated records with every trap, as resolver input, plus a resolver to take them.
 fn fixture(n: usize) -> (Resolver, Vec<RecordInput>) {
     let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
-    // About 3.36 records per person at the generator's default rates: enough people that
-    // every source is in the first `n` records.
-    let config = SynthConfig::new(n * 100 / 336 + 1, 42);
+    let config = SynthConfig::new(people_for(n), 42);
     let inputs: Vec<RecordInput> = synth::records(&config).take(n).map(|r| ids.input(&r)).collect();
     assert_eq!(inputs.len(), n, "generator produced fewer records than asked");
     (resolver, inputs)
@@ -40,7 +50,7 @@ fn fixture_with_newcomers(
 ) -> (Resolver, Vec<RecordInput>, Vec<RecordInput>) {
     let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
-    let people = n * 100 / 336 + 1;
+    let people = people_for(n);
     let (mut inputs, mut fresh) = (Vec::with_capacity(n), Vec::new());
     for r in synth::records(&SynthConfig::new(people + extra, 42)) {
         if (r.person as usize) >= people {
@@ -134,7 +144,7 @@ fn upsert_latency(c: &mut Criterion) {
 /// values stay interned after the first iteration, without records).
 fn incremental(c: &mut Criterion) {
     let n = n_records();
-    let (mut resolver, inputs, batch) = fixture_with_newcomers(n, (n * 100 / 336 + 1) / 100);
+    let (mut resolver, inputs, batch) = fixture_with_newcomers(n, people_for(n) / 100);
     resolver.ingest(inputs);
     let mut group = c.benchmark_group("incremental");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
@@ -172,7 +182,7 @@ fn remove_split(c: &mut Criterion) {
     let mut resolver = builder.build().expect("valid policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
     let thread = resolver.kind_id("thread").expect("registered");
-    let inputs: Vec<RecordInput> = synth::records(&SynthConfig::new(n * 100 / 336 + 1, 42))
+    let inputs: Vec<RecordInput> = synth::records(&SynthConfig::new(people_for(n), 42))
         .take(n)
         .map(|r| ids.input(&r))
         .collect();
