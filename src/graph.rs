@@ -333,19 +333,27 @@ fn ext_text<'a>(ext_text: &'a str, slot: &RecordSlot) -> &'a str {
 const MAX_EXTERNAL_ID_BYTES: usize = crate::normalize::MAX_VALUE_BYTES;
 
 impl IdentityGraph {
+    /// An empty graph hashing with a random seed (see [`IdentityGraph::with_kind_rules`]).
+    #[cfg(test)]
     pub fn new() -> Self {
-        IdentityGraph {
-            // Fixed seeds: lookups only, never iteration order, so any seed is correct; fixed
-            // ones keep runs repeatable for profiling.
-            hasher: RandomState::with_seeds(0x5157_1c4d, 0x1d57_17c4, 0xa11e_d0c5, 0x0dd5_eed5),
-            free_cell: NONE,
-            ..Default::default()
-        }
+        Self::with_kind_rules(Vec::new(), None)
     }
 
-    /// An empty graph whose keys follow `rules` (index = kind index).
-    pub fn with_kind_rules(rules: Vec<KindRule>) -> Self {
-        IdentityGraph { kind_rules: rules, ..IdentityGraph::new() }
+    /// An empty graph whose keys follow `rules` (index = kind index), hashing with `seed`, or
+    /// with a random one. The hash only finds things, never orders them, so any seed gives
+    /// the same results; a random one keeps values chosen to collide from piling up in one
+    /// place of the indexes (hash flooding), a fixed one repeats a run's memory layout.
+    pub fn with_kind_rules(rules: Vec<KindRule>, seed: Option<u64>) -> Self {
+        let hasher = match seed {
+            Some(seed) => RandomState::with_seeds(
+                seed,
+                seed.rotate_left(17) ^ 0x1d57_17c4_a11e_d0c5,
+                seed.rotate_left(31) ^ 0x0dd5_eed5_5157_1c4d,
+                seed.rotate_left(47) ^ 0x9e37_79b9_7f4a_7c15,
+            ),
+            None => RandomState::new(),
+        };
+        IdentityGraph { kind_rules: rules, hasher, free_cell: NONE, ..Default::default() }
     }
 
     pub fn reserve(&mut self, records: usize, keys: usize) {
@@ -1113,7 +1121,8 @@ mod tests {
     #[test]
     fn kind_rules_and_the_deny_list_decide_generic_keys() {
         let rule = KindRule { generic_cap: 1, links: true };
-        let mut g = IdentityGraph::with_kind_rules(vec![rule; usize::from(KindId::EMAIL.0) + 1]);
+        let mut g =
+            IdentityGraph::with_kind_rules(vec![rule; usize::from(KindId::EMAIL.0) + 1], None);
         let mut key = |value: &str, denied: bool| {
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, value);
             g.intern_key(KindId::EMAIL, value, hash, || denied).unwrap()
