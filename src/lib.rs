@@ -120,3 +120,29 @@ pub use resolver::{MemoryUsage, RecordRef, Resolver, ResolverBuilder};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// Hosts share a resolver between threads (behind a lock) and send its results to
+    /// others: none of the public types may hold an `Rc` or a `Cell`.
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Resolver>();
+        check::<crate::ResolverBuilder>();
+        check::<crate::Changes>();
+        check::<crate::IngestReport>();
+        check::<crate::Explanation>();
+        check::<crate::GraphView<'_>>();
+        check::<crate::Attributes<'_>>();
+        check::<crate::KindSpec>();
+        check::<crate::Normalizer>();
+        check::<crate::IngestError>();
+        check::<crate::ConfigError>();
+        check::<crate::LookupError>();
+        check::<crate::view::CustomerView>();
+        check::<crate::view::ViewConfig>();
+        check::<crate::view::ViewUpdate>();
+        check::<crate::adapter::memory::CollectingSink>();
+    }
+}
