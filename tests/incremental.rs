@@ -381,32 +381,6 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    // 512 cases by default; PROPTEST_CASES=n runs a deeper search.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn incremental_equals_batch(ops in proptest::collection::vec(op_strategy(), 1..40)) {
-        run(ops)?;
-    }
-
-    /// A first bulk load into an empty resolver takes its own way (one linking pass over the
-    /// whole graph); a big one, with records replaced and keys going past their caps within
-    /// the load, then changes.
-    #[test]
-    fn a_first_bulk_load_equals_batch(
-        first in proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..40),
-        then in proptest::collection::vec(op_strategy(), 0..8),
-    ) {
-        let mut ops = vec![Op::Bulk(first)];
-        ops.extend(then);
-        run(ops)?;
-    }
-}
-
 /// Applies `op` to `resolver` (notes numbered by `note`), returning its changes.
 fn apply(resolver: &mut Resolver, op: &Op, note: &mut u64) -> Changes {
     let mut input_of = |resolver: &Resolver, s: u16, i: u8, keys: &Keys| {
@@ -431,10 +405,29 @@ fn apply(resolver: &mut Resolver, op: &Op, note: &mut u64) -> Changes {
 }
 
 proptest! {
+    // 512 cases by default; PROPTEST_CASES=n runs a deeper search.
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
         ..ProptestConfig::default()
     })]
+
+    #[test]
+    fn incremental_equals_batch(ops in proptest::collection::vec(op_strategy(), 1..40)) {
+        run(ops)?;
+    }
+
+    /// A first bulk load into an empty resolver takes its own way (one linking pass over the
+    /// whole graph); a big one, with records replaced and keys going past their caps within
+    /// the load, then changes.
+    #[test]
+    fn a_first_bulk_load_equals_batch(
+        first in proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..40),
+        then in proptest::collection::vec(op_strategy(), 0..8),
+    ) {
+        let mut ops = vec![Op::Bulk(first)];
+        ops.extend(then);
+        run(ops)?;
+    }
 
     /// The seed of the lookup tables' hash decides where values and records sit in them,
     /// nothing else: the same history under two seeds gives the same changes, step by step,
