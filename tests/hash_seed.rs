@@ -41,7 +41,8 @@ fn run(seed: Option<u64>, records: &[RecordInput]) -> Outcome {
         .chain(second.iter().cloned())
         .collect();
     changes.push(resolver.ingest(&changed));
-    // Then one record at a time: upserts of the rest, removes of every fifth record stored.
+    // Then one record at a time: upserts of the rest, removes of every fifth record of the
+    // first batch.
     for r in singles {
         changes.push(resolver.upsert(r).unwrap());
     }
@@ -50,8 +51,8 @@ fn run(seed: Option<u64>, records: &[RecordInput]) -> Outcome {
     }
     let customers =
         records.iter().map(|r| resolver.customer_of(r.source, &r.external_id)).collect();
-    // Pairs of one customer (linked: a chain to explain) and neighbours in input order
-    // (mostly apart: why).
+    // Pairs of one customer (linked: a chain to explain), and a record of the pair before with
+    // the first record of another customer (apart: why).
     let mut first_of = std::collections::HashMap::new();
     let mut pairs = Vec::new();
     for (i, r) in records.iter().enumerate() {
