@@ -20,7 +20,7 @@ fn n_records() -> usize {
     std::env::var("IDSTITCH_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
 }
 
-/// How many persons to generate for at least `n` records, every source among them. About
+/// How many persons to generate for at least `n` records. About
 /// 3.36 records per person at the generator's default rates, but the share varies with the
 /// population (100,000 records asked 29,762 persons for 99,887): the first guess is raised
 /// until it is enough, so 1M keeps the population its earlier figures came from.
