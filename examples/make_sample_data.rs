@@ -199,7 +199,7 @@ fn join(fields: &[String], separator: &str) -> String {
 }
 
 fn attribute<'a>(r: &'a SynthRecord, name: &str) -> Option<&'a str> {
-    r.attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
+    r.attributes.iter().find(|a| *a.name == *name).map(|a| a.value.as_str())
 }
 
 fn format_time(seconds: i64, style: TimeStyle, row: usize) -> String {

@@ -1250,7 +1250,7 @@ mod tests {
                             let attributes: Vec<Attribute> = attrs
                                 .iter()
                                 .map(|&a| Attribute {
-                                    name: format!("n{a}"),
+                                    name: format!("n{a}").into(),
                                     value: "v".repeat(usize::from(a) * 7),
                                     observed_at: Some(Timestamp(i64::from(a))),
                                 })

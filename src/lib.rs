@@ -144,5 +144,6 @@ mod tests {
         check::<crate::view::ViewConfig>();
         check::<crate::view::ViewUpdate>();
         check::<crate::adapter::memory::CollectingSink>();
+        check::<crate::RecordInput>();
     }
 }

@@ -77,6 +77,7 @@
 //! [`malformed_rate`]: SynthConfig::malformed_rate
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::record::{Attribute, Timestamp};
 
@@ -677,6 +678,33 @@ struct World {
     events_other: f64,
     /// Probability that the legacy record of someone in `crm` carries the customer number.
     legacy_map_given_crm: f64,
+    names: AttributeNames,
+}
+
+/// The attribute names records carry, each made once and shared by every record (as a host
+/// would: see [`Attribute::name`]).
+struct AttributeNames {
+    given_name: Arc<str>,
+    surname: Arc<str>,
+    date_of_birth: Arc<str>,
+    postcode: Arc<str>,
+    house_number: Arc<str>,
+    city: Arc<str>,
+    company: Arc<str>,
+}
+
+impl AttributeNames {
+    fn new() -> Self {
+        AttributeNames {
+            given_name: "given_name".into(),
+            surname: "surname".into(),
+            date_of_birth: "date_of_birth".into(),
+            postcode: "postcode".into(),
+            house_number: "house_number".into(),
+            city: "city".into(),
+            company: "company".into(),
+        }
+    }
 }
 
 impl World {
@@ -763,6 +791,7 @@ impl World {
             events_employee,
             events_other,
             legacy_map_given_crm,
+            names: AttributeNames::new(),
         };
         world.find_namesakes();
         world
@@ -1100,7 +1129,7 @@ impl World {
                     let mut name = String::with_capacity(40);
                     push_company_name(&mut name, company);
                     let name = self.noisy_company(name, rng);
-                    record.attributes.push(attribute("company", name, at));
+                    record.attributes.push(attribute(&self.names.company, name, at));
                 }
             }
             None => {
@@ -1489,11 +1518,11 @@ impl World {
     ) {
         if !rng.chance(self.cfg.missing_rate) {
             let value = self.noisy_name(GIVEN_NAMES[person.given], rng);
-            out.push(attribute("given_name", value, at));
+            out.push(attribute(&self.names.given_name, value, at));
         }
         if !rng.chance(self.cfg.missing_rate) {
             let value = self.noisy_name(SURNAMES[person.surname], rng);
-            out.push(attribute("surname", value, at));
+            out.push(attribute(&self.names.surname, value, at));
         }
     }
 
@@ -1544,7 +1573,7 @@ impl World {
         push_padded(&mut value, month.into(), 2);
         value.push('-');
         push_padded(&mut value, day.into(), 2);
-        out.push(attribute("date_of_birth", value, at));
+        out.push(attribute(&self.names.date_of_birth, value, at));
     }
 
     /// The household's address (`which` is `T_ADDRESS` for the current one, `T_OLD_ADDRESS`).
@@ -1583,7 +1612,7 @@ impl World {
             for &letter in &letters {
                 value.push(if style == 2 { letter.to_ascii_lowercase() } else { letter } as char);
             }
-            out.push(attribute("postcode", value, at));
+            out.push(attribute(&self.names.postcode, value, at));
         }
         if !rng.chance(self.cfg.missing_rate) {
             let mut value = String::with_capacity(6);
@@ -1598,7 +1627,7 @@ impl World {
                     }
                 }
             }
-            out.push(attribute("house_number", value, at));
+            out.push(attribute(&self.names.house_number, value, at));
         }
         if !rng.chance(self.cfg.missing_rate) {
             let mut value = String::with_capacity(16);
@@ -1612,7 +1641,7 @@ impl World {
             } else {
                 value.push_str(city);
             }
-            out.push(attribute("city", value, at));
+            out.push(attribute(&self.names.city, value, at));
         }
     }
 }
@@ -1631,8 +1660,8 @@ fn pick(
     keys.iter().enumerate().filter(|(_, (kind, _))| eligible(kind)).nth(nth).map(|(i, _)| i)
 }
 
-fn attribute(name: &str, value: String, at: Timestamp) -> Attribute {
-    Attribute { name: name.to_owned(), value, observed_at: Some(at) }
+fn attribute(name: &Arc<str>, value: String, at: Timestamp) -> Attribute {
+    Attribute { name: Arc::clone(name), value, observed_at: Some(at) }
 }
 
 fn timestamp(rng: &mut SplitMix64, from: i64, to: i64) -> Timestamp {
@@ -2204,11 +2233,11 @@ mod tests {
         let mut names: HashMap<&str, usize> = HashMap::new();
         for r in &d.records {
             for a in &r.attributes {
-                *names.entry(a.name.as_str()).or_default() += 1;
+                *names.entry(&*a.name).or_default() += 1;
                 let at = a.observed_at.expect("observed").0;
                 assert!((Y2019..Y2026).contains(&at));
                 let v = a.value.as_str();
-                match a.name.as_str() {
+                match &*a.name {
                     "date_of_birth" => {
                         let b = v.as_bytes();
                         assert!(b.len() == 10 && b[4] == b'-' && b[7] == b'-', "{v}");
@@ -2229,7 +2258,7 @@ mod tests {
                     other => panic!("unexpected attribute {other}"),
                 }
             }
-            let has = |name: &str| r.attributes.iter().any(|a| a.name == name);
+            let has = |name: &str| r.attributes.iter().any(|a| *a.name == *name);
             match r.source {
                 "newsletter" | "web" => assert!(r.attributes.is_empty()),
                 "events" => assert!(!has("postcode") && !has("date_of_birth")),
@@ -2250,7 +2279,7 @@ mod tests {
         let company_sources: HashSet<&str> = d
             .records
             .iter()
-            .filter(|r| r.attributes.iter().any(|a| a.name == "company"))
+            .filter(|r| r.attributes.iter().any(|a| &*a.name == "company"))
             .map(|r| r.source)
             .collect();
         assert_eq!(company_sources, HashSet::from(["events"]));

@@ -6,6 +6,7 @@ use std::io::Read;
 #[cfg(feature = "serde_json")]
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::config::{part_name, InputFormat, Mapping, SourceMapping};
 use super::error::MappingError;
@@ -79,13 +80,25 @@ struct Plan {
     id: usize,
     keys: Vec<(KindId, usize, Vec<usize>)>,
     /// Kind, slot in `empty`, columns, part attribute names.
-    composites: Vec<(KindId, usize, Vec<usize>, Vec<String>)>,
-    attributes: Vec<(String, usize)>,
+    composites: Vec<CompositePlan>,
+    /// Attribute names (shared: each record's attributes clone them, see
+    /// [`Attribute::name`]) and their columns.
+    attributes: Vec<(Arc<str>, usize)>,
     observed_at: Option<usize>,
     /// Kind names for `empty`.
     kind_names: Vec<String>,
     report: SourceReport,
     empty: Vec<u64>,
+}
+
+/// How a composite kind's columns become attributes.
+#[derive(Debug)]
+struct CompositePlan {
+    /// Slot in `Plan::empty`.
+    slot: usize,
+    columns: Vec<usize>,
+    /// The part attribute names, one per column (shared, as `Plan::attributes`).
+    parts: Vec<Arc<str>>,
 }
 
 enum Reader {
@@ -196,12 +209,17 @@ impl Mapping {
         }
         let mut composites = Vec::with_capacity(s.composite.len());
         for (name, cols) in &s.composite {
-            let parts = (0..cols.len()).map(|i| part_name(name, i)).collect();
-            let cols = cols.iter().map(|c| col(c)).collect();
-            composites.push((kind(name)?, kind_names.len(), cols, parts));
+            // Checked here, so that an unknown kind is a configuration error.
+            kind(name)?;
+            composites.push(CompositePlan {
+                slot: kind_names.len(),
+                columns: cols.iter().map(|c| col(c)).collect(),
+                parts: (0..cols.len()).map(|i| Arc::from(part_name(name, i))).collect(),
+            });
             kind_names.push(name.clone());
         }
-        let attributes = s.attributes.iter().map(|(name, c)| (name.clone(), col(c))).collect();
+        let attributes =
+            s.attributes.iter().map(|(name, c)| (Arc::from(name.as_str()), col(c))).collect();
         let n_kinds = kind_names.len();
         Ok(Plan {
             source,
@@ -673,15 +691,15 @@ fn build<'a>(
             *n += empty;
         }
     }
-    let attribute = |name: &str, value: &str| Attribute {
-        name: name.to_string(),
+    let attribute = |name: &Arc<str>, value: &str| Attribute {
+        name: Arc::clone(name),
         value: value.to_string(),
         observed_at,
     };
     let mut values = Vec::new();
-    for (_, slot, cols, parts) in &plan.composites {
+    for CompositePlan { slot, columns, parts, .. } in &plan.composites {
         values.clear();
-        for &col in cols {
+        for &col in columns {
             values.push(single(col)?);
         }
         if values.iter().all(Option::is_some) {
