@@ -228,9 +228,8 @@ fn rebuild(c: &mut Criterion) {
 fn floor(c: &mut Criterion) {
     let n = n_records();
     let (mut resolver, inputs) = fixture(n);
-    resolver.ingest(inputs);
+    resolver.ingest(&inputs);
     let input = floor::FloorInput::from_resolver(&resolver);
-    drop(resolver);
     let mut group = c.benchmark_group("floor");
     group.sample_size(10);
     group.throughput(Throughput::Elements(n as u64));
@@ -239,6 +238,9 @@ fn floor(c: &mut Criterion) {
     });
     group.bench_function(format!("hashed_keys_and_union_find_{n}_records"), |b| {
         b.iter(|| black_box(floor::run_floor_hashed(&input)))
+    });
+    group.bench_function(format!("normalise_{n}_records"), |b| {
+        b.iter(|| black_box(floor::run_normalise(&inputs, &resolver)))
     });
     group.finish();
 }

@@ -2,7 +2,9 @@
 //!
 //! - bulk ingest into an empty resolver, in records/s (normalisation included, generation not);
 //! - the floor (`benches/support/floor.rs`: the same normalised keys through an `AHashMap` and a
-//!   bare union-find) on the same records, and idstitch's time as a multiple of it;
+//!   bare union-find) on the same records, and idstitch's time as a multiple of it; the floor
+//!   with keys as 64-bit hashes; and normalising the raw values alone, which with the hashed
+//!   floor bounds any bulk load from raw values on the machine;
 //! - memory: the resolver's heap bytes per record by structure, the peak heap the bulk ingest
 //!   requested (a counting allocator), the resident memory the bulk ingest added at its peak
 //!   (Linux: peak RSS reset just before it), and the process's peak RSS;
@@ -221,7 +223,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ingest = start.elapsed().as_secs_f64();
     let ingest_peak = PEAK.load(Relaxed) - before;
     let rss_growth = rss_before.zip(peak_rss()).map(|(b, p)| p.saturating_sub(b));
-    drop(inputs);
     println!(
         "bulk ingest: {n} records in {ingest:.3} s = {:.0} records/s ({} customers, {} change events)",
         n as f64 / ingest,
@@ -277,6 +278,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hashed_clusters = floor::run_floor_hashed(&floor_input);
     let hashed_time = start.elapsed().as_secs_f64();
     drop(floor_input);
+    let start = Instant::now();
+    let normalised = floor::run_normalise(&inputs, &resolver);
+    let normalise_time = start.elapsed().as_secs_f64();
+    drop(inputs);
     println!(
         "floor (same {} keys, AHashMap + union-find only): {floor_time:.3} s = {:.0} records/s \
          ({floor_clusters} clusters); idstitch takes {:.1} x the floor",
@@ -288,6 +293,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "floor with keys as 64-bit hashes (no strings kept or compared): {hashed_time:.3} s = \
          {:.0} records/s ({hashed_clusters} clusters)",
         n as f64 / hashed_time
+    );
+    println!(
+        "normalising and hashing the raw values alone ({normalised} values; no placeholder \
+         check, nothing kept): {normalise_time:.3} s; with the hashed floor {:.3} s = {:.0} \
+         records/s, a bound for any bulk load from raw values here",
+        normalise_time + hashed_time,
+        n as f64 / (normalise_time + hashed_time)
     );
     if let Some(rss) = peak_rss() {
         println!(

@@ -358,6 +358,26 @@ impl Resolver {
         self.kinds.get(kind).map(|e| &e.spec)
     }
 
+    /// The context values are normalised in (the default country of phone numbers). With a
+    /// kind's [`KindSpec::normalizer`] it normalises a raw value as the resolver does, to look
+    /// the key up:
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::PHONE, "06-12345678"))?;
+    /// let typed = "+31 6 1234 5678";
+    /// let spec = resolver.kind_spec(KindId::PHONE).expect("built-in kind");
+    /// let phone = spec.normalizer.normalize(typed, resolver.normalize_context())?;
+    /// assert_eq!(resolver.records_with_key(KindId::PHONE, &phone).len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn normalize_context(&self) -> &NormalizeContext {
+        &self.ctx
+    }
+
     /// All kinds in linking order (the kind that links first comes first).
     pub fn kinds(&self) -> impl Iterator<Item = (KindId, &str)> {
         self.kinds.order.iter().map(|&k| (k, &*self.kinds.entry(k).name))

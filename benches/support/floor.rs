@@ -6,8 +6,13 @@
 //! [`run_floor_hashed`] is a lower floor still: keys stand for their 64-bit hash alone, so the
 //! map holds no string and a hit compares none. It can merge two keys whose hashes collide, so
 //! it is a bound on the machine's speed for this work, not a resolver.
+//!
+//! [`run_normalise`] is the other part no resolver can skip: turning the records' raw values
+//! into key values (each kind's normaliser, composite parts as text) and hashing them, with
+//! nothing checked against placeholders and nothing kept. A floor plus this is a bound on a
+//! bulk load from raw input on this machine, before anything is stored.
 
-use idstitch::Resolver;
+use idstitch::{KindSpec, RecordInput, Resolver};
 
 /// Every stored record's normalised keys, kind-prefixed (`"{kind}:{value}"`) so equal values
 /// of different kinds stay apart, back to back in one string.
@@ -90,4 +95,51 @@ fn link<'a>(input: &'a FloorInput, mut first_with: impl FnMut(&'a str, u32) -> u
         }
     }
     (0..n as u32).filter(|&i| parent[i as usize] == i).count()
+}
+
+/// Normalises every raw value of `records` as `resolver` would (its kinds' normalisers, its
+/// default country; a composite kind's parts as text, joined) and hashes each value; returns
+/// the number of values that normalised.
+pub fn run_normalise(records: &[RecordInput], resolver: &Resolver) -> usize {
+    let ctx = resolver.normalize_context();
+    let mut specs: Vec<Option<&KindSpec>> = Vec::new();
+    for (kind, _) in resolver.kinds() {
+        let i = usize::from(kind.get());
+        if specs.len() <= i {
+            specs.resize(i + 1, None);
+        }
+        specs[i] = resolver.kind_spec(kind);
+    }
+    let composites: Vec<&KindSpec> =
+        specs.iter().flatten().copied().filter(|s| s.composite.is_some()).collect();
+    let state = ahash::RandomState::new();
+    let (mut out, mut joined) = (String::new(), String::new());
+    let (mut n, mut acc) = (0, 0u64);
+    for record in records {
+        for (kind, raw) in &record.keys {
+            let Some(spec) = specs.get(usize::from(kind.get())).copied().flatten() else {
+                continue;
+            };
+            if spec.normalizer.normalize_into(raw, ctx, &mut out).is_ok() {
+                acc ^= state.hash_one(out.as_str());
+                n += 1;
+            }
+        }
+        for spec in &composites {
+            joined.clear();
+            let complete = spec.composite.iter().flatten().all(|part| {
+                let Some(raw) = record.attribute(part) else { return false };
+                let ok = spec.normalizer.normalize_into(raw, ctx, &mut out).is_ok();
+                joined.push_str(&out);
+                joined.push('\u{1f}');
+                ok
+            });
+            if complete {
+                acc ^= state.hash_one(joined.as_str());
+                n += 1;
+            }
+        }
+    }
+    std::hint::black_box(acc);
+    n
 }
