@@ -146,4 +146,20 @@ mod tests {
             proptest::prop_assert_eq!(trim_external_id(&id), id.trim());
         }
     }
+
+    /// A shared name is written as a plain string and read back as one (serde's `rc`).
+    #[cfg(feature = "serde_json")]
+    #[test]
+    fn records_round_trip_through_json_with_names_as_strings() {
+        use super::{RecordInput, Timestamp};
+        use crate::ids::{KindId, SourceId};
+        let city: std::sync::Arc<str> = "city".into();
+        let record = RecordInput::new(SourceId::from_raw(2), "r-1")
+            .with_key(KindId::EMAIL, "a@b.nl")
+            .with_attribute(city.clone(), "Delft")
+            .with_attribute_at(city, "Utrecht", Timestamp(7));
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains(r#"{"name":"city","value":"Delft","observed_at":null}"#), "{json}");
+        assert_eq!(serde_json::from_str::<RecordInput>(&json).unwrap(), record);
+    }
 }
