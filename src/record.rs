@@ -25,7 +25,9 @@ pub struct Timestamp(pub i64);
 /// let rows = [("r1", "Utrecht"), ("r2", "Delft")];
 /// let records: Vec<RecordInput> = rows
 ///     .iter()
-///     .map(|&(id, value)| RecordInput::new(SourceId::from_raw(0), id).with_attribute(city.clone(), value))
+///     .map(|&(id, value)| {
+///         RecordInput::new(SourceId::from_raw(0), id).with_attribute(city.clone(), value)
+///     })
 ///     .collect();
 /// assert!(Arc::ptr_eq(&records[0].attributes[0].name, &records[1].attributes[0].name));
 /// assert_eq!(records[1].attribute("city"), Some("Delft"));

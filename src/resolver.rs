@@ -857,8 +857,8 @@ impl Resolver {
         (current_refs, current): (&[&RecordInput], &PreparedChunk),
         (next_refs, next): (&[&RecordInput], &mut PreparedChunk),
     ) {
-        // With one thread, `rayon::join` would hand each chunk to the pool's thread and back,
-        // which cost more than it saves (BENCHMARKS.md): then this thread does both in turn.
+        // With one thread, `rayon::join` would only hand each chunk to the pool's thread and
+        // back (two context switches a chunk, BENCHMARKS.md): this thread does both in turn.
         #[cfg(feature = "rayon")]
         if !next_refs.is_empty() && rayon::current_num_threads() > 1 {
             // Preparing reads only configuration: give the other core its own handles, so

@@ -79,7 +79,7 @@ struct Plan {
     column_keys: Vec<String>,
     id: usize,
     keys: Vec<(KindId, usize, Vec<usize>)>,
-    /// Kind, slot in `empty`, columns, part attribute names.
+    /// Composite kinds: their columns and part attribute names.
     composites: Vec<CompositePlan>,
     /// Attribute names (shared: each record's attributes clone them, see
     /// [`Attribute::name`]) and their columns.
