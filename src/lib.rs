@@ -77,44 +77,36 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
-mod attributes;
-mod clusters;
-mod dot;
 mod error;
+#[cfg(feature = "synth")]
 pub mod evaluate;
-mod events;
-mod explain;
-mod graph;
-mod graph_view;
-mod hash_index;
 mod ids;
-mod kind;
+mod input;
+mod inspect;
 #[cfg(feature = "mapping")]
 pub mod mapping;
-pub mod normalize;
-mod prepare;
-mod record;
-mod report;
-mod resolve;
+mod partition;
 mod resolver;
+mod store;
 #[cfg(feature = "synth")]
 pub mod synth;
-pub mod view;
 
-pub use attributes::{AttributeRef, Attributes};
-pub use dot::DotOptions;
 pub use error::{ConfigError, IngestError, LookupError};
-pub use events::{ChangeEvent, Changes};
-pub use explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
-pub use graph_view::{GraphNode, GraphView, Neighbors};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
-pub use kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
-pub use normalize::{NormalizeContext, Normalizer, RejectReason};
+pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
+pub use input::normalize;
+pub use input::normalize::{NormalizeContext, Normalizer, RejectReason};
+pub use input::record::{Attribute, RecordInput, Timestamp};
+pub use input::report::IngestReport;
+pub use inspect::dot::DotOptions;
+pub use inspect::explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
+pub use inspect::graph_view::{GraphNode, GraphView, Neighbors};
+pub use inspect::view;
+pub use partition::events::{ChangeEvent, Changes};
 /// The petgraph version whose traits [`GraphView`] implements.
 pub use petgraph;
-pub use record::{Attribute, RecordInput, Timestamp};
-pub use report::IngestReport;
 pub use resolver::{MemoryUsage, RecordRef, Resolver, ResolverBuilder};
+pub use store::attributes::{AttributeRef, Attributes};
 
 /// The README's code examples, compiled as doc tests so they cannot rot.
 #[cfg(doctest)]
@@ -140,9 +132,9 @@ mod tests {
         check::<crate::IngestError>();
         check::<crate::ConfigError>();
         check::<crate::LookupError>();
-        check::<crate::view::CustomerView>();
-        check::<crate::view::ViewConfig>();
-        check::<crate::view::ViewUpdate>();
+        check::<crate::inspect::view::CustomerView>();
+        check::<crate::inspect::view::ViewConfig>();
+        check::<crate::inspect::view::ViewUpdate>();
         check::<crate::adapter::memory::CollectingSink>();
         check::<crate::RecordInput>();
     }

@@ -79,7 +79,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::record::{Attribute, Timestamp};
+use crate::input::record::{Attribute, Timestamp};
 
 /// The source systems, as `(name, trust rank)`, in the order records are emitted.
 pub const SOURCES: &[(&str, u32)] = &[

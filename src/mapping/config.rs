@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::error::{MappingError, TomlPlace};
 use crate::ids::{KindId, SourceId};
-use crate::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
-use crate::normalize::{NormalizeContext, Normalizer};
+use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
+use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::resolver::{Resolver, ResolverBuilder};
 
 /// A parsed, validated mapping file: the default phone country, the kinds to declare or

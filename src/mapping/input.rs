@@ -13,7 +13,7 @@ use super::error::MappingError;
 use super::timestamp::parse_timestamp;
 use crate::adapter::RecordSource;
 use crate::ids::{KindId, SourceId};
-use crate::record::{Attribute, RecordInput, Timestamp};
+use crate::input::record::{Attribute, RecordInput, Timestamp};
 use crate::resolver::Resolver;
 
 /// What was read from one source's file. Bad values are counted here, never fatal; values

@@ -6,8 +6,8 @@ use super::config::Mapping;
 use super::error::MappingError;
 use super::input::InputReport;
 use crate::adapter::{Progress, SourceError};
-use crate::events::Changes;
 use crate::ids::SourceId;
+use crate::partition::events::Changes;
 use crate::resolver::Resolver;
 
 /// The outcome of [`Mapping::run`]: the resolver holding every mapped record, what the ingest

@@ -1,6 +1,6 @@
 //! The `observed_at` parser: RFC 3339 date-times and plain dates, without a date-time crate.
 
-use crate::record::Timestamp;
+use crate::input::record::Timestamp;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 

@@ -6,11 +6,11 @@ use std::fmt;
 use ahash::{AHashMap, AHashSet};
 use smallvec::SmallVec;
 
-use crate::clusters::ValueSet;
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::record::trim_external_id;
-use crate::resolve::{first_violation, root_values};
+use crate::input::record::trim_external_id;
+use crate::partition::clusters::ValueSet;
+use crate::partition::link::{first_violation, root_values};
 use crate::resolver::Resolver;
 
 /// One link of a chain: record `from` carries the key `(kind, value)` that record `to`
@@ -217,7 +217,7 @@ impl Resolver {
         &self,
         a: RecordIdx,
         b: RecordIdx,
-        allow: impl Fn(&crate::graph::KeyInfo) -> bool,
+        allow: impl Fn(&crate::store::graph::KeyInfo) -> bool,
     ) -> Option<Vec<(RecordIdx, KeyIdx, RecordIdx)>> {
         if a == b {
             return Some(Vec::new());
@@ -419,7 +419,7 @@ impl fmt::Display for Describe<'_> {
         let r = self.resolver;
         let src = |s: SourceId| r.source_name(s).unwrap_or("?");
         let kind = |k: KindId| r.kind_name(k).unwrap_or("?");
-        let value = |v: &str| v.replace(crate::kind::COMPOSITE_SEPARATOR, " | ");
+        let value = |v: &str| v.replace(crate::input::kind::COMPOSITE_SEPARATOR, " | ");
         let write_path = |f: &mut fmt::Formatter<'_>, path: &[LinkStep]| -> fmt::Result {
             for s in path {
                 writeln!(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::IngestError;
 use crate::ids::{KindId, SourceId};
-use crate::normalize::RejectReason;
+use crate::input::normalize::RejectReason;
 
 /// Counts of what an ingest call read. Values that fail normalisation are not keys; they are
 /// counted here per source, kind and reason, never silently dropped.

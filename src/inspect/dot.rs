@@ -17,9 +17,9 @@ use std::fmt::{self, Write as _};
 use ahash::AHashMap;
 use smallvec::SmallVec;
 
-use crate::explain::BlockReason;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::kind::COMPOSITE_SEPARATOR;
+use crate::input::kind::COMPOSITE_SEPARATOR;
+use crate::inspect::explain::BlockReason;
 
 use crate::resolver::Resolver;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 
 use crate::error::IngestError;
-use crate::record::{Attribute, Timestamp};
+use crate::input::record::{Attribute, Timestamp};
 
 /// Garbage below this many bytes is never worth a compaction pass. (Tiny in unit tests, so
 /// that the graph's property test compacts often.)

@@ -12,8 +12,8 @@ use petgraph::visit::{
     GraphBase, GraphRef, IntoNeighbors, IntoNodeIdentifiers, NodeCount, NodeIndexable, Visitable,
 };
 
-use crate::graph::{IdentityGraph, RecordsOf};
 use crate::ids::{KeyIdx, RecordIdx};
+use crate::store::graph::{IdentityGraph, RecordsOf};
 
 /// A node of the identity graph: a record or a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

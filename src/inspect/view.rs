@@ -36,10 +36,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::events::ChangeEvent;
 use crate::ids::{CustomerId, SourceId};
-use crate::normalize::{NormalizeContext, Normalizer};
-use crate::record::Timestamp;
+use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::record::Timestamp;
+use crate::partition::events::ChangeEvent;
 use crate::resolver::Resolver;
 
 /// Where a value came from.
@@ -264,7 +264,7 @@ impl Resolver {
                 RecordEntry { source: source.clone(), external_id: r.external_id.to_string() };
             for (kind, value) in self.record_keys(r.source, r.external_id).unwrap_or_default() {
                 let kind = self.kind_name(kind).unwrap_or("?").to_string();
-                let value = value.replace(crate::kind::COMPOSITE_SEPARATOR, " | ");
+                let value = value.replace(crate::input::kind::COMPOSITE_SEPARATOR, " | ");
                 keys.entry(kind).or_default().entry(value).or_default().insert(entry.clone());
             }
             let trust = self.source_trust(r.source).unwrap_or(0);

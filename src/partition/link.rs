@@ -22,10 +22,10 @@
 use ahash::AHashSet;
 use smallvec::SmallVec;
 
-use crate::clusters::{Clusters, ValueSet};
-use crate::graph::IdentityGraph;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx};
-use crate::kind::KindTable;
+use crate::input::kind::KindTable;
+use crate::partition::clusters::{Clusters, ValueSet};
+use crate::store::graph::IdentityGraph;
 
 /// Reusable buffers, so resolution does not allocate per call on the hot path.
 #[derive(Debug, Default)]

@@ -27,11 +27,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::events::ChangeEvent;
 use crate::ids::CustomerId;
-use crate::record::RecordInput;
+use crate::input::record::RecordInput;
+use crate::inspect::view::{CustomerView, ViewConfig, ViewUpdate};
+use crate::partition::events::ChangeEvent;
 use crate::resolver::Resolver;
-use crate::view::{CustomerView, ViewConfig, ViewUpdate};
 
 impl Resolver {
     /// Hands a call's events to a sink, then the fresh views of every customer they created or
@@ -171,8 +171,8 @@ pub mod memory {
 
     use super::{ChangeSink, RecordSource};
     use crate::ids::CustomerId;
-    use crate::record::RecordInput;
-    use crate::view::CustomerView;
+    use crate::input::record::RecordInput;
+    use crate::inspect::view::CustomerView;
 
     /// A record source over any iterator of records.
     #[derive(Debug)]

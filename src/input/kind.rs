@@ -4,7 +4,7 @@ use ahash::AHashSet;
 
 use crate::error::ConfigError;
 use crate::ids::KindId;
-use crate::normalize::{NormalizeContext, Normalizer};
+use crate::input::normalize::{NormalizeContext, Normalizer};
 
 /// How far a key kind is trusted to link records into one customer.
 ///
@@ -211,10 +211,10 @@ pub(crate) struct CompositePart {
 
 impl KindTable {
     /// What the graph keeps of each kind's policy, by kind index.
-    pub fn kind_rules(&self) -> Vec<crate::graph::KindRule> {
+    pub fn kind_rules(&self) -> Vec<crate::store::graph::KindRule> {
         self.entries
             .iter()
-            .map(|e| crate::graph::KindRule {
+            .map(|e| crate::store::graph::KindRule {
                 generic_cap: e.spec.policy.generic_cap.unwrap_or(u32::MAX),
                 links: e.spec.policy.links,
             })

@@ -11,12 +11,12 @@ use std::ops::Range;
 use ahash::RandomState;
 
 use crate::error::IngestError;
-use crate::graph::{hash_key, hash_record};
 use crate::ids::KindId;
-use crate::kind::{KindTable, COMPOSITE_SEPARATOR};
-use crate::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
-use crate::record::{trim_external_id, RecordInput};
-use crate::report::IngestReport;
+use crate::input::kind::{KindTable, COMPOSITE_SEPARATOR};
+use crate::input::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
+use crate::input::record::{trim_external_id, RecordInput};
+use crate::input::report::IngestReport;
+use crate::store::graph::{hash_key, hash_record};
 
 /// Most raw keys a record may carry.
 pub(crate) const MAX_KEYS_PER_RECORD: usize = 4096;

@@ -1,7 +1,7 @@
 //! Change events: what a mutating call did to the customers (DESIGN §5).
 
 use crate::ids::{CustomerId, CustomerIdRange};
-use crate::report::IngestReport;
+use crate::input::report::IngestReport;
 
 /// One change to the set of customers, as returned by every mutating call.
 ///

@@ -24,12 +24,12 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use ahash::RandomState;
 use smallvec::SmallVec;
 
-use crate::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::error::IngestError;
-use crate::hash_index::{self, HashIndex};
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
-use crate::record::Attribute;
+use crate::input::record::Attribute;
 use crate::resolver::MemoryUsage;
+use crate::store::attributes::{AttributeRange, AttributeStore, Attributes};
+use crate::store::hash_index::{self, HashIndex};
 
 /// No record, no cell.
 const NONE: u32 = u32::MAX;
@@ -330,7 +330,7 @@ fn ext_text<'a>(ext_text: &'a str, slot: &RecordSlot) -> &'a str {
 
 /// The longest external id stored (longer ones are refused with
 /// [`IngestError::ExternalIdTooLong`]; preparing a record checks the same bound).
-const MAX_EXTERNAL_ID_BYTES: usize = crate::normalize::MAX_VALUE_BYTES;
+const MAX_EXTERNAL_ID_BYTES: usize = crate::input::normalize::MAX_VALUE_BYTES;
 
 impl IdentityGraph {
     /// An empty graph hashing with a random seed (see [`IdentityGraph::with_kind_rules`]).
@@ -691,7 +691,7 @@ impl IdentityGraph {
             None => {
                 let i = u32::try_from(self.records.len())
                     .ok()
-                    .filter(|&i| i < crate::clusters::MAX_RECORDS)
+                    .filter(|&i| i < crate::partition::clusters::MAX_RECORDS)
                     .ok_or(IngestError::CapacityExceeded)?;
                 self.records.push(None);
                 RecordIdx(i)
@@ -1203,7 +1203,7 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
-        use crate::record::Timestamp;
+        use crate::input::record::Timestamp;
 
         #[derive(Clone, Debug)]
         enum Op {

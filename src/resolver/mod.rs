@@ -8,19 +8,19 @@ use ahash::{AHashMap, AHashSet};
 use smallvec::SmallVec;
 
 use crate::adapter::{Progress, RecordSource, SourceError};
-use crate::attributes::Attributes;
-use crate::clusters::{Clusters, CustomerTable};
 use crate::error::{ConfigError, IngestError, LookupError};
-use crate::events::{ChangeEvent, Changes};
-use crate::graph::IdentityGraph;
-use crate::graph_view::GraphView;
 use crate::ids::{CustomerId, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
-use crate::normalize::NormalizeContext;
-use crate::prepare::{PreparedChunk, Preparer, Span};
-use crate::record::{trim_external_id, RecordInput};
-use crate::report::IngestReport;
-use crate::resolve::{self, FastLink, Region, Scratch};
+use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
+use crate::input::normalize::NormalizeContext;
+use crate::input::prepare::{PreparedChunk, Preparer, Span};
+use crate::input::record::{trim_external_id, RecordInput};
+use crate::input::report::IngestReport;
+use crate::inspect::graph_view::GraphView;
+use crate::partition::clusters::{Clusters, CustomerTable};
+use crate::partition::events::{ChangeEvent, Changes};
+use crate::partition::link::{self, FastLink, Region, Scratch};
+use crate::store::attributes::Attributes;
+use crate::store::graph::IdentityGraph;
 
 /// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
 /// misses, few enough that the chunk's values stay in cache.
@@ -675,7 +675,7 @@ impl Resolver {
         });
         let only_adds = old_keys.iter().all(|k| new_keys.binary_search(k).is_ok());
         if !flipped && only_adds {
-            if let FastLink::Joined { root, customers } = resolve::try_fast_link(
+            if let FastLink::Joined { root, customers } = link::try_fast_link(
                 &self.graph,
                 &self.kinds,
                 &mut self.clusters,
@@ -989,7 +989,7 @@ impl Resolver {
     /// joins the clusters its keys reach if they fit the limits and hold at most one customer
     /// (see [`Resolver::finish_ingest`]). Returns false if the record must be re-resolved.
     fn fast_link_fresh(&mut self, r: RecordIdx) -> bool {
-        match resolve::try_fast_link(
+        match link::try_fast_link(
             &self.graph,
             &self.kinds,
             &mut self.clusters,
@@ -1019,7 +1019,7 @@ impl Resolver {
     /// records whose keys changed, of keys a record took past their cap or back, and of new
     /// records the fast path refused. A component outside that region saw only added records,
     /// no key crossing its cap and no refusal, so it ends as upserting those records one after
-    /// the other would leave it: the batch partition (see [`crate::resolve`]). A batch of new
+    /// the other would leave it: the batch partition (see [`crate::partition::link`]). A batch of new
     /// people thus does not re-resolve the big component their office phone lands in.
     fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
         let PendingIngest {
@@ -1044,7 +1044,7 @@ impl Resolver {
             let region = if seeds.is_empty() {
                 Vec::new()
             } else {
-                resolve::closure(&self.graph, &self.clusters, seeds)
+                link::closure(&self.graph, &self.clusters, seeds)
             };
             // New records had no customer before the batch, whatever the fast path joined
             // them to since.
@@ -1143,7 +1143,7 @@ impl Resolver {
     /// [`Resolver::settle_region`] gives (ids in order of each customer's oldest record)
     /// without its bookkeeping for old ids.
     fn settle_fresh(&mut self) -> Vec<ChangeEvent> {
-        resolve::link_region(
+        link::link_region(
             &mut self.graph,
             &self.kinds,
             &mut self.clusters,
@@ -1173,7 +1173,7 @@ impl Resolver {
 
     /// Re-resolves the region reachable from `seeds` and returns the change events.
     fn settle(&mut self, seeds: Vec<RecordIdx>, changed: &AHashSet<RecordIdx>) -> Vec<ChangeEvent> {
-        let region = resolve::closure(&self.graph, &self.clusters, seeds);
+        let region = link::closure(&self.graph, &self.clusters, seeds);
         let old = region.iter().map(|&r| self.clusters.customer_of(r)).collect();
         self.settle_region(region, old, false, changed, &[])
     }
@@ -1220,7 +1220,7 @@ impl Resolver {
         }
 
         let linked = if all_keys { Region::Whole } else { Region::Records(&live) };
-        resolve::link_region(
+        link::link_region(
             &mut self.graph,
             &self.kinds,
             &mut self.clusters,
@@ -1819,7 +1819,7 @@ mod tests {
         let (mut r, crm) = resolver();
         let churn = |r: &mut Resolver, tag: &str| {
             // Each insert takes a seq; past `MAX_SEQ` (tiny in unit tests) the graph renumbers.
-            for i in 0..3 * crate::graph::MAX_SEQ {
+            for i in 0..3 * crate::store::graph::MAX_SEQ {
                 let id = format!("{tag}{i}");
                 r.upsert(RecordInput::new(crm, id.as_str())).unwrap();
                 r.remove(crm, &id).unwrap();

@@ -9,7 +9,7 @@
 //! time proportional to the customer, not the graph.
 //!
 //! Union-find cannot split. The resolver splits by resetting every record of the affected
-//! clusters to a singleton and linking them again ([`crate::resolve`]); that is sound because
+//! clusters to a singleton and linking them again ([`crate::partition::link`]); that is sound because
 //! a reset region always holds whole clusters, so no record outside points into it.
 
 use smallvec::SmallVec;
@@ -276,7 +276,7 @@ impl Clusters {
     }
 
     /// Joins two distinct roots as [`Clusters::union`] does, but keeps the value set the
-    /// bigger one had stored (for [`crate::resolve`]'s raw linking, where none has one yet
+    /// bigger one had stored (for [`crate::partition::link`]'s raw linking, where none has one yet
     /// and the whole cluster's set is stored once it is known). Returns the new root.
     pub fn join(&mut self, a: RecordIdx, b: RecordIdx) -> RecordIdx {
         debug_assert!(a != b);
