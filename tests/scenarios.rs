@@ -1,9 +1,12 @@
-//! Data-driven scenario tests, one per trap of DESIGN §3: `tests/scenarios/*.toml` hold
-//! records and the customers (and explanations) expected; `check` runs each file three ways —
-//! record by record, in reverse, and as one bulk ingest — and all must give the expectation.
+//! Data-driven scenario tests, one per trap of shared identifiers (switchboards, public IPs,
+//! placeholders, family e-mails, …) and per policy rule: `tests/scenarios/*.toml` hold records
+//! and the customers (and explanations) expected; `check` runs each file three ways — record by
+//! record, in reverse, and as one bulk ingest — and all must give the expectation. Each file is
+//! a test of its own, so a failure names its file, and a file without a test fails
+//! `every_scenario_file_has_a_test`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use idstitch::{
     BlockReason, Explanation, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver,
@@ -203,7 +206,7 @@ fn verdict(e: &Explanation) -> String {
 }
 
 fn check(path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let s: Scenario = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let expected: BTreeSet<BTreeSet<String>> =
         s.expect.customers.iter().map(|c| c.iter().cloned().collect()).collect();
@@ -246,17 +249,60 @@ fn check(path: &Path) {
     }
 }
 
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+}
+
+/// One `#[test]` per scenario file, and `FILES`, the list of them.
+macro_rules! scenarios {
+    ($($name:ident => $file:literal,)+) => {
+        $(
+            #[test]
+            fn $name() {
+                check(&scenario_dir().join($file));
+            }
+        )+
+
+        /// Every scenario file that has a test above.
+        const FILES: &[&str] = &[$($file),+];
+    };
+}
+
+scenarios! {
+    same_person_many_formats => "01_same_person_many_formats.toml",
+    office_switchboard => "02_office_switchboard.toml",
+    switchboard_generic => "03_switchboard_generic.toml",
+    public_wifi_ip => "04_public_wifi_ip.toml",
+    office_ip_under_cap => "05_office_ip_under_cap.toml",
+    placeholders => "06_placeholders.toml",
+    family_email => "07_family_email.toml",
+    role_address => "08_role_address.toml",
+    composite_name_dob => "09_composite_name_dob.toml",
+    priority_order => "10_priority_order.toml",
+    ip_links_nothing_by_default => "11_ip_links_nothing_by_default.toml",
+    constraint_full_name => "12_constraint_full_name.toml",
+    one_subscription_per_customer => "13_one_subscription_per_customer.toml",
+}
+
+/// A new scenario file cannot be skipped silently: every `.toml` in `tests/scenarios` must be
+/// in the `scenarios!` list above, and every listed file must exist.
 #[test]
-fn scenarios() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+fn every_scenario_file_has_a_test() {
+    let dir = scenario_dir();
+    let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    files.sort();
-    assert!(files.len() >= 8, "expected the scenario files in {}", dir.display());
-    for f in files {
-        check(&f);
-    }
+    assert!(on_disk.len() >= 8, "expected the scenario files in {}", dir.display());
+    let listed: BTreeSet<String> = FILES.iter().map(|f| f.to_string()).collect();
+    assert_eq!(listed.len(), FILES.len(), "a file is listed twice in scenarios!");
+    let without_test: Vec<&String> = on_disk.difference(&listed).collect();
+    assert!(
+        without_test.is_empty(),
+        "scenario files without a test (add them to scenarios! in tests/scenarios.rs): {without_test:?}"
+    );
+    let missing: Vec<&String> = listed.difference(&on_disk).collect();
+    assert!(missing.is_empty(), "listed in scenarios! but not in {}: {missing:?}", dir.display());
 }
