@@ -234,6 +234,9 @@ impl DoubleEndedIterator for CustomerIdIter {
 
 impl std::iter::FusedIterator for CustomerIdIter {}
 
+/// Record slots stay below this: the union-find marks a root with the top bit of a `u32`.
+pub(crate) const MAX_RECORDS: u32 = (1 << 31) - 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;

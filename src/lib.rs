@@ -90,13 +90,14 @@ mod resolver;
 mod store;
 #[cfg(feature = "synth")]
 pub mod synth;
+mod tuning;
 
 pub use error::{ConfigError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;
 pub use input::normalize::{NormalizeContext, Normalizer, RejectReason};
-pub use input::record::{Attribute, RecordInput, Timestamp};
+pub use input::record::{Attribute, RecordInput, RecordRef, Timestamp};
 pub use input::report::IngestReport;
 pub use inspect::dot::DotOptions;
 pub use inspect::explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
@@ -105,8 +106,11 @@ pub use inspect::view;
 pub use partition::events::{ChangeEvent, Changes};
 /// The petgraph version whose traits [`GraphView`] implements.
 pub use petgraph;
-pub use resolver::{MemoryUsage, RecordRef, Resolver, ResolverBuilder};
+pub use resolver::{Resolver, ResolverBuilder};
 pub use store::attributes::{AttributeRef, Attributes};
+pub use store::MemoryUsage;
+#[doc(hidden)]
+pub use tuning::Tuning;
 
 /// The README's code examples, compiled as doc tests so they cannot rot.
 #[cfg(doctest)]

@@ -29,33 +29,8 @@
 
 use crate::ids::CustomerId;
 use crate::input::record::RecordInput;
-use crate::inspect::view::{CustomerView, ViewConfig, ViewUpdate};
+use crate::inspect::view::CustomerView;
 use crate::partition::events::ChangeEvent;
-use crate::resolver::Resolver;
-
-impl Resolver {
-    /// Hands a call's events to a sink, then the fresh views of every customer they created or
-    /// changed and the deletions of every id that ceased to exist. Costs time in the size of
-    /// the customers involved.
-    ///
-    /// # Errors
-    /// The sink's first error; later hooks are not called.
-    pub fn publish<S: ChangeSink>(
-        &self,
-        events: &[ChangeEvent],
-        config: &ViewConfig,
-        sink: &mut S,
-    ) -> Result<(), S::Error> {
-        sink.apply(events)?;
-        for update in self.view_updates(events, config) {
-            match update {
-                ViewUpdate::Upsert(view) => sink.view(&view)?,
-                ViewUpdate::Delete(customer) => sink.view_deleted(customer)?,
-            }
-        }
-        Ok(())
-    }
-}
 
 /// How far a bulk ingest has come: records read so far, and the total if the source knows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -209,12 +209,28 @@ pub(crate) struct CompositePart {
     pub kind: KindId,
 }
 
+/// What the store needs to know of a kind's policy to tell a key's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KindRule {
+    /// A key of the kind carried by more records than this is generic.
+    pub generic_cap: u32,
+    /// The kind links records (false for constraint-only kinds, whose values only count
+    /// toward limits).
+    pub links: bool,
+}
+
+impl Default for KindRule {
+    fn default() -> Self {
+        KindRule { generic_cap: u32::MAX, links: true }
+    }
+}
+
 impl KindTable {
     /// What the graph keeps of each kind's policy, by kind index.
-    pub fn kind_rules(&self) -> Vec<crate::store::graph::KindRule> {
+    pub fn kind_rules(&self) -> Vec<KindRule> {
         self.entries
             .iter()
-            .map(|e| crate::store::graph::KindRule {
+            .map(|e| KindRule {
                 generic_cap: e.spec.policy.generic_cap.unwrap_or(u32::MAX),
                 links: e.spec.policy.links,
             })

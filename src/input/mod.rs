@@ -6,3 +6,4 @@ pub mod normalize;
 pub(crate) mod prepare;
 pub(crate) mod record;
 pub(crate) mod report;
+pub(crate) mod source;

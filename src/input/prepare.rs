@@ -6,17 +6,33 @@
 //! core while it stores the current one. Storing happens in input order either way, so the
 //! result does not depend on the number of threads.
 
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 
 use ahash::RandomState;
 
 use crate::error::IngestError;
-use crate::ids::KindId;
+use crate::ids::{KindId, SourceId};
 use crate::input::kind::{KindTable, COMPOSITE_SEPARATOR};
 use crate::input::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
-use crate::store::graph::{hash_key, hash_record};
+
+/// The hash of a key value under `hasher` (the store's key hasher).
+pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    kind.hash(&mut h);
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// The hash of a record's `(source, external id)` in the record index.
+pub(crate) fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    source.hash(&mut h);
+    external_id.hash(&mut h);
+    h.finish()
+}
 
 /// Most raw keys a record may carry.
 pub(crate) const MAX_KEYS_PER_RECORD: usize = 4096;

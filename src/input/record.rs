@@ -133,6 +133,15 @@ pub(crate) fn trim_external_id(id: &str) -> &str {
     }
 }
 
+/// A record as the host knows it: source and external id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordRef<'a> {
+    /// The record's source.
+    pub source: SourceId,
+    /// The record's id in its source.
+    pub external_id: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::trim_external_id;

@@ -8,7 +8,7 @@
 //!
 //! The work is proportional to the customer: its records, their keys, and for each key that
 //! touches other customers at most [`DotOptions::scan_limit`] records; nothing else of the
-//! graph is read. The output is a function of the resolver's state only: every list is sorted
+//! graph is read. The output is a function of the parts's state only: every list is sorted
 //! by names the host chose (source name, external id, kind name, key value), never by storage
 //! or arrival order.
 
@@ -21,7 +21,7 @@ use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::COMPOSITE_SEPARATOR;
 use crate::inspect::explain::BlockReason;
 
-use crate::resolver::Resolver;
+use crate::inspect::Parts;
 
 /// How [`Resolver::customer_dot_with`] draws a customer.
 ///
@@ -135,85 +135,20 @@ struct RecordView<'a> {
     record: RecordIdx,
 }
 
-impl Resolver {
-    /// The identity graph of one customer in Graphviz DOT, with the default [`DotOptions`];
-    /// `None` if `customer` is not live.
-    ///
-    /// Render it with `dot -Tsvg customer.dot -o customer.svg`. See
-    /// [`Resolver::customer_dot_with`] for what the picture shows.
-    ///
-    /// ```
-    /// use idstitch::{KindId, RecordInput, Resolver};
-    ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
-    /// let crm = resolver.add_source("crm", 100)?;
-    /// // Two customers with their own customer numbers share a family e-mail.
-    /// resolver.upsert(RecordInput::new(crm, "1").with_key(KindId::CUSTOMER_NO, "C1")
-    ///     .with_key(KindId::EMAIL, "family@example.nl"))?;
-    /// resolver.upsert(RecordInput::new(crm, "2").with_key(KindId::CUSTOMER_NO, "C2")
-    ///     .with_key(KindId::EMAIL, "family@example.nl"))?;
-    /// let customer = resolver.customer_of(crm, "1").ok_or("stored")?;
-    ///
-    /// let dot = resolver.customer_dot(customer).ok_or("live")?;
-    /// assert!(dot.starts_with("graph "));
-    /// assert!(dot.contains(r#"label="limit on customer_no: c1 vs c2""#));
-    /// assert!(dot.contains(r#"label="crm/2""#), "the other side of the family e-mail");
-    /// assert_eq!(resolver.customer_dot(idstitch::CustomerId::from_raw(99)), None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn customer_dot(&self, customer: CustomerId) -> Option<String> {
+impl<'a> Parts<'a> {
+    /// The work of `Resolver::customer_dot`.
+    pub(crate) fn customer_dot(&self, customer: CustomerId) -> Option<String> {
         self.customer_dot_with(customer, &DotOptions::default())
     }
 
-    /// The identity graph of one customer in Graphviz DOT; `None` if `customer` is not live.
-    ///
-    /// The picture (an undirected `graph`, laid out left to right):
-    /// - the customer's records as boxes labelled `source/external_id`, filled with a colour
-    ///   per source and grouped in one cluster per source inside a cluster for the customer;
-    /// - the keys they carry as nodes labelled with the kind and the value (the parts of a
-    ///   composite value joined by ` | `), shaped and outlined by kind, filled light red when
-    ///   the key does not link and grey when its kind links nothing;
-    /// - one edge per "record carries key": solid when the key links; dashed, red and labelled
-    ///   with the reason when it does not (`deny-listed placeholder`,
-    ///   `generic: N records, cap C`, `limit on KIND: X vs Y` between two customers,
-    ///   `ambiguous: N customers, KIND limit` for more); dotted and labelled `constraint` for a
-    ///   constraint-only kind (or `links nothing` for a kind without limit, like `ip`);
-    /// - for a key that does not link, the records of other customers that carry it
-    ///   ([`DotOptions::neighbours`]): grey dashed boxes in a dashed cluster per customer, at
-    ///   most [`DotOptions::max_neighbours`] per key and a `+N more` node for the rest.
-    ///
-    /// Node ids are `r0, r1, …` (the customer's records by source name and external id),
-    /// `k0, …` (keys by kind name and value), `n0, …` (other customers' records, same order)
-    /// and `m0, …` ("+N more"). Ids and values are untrusted, so every label is quoted and
-    /// escaped: `"` and `\` are backslash-escaped (so Graphviz's `\N`, `\G`, … stay literal
-    /// text), a line feed becomes a DOT line break and other control characters are written
-    /// as `\u{..}`.
-    ///
-    /// The output depends only on the resolver's state, never on the order records arrived
-    /// in (apart from the customer ids, which do). Costs time in the customer's records and
-    /// keys plus, per key that other customers carry, at most [`DotOptions::scan_limit`]
-    /// records.
-    ///
-    /// ```
-    /// use idstitch::{DotOptions, KindId, RecordInput, Resolver};
-    ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
-    /// let crm = resolver.add_source("crm", 100)?;
-    /// // An office switchboard: ten records carry it, more than the phone cap of 8.
-    /// for i in 0..10 {
-    ///     resolver.upsert(RecordInput::new(crm, format!("{i}")).with_key(KindId::PHONE, "020 123 4567"))?;
-    /// }
-    /// let customer = resolver.customer_of(crm, "0").ok_or("stored")?;
-    /// let dot = resolver
-    ///     .customer_dot_with(customer, &DotOptions::default().max_neighbours(2))
-    ///     .ok_or("live")?;
-    /// assert!(dot.contains(r#"label="generic: 10 records, cap 8""#));
-    /// assert!(dot.contains(r#"label="+7 more""#));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn customer_dot_with(&self, customer: CustomerId, options: &DotOptions) -> Option<String> {
-        let picture = Picture::of(self, customer, options)?;
-        picture.render(self, customer, options).ok()
+    /// The work of `Resolver::customer_dot_with`.
+    pub(crate) fn customer_dot_with(
+        &self,
+        customer: CustomerId,
+        options: &DotOptions,
+    ) -> Option<String> {
+        let picture = Picture::of(*self, customer, options)?;
+        picture.render(*self, customer, options).ok()
     }
 }
 
@@ -236,13 +171,13 @@ struct Picture<'a> {
 }
 
 impl<'a> Picture<'a> {
-    fn of(resolver: &'a Resolver, customer: CustomerId, options: &DotOptions) -> Option<Self> {
-        let first = resolver.customer_records(customer)?.next()?;
-        let member = resolver.graph.find_record(first.source, first.external_id)?;
-        let root = resolver.clusters.find(member);
+    fn of(parts: Parts<'a>, customer: CustomerId, options: &DotOptions) -> Option<Self> {
+        let first = parts.customer_records(customer)?.next()?;
+        let member = parts.graph.find_record(first.source, first.external_id)?;
+        let root = parts.clusters.find(member);
 
         let mut records: Vec<RecordView<'a>> =
-            resolver.clusters.members(member).filter_map(|r| record_view(resolver, r)).collect();
+            parts.clusters.members(member).filter_map(|r| record_view(parts, r)).collect();
         records.sort_unstable_by(|a, b| {
             (a.source_name, a.external_id).cmp(&(b.source_name, b.external_id))
         });
@@ -250,13 +185,13 @@ impl<'a> Picture<'a> {
         // (key, record position), grouped by key to count the customer's records per key.
         let mut carries: Vec<(KeyIdx, usize)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
-            carries.extend(resolver.graph.keys_of(r.record).map(|k| (k, i)));
+            carries.extend(parts.graph.keys_of(r.record).map(|k| (k, i)));
         }
         carries.sort_unstable();
         let mut keys: Vec<(KeyIdx, KeyView<'a>)> = Vec::new();
         for run in carries.chunk_by(|a, b| a.0 == b.0) {
             let k = run[0].0;
-            keys.push((k, key_view(resolver, k, run.len() as u32, root, options)));
+            keys.push((k, key_view(parts, k, run.len() as u32, root, options)));
         }
         keys.sort_unstable_by(|(_, a), (_, b)| (a.kind_name, a.value).cmp(&(b.kind_name, b.value)));
         let key_pos: AHashMap<KeyIdx, usize> =
@@ -269,7 +204,7 @@ impl<'a> Picture<'a> {
         let mut others: Vec<(RecordView<'a>, CustomerId)> = keys
             .iter()
             .flat_map(|v| v.shown.iter())
-            .filter_map(|&r| Some((record_view(resolver, r)?, resolver.clusters.customer_of(r))))
+            .filter_map(|&r| Some((record_view(parts, r)?, parts.clusters.customer_of(r))))
             .collect();
         others.sort_unstable_by(|(a, _), (b, _)| {
             (a.source_name, a.external_id).cmp(&(b.source_name, b.external_id))
@@ -302,7 +237,7 @@ impl<'a> Picture<'a> {
     /// Writes the DOT text.
     fn render(
         &self,
-        resolver: &Resolver,
+        parts: Parts<'_>,
         customer: CustomerId,
         options: &DotOptions,
     ) -> Result<String, fmt::Error> {
@@ -429,7 +364,7 @@ impl<'a> Picture<'a> {
                     out,
                     "  r{r} -- k{k} [style=dashed, color=\"{BLOCKED_COLOUR}\", \
                      fontcolor=\"{BLOCKED_COLOUR}\", label=\"{}\"];",
-                    reason_label(reason.as_ref(), key, resolver, max)
+                    reason_label(reason.as_ref(), key, parts, max)
                 )?,
             }
         }
@@ -444,11 +379,11 @@ impl<'a> Picture<'a> {
     }
 }
 
-fn record_view(resolver: &Resolver, record: RecordIdx) -> Option<RecordView<'_>> {
-    let slot = resolver.graph.record(record)?;
+fn record_view(parts: Parts<'_>, record: RecordIdx) -> Option<RecordView<'_>> {
+    let slot = parts.graph.record(record)?;
     Some(RecordView {
-        source_name: resolver.source_name(slot.source).unwrap_or("?"),
-        external_id: resolver.graph.external_id(slot),
+        source_name: parts.source_name(slot.source).unwrap_or("?"),
+        external_id: parts.graph.external_id(slot),
         source: slot.source,
         record,
     })
@@ -456,26 +391,25 @@ fn record_view(resolver: &Resolver, record: RecordIdx) -> Option<RecordView<'_>>
 
 /// What key `k` does for the customer whose root is `root`, which carries it `own` times.
 fn key_view<'a>(
-    resolver: &'a Resolver,
+    parts: Parts<'a>,
     k: KeyIdx,
     own: u32,
     root: RecordIdx,
     options: &DotOptions,
 ) -> KeyView<'a> {
-    let slot = resolver.graph.key(k);
+    let slot = parts.graph.key(k);
     let others = slot.n_records.saturating_sub(own);
     let mut view = KeyView {
         kind: slot.kind,
-        kind_name: resolver.kind_name(slot.kind).unwrap_or("?"),
-        value: resolver.graph.key_value(k),
+        kind_name: parts.kind_name(slot.kind).unwrap_or("?"),
+        value: parts.graph.key_value(k),
         n_records: slot.n_records,
         state: KeyState::Links,
         others,
         shown: Vec::new(),
     };
     if !slot.links {
-        let constraint =
-            resolver.kinds.get(slot.kind).is_some_and(|e| e.spec.policy.limit.is_some());
+        let constraint = parts.kinds.get(slot.kind).is_some_and(|e| e.spec.policy.limit.is_some());
         view.state = KeyState::NoLink { constraint };
         return view;
     }
@@ -498,20 +432,20 @@ fn key_view<'a>(
     // Other customers' records on this key, with their roots.
     let mut far: Vec<(&str, &str, RecordIdx)> = Vec::new();
     let mut roots: SmallVec<[RecordIdx; 8]> = SmallVec::new();
-    for r in resolver.graph.records_of(k) {
-        let r_root = resolver.clusters.find(r);
+    for r in parts.graph.records_of(k) {
+        let r_root = parts.clusters.find(r);
         if r_root == root {
             continue;
         }
         roots.push(r_root);
-        if let Some(v) = record_view(resolver, r) {
+        if let Some(v) = record_view(parts, r) {
             far.push((v.source_name, v.external_id, r));
         }
     }
     if matches!(view.state, KeyState::Blocked(None)) {
         roots.sort_unstable();
         roots.dedup();
-        view.state = KeyState::Blocked(resolver.apart_reason(root, &roots));
+        view.state = KeyState::Blocked(parts.apart_reason(root, &roots));
     }
     if options.neighbours {
         far.sort_unstable();
@@ -524,10 +458,10 @@ fn key_view<'a>(
 fn reason_label(
     reason: Option<&BlockReason>,
     key: &KeyView<'_>,
-    resolver: &Resolver,
+    parts: Parts<'_>,
     max: usize,
 ) -> String {
-    let kind_name = |k: KindId| resolver.kind_name(k).unwrap_or("?");
+    let kind_name = |k: KindId| parts.kind_name(k).unwrap_or("?");
     match reason {
         Some(BlockReason::DenyListed) => "deny-listed placeholder".to_string(),
         Some(BlockReason::Generic { records, cap }) => {

@@ -9,9 +9,9 @@ use smallvec::SmallVec;
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::record::trim_external_id;
+use crate::inspect::Parts;
 use crate::partition::clusters::ValueSet;
 use crate::partition::link::{first_violation, root_values};
-use crate::resolver::Resolver;
 
 /// One link of a chain: record `from` carries the key `(kind, value)` that record `to`
 /// carries too.
@@ -126,18 +126,6 @@ pub struct RefusalStats {
 }
 
 impl RefusalStats {
-    /// One line per reason, with kind names from `resolver`, for reports:
-    ///
-    /// ```text
-    ///   deny-listed placeholders: 6
-    ///   generic (over the kind's cap): 71
-    ///   would break the customer_no limit: 74
-    ///   ambiguous, full_name limit: 609
-    /// ```
-    pub fn display<'a>(&'a self, resolver: &'a Resolver) -> impl fmt::Display + 'a {
-        DisplayRefusals { stats: self, resolver }
-    }
-
     /// All refused values.
     pub fn total(&self) -> u64 {
         self.deny_listed
@@ -147,37 +135,15 @@ impl RefusalStats {
     }
 }
 
-impl Resolver {
+impl<'a> Parts<'a> {
     fn lookup(&self, source: SourceId, external_id: &str) -> Result<RecordIdx, LookupError> {
         self.graph.find_record(source, trim_external_id(external_id)).ok_or_else(|| {
             LookupError::UnknownRecord { source_id: source, external_id: external_id.to_string() }
         })
     }
 
-    /// Explains how two records are linked, or why they are apart.
-    ///
-    /// Costs time in the size of the records' raw components.
-    ///
-    /// ```
-    /// use idstitch::{Explanation, KindId, RecordInput, Resolver};
-    ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
-    /// let crm = resolver.add_source("crm", 100)?;
-    /// // Two customers with their own customer numbers share a family e-mail.
-    /// resolver.upsert(RecordInput::new(crm, "1").with_key(KindId::CUSTOMER_NO, "C1")
-    ///     .with_key(KindId::EMAIL, "family@example.nl"))?;
-    /// resolver.upsert(RecordInput::new(crm, "2").with_key(KindId::CUSTOMER_NO, "C2")
-    ///     .with_key(KindId::EMAIL, "family@example.nl"))?;
-    /// match resolver.explain(crm, "1", crm, "2")? {
-    ///     Explanation::Blocked { blocked, .. } => assert_eq!(blocked.len(), 1),
-    ///     other => panic!("expected a blocked link, got {other:?}"),
-    /// }
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`LookupError::UnknownRecord`] if either record is not stored.
-    pub fn explain(
+    /// The work of `Resolver::explain`.
+    pub(crate) fn explain(
         &self,
         source_a: SourceId,
         id_a: &str,
@@ -314,7 +280,7 @@ impl Resolver {
     }
 
     fn values_of(&self, root: RecordIdx) -> ValueSet {
-        root_values(&self.graph, &self.kinds, &self.clusters, root).into_owned()
+        root_values(self.graph, self.kinds, self.clusters, root).into_owned()
     }
 
     fn roots_of(&self, key: KeyIdx) -> SmallVec<[RecordIdx; 8]> {
@@ -331,7 +297,7 @@ impl Resolver {
         let mut all: Vec<KeyIdx> = sets.iter().flat_map(|s| s.iter().copied()).collect();
         all.sort_unstable();
         all.dedup();
-        let kind = first_violation(&self.graph, &self.kinds, &all, &mut Vec::new())?;
+        let kind = first_violation(self.graph, self.kinds, &all, &mut Vec::new())?;
         let limit = self.kinds.entry(kind).spec.policy.limit?;
         let of_kind = |s: &ValueSet| -> Vec<KeyIdx> {
             s.iter().copied().filter(|&k| self.graph.key(k).kind == kind).collect()
@@ -349,18 +315,17 @@ impl Resolver {
         Some((kind, limit, [name(x), name(y)]))
     }
 
-    /// Values that the last resolution refused to link because joining their customers would
-    /// break a limit (ambiguous or limit refusals), in interning order. Generic and
-    /// deny-listed values are not listed; see [`Resolver::refusal_stats`].
-    pub fn refused_values(&self) -> impl Iterator<Item = (KindId, &str)> + '_ {
-        self.graph
+    /// The work of `Resolver::refused_values`.
+    pub(crate) fn refused_values(&self) -> impl Iterator<Item = (KindId, &'a str)> + 'a {
+        let graph = self.graph;
+        graph
             .keys()
             .filter(|(_, slot)| slot.refused && !slot.is_generic())
-            .map(|(k, slot)| (slot.kind, self.graph.key_value(k)))
+            .map(|(k, slot)| (slot.kind, graph.key_value(k)))
     }
 
-    /// Counts shared values that link nothing, by reason. Costs a pass over all keys.
-    pub fn refusal_stats(&self) -> RefusalStats {
+    /// The work of `Resolver::refusal_stats`.
+    pub(crate) fn refusal_stats(&self) -> RefusalStats {
         let mut stats = RefusalStats::default();
         for (k, slot) in self.graph.keys() {
             if slot.n_records < 2 || !slot.links {
@@ -383,20 +348,20 @@ impl Resolver {
         stats
     }
 
-    /// A human-readable rendering of an explanation, with source and kind names.
-    pub fn describe(&self, explanation: &Explanation) -> String {
-        Describe { resolver: self, explanation }.to_string()
+    /// The work of `Resolver::describe`.
+    pub(crate) fn describe(&self, explanation: &Explanation) -> String {
+        Describe { parts: *self, explanation }.to_string()
     }
 }
 
-struct DisplayRefusals<'a> {
-    stats: &'a RefusalStats,
-    resolver: &'a Resolver,
+pub(crate) struct DisplayRefusals<'a> {
+    pub stats: &'a RefusalStats,
+    pub parts: Parts<'a>,
 }
 
 impl fmt::Display for DisplayRefusals<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = |k: &KindId| self.resolver.kind_name(*k).unwrap_or("?");
+        let kind = |k: &KindId| self.parts.kind_name(*k).unwrap_or("?");
         writeln!(f, "  deny-listed placeholders: {}", self.stats.deny_listed)?;
         writeln!(f, "  generic (over the kind's cap): {}", self.stats.generic)?;
         for (k, n) in &self.stats.limit {
@@ -410,13 +375,13 @@ impl fmt::Display for DisplayRefusals<'_> {
 }
 
 struct Describe<'a> {
-    resolver: &'a Resolver,
+    parts: Parts<'a>,
     explanation: &'a Explanation,
 }
 
 impl fmt::Display for Describe<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let r = self.resolver;
+        let r = self.parts;
         let src = |s: SourceId| r.source_name(s).unwrap_or("?");
         let kind = |k: KindId| r.kind_name(k).unwrap_or("?");
         let value = |v: &str| v.replace(crate::input::kind::COMPOSITE_SEPARATOR, " | ");

@@ -39,8 +39,8 @@ use std::sync::Arc;
 use crate::ids::{CustomerId, SourceId};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::record::Timestamp;
+use crate::inspect::Parts;
 use crate::partition::events::ChangeEvent;
-use crate::resolver::Resolver;
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -248,10 +248,13 @@ fn rank(attribute: &str, rule: &Rule, candidates: &mut [Candidate]) {
     }
 }
 
-impl Resolver {
-    /// The merged view of a customer; `None` if the id is not live. Costs time in the size of
-    /// the customer.
-    pub fn customer_view(&self, customer: CustomerId, config: &ViewConfig) -> Option<CustomerView> {
+impl<'a> Parts<'a> {
+    /// The work of `Resolver::customer_view`.
+    pub(crate) fn customer_view(
+        &self,
+        customer: CustomerId,
+        config: &ViewConfig,
+    ) -> Option<CustomerView> {
         let records: Vec<_> = self.customer_records(customer)?.collect();
         let source_name = |s: SourceId| self.source_name(s).unwrap_or("?").to_string();
         let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -318,10 +321,12 @@ impl Resolver {
         Some(CustomerView { customer, records: by_source, keys, attributes })
     }
 
-    /// The view updates a host applies to its own store after a call that returned `events`:
-    /// fresh views of every customer the events created or changed, deletions of every id that
-    /// ceased to exist. Each id appears once; costs time in the size of those customers.
-    pub fn view_updates(&self, events: &[ChangeEvent], config: &ViewConfig) -> Vec<ViewUpdate> {
+    /// The work of `Resolver::view_updates`.
+    pub(crate) fn view_updates(
+        &self,
+        events: &[ChangeEvent],
+        config: &ViewConfig,
+    ) -> Vec<ViewUpdate> {
         let mut refresh = BTreeSet::new();
         let mut delete = BTreeSet::new();
         for event in events {

@@ -14,7 +14,7 @@
 
 use smallvec::SmallVec;
 
-use crate::ids::{CustomerId, KeyIdx, RecordIdx};
+use crate::ids::{CustomerId, KeyIdx, RecordIdx, MAX_RECORDS};
 
 /// Sorted, deduplicated key values of the limited kinds in one cluster.
 pub(crate) type ValueSet = SmallVec<[KeyIdx; 4]>;
@@ -41,7 +41,7 @@ impl Default for RootData {
 const UNLOADED: u32 = u32::MAX;
 
 /// Marks a `parent` entry as a root's: the other 31 bits index its `RootData`.
-const ROOT: u32 = 1 << 31;
+const ROOT: u32 = MAX_RECORDS + 1;
 
 /// The `RootData` slot of records that are in no cluster (removed): never handed out.
 const NO_ROOT: u32 = 0;
@@ -50,9 +50,6 @@ const NO_ROOT: u32 = 0;
 /// [`Clusters::reset`] leaves: a bulk run resets every record, and only the clusters that
 /// remain get a slot of their own (on first [`Clusters::root_mut`]).
 const LONE: u32 = 1;
-
-/// Record slots must stay below this for the root mark to fit.
-pub(crate) const MAX_RECORDS: u32 = ROOT - 1;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Clusters {
@@ -377,10 +374,6 @@ impl CustomerTable {
     /// Heap bytes held.
     pub fn memory(&self) -> usize {
         self.member.capacity() * std::mem::size_of::<u32>()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
     }
 
     /// Live ids, ascending.

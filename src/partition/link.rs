@@ -1,4 +1,4 @@
-//! Resolution: which records the policy lets the keys link (DESIGN §3–4).
+//! Resolution: which records the policy lets the keys link .
 //!
 //! The partition is defined by one deterministic procedure, [`link_region`], run over a set
 //! of whole raw components (records connected through non-generic keys):
@@ -13,19 +13,13 @@
 //! Nothing in this depends on arrival order, and no decision looks outside the raw component,
 //! so re-running it over the touched components after a change gives the batch partition.
 //!
-//! The fast path, [`try_fast_link`], skips the re-run when a record only adds links: if the
-//! record's clusters fit together within the limits and no key turned generic, joining them is
-//! exactly what a re-run would do. (Every intermediate cluster of the re-run is a subset of a
-//! final one, limits are monotone in the set of values, so the earlier decisions repeat and
-//! no refusal appears or vanishes.)
-
-use ahash::AHashSet;
 use smallvec::SmallVec;
 
-use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx};
+use crate::ids::{KeyIdx, KindId, RecordIdx};
 use crate::input::kind::KindTable;
 use crate::partition::clusters::{Clusters, ValueSet};
 use crate::store::graph::IdentityGraph;
+use crate::tuning::Tuning;
 
 /// Reusable buffers, so resolution does not allocate per call on the hot path.
 #[derive(Debug, Default)]
@@ -33,8 +27,6 @@ pub(crate) struct Scratch {
     pub counts: Vec<u32>,
     pub values: Vec<KeyIdx>,
     pub roots: SmallVec<[RecordIdx; 8]>,
-    /// A stored record's keys before it is replaced (bulk loads).
-    pub old_keys: Vec<KeyIdx>,
     /// The keys of a region (canonical linking).
     pub keys: Vec<KeyIdx>,
     /// Keys to link, with their place in the canonical order (canonical linking).
@@ -48,7 +40,7 @@ impl Scratch {
     /// memory for good.
     const KEEP: usize = 4096;
 
-    fn release_big_buffers(&mut self) {
+    pub(super) fn release_big_buffers(&mut self) {
         fn release<T>(v: &mut Vec<T>) {
             v.clear();
             v.shrink_to(Scratch::KEEP);
@@ -172,7 +164,7 @@ pub(crate) fn first_violation(
 
 /// Leaves in `scratch.values` the sorted, deduplicated union of the value sets of `roots`
 /// and of the limited values of `extra`, or returns the kind whose limit it breaks.
-fn merge_values(
+pub(super) fn merge_values(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &Clusters,
@@ -217,6 +209,7 @@ pub(crate) fn link_region(
     clusters: &mut Clusters,
     region: Region<'_>,
     scratch: &mut Scratch,
+    tuning: &Tuning,
 ) {
     clusters.grow(graph.record_capacity());
     if let Region::Records(records) = region {
@@ -234,7 +227,7 @@ pub(crate) fn link_region(
     for i in 0..n_keys {
         graph.set_refused(KeyIdx(i as u32), false);
     }
-    let Some((mut hard, big)) = link_raw_components(graph, kinds, clusters) else {
+    let Some((mut hard, big)) = link_raw_components(graph, kinds, clusters, tuning) else {
         // Listed only on this rare way (more limited kinds than fit in a word).
         let records: Vec<RecordIdx> = graph.records().map(|(r, _)| r).collect();
         link_canonical(graph, kinds, clusters, &records, scratch);
@@ -259,7 +252,7 @@ pub(crate) fn link_region(
     scratch.release_big_buffers();
     for r in big {
         let root = clusters.find_mut(r);
-        if clusters.values(root).is_none() && clusters.root(root).size > LAZY_VALUES_MAX {
+        if clusters.values(root).is_none() && clusters.root(root).size > tuning.lazy_values_max {
             let values = members_values(graph, kinds, clusters, root);
             clusters.set_values(root, values);
         }
@@ -326,16 +319,11 @@ fn link_canonical(
     scratch.candidates = candidates;
 }
 
-/// Clusters at most this big that a bulk run links without a decision, or that the fast path
-/// joins, keep no value set: their values are read from the members when a later change
-/// needs them.
-const LAZY_VALUES_MAX: u32 = 8;
-
 /// The first step of a whole-graph [`link_region`]: links every raw component (records
 /// connected through keys that may link) as one cluster, counts each component's distinct
 /// values of every limited kind, and returns the roots of the components that break a
 /// limit (they need the canonical order; a root may be named more than once) and a record of
-/// each component bigger than [`LAZY_VALUES_MAX`] (whose value set is to be stored); `None`
+/// each component bigger than `Tuning::lazy_values_max` (whose value set is to be stored); `None`
 /// if the limits are too many to count in one word, leaving every record to the canonical way.
 ///
 /// Why this gives what the canonical procedure gives: in a component whose values all fit
@@ -348,6 +336,7 @@ fn link_raw_components(
     graph: &IdentityGraph,
     kinds: &KindTable,
     clusters: &mut Clusters,
+    tuning: &Tuning,
 ) -> Option<(Vec<RecordIdx>, Vec<RecordIdx>)> {
     // One bit field per limited kind, wide enough to count to one past the limit.
     let mut fields: Vec<Option<(u32, u64, u64)>> = Vec::with_capacity(kinds.entries.len());
@@ -361,7 +350,7 @@ fn link_raw_components(
             field
         }));
     }
-    if width > u64::BITS {
+    if width > tuning.count_word_bits.min(u64::BITS) {
         // Too many limited kinds to count in one word: everything takes the canonical way.
         return None;
     }
@@ -378,7 +367,9 @@ fn link_raw_components(
             if other != root {
                 let before = clusters.root(root).size.max(clusters.root(other).size);
                 root = clusters.join(root, other);
-                if before <= LAZY_VALUES_MAX && clusters.root(root).size > LAZY_VALUES_MAX {
+                if before <= tuning.lazy_values_max
+                    && clusters.root(root).size > tuning.lazy_values_max
+                {
                     big.push(root);
                 }
             }
@@ -419,114 +410,4 @@ fn link_raw_components(
         }
     }
     Some((over, big))
-}
-
-/// Outcome of the fast path.
-pub(crate) enum FastLink {
-    /// The record joined these customers (ascending; may be empty for a new singleton).
-    Joined { root: RecordIdx, customers: SmallVec<[CustomerId; 4]> },
-    /// The fast path does not apply; re-resolve the region.
-    Conflict,
-}
-
-/// Joins `record` (already reset or clustered) with every cluster its non-generic keys reach,
-/// if all of them fit within the limits together and at most `max_customers` of them have a
-/// customer id. Changes nothing on [`FastLink::Conflict`].
-pub(crate) fn try_fast_link(
-    graph: &IdentityGraph,
-    kinds: &KindTable,
-    clusters: &mut Clusters,
-    record: RecordIdx,
-    max_customers: usize,
-    scratch: &mut Scratch,
-) -> FastLink {
-    scratch.roots.clear();
-    let own_root = clusters.find_mut(record);
-    scratch.roots.push(own_root);
-    for k in graph.keys_of(record) {
-        let slot = graph.key(k);
-        if !slot.can_link() || slot.n_records < 2 {
-            continue;
-        }
-        for r in graph.records_of(k) {
-            let root = clusters.find_mut(r);
-            if !scratch.roots.contains(&root) {
-                scratch.roots.push(root);
-            }
-        }
-    }
-    let roots = std::mem::take(&mut scratch.roots);
-    let mut customers: SmallVec<[CustomerId; 4]> =
-        roots.iter().map(|&r| clusters.root(r).customer).filter(|c| c.0 != 0).collect();
-    if customers.len() > max_customers {
-        scratch.roots = roots;
-        return FastLink::Conflict;
-    }
-    customers.sort_unstable();
-    if roots.len() == 1 && clusters.root(own_root).size == 1 {
-        // A record that touches nobody stays alone, whatever its values (even one that alone
-        // breaks a limit): that is also what a re-run gives. Its values are its own, read
-        // from the graph when needed.
-        clusters.unload_values(own_root);
-        scratch.roots = roots;
-        return FastLink::Joined { root: own_root, customers };
-    }
-    // A stored value set may predate the record's new keys; a lazy cluster's is read from
-    // the graph (keys included) by `merge_values` anyway.
-    let own_values = clusters.values(own_root).is_some().then_some(record);
-    let result = match merge_values(graph, kinds, clusters, &roots, own_values, scratch) {
-        Ok(()) => {
-            let mut root = roots[0];
-            for &other in &roots[1..] {
-                root = clusters.join(root, other);
-            }
-            // Small clusters keep no value set, as after a bulk load.
-            if clusters.root(root).size <= LAZY_VALUES_MAX {
-                clusters.unload_values(root);
-            } else {
-                clusters.set_values(root, ValueSet::from_slice(&scratch.values));
-            }
-            FastLink::Joined { root, customers }
-        }
-        Err(_) => FastLink::Conflict,
-    };
-    scratch.roots = roots;
-    result
-}
-
-/// Every record connected to `seeds` through non-generic keys or through current clusters:
-/// the region a change can affect. Ghosts (removed records still in the union-find) are
-/// followed through their clusters only.
-pub(crate) fn closure(
-    graph: &IdentityGraph,
-    clusters: &Clusters,
-    seeds: impl IntoIterator<Item = RecordIdx>,
-) -> Vec<RecordIdx> {
-    let mut seen: AHashSet<RecordIdx> = AHashSet::new();
-    let mut stack: Vec<RecordIdx> = Vec::new();
-    for s in seeds {
-        if seen.insert(s) {
-            stack.push(s);
-        }
-    }
-    let mut region = Vec::new();
-    while let Some(r) = stack.pop() {
-        region.push(r);
-        for m in clusters.members(r) {
-            if seen.insert(m) {
-                stack.push(m);
-            }
-        }
-        for k in graph.keys_of(r) {
-            if !graph.key(k).can_link() {
-                continue;
-            }
-            for m in graph.records_of(k) {
-                if seen.insert(m) {
-                    stack.push(m);
-                }
-            }
-        }
-    }
-    region
 }

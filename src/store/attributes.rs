@@ -17,10 +17,6 @@ use ahash::AHashMap;
 use crate::error::IngestError;
 use crate::input::record::{Attribute, Timestamp};
 
-/// Garbage below this many bytes is never worth a compaction pass. (Tiny in unit tests, so
-/// that the graph's property test compacts often.)
-const MIN_COMPACTION: usize = if cfg!(test) { 64 } else { 1 << 20 };
-
 /// Where a record's attributes are. Packed to 2-byte alignment: 6 bytes, so that a record
 /// slot holding one is 24 bytes, not 28.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -221,12 +217,13 @@ impl AttributeStore {
         self.garbage_text += text;
     }
 
-    /// Whether given-up space is more than half of the whole (and worth a pass).
-    pub fn needs_compaction(&self) -> bool {
+    /// Whether given-up space is more than half of the whole and at least `min_bytes` (below
+    /// that a pass is never worth it).
+    pub fn needs_compaction(&self, min_bytes: usize) -> bool {
         let garbage =
             self.garbage_text + self.garbage_items * std::mem::size_of::<StoredAttribute>();
         let total = self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>();
-        garbage >= MIN_COMPACTION && garbage * 2 > total
+        garbage >= min_bytes && garbage * 2 > total
     }
 
     /// Rewrites the store with only the live `ranges`, updating each in place.
@@ -270,6 +267,7 @@ impl AttributeStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tuning::Tuning;
 
     fn attr(name: &str, value: &str, time: Option<i64>) -> Attribute {
         Attribute { name: name.into(), value: value.into(), observed_at: time.map(Timestamp) }
@@ -332,7 +330,7 @@ mod tests {
         }
         let mut live: Vec<AttributeRange> =
             ranges.iter().enumerate().filter(|(i, _)| i % 4 == 0).map(|(_, r)| *r).collect();
-        assert!(store.needs_compaction());
+        assert!(store.needs_compaction(Tuning::TINY.min_attribute_compaction));
         store.compact(live.iter_mut());
         assert!(store.text.len() < 300 * big.len());
         for (i, r) in (0..1024).step_by(4).zip(&live) {

@@ -5,7 +5,7 @@
 //! - record → keys: each record's keys, sorted, in one shared pool (`record_keys`), 4 bytes per
 //!   edge; a bulk load writes the pool front to back, so a pass over records reads it in order;
 //! - key → records: the first record inline in the key's slot (most keys have one), further
-//!   ones in a singly linked list of 8-byte cells; a key with more than `BIG_KEY` records
+//!   ones in a singly linked list of 8-byte cells; a key with more than `Tuning::big_key` records
 //!   (a shared Wi-Fi address, a placeholder, a common name) moves them to a vector, so
 //!   taking one off is a vectorised scan of contiguous memory instead of a walk of cells.
 //!
@@ -19,31 +19,24 @@
 //! - pool space, external-id text and attribute space given up by upserts and removals is
 //!   counted and reclaimed by compaction once it is more than half of the whole.
 
-use std::hash::{BuildHasher, Hash, Hasher};
-
 use ahash::RandomState;
 use smallvec::SmallVec;
 
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
+use crate::input::kind::KindRule;
+use crate::input::prepare::{hash_key, hash_record};
 use crate::input::record::Attribute;
-use crate::resolver::MemoryUsage;
 use crate::store::attributes::{AttributeRange, AttributeStore, Attributes};
 use crate::store::hash_index::{self, HashIndex};
+use crate::store::MemoryUsage;
+use crate::tuning::Tuning;
 
 /// No record, no cell.
 const NONE: u32 = u32::MAX;
 
 /// Set in a key's `rest`: its records are in `big_lists[rest & !BIG]`.
 const BIG: u32 = 1 << 31;
-
-/// A key with more records than this keeps them in a big list. (Tiny in unit tests, so that
-/// the property test below moves keys back and forth.)
-const BIG_KEY: u32 = if cfg!(test) { 3 } else { 64 };
-
-/// Garbage below this many elements is never worth a compaction pass. (Tiny in unit tests,
-/// so that the property test below compacts often.)
-const MIN_COMPACTION: usize = if cfg!(test) { 8 } else { 1 << 16 };
 
 /// A stored record.
 #[derive(Clone, Debug)]
@@ -58,16 +51,12 @@ pub(crate) struct RecordSlot {
     keys_start: u32,
     ext_start: u32,
     /// First-ingest order plus one (see [`RecordSlot::seq`]); non-zero so that a free slot,
-    /// `None`, costs no extra bytes. 32 bits: see [`MAX_SEQ`].
+    /// `None`, costs no extra bytes. 32 bits: seqs only order records, so
+    /// when they pass `Tuning::max_seq` the graph renumbers the live records `0..n` in the same
+    /// order (once per four billion inserts, in time `n log n`).
     seq_plus_one: std::num::NonZeroU32,
     attributes: AttributeRange,
 }
-
-/// The largest `seq` handed out. Seqs only order records, so when they run out the graph
-/// renumbers the live records `0..n` in the same order (once per four billion inserts, in
-/// time `n log n`): 32 bits per record instead of 64. (Tiny in unit tests, so that they
-/// renumber often.)
-pub(crate) const MAX_SEQ: u32 = if cfg!(test) { 40 } else { u32::MAX - 1 };
 
 /// `RecordSlot::keys_len`'s flag: the record carries a key of a limited kind.
 const HAS_LIMITED: u16 = 1 << 15;
@@ -106,7 +95,7 @@ pub(crate) struct KeySlot {
     rest: u32,
     kind: KindId,
     /// The number of records carrying the key in the low bits (`COUNT`) unless the key has
-    /// a big list, whose length it is then (a key moves to one past `BIG_KEY` records, so
+    /// a big list, whose length it is then (a key moves to one past `Tuning::big_key` records, so
     /// the inline count stays small); `REFUSED` (see [`KeyInfo::refused`]); `DENIED`: the
     /// value is on the kind's deny-list, its cap is 0 whatever the kind's. What the kind
     /// decides (generic cap, whether it links) is kept once per kind in `KindRule`, not per
@@ -145,22 +134,6 @@ impl KeySlot {
         } else {
             self.state &= !REFUSED;
         }
-    }
-}
-
-/// What the graph needs to know of a kind's policy to tell a key's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct KindRule {
-    /// A key of the kind carried by more records than this is generic.
-    pub generic_cap: u32,
-    /// The kind links records (false for constraint-only kinds, whose values only count
-    /// toward limits).
-    pub links: bool,
-}
-
-impl Default for KindRule {
-    fn default() -> Self {
-        KindRule { generic_cap: u32::MAX, links: true }
     }
 }
 
@@ -226,9 +199,11 @@ pub(crate) struct IdentityGraph {
     kind_rules: Vec<KindRule>,
     cells: Vec<Cell>,
     free_cell: u32,
-    /// Records of keys with more than `BIG_KEY` of them, unordered.
+    /// Records of keys with more than `Tuning::big_key` of them, unordered.
     big_lists: Vec<Vec<u32>>,
     free_big: Vec<u32>,
+    /// Where to switch representations and when to compact.
+    tuning: Tuning,
     /// Every key value, back to back.
     key_text: String,
     /// Key indices by hash of (kind, value); 7-bit tags turn away most other keys before a
@@ -239,22 +214,6 @@ pub(crate) struct IdentityGraph {
     /// The `seq` the next new record gets.
     next_seq: u32,
     hasher: RandomState,
-}
-
-/// The hash of a key value under `hasher` (the graph's: see [`IdentityGraph::key_hasher`]).
-pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
-    let mut h = hasher.build_hasher();
-    kind.hash(&mut h);
-    value.hash(&mut h);
-    h.finish()
-}
-
-/// The hash of a record's `(source, external id)` in the record index.
-pub(crate) fn hash_record(hasher: &RandomState, source: SourceId, external_id: &str) -> u64 {
-    let mut h = hasher.build_hasher();
-    source.hash(&mut h);
-    external_id.hash(&mut h);
-    h.finish()
 }
 
 /// Every live record with its hash, in slot order: what rebuilding the record index takes.
@@ -333,17 +292,18 @@ fn ext_text<'a>(ext_text: &'a str, slot: &RecordSlot) -> &'a str {
 const MAX_EXTERNAL_ID_BYTES: usize = crate::input::normalize::MAX_VALUE_BYTES;
 
 impl IdentityGraph {
-    /// An empty graph hashing with a random seed (see [`IdentityGraph::with_kind_rules`]).
+    /// An empty graph hashing with a random seed (see [`IdentityGraph::with_kind_rules`]),
+    /// with tiny thresholds so that a few records take every path.
     #[cfg(test)]
     pub fn new() -> Self {
-        Self::with_kind_rules(Vec::new(), None)
+        Self::with_kind_rules(Vec::new(), None, Tuning::TINY)
     }
 
     /// An empty graph whose keys follow `rules` (index = kind index), hashing with `seed`, or
     /// with a random one. The hash only finds things, never orders them, so any seed gives
     /// the same results; a random one keeps values chosen to collide from piling up in one
     /// place of the indexes (hash flooding), a fixed one repeats a run's memory layout.
-    pub fn with_kind_rules(rules: Vec<KindRule>, seed: Option<u64>) -> Self {
+    pub fn with_kind_rules(rules: Vec<KindRule>, seed: Option<u64>, tuning: Tuning) -> Self {
         let hasher = match seed {
             Some(seed) => RandomState::with_seeds(
                 seed,
@@ -353,7 +313,7 @@ impl IdentityGraph {
             ),
             None => RandomState::new(),
         };
-        IdentityGraph { kind_rules: rules, hasher, free_cell: NONE, ..Default::default() }
+        IdentityGraph { kind_rules: rules, hasher, free_cell: NONE, tuning, ..Default::default() }
     }
 
     pub fn reserve(&mut self, records: usize, keys: usize) {
@@ -490,7 +450,7 @@ impl IdentityGraph {
     }
 
     fn maybe_compact_attributes(&mut self) {
-        if self.attributes.needs_compaction() {
+        if self.attributes.needs_compaction(self.tuning.min_attribute_compaction) {
             self.attributes.compact(self.records.iter_mut().flatten().map(|s| &mut s.attributes));
         }
     }
@@ -691,7 +651,7 @@ impl IdentityGraph {
             None => {
                 let i = u32::try_from(self.records.len())
                     .ok()
-                    .filter(|&i| i < crate::partition::clusters::MAX_RECORDS)
+                    .filter(|&i| i < crate::ids::MAX_RECORDS)
                     .ok_or(IngestError::CapacityExceeded)?;
                 self.records.push(None);
                 RecordIdx(i)
@@ -699,7 +659,7 @@ impl IdentityGraph {
         };
         self.record_table.insert_at(position, hash, idx.0);
         push_ext(&mut self.ext_text, external_id);
-        if self.next_seq > MAX_SEQ {
+        if self.next_seq > self.tuning.max_seq {
             self.renumber_seqs();
         }
         let seq = self.next_seq;
@@ -728,7 +688,7 @@ impl IdentityGraph {
                 slot.seq_plus_one = std::num::NonZeroU32::MIN.saturating_add(seq);
             }
         }
-        // Fits: live records are fewer than `MAX_RECORDS`, far below `MAX_SEQ` outside tests.
+        // Fits: live records are fewer than `MAX_RECORDS`, far below `Tuning::max_seq` outside tests.
         self.next_seq = order.len() as u32;
     }
 
@@ -802,7 +762,7 @@ impl IdentityGraph {
                 self.cells.push(cell);
                 (self.cells.len() - 1) as u32
             };
-            if u32::from(key.inline_count()) > BIG_KEY {
+            if u32::from(key.inline_count()) > self.tuning.big_key {
                 self.make_big(k);
             }
         }
@@ -907,7 +867,9 @@ impl IdentityGraph {
     /// Rewrites the key pool without the space upserts and removals gave up, once that space
     /// is more than half of it: amortised constant time per key written.
     fn maybe_compact_pool(&mut self) {
-        if self.pool_garbage < MIN_COMPACTION || self.pool_garbage * 2 < self.record_keys.len() {
+        if self.pool_garbage < self.tuning.min_compaction
+            || self.pool_garbage * 2 < self.record_keys.len()
+        {
             return;
         }
         let mut pool = Vec::with_capacity(self.record_keys.len() - self.pool_garbage);
@@ -925,7 +887,9 @@ impl IdentityGraph {
     /// Rewrites the external-id text without the ids of removed records, once those are more
     /// than half of it.
     fn maybe_compact_ext(&mut self) {
-        if self.ext_garbage < MIN_COMPACTION || self.ext_garbage * 2 < self.ext_text.len() {
+        if self.ext_garbage < self.tuning.min_compaction
+            || self.ext_garbage * 2 < self.ext_text.len()
+        {
             return;
         }
         let mut text = String::with_capacity(self.ext_text.len() - self.ext_garbage);
@@ -1064,8 +1028,9 @@ mod tests {
         // Per-key and per-record bytes are what bounds memory at 10M records: a field added
         // here is paid 17M times.
         assert_eq!(std::mem::size_of::<KeySlot>(), 16);
-        // The inline record count must reach one past `BIG_KEY`, when the key moves.
-        assert!(BIG_KEY < u32::from(COUNT));
+        // The inline record count must reach one past `Tuning::big_key`, when the key moves.
+        assert!(Tuning::PRODUCTION.big_key < u32::from(COUNT));
+        assert!(Tuning::TINY.big_key < u32::from(COUNT));
         assert_eq!(std::mem::size_of::<Option<RecordSlot>>(), 24);
     }
 
@@ -1104,7 +1069,7 @@ mod tests {
         let mut g = IdentityGraph::new();
         // Live records in insertion order; some removed on the way, so that slots are reused.
         let mut live: Vec<RecordIdx> = Vec::new();
-        for i in 0..10 * MAX_SEQ {
+        for i in 0..10 * Tuning::TINY.max_seq {
             let (r, existed) = g.find_or_insert_record(SourceId(0), &format!("r{i}")).unwrap();
             assert!(!existed);
             live.push(r);
@@ -1115,14 +1080,20 @@ mod tests {
         }
         let seqs: Vec<u32> = live.iter().map(|&r| g.record(r).unwrap().seq()).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-        assert!(seqs.iter().all(|&s| s <= (live.len() as u32).max(MAX_SEQ)), "renumbered");
+        assert!(
+            seqs.iter().all(|&s| s <= (live.len() as u32).max(Tuning::TINY.max_seq)),
+            "renumbered"
+        );
     }
 
     #[test]
     fn kind_rules_and_the_deny_list_decide_generic_keys() {
         let rule = KindRule { generic_cap: 1, links: true };
-        let mut g =
-            IdentityGraph::with_kind_rules(vec![rule; usize::from(KindId::EMAIL.0) + 1], None);
+        let mut g = IdentityGraph::with_kind_rules(
+            vec![rule; usize::from(KindId::EMAIL.0) + 1],
+            None,
+            Tuning::TINY,
+        );
         let mut key = |value: &str, denied: bool| {
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, value);
             g.intern_key(KindId::EMAIL, value, hash, || denied).unwrap()

@@ -4,3 +4,40 @@
 pub(crate) mod attributes;
 pub(crate) mod graph;
 pub(crate) mod hash_index;
+
+/// Heap bytes a resolver holds, by structure (see `Resolver::memory_usage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct MemoryUsage {
+    /// Record slots and the `(source, external id)` lookup table.
+    pub records: usize,
+    /// The graph's edges seen from the records: each record's keys (4 bytes per edge).
+    pub record_keys: usize,
+    /// The graph's edges seen from the keys: each key's records beyond its first.
+    pub key_records: usize,
+    /// External ids and attributes (names, values, times) of the records.
+    pub record_data: usize,
+    /// Key slots and the `(kind, value)` lookup table.
+    pub keys: usize,
+    /// Key values, back to back.
+    pub key_text: usize,
+    /// Union-find, member lists, per-customer value sets and id-assignment scratch.
+    pub clusters: usize,
+    /// The live-customer table.
+    pub customers: usize,
+}
+
+impl MemoryUsage {
+    /// All of it.
+    pub fn total(&self) -> usize {
+        self.records
+            + self.record_keys
+            + self.key_records
+            + self.record_data
+            + self.keys
+            + self.key_text
+            + self.clusters
+            + self.customers
+    }
+}

@@ -1,0 +1,160 @@
+//! Configuring a resolver: the default phone country, the key kinds and their policies.
+
+use std::sync::Arc;
+
+use crate::error::ConfigError;
+use crate::ids::KindId;
+use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
+use crate::input::normalize::NormalizeContext;
+use crate::input::source::SourceTable;
+use crate::partition::Partition;
+use crate::resolver::store::Prepared;
+use crate::resolver::Resolver;
+use crate::store::graph::IdentityGraph;
+use crate::tuning::Tuning;
+
+/// Configures a [`Resolver`]: the default phone country and the key kinds with their policies.
+///
+/// The built-in kinds (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) are present
+/// with the defaults of [`built_in_spec`]; [`ResolverBuilder::kind`] adds host kinds and
+/// composite kinds or replaces a built-in's spec.
+///
+/// ```
+/// use idstitch::{KindPolicy, KindSpec, Normalizer, Resolver};
+///
+/// let resolver = Resolver::builder()
+///     .default_country("NL")?
+///     .kind("legacy_no", KindSpec::new(Normalizer::Opaque, KindPolicy::new(90).limit(1)))?
+///     .kind(
+///         "name_dob",
+///         KindSpec::composite(["given_name", "surname", "date_of_birth"], KindPolicy::new(50).limit(1)),
+///     )?
+///     .policy("ip", KindPolicy::new(5).limit(3).generic_cap(4))?
+///     .build()?;
+/// assert!(resolver.kind_id("legacy_no").is_some());
+/// # Ok::<(), idstitch::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ResolverBuilder {
+    ctx: NormalizeContext,
+    kinds: Vec<(String, KindSpec)>,
+    hash_seed: Option<u64>,
+    tuning: Tuning,
+}
+
+impl Default for ResolverBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ResolverBuilder {
+    /// A builder with the built-in kinds and no default phone country.
+    pub fn new() -> Self {
+        let kinds = (0..KindId::N_BUILT_IN)
+            .filter_map(|i| {
+                built_in_spec(KindId(i))
+                    .map(|spec| (BUILT_IN_KINDS[usize::from(i)].to_string(), spec))
+            })
+            .collect();
+        ResolverBuilder {
+            ctx: NormalizeContext::default(),
+            kinds,
+            hash_seed: None,
+            tuning: Tuning::PRODUCTION,
+        }
+    }
+
+    /// Fixes the seed of the hash behind the resolver's lookup tables (values to keys,
+    /// `(source, external id)` to records), so that runs repeat their memory layout and
+    /// instruction counts: for profiling and benchmarks.
+    ///
+    /// By default every resolver draws a random seed, as `std`'s `HashMap` does, so that
+    /// values chosen to collide cannot pile up in one place of a table and slow every lookup
+    /// there (hash flooding). Keep the default where values come from outside. Results never
+    /// depend on the seed: customers, ids, events and explanations are the same under any.
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut runs = Vec::new();
+    /// for seed in [Some(7), None] {
+    ///     let mut builder = Resolver::builder();
+    ///     if let Some(seed) = seed {
+    ///         builder.hash_seed(seed);
+    ///     }
+    ///     let mut resolver = builder.build()?;
+    ///     let crm = resolver.add_source("crm", 10)?;
+    ///     let changes = resolver.upsert(RecordInput::new(crm, "1").with_key(KindId::EMAIL, "a@x.nl"))?;
+    ///     runs.push(changes.events);
+    /// }
+    /// assert_eq!(runs[0], runs[1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hash_seed(&mut self, seed: u64) -> &mut Self {
+        self.hash_seed = Some(seed);
+        self
+    }
+
+    /// Sets the country (ISO 3166-1 alpha-2, e.g. `"NL"`) for phone numbers written without
+    /// a country code.
+    pub fn default_country(&mut self, iso_code: &str) -> Result<&mut Self, ConfigError> {
+        self.ctx = NormalizeContext::for_country(iso_code)
+            .ok_or_else(|| ConfigError::UnknownCountry(iso_code.to_string()))?;
+        Ok(self)
+    }
+
+    /// Adds a kind, or replaces the spec of the kind with this name.
+    pub fn kind(&mut self, name: &str, spec: KindSpec) -> Result<&mut Self, ConfigError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ConfigError::EmptyKindName);
+        }
+        match self.kinds.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                if i < usize::from(KindId::N_BUILT_IN) && spec.composite.is_some() {
+                    return Err(ConfigError::BuiltInComposite { kind: name.to_string() });
+                }
+                self.kinds[i].1 = spec;
+            }
+            None => {
+                if self.kinds.len() >= usize::from(u16::MAX) {
+                    return Err(ConfigError::TooManyKinds);
+                }
+                self.kinds.push((name.to_string(), spec));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Replaces the policy of an existing kind (built-in or added before), keeping its
+    /// normaliser. Adds an opaque kind if no kind has this name.
+    pub fn policy(&mut self, name: &str, policy: KindPolicy) -> Result<&mut Self, ConfigError> {
+        let spec = match self.kinds.iter().find(|(n, _)| n == name.trim()) {
+            Some((_, spec)) => KindSpec { policy, ..spec.clone() },
+            None => KindSpec::new(crate::Normalizer::Opaque, policy),
+        };
+        self.kind(name, spec)
+    }
+
+    /// Builds an empty resolver.
+    pub fn build(&self) -> Result<Resolver, ConfigError> {
+        let kinds = Arc::new(KindTable::new(self.kinds.clone(), &self.ctx)?);
+        Ok(Resolver {
+            graph: IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning),
+            kinds,
+            ctx: self.ctx,
+            sources: SourceTable::default(),
+            partition: Partition::new(self.tuning),
+            prepared: Prepared::default(),
+        })
+    }
+
+    /// Sets the thresholds where the resolver switches implementations (see [`Tuning`]);
+    /// for tests only: results never depend on them.
+    #[doc(hidden)]
+    pub fn tuning(&mut self, tuning: Tuning) -> &mut Self {
+        self.tuning = tuning;
+        self
+    }
+}
