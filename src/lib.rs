@@ -18,9 +18,8 @@
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
 //! - [`Resolver::graph`] is the whole raw graph as a [`GraphView`], for petgraph's traversals.
 //!
-//! Features: `synth` (the data generator) and `rayon` (bulk loads prepare records on a second
-//! core; the result is the same with any number of threads) are on by default; `serde`, `csv`
-//! and `serde_json` are optional.
+//! Features: `rayon` (bulk loads prepare records on a second core; the result is the same with
+//! any number of threads) is on by default; `serde`, `csv` and `serde_json` are optional.
 //!
 //! # Semantics
 //!
@@ -67,8 +66,6 @@
 //!
 //! # Features
 //!
-//! - `synth` (default): the deterministic publisher-data generator [`synth`], used by the
-//!   examples, tests and benches.
 //! - `serde`: `Serialize`/`Deserialize` on the public data types.
 //! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
@@ -81,7 +78,6 @@ mod attributes;
 mod clusters;
 mod dot;
 mod error;
-pub mod evaluate;
 mod events;
 mod explain;
 mod graph;
@@ -97,8 +93,6 @@ mod record;
 mod report;
 mod resolve;
 mod resolver;
-#[cfg(feature = "synth")]
-pub mod synth;
 pub mod view;
 
 pub use attributes::{AttributeRef, Attributes};
