@@ -6,15 +6,13 @@
 //!
 //! `cargo bench --bench core`; `IDSTITCH_BENCH_RECORDS=100000` for a quicker run.
 
-#[path = "support/floor.rs"]
-mod floor;
-
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
+use idstitch_testkit::floor;
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 fn n_records() -> usize {
     std::env::var("IDSTITCH_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
@@ -223,8 +221,8 @@ fn rebuild(c: &mut Criterion) {
     group.finish();
 }
 
-/// The floor of the speed issue (see `floor.rs`) over the same records as `bulk_ingest`.
-/// Compare the two.
+/// The floor of the speed issue (see `idstitch_testkit::floor`) over the same records as
+/// `bulk_ingest`. Compare the two.
 fn floor(c: &mut Criterion) {
     let n = n_records();
     let (mut resolver, inputs) = fixture(n);

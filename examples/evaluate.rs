@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use idstitch::evaluate::PairCounts;
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{KindId, Resolver};
+use idstitch_testkit::evaluate::PairCounts;
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 struct Args {
     people: usize,

@@ -16,8 +16,8 @@ mod failure;
 use std::time::Instant;
 
 use failure::Failure;
-use idstitch::evaluate::PairCounts;
 use idstitch::mapping::Mapping;
+use idstitch_testkit::evaluate::PairCounts;
 
 fn main() -> Result<(), Failure> {
     let path = std::env::args_os().nth(1).ok_or("usage: febrl MAPPING.toml")?;

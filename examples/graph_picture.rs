@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{CustomerId, Resolver};
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args_os()

@@ -1,6 +1,6 @@
 //! Writes the sample exports in `examples/data/` that `publisher.toml` maps: one file per source
-//! of the generated publisher (`idstitch::synth`, 300 people, seed 2026), as its system would
-//! export it.
+//! of the generated publisher (`idstitch_testkit::synth`, 300 people, seed 2026), as its system
+//! would export it.
 //!
 //! `cargo run --features serde_json --example make_sample_data [-- OUT_DIR [PEOPLE]]`
 //!
@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use idstitch::synth::{self, SynthConfig, SynthRecord};
+use idstitch_testkit::synth::{self, SynthConfig, SynthRecord};
 
 /// People behind the sample, unless the command line says otherwise.
 const PEOPLE: usize = 300;

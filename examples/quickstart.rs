@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use idstitch::adapter::memory::IterSource;
 use idstitch::adapter::Progress;
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::view::{Rule, ViewConfig};
 use idstitch::Resolver;
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = SynthConfig::new(20_000, 2026);

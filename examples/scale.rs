@@ -1,7 +1,7 @@
 //! Whole-process scale figures on N generated records (every trap of DESIGN §3 on):
 //!
 //! - bulk ingest into an empty resolver, in records/s (normalisation included, generation not);
-//! - the floor (`benches/support/floor.rs`: the same normalised keys through an `AHashMap` and a
+//! - the floor (`idstitch_testkit::floor`: the same normalised keys through an `AHashMap` and a
 //!   bare union-find) on the same records, and idstitch's time as a multiple of it; the floor
 //!   with keys as 64-bit hashes; and normalising the raw values alone, which with the hashed
 //!   floor bounds any bulk load from raw values on the machine;
@@ -24,15 +24,13 @@
 //! the cache by then (the host's misses count), and on a copy made untimed just before, as a
 //! host that has just parsed or built the record hands it over (`input just built`).
 
-#[path = "../benches/support/floor.rs"]
-mod floor;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
+use idstitch_testkit::floor;
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 /// The system allocator, counting live heap bytes and their peak: the resolver's own peak
 /// during a bulk ingest, transient buffers included, apart from the host's input. (The only

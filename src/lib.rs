@@ -18,9 +18,8 @@
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
 //! - [`Resolver::graph`] is the whole raw graph as a [`GraphView`], for petgraph's traversals.
 //!
-//! Features: `synth` (the data generator) and `rayon` (bulk loads prepare records on a second
-//! core; the result is the same with any number of threads) are on by default; `serde`, `csv`
-//! and `serde_json` are optional.
+//! Features: `rayon` (bulk loads prepare records on a second core; the result is the same with
+//! any number of threads) is on by default; `serde`, `csv` and `serde_json` are optional.
 //!
 //! # Semantics
 //!
@@ -67,8 +66,6 @@
 //!
 //! # Features
 //!
-//! - `synth` (default): the deterministic publisher-data generator [`synth`], used by the
-//!   examples, tests and benches.
 //! - `serde`: `Serialize`/`Deserialize` on the public data types.
 //! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
@@ -78,8 +75,6 @@
 
 pub mod adapter;
 mod error;
-#[cfg(feature = "synth")]
-pub mod evaluate;
 mod ids;
 mod input;
 mod inspect;
@@ -88,8 +83,6 @@ pub mod mapping;
 mod partition;
 mod resolver;
 mod store;
-#[cfg(feature = "synth")]
-pub mod synth;
 mod tuning;
 
 pub use error::{ConfigError, IngestError, LookupError};

@@ -1,12 +1,11 @@
 //! Bulk loads against the general path on generated data: the fresh-bulk shortcut hands out
 //! the general path's ids, and changes after a load end in the batch partition.
-#![cfg(feature = "synth")]
 
 use idstitch::{ChangeEvent, CustomerId, RecordInput, Resolver, SourceId};
 
-fn synth_resolver() -> (Resolver, idstitch::synth::SynthIds) {
-    let mut r = idstitch::synth::resolver_builder().build().unwrap();
-    let ids = idstitch::synth::SynthIds::register(&mut r).unwrap();
+fn synth_resolver() -> (Resolver, idstitch_testkit::synth::SynthIds) {
+    let mut r = idstitch_testkit::synth::resolver_builder().build().unwrap();
+    let ids = idstitch_testkit::synth::SynthIds::register(&mut r).unwrap();
     (r, ids)
 }
 
@@ -15,7 +14,7 @@ fn synth_resolver() -> (Resolver, idstitch::synth::SynthIds) {
 /// every record the same id, shifted by the one id the earlier record used.
 #[test]
 fn fresh_bulk_gives_the_ids_of_the_general_path() {
-    use idstitch::synth::{self, SynthConfig};
+    use idstitch_testkit::synth::{self, SynthConfig};
     let (mut fresh, ids) = synth_resolver();
     let (mut general, _) = synth_resolver();
     let inputs: Vec<RecordInput> =
@@ -52,7 +51,7 @@ fn fresh_bulk_gives_the_ids_of_the_general_path() {
 /// in the customers a bulk load of the final records gives.
 #[test]
 fn changes_in_big_regions_end_in_the_batch_partition() {
-    use idstitch::synth::{self, SynthConfig};
+    use idstitch_testkit::synth::{self, SynthConfig};
     let partition = |r: &Resolver| {
         let mut groups: Vec<Vec<(SourceId, String)>> = r
             .customer_ids()

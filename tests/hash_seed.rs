@@ -4,10 +4,9 @@
 //! generated data through every path (bulk into an empty resolver, a second batch, single
 //! upserts and removes); `tests/incremental.rs` checks the same on small adversarial
 //! histories, where the order of conflicting links decides more.
-#![cfg(feature = "synth")]
 
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{Changes, CustomerId, Explanation, RecordInput, Resolver};
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 /// What one history gave: each step's changes, every record's customer at the end, and the
 /// explanation of some pairs of records.

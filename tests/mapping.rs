@@ -729,11 +729,11 @@ fn the_sample_resolves_end_to_end() {
 
 /// The files hold the generator's records and the mapping its policy: the customers are those
 /// of resolving the generated records directly.
-#[cfg(all(feature = "csv", feature = "serde_json", feature = "synth"))]
+#[cfg(all(feature = "csv", feature = "serde_json"))]
 #[test]
 fn the_sample_gives_the_customers_of_the_generated_records() {
-    use idstitch::evaluate::PairCounts;
-    use idstitch::synth::{self, SynthConfig, SynthIds};
+    use idstitch_testkit::evaluate::PairCounts;
+    use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
     let data = synth::generate(&SynthConfig::new(300, 2026));
     let mut direct = synth::resolver_builder().build().unwrap();
@@ -780,7 +780,7 @@ fn febrl3_with_exact_and_composite_keys() {
             (customer, n)
         })
         .collect();
-    let counts = idstitch::evaluate::PairCounts::from_labels(labels);
+    let counts = idstitch_testkit::evaluate::PairCounts::from_labels(labels);
     let (p, r, f1) = (counts.precision(), counts.recall(), counts.f1());
     println!("FEBRL dataset3: precision {p:.4} recall {r:.4} F1 {f1:.4}");
     assert!(p >= 0.99, "precision {p}");

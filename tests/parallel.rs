@@ -1,9 +1,9 @@
 //! With the `rayon` feature a bulk load prepares records on other threads: the customers, ids,
 //! events and report must not depend on how many.
-#![cfg(all(feature = "rayon", feature = "synth"))]
+#![cfg(feature = "rayon")]
 
-use idstitch::synth::{self, SynthConfig, SynthIds};
 use idstitch::{Changes, CustomerId, RecordInput};
+use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
 /// Ingests `batches` one after the other on a pool of `threads` threads; returns every
 /// record's customer (in input order) and each ingest's changes.

@@ -11,7 +11,7 @@ use ahash::AHashMap;
 /// belong to one true entity; *true positives* are both.
 ///
 /// ```
-/// use idstitch::evaluate::PairCounts;
+/// use idstitch_testkit::evaluate::PairCounts;
 ///
 /// // Records: (predicted cluster, true person).
 /// let counts = PairCounts::from_labels([(1, 'a'), (1, 'a'), (1, 'b'), (2, 'b')]);

@@ -47,7 +47,7 @@
 //! persons carry is one of the traps above.
 //!
 //! ```
-//! use idstitch::synth::{generate, SynthConfig, SOURCES};
+//! use idstitch_testkit::synth::{generate, SynthConfig, SOURCES};
 //!
 //! let data = generate(&SynthConfig::new(1_000, 42));
 //! assert_eq!(data.people, 1_000);
@@ -79,7 +79,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::input::record::{Attribute, Timestamp};
+use idstitch::{Attribute, Timestamp};
 
 /// The source systems, as `(name, trust rank)`, in the order records are emitted.
 pub const SOURCES: &[(&str, u32)] = &[
@@ -113,7 +113,7 @@ const MAX_PEOPLE: usize = 50_000_000;
 /// Change rates with struct update syntax:
 ///
 /// ```
-/// use idstitch::synth::SynthConfig;
+/// use idstitch_testkit::synth::SynthConfig;
 ///
 /// let clean = SynthConfig { placeholder_rate: 0.0, malformed_rate: 0.0, ..SynthConfig::new(500, 7) };
 /// assert_eq!(clean.people, 500);
@@ -1818,8 +1818,8 @@ impl Iterator for RecordIter {
 /// is what keeps a family e-mail or a household landline from merging a family. The
 /// constraint [`NEWSLETTER_ID`] (one newsletter subscription per customer) does the same for
 /// the family members the newsletter knows only by the shared e-mail.
-pub fn resolver_builder() -> crate::ResolverBuilder {
-    use crate::{KindPolicy, KindSpec, Normalizer, ResolverBuilder};
+pub fn resolver_builder() -> idstitch::ResolverBuilder {
+    use idstitch::{KindPolicy, KindSpec, Normalizer, ResolverBuilder};
 
     let mut builder = ResolverBuilder::new();
     // These settings are constants known to be valid, so the builder calls cannot fail.
@@ -1859,10 +1859,10 @@ pub fn resolver_builder() -> crate::ResolverBuilder {
 }
 
 /// The ids a resolver gave to the generator's sources and kinds, to turn [`SynthRecord`]s
-/// into [`RecordInput`](crate::RecordInput)s.
+/// into [`RecordInput`](idstitch::RecordInput)s.
 ///
 /// ```
-/// use idstitch::synth::{self, SynthConfig, SynthIds};
+/// use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 ///
 /// let mut resolver = synth::resolver_builder().build()?;
 /// let ids = SynthIds::register(&mut resolver)?;
@@ -1873,20 +1873,20 @@ pub fn resolver_builder() -> crate::ResolverBuilder {
 /// ```
 #[derive(Clone, Debug)]
 pub struct SynthIds {
-    sources: Vec<crate::SourceId>,
-    kinds: Vec<crate::KindId>,
-    newsletter_id: crate::KindId,
+    sources: Vec<idstitch::SourceId>,
+    kinds: Vec<idstitch::KindId>,
+    newsletter_id: idstitch::KindId,
 }
 
 impl SynthIds {
     /// Registers the generator's [`SOURCES`] (with their trust ranks) in `resolver`.
     ///
     /// # Errors
-    /// [`ConfigError::DuplicateSource`](crate::ConfigError::DuplicateSource) if one is
-    /// registered already, [`ConfigError::UnknownKind`](crate::ConfigError::UnknownKind) if
+    /// [`ConfigError::DuplicateSource`](idstitch::ConfigError::DuplicateSource) if one is
+    /// registered already, [`ConfigError::UnknownKind`](idstitch::ConfigError::UnknownKind) if
     /// the resolver lacks a kind of [`KINDS`] or [`NEWSLETTER_ID`] (build it from
     /// [`resolver_builder`]).
-    pub fn register(resolver: &mut crate::Resolver) -> Result<Self, crate::ConfigError> {
+    pub fn register(resolver: &mut idstitch::Resolver) -> Result<Self, idstitch::ConfigError> {
         for &(name, trust) in SOURCES {
             resolver.add_source(name, trust)?;
         }
@@ -1896,15 +1896,15 @@ impl SynthIds {
     /// The ids of a resolver where the sources are registered already.
     ///
     /// # Errors
-    /// [`ConfigError::UnknownSource`](crate::ConfigError::UnknownSource) or
-    /// [`ConfigError::UnknownKind`](crate::ConfigError::UnknownKind) for a missing one.
-    pub fn from_resolver(resolver: &crate::Resolver) -> Result<Self, crate::ConfigError> {
+    /// [`ConfigError::UnknownSource`](idstitch::ConfigError::UnknownSource) or
+    /// [`ConfigError::UnknownKind`](idstitch::ConfigError::UnknownKind) for a missing one.
+    pub fn from_resolver(resolver: &idstitch::Resolver) -> Result<Self, idstitch::ConfigError> {
         let sources = SOURCES
             .iter()
             .map(|&(name, _)| {
                 resolver
                     .source_id(name)
-                    .ok_or_else(|| crate::ConfigError::UnknownSource(name.to_string()))
+                    .ok_or_else(|| idstitch::ConfigError::UnknownSource(name.to_string()))
             })
             .collect::<Result<_, _>>()?;
         let kinds = KINDS
@@ -1912,24 +1912,24 @@ impl SynthIds {
             .map(|&name| {
                 resolver
                     .kind_id(name)
-                    .ok_or_else(|| crate::ConfigError::UnknownKind(name.to_string()))
+                    .ok_or_else(|| idstitch::ConfigError::UnknownKind(name.to_string()))
             })
             .collect::<Result<_, _>>()?;
         let newsletter_id = resolver
             .kind_id(NEWSLETTER_ID)
-            .ok_or_else(|| crate::ConfigError::UnknownKind(NEWSLETTER_ID.to_string()))?;
+            .ok_or_else(|| idstitch::ConfigError::UnknownKind(NEWSLETTER_ID.to_string()))?;
         Ok(SynthIds { sources, kinds, newsletter_id })
     }
 
     /// The id of a generator source by name.
-    pub fn source(&self, name: &str) -> Option<crate::SourceId> {
+    pub fn source(&self, name: &str) -> Option<idstitch::SourceId> {
         SOURCES.iter().position(|&(n, _)| n == name).map(|i| self.sources[i])
     }
 
     /// The resolver input for a generated record: its keys, attributes and id, and for a
     /// `newsletter` record one more key of kind [`NEWSLETTER_ID`] valued with its id.
-    pub fn input(&self, record: &SynthRecord) -> crate::RecordInput {
-        let source = self.source(record.source).unwrap_or(crate::SourceId::from_raw(u16::MAX));
+    pub fn input(&self, record: &SynthRecord) -> idstitch::RecordInput {
+        let source = self.source(record.source).unwrap_or(idstitch::SourceId::from_raw(u16::MAX));
         let mut keys = record
             .keys
             .iter()
@@ -1937,14 +1937,14 @@ impl SynthIds {
                 let kind = KINDS
                     .iter()
                     .position(|k| k == kind)
-                    .map_or(crate::KindId::from_raw(u16::MAX), |i| self.kinds[i]);
+                    .map_or(idstitch::KindId::from_raw(u16::MAX), |i| self.kinds[i]);
                 (kind, value.clone())
             })
             .collect::<Vec<_>>();
         if record.source == "newsletter" {
             keys.push((self.newsletter_id, record.external_id.clone()));
         }
-        crate::RecordInput {
+        idstitch::RecordInput {
             source,
             external_id: record.external_id.clone(),
             keys,

@@ -143,3 +143,32 @@ pub fn run_normalise(records: &[RecordInput], resolver: &Resolver) -> usize {
     std::hint::black_box(acc);
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idstitch::KindId;
+
+    /// The floor links records through any shared normalised key, but a value of one kind
+    /// never meets the same value of another (the kind prefix), as in the resolver.
+    #[test]
+    fn floor_links_through_shared_keys_of_one_kind() {
+        let mut resolver = Resolver::builder().build().unwrap();
+        let web = resolver.add_source("web", 10).unwrap();
+        let records = [
+            RecordInput::new(web, "a").with_key(KindId::EMAIL, "Jan@Example.nl"),
+            RecordInput::new(web, "b").with_key(KindId::EMAIL, "jan@example.nl"),
+            RecordInput::new(web, "c")
+                .with_key(KindId::COOKIE, "x1")
+                .with_key(KindId::DEVICE, "d9"),
+            RecordInput::new(web, "d").with_key(KindId::DEVICE, "x1"),
+        ];
+        resolver.ingest(records.iter().cloned());
+
+        let input = FloorInput::from_resolver(&resolver);
+        assert_eq!((input.n_records(), input.n_keys()), (4, 5));
+        assert_eq!(run_floor(&input), 3);
+        assert_eq!(run_floor_hashed(&input), 3);
+        assert_eq!(run_normalise(&records, &resolver), 5);
+    }
+}
