@@ -1,0 +1,152 @@
+//! Where results go (a file or stdout), and a customer view as text.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use idstitch::view::CustomerView;
+
+use crate::failure::Failure;
+
+/// A file given with `-o`, or stdout; buffered either way.
+pub enum Output {
+    /// A file, created (or truncated) when opened.
+    File {
+        /// The buffered file.
+        file: BufWriter<File>,
+        /// Its path, for messages.
+        name: String,
+    },
+    /// The standard output.
+    Stdout(BufWriter<io::Stdout>),
+}
+
+impl Output {
+    /// The file at `path`, or stdout if there is none.
+    pub fn open(path: Option<&Path>) -> Result<Output, Failure> {
+        let Some(path) = path else {
+            return Ok(Output::stdout());
+        };
+        let name = path.display().to_string();
+        match File::create(path) {
+            Ok(file) => Ok(Output::File { file: BufWriter::new(file), name }),
+            Err(error) => Err(Failure::new(format!("cannot create {name}: {error}"))),
+        }
+    }
+
+    /// The standard output.
+    pub fn stdout() -> Output {
+        Output::Stdout(BufWriter::new(io::stdout()))
+    }
+
+    /// The file's path, or `stdout`, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Output::File { name, .. } => name.clone(),
+            Output::Stdout(_) => "stdout".to_string(),
+        }
+    }
+
+    /// Writes `text` and flushes.
+    pub fn write_text(mut self, text: &str) -> Result<(), Failure> {
+        let name = self.name();
+        self.write_all(text.as_bytes())
+            .and_then(|()| self.flush())
+            .map_err(|error| Failure::write(&name, &error))
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File { file, .. } => file.write(buf),
+            Output::Stdout(out) => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File { file, .. } => file.flush(),
+            Output::Stdout(out) => out.flush(),
+        }
+    }
+}
+
+/// A customer view as text: the records by source, the keys by kind with the records that
+/// carry them, and each attribute's golden value with its provenance and the other
+/// candidates.
+///
+/// ```text
+/// customer 72: 8 records
+/// records
+///   crm: C-100 C-101
+/// keys
+///   email: jan@example.nl (crm/C-100, web/W-7)
+/// attributes
+///   city: Utrecht (crm/C-100, 2024-05-01T00:00:00Z; source_priority)
+///     also: Amsterdam (partner/P-3)
+/// ```
+pub fn view_text(view: &CustomerView) -> String {
+    let mut text = String::new();
+    let n: usize = view.records.values().map(Vec::len).sum();
+    let plural = if n == 1 { "" } else { "s" };
+    let _ = writeln!(text, "customer {}: {n} record{plural}", view.customer);
+    let _ = writeln!(text, "records");
+    for (source, ids) in &view.records {
+        let _ = writeln!(text, "  {source}: {}", ids.join(" "));
+    }
+    let _ = writeln!(text, "keys");
+    for (kind, entries) in &view.keys {
+        for entry in entries {
+            let carriers: Vec<String> =
+                entry.records.iter().map(|r| format!("{}/{}", r.source, r.external_id)).collect();
+            let _ = writeln!(text, "  {kind}: {} ({})", entry.value, carriers.join(", "));
+        }
+    }
+    let _ = writeln!(text, "attributes");
+    for (name, golden) in &view.attributes {
+        let p = &golden.provenance;
+        let when = p.observed_at.map(|t| format!(", {}", utc(t.0))).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  {name}: {} ({}/{}{when}; {})",
+            golden.value, p.source, p.record, golden.rule
+        );
+        for c in &golden.candidates {
+            let p = &c.provenance;
+            let _ = writeln!(text, "    also: {} ({}/{})", c.value, p.source, p.record);
+        }
+    }
+    text
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 UTC time, `2024-05-01T09:30:00Z` (the
+/// proleptic Gregorian calendar, after Howard Hinnant's `civil_from_days`).
+fn utc(seconds: i64) -> String {
+    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_714_555_800), "2024-05-01T09:30:00Z");
+        assert_eq!(utc(-1), "1969-12-31T23:59:59Z");
+    }
+}
