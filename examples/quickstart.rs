@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // How many customers span how many sources.
     let mut span: BTreeMap<usize, usize> = BTreeMap::new();
     let mut largest = (0, None);
-    for customer in resolver.customer_ids() {
+    for customer in resolver.customers() {
         let records: Vec<_> = resolver.customer_records(customer).ok_or("live id")?.collect();
         let mut sources: Vec<_> = records.iter().map(|r| r.source).collect();
         sources.sort_unstable();
@@ -74,8 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One customer seen from every source: the first one spanning the most sources.
     let best = resolver
-        .customer_ids()
-        .into_iter()
+        .customers()
         .max_by_key(|&c| {
             let mut s: Vec<_> =
                 resolver.customer_records(c).into_iter().flatten().map(|r| r.source).collect();

@@ -54,9 +54,8 @@ fn changes_in_big_regions_end_in_the_batch_partition() {
     use idstitch_testkit::synth::{self, SynthConfig};
     let partition = |r: &Resolver| {
         let mut groups: Vec<Vec<(SourceId, String)>> = r
-            .customer_ids()
-            .iter()
-            .map(|&c| {
+            .customers()
+            .map(|c| {
                 let mut g: Vec<(SourceId, String)> = r
                     .customer_records(c)
                     .unwrap()

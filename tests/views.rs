@@ -164,7 +164,7 @@ proptest! {
                 Op::Remove(id) => r.remove(SourceId::from_raw(0), &format!("r{id}")).map(|c| c.events).unwrap_or_default(),
             };
             r.publish(&events, &config, &mut sink).unwrap();
-            let live: Vec<_> = r.customer_ids();
+            let live: Vec<_> = r.customers().collect();
             prop_assert_eq!(sink.live.iter().copied().collect::<Vec<_>>(), live.clone());
             prop_assert_eq!(sink.views.keys().copied().collect::<Vec<_>>(), live.clone());
             for c in live {

@@ -124,7 +124,7 @@ impl fmt::Display for Summary<'_> {
         let mut span: BTreeMap<usize, u64> = BTreeMap::new();
         let mut largest: Option<(usize, CustomerId)> = None;
         let mut sources = Vec::new();
-        for customer in resolver.customer_ids() {
+        for customer in resolver.customers() {
             sources.clear();
             sources.extend(
                 resolver.customer_records(customer).into_iter().flatten().map(|r| r.source),

@@ -4,7 +4,6 @@ use crate::error::ConfigError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::KindSpec;
 use crate::input::normalize::NormalizeContext;
-use crate::input::record::trim_external_id;
 use crate::input::record::RecordRef;
 use crate::inspect::graph_view::GraphView;
 use crate::resolver::Resolver;
@@ -92,15 +91,16 @@ impl Resolver {
         self.graph.n_keys()
     }
 
-    /// The customer of the record `(source, external_id)`.
+    /// The customer of the record `(source, external_id)`. Like every lookup by external id,
+    /// it trims the id as ingest does: `" C-1 "` finds the record stored as `"C-1"`.
     pub fn customer_of(&self, source: SourceId, external_id: &str) -> Option<CustomerId> {
-        let r = self.graph.find_record(source, external_id)?;
+        let r = self.parts().find_record(source, external_id)?;
         Some(self.partition.customer_of(r))
     }
 
     /// Whether this customer id is live.
     pub fn contains_customer(&self, customer: CustomerId) -> bool {
-        self.partition.record_of(customer).is_some()
+        self.parts().contains_customer(customer)
     }
 
     /// The records of a customer, in no particular order; `None` if the id is not live.
@@ -109,12 +109,7 @@ impl Resolver {
         &self,
         customer: CustomerId,
     ) -> Option<impl Iterator<Item = RecordRef<'_>> + '_> {
-        let member = self.partition.record_of(customer)?;
-        Some(self.partition.members(member).filter_map(move |r| {
-            self.graph
-                .record(r)
-                .map(|s| RecordRef { source: s.source, external_id: self.graph.external_id(s) })
-        }))
+        self.parts().customer_records(customer)
     }
 
     /// Number of records of a customer.
@@ -123,9 +118,9 @@ impl Resolver {
         Some(self.partition.cluster_size(member))
     }
 
-    /// All live customer ids, ascending.
-    pub fn customer_ids(&self) -> Vec<CustomerId> {
-        self.partition.customer_ids().collect()
+    /// All live customer ids, ascending. Costs time in the number of ids ever handed out.
+    pub fn customers(&self) -> impl Iterator<Item = CustomerId> + '_ {
+        self.partition.customer_ids()
     }
 
     /// The identity graph (records, keys and the edges between them) for petgraph's
@@ -137,14 +132,12 @@ impl Resolver {
     /// The slot of the record `(source, external_id)`: its node in [`Resolver::graph`].
     /// Valid until the record is removed.
     pub fn record_idx(&self, source: SourceId, external_id: &str) -> Option<RecordIdx> {
-        self.graph.find_record(source, trim_external_id(external_id))
+        self.parts().find_record(source, external_id)
     }
 
     /// The record in slot `record`, if one is stored there.
     pub fn record_at(&self, record: RecordIdx) -> Option<RecordRef<'_>> {
-        self.graph
-            .record(record)
-            .map(|s| RecordRef { source: s.source, external_id: self.graph.external_id(s) })
+        self.parts().record_ref(record)
     }
 
     /// The kind and normalised value of key `key`.
@@ -155,17 +148,7 @@ impl Resolver {
 
     /// The normalised keys `(kind, value)` a record carries, sorted.
     pub fn record_keys(&self, source: SourceId, external_id: &str) -> Option<Vec<(KindId, &str)>> {
-        let r = self.graph.find_record(source, external_id)?;
-        let mut keys: Vec<(KindId, &str)> = self
-            .graph
-            .keys_of(r)
-            .map(|k| {
-                let slot = self.graph.key(k);
-                (slot.kind, self.graph.key_value(k))
-            })
-            .collect();
-        keys.sort_unstable();
-        Some(keys)
+        self.parts().record_keys(source, external_id)
     }
 
     /// Heap bytes the resolver holds, by structure, from the capacities of its tables (what the
@@ -187,8 +170,7 @@ impl Resolver {
 
     /// The attributes of a record as last ingested, in the order they were given.
     pub fn record_attributes(&self, source: SourceId, external_id: &str) -> Option<Attributes<'_>> {
-        let r = self.graph.find_record(source, external_id)?;
-        self.graph.record(r).map(|s| self.graph.attributes(s))
+        self.parts().record_attributes(source, external_id)
     }
 
     /// Every live record with its customer, in storage order.

@@ -52,9 +52,8 @@ fn limits_too_wide_to_count_in_a_word_give_the_same_customers() {
             }
         }
         let mut groups: Vec<Vec<String>> = r
-            .customer_ids()
-            .iter()
-            .map(|&c| {
+            .customers()
+            .map(|c| {
                 let mut ids: Vec<String> =
                     r.customer_records(c).unwrap().map(|rec| rec.external_id.to_string()).collect();
                 ids.sort();
