@@ -171,12 +171,10 @@ fn incremental(c: &mut Criterion) {
 fn remove_split(c: &mut Criterion) {
     let n = n_records();
     let mut builder = synth::resolver_builder();
-    builder
-        .kind(
-            "thread",
-            KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).builtin_placeholders(false)),
-        )
-        .expect("valid kind");
+    builder.kind(
+        "thread",
+        KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).builtin_placeholders(false)),
+    );
     let mut resolver = builder.build().expect("valid policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
     let thread = resolver.kind_id("thread").expect("registered");

@@ -171,7 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     builder.kind(
         "thread",
         KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).builtin_placeholders(false)),
-    )?;
+    );
     let mut resolver = builder.build()?;
     let ids = SynthIds::register(&mut resolver)?;
     let people = (records as f64 / RECORDS_PER_PERSON).ceil() as usize;

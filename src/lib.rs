@@ -35,7 +35,7 @@
 //! ```
 //! use idstitch::{KindId, RecordInput, Resolver};
 //!
-//! let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+//! let mut resolver = Resolver::builder().default_country("NL").build()?;
 //! let crm = resolver.add_source("crm", 100)?;
 //! let helpdesk = resolver.add_source("helpdesk", 50)?;
 //! resolver.upsert(

@@ -334,7 +334,6 @@ struct World {
 fn world() -> World {
     let mut resolver = Resolver::builder()
         .default_country("NL")
-        .unwrap()
         .kind(
             "full_name",
             KindSpec::composite(
@@ -342,9 +341,7 @@ fn world() -> World {
                 KindPolicy::new(0).limit(1).constraint_only(),
             ),
         )
-        .unwrap()
         .kind("legacy_no", KindSpec::new(Normalizer::Opaque, KindPolicy::new(90).limit(1)))
-        .unwrap()
         .build()
         .unwrap();
     let crm = resolver.add_source("crm", 100).unwrap();

@@ -61,7 +61,7 @@ fn seeded_resolver(kinds: &[RefKind], seed: Option<u64>) -> Resolver {
         if !k.links {
             policy = policy.constraint_only();
         }
-        builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy)).unwrap();
+        builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy));
     }
     let mut r = builder.build().unwrap();
     r.add_source("s0", 10).unwrap();

@@ -119,7 +119,7 @@ fn the_documented_example_parses() {
     );
     assert_eq!(crm.observed_at.as_deref(), Some("updated_at"));
 
-    let mut resolver = m.resolver_builder().unwrap().build().unwrap();
+    let mut resolver = m.resolver_builder().build().unwrap();
     let ids = m.register_sources(&mut resolver).unwrap();
     assert_eq!(resolver.source_name(ids[0]), Some("crm"));
     let legacy = resolver.kind_id("legacy_no").unwrap();
@@ -315,7 +315,7 @@ fn source_errors() {
 #[test]
 fn resolver_configuration_errors() {
     let m = Mapping::from_str(&source("keys = { email = \"e\" }"), ".").unwrap();
-    let mut resolver = m.resolver_builder().unwrap().build().unwrap();
+    let mut resolver = m.resolver_builder().build().unwrap();
     m.register_sources(&mut resolver).unwrap();
     let e = m.register_sources(&mut resolver).unwrap_err();
     assert!(
@@ -338,7 +338,7 @@ fn json_lines_without_the_feature_is_a_clear_error() {
     let m =
         Mapping::from_str("[[source]]\nname = \"w\"\npath = \"web.jsonl\"\nid = \"id\"\n", &dir.0)
             .unwrap();
-    let mut resolver = m.resolver_builder().unwrap().build().unwrap();
+    let mut resolver = m.resolver_builder().build().unwrap();
     m.register_sources(&mut resolver).unwrap();
     let e = m.open(&resolver).unwrap_err();
     assert!(matches!(&e, MappingError::FeatureDisabled { feature: "serde_json", .. }), "{e:?}");
@@ -351,7 +351,7 @@ fn csv_without_the_feature_is_a_clear_error() {
     let dir = Scratch::new("nocsv");
     dir.write("crm.csv", "id\n1\n");
     let m = Mapping::from_str(&source(""), &dir.0).unwrap();
-    let mut resolver = m.resolver_builder().unwrap().build().unwrap();
+    let mut resolver = m.resolver_builder().build().unwrap();
     m.register_sources(&mut resolver).unwrap();
     let e = m.open(&resolver).unwrap_err();
     assert!(matches!(&e, MappingError::FeatureDisabled { feature: "csv", .. }), "{e:?}");

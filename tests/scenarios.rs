@@ -94,7 +94,7 @@ struct ExplainSpec {
 
 fn builder(s: &Scenario) -> ResolverBuilder {
     let mut b = Resolver::builder();
-    b.default_country(s.default_country.as_deref().unwrap_or("NL")).unwrap();
+    b.default_country(s.default_country.as_deref().unwrap_or("NL"));
     for (kind, p) in &s.policy {
         let base = Resolver::builder().build().unwrap();
         let current = base
@@ -115,14 +115,14 @@ fn builder(s: &Scenario) -> ResolverBuilder {
             policy.links = links;
         }
         policy.deny.extend(p.deny.iter().cloned());
-        b.policy(kind, policy).unwrap();
+        b.policy(kind, policy);
     }
     for (name, c) in &s.composite {
         let mut policy = KindPolicy::new(c.priority);
         policy.limit = c.limit;
         policy.generic_cap = c.generic_cap;
         policy.links = !c.constraint_only;
-        b.kind(name, KindSpec::composite(c.fields.clone(), policy)).unwrap();
+        b.kind(name, KindSpec::composite(c.fields.clone(), policy));
     }
     for (name, k) in &s.kind {
         assert!(k.fields.is_empty(), "kind {name}: fields belong to [composite.*]");
@@ -130,7 +130,7 @@ fn builder(s: &Scenario) -> ResolverBuilder {
         policy.limit = k.limit;
         policy.generic_cap = k.generic_cap;
         policy.links = !k.constraint_only;
-        b.kind(name, KindSpec::new(Normalizer::Opaque, policy)).unwrap();
+        b.kind(name, KindSpec::new(Normalizer::Opaque, policy));
     }
     b
 }

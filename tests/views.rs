@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 /// One customer seen by three sources, each saying something else about `name` and `city`.
 fn fixture() -> (Resolver, idstitch::CustomerId) {
-    let mut r = Resolver::builder().default_country("NL").unwrap().build().unwrap();
+    let mut r = Resolver::builder().default_country("NL").build().unwrap();
     let crm = r.add_source("crm", 100).unwrap();
     let helpdesk = r.add_source("helpdesk", 50).unwrap();
     let newsletter = r.add_source("newsletter", 10).unwrap();

@@ -18,7 +18,7 @@
 //! let mut source = IterSource::new(records).with_total(1000);
 //! let mut last = Progress::default();
 //! let changes = resolver.ingest_from(&mut source, 256, |p| last = p)?;
-//! assert_eq!(last, Progress { done: 1000, total: Some(1000) });
+//! assert_eq!((last.done, last.total), (1000, Some(1000)));
 //! assert_eq!(resolver.n_customers(), 500);
 //!
 //! let mut sink = CollectingSink::default();
@@ -34,6 +34,7 @@ use crate::partition::events::ChangeEvent;
 
 /// How far a bulk ingest has come: records read so far, and the total if the source knows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Records read so far.
     pub done: u64,

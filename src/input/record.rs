@@ -51,7 +51,7 @@ pub struct Attribute {
 /// ```
 /// use idstitch::{KindId, RecordInput, Resolver};
 ///
-/// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+/// let mut resolver = Resolver::builder().default_country("NL").build()?;
 /// let crm = resolver.add_source("crm", 10)?;
 /// let record = RecordInput::new(crm, "C-1001")
 ///     .with_key(KindId::EMAIL, " Jan@Example.NL")

@@ -11,6 +11,7 @@ use crate::input::normalize::RejectReason;
 /// counted here per source, kind and reason, never silently dropped.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct IngestReport {
     /// Records inserted or replaced.
     pub records_accepted: u64,

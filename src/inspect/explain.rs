@@ -17,6 +17,7 @@ use crate::partition::link::{first_violation, root_values};
 /// carries too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct LinkStep {
     /// Source of the record the step starts from.
     pub from_source: SourceId,
@@ -73,6 +74,7 @@ pub enum BlockReason {
 /// A shared key that does not link, with the reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Blocked {
     /// The step on the path that is not a link.
     pub step: LinkStep,
@@ -114,6 +116,7 @@ pub enum Explanation {
 /// records count: the others could not link anyway).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RefusalStats {
     /// Deny-listed placeholder values.
     pub deny_listed: u64,

@@ -45,6 +45,7 @@ use crate::partition::events::ChangeEvent;
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Provenance {
     /// The source's name.
     pub source: String,
@@ -57,6 +58,7 @@ pub struct Provenance {
 /// One candidate value of an attribute, as a survivorship rule sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Candidate {
     /// The value as the source holds it.
     pub value: String,
@@ -69,6 +71,7 @@ pub struct Candidate {
 /// The chosen value of one attribute, with the candidates that lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct GoldenValue {
     /// The winning value.
     pub value: String,
@@ -83,6 +86,7 @@ pub struct GoldenValue {
 /// A record of a customer, as a view lists it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RecordEntry {
     /// The source's name.
     pub source: String,
@@ -93,6 +97,7 @@ pub struct RecordEntry {
 /// A key of a customer with the records that carry it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct KeyEntry {
     /// The normalised value (composite parts joined by ` | `).
     pub value: String,
@@ -103,6 +108,7 @@ pub struct KeyEntry {
 /// The merged profile of one customer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct CustomerView {
     /// The customer.
     pub customer: CustomerId,

@@ -566,20 +566,17 @@ impl Mapping {
     }
 
     /// A resolver builder with the mapping's default country and kinds, on top of the
-    /// built-in kinds. Adjust it further before building if you like.
-    ///
-    /// # Errors
-    /// [`MappingError::Config`] if the builder refuses a kind; validation when parsing makes
-    /// that unexpected.
-    pub fn resolver_builder(&self) -> Result<ResolverBuilder, MappingError> {
+    /// built-in kinds. Adjust it further before building if you like; a problem shows when it
+    /// builds (validation when parsing makes one unexpected).
+    pub fn resolver_builder(&self) -> ResolverBuilder {
         let mut builder = ResolverBuilder::new();
         if let Some(country) = &self.default_country {
-            builder.default_country(country).map_err(|e| self.config_error(e))?;
+            builder.default_country(country);
         }
         for kind in &self.kinds {
-            builder.kind(&kind.name, kind.spec.clone()).map_err(|e| self.config_error(e))?;
+            builder.kind(&kind.name, kind.spec.clone());
         }
-        Ok(builder)
+        builder
     }
 
     /// Registers the mapping's sources with their trust ranks, in file order, and returns

@@ -109,7 +109,7 @@
 //! let parts = mapping.kinds()[0].spec.composite.clone().unwrap_or_default();
 //! assert_eq!(parts, ["name_dob#0", "name_dob#1", "name_dob#2"]);
 //!
-//! let mut resolver = mapping.resolver_builder()?.build()?;
+//! let mut resolver = mapping.resolver_builder().build()?;
 //! mapping.register_sources(&mut resolver)?;
 //! assert!(resolver.kind_id("name_dob").is_some());
 //!

@@ -41,7 +41,7 @@ impl Mapping {
         progress: impl FnMut(Progress),
     ) -> Result<MappedRun, MappingError> {
         let mut resolver = self
-            .resolver_builder()?
+            .resolver_builder()
             .build()
             .map_err(|error| MappingError::Config { file: self.file().to_path_buf(), error })?;
         let sources = self.register_sources(&mut resolver)?;

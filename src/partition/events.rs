@@ -51,6 +51,7 @@ pub enum ChangeEvent {
 /// What one mutating call did: the change events and the report of the input it read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Changes {
     /// Change events, in the order: `Split`, `Merged`, `Created`, `Updated`, `Removed`;
     /// within a kind by customer id, and `Created` runs as long as the ids allow.

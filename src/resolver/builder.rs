@@ -19,19 +19,25 @@ use crate::tuning::Tuning;
 /// with the defaults of [`built_in_spec`]; [`ResolverBuilder::kind`] adds host kinds and
 /// composite kinds or replaces a built-in's spec.
 ///
+/// Setters never fail: [`ResolverBuilder::build`] checks the configuration and returns the
+/// first problem a setter met, so a chain of calls ends in one `?`.
+///
 /// ```
-/// use idstitch::{KindPolicy, KindSpec, Normalizer, Resolver};
+/// use idstitch::{ConfigError, KindPolicy, KindSpec, Normalizer, Resolver};
 ///
 /// let resolver = Resolver::builder()
-///     .default_country("NL")?
-///     .kind("legacy_no", KindSpec::new(Normalizer::Opaque, KindPolicy::new(90).limit(1)))?
+///     .default_country("NL")
+///     .kind("legacy_no", KindSpec::new(Normalizer::Opaque, KindPolicy::new(90).limit(1)))
 ///     .kind(
 ///         "name_dob",
 ///         KindSpec::composite(["given_name", "surname", "date_of_birth"], KindPolicy::new(50).limit(1)),
-///     )?
-///     .policy("ip", KindPolicy::new(5).limit(3).generic_cap(4))?
+///     )
+///     .policy("ip", KindPolicy::new(5).limit(3).generic_cap(4))
 ///     .build()?;
 /// assert!(resolver.kind_id("legacy_no").is_some());
+///
+/// let bad = Resolver::builder().default_country("XX").build();
+/// assert!(matches!(bad, Err(ConfigError::UnknownCountry(_))));
 /// # Ok::<(), idstitch::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -40,6 +46,8 @@ pub struct ResolverBuilder {
     kinds: Vec<(String, KindSpec)>,
     hash_seed: Option<u64>,
     tuning: Tuning,
+    /// The first problem a setter met, returned by `build`.
+    error: Option<ConfigError>,
 }
 
 impl Default for ResolverBuilder {
@@ -62,6 +70,7 @@ impl ResolverBuilder {
             kinds,
             hash_seed: None,
             tuning: Tuning::PRODUCTION,
+            error: None,
         }
     }
 
@@ -97,39 +106,41 @@ impl ResolverBuilder {
     }
 
     /// Sets the country (ISO 3166-1 alpha-2, e.g. `"NL"`) for phone numbers written without
-    /// a country code.
-    pub fn default_country(&mut self, iso_code: &str) -> Result<&mut Self, ConfigError> {
-        self.ctx = NormalizeContext::for_country(iso_code)
-            .ok_or_else(|| ConfigError::UnknownCountry(iso_code.to_string()))?;
-        Ok(self)
+    /// a country code. An unknown code makes [`ResolverBuilder::build`] fail with
+    /// [`ConfigError::UnknownCountry`].
+    pub fn default_country(&mut self, iso_code: &str) -> &mut Self {
+        match NormalizeContext::for_country(iso_code) {
+            Some(ctx) => self.ctx = ctx,
+            None => self.fail(ConfigError::UnknownCountry(iso_code.to_string())),
+        }
+        self
     }
 
-    /// Adds a kind, or replaces the spec of the kind with this name.
-    pub fn kind(&mut self, name: &str, spec: KindSpec) -> Result<&mut Self, ConfigError> {
+    /// Adds a kind, or replaces the spec of the kind with this name. An empty name, a
+    /// built-in kind made composite or a kind past the 65,535th makes
+    /// [`ResolverBuilder::build`] fail.
+    pub fn kind(&mut self, name: &str, spec: KindSpec) -> &mut Self {
         let name = name.trim();
         if name.is_empty() {
-            return Err(ConfigError::EmptyKindName);
+            self.fail(ConfigError::EmptyKindName);
+            return self;
         }
         match self.kinds.iter().position(|(n, _)| n == name) {
-            Some(i) => {
-                if i < usize::from(KindId::N_BUILT_IN) && spec.composite.is_some() {
-                    return Err(ConfigError::BuiltInComposite { kind: name.to_string() });
-                }
-                self.kinds[i].1 = spec;
+            Some(i) if i < usize::from(KindId::N_BUILT_IN) && spec.composite.is_some() => {
+                self.fail(ConfigError::BuiltInComposite { kind: name.to_string() });
             }
-            None => {
-                if self.kinds.len() >= usize::from(u16::MAX) {
-                    return Err(ConfigError::TooManyKinds);
-                }
-                self.kinds.push((name.to_string(), spec));
+            Some(i) => self.kinds[i].1 = spec,
+            None if self.kinds.len() >= usize::from(u16::MAX) => {
+                self.fail(ConfigError::TooManyKinds);
             }
+            None => self.kinds.push((name.to_string(), spec)),
         }
-        Ok(self)
+        self
     }
 
     /// Replaces the policy of an existing kind (built-in or added before), keeping its
     /// normaliser. Adds an opaque kind if no kind has this name.
-    pub fn policy(&mut self, name: &str, policy: KindPolicy) -> Result<&mut Self, ConfigError> {
+    pub fn policy(&mut self, name: &str, policy: KindPolicy) -> &mut Self {
         let spec = match self.kinds.iter().find(|(n, _)| n == name.trim()) {
             Some((_, spec)) => KindSpec { policy, ..spec.clone() },
             None => KindSpec::new(crate::Normalizer::Opaque, policy),
@@ -137,8 +148,21 @@ impl ResolverBuilder {
         self.kind(name, spec)
     }
 
+    /// Keeps the first problem a setter met, for `build`.
+    fn fail(&mut self, error: ConfigError) {
+        self.error.get_or_insert(error);
+    }
+
     /// Builds an empty resolver.
+    ///
+    /// # Errors
+    /// The first problem a setter met (an unknown country, an empty kind name, a built-in kind
+    /// made composite, too many kinds), or a problem of the kinds together (a deny-listed
+    /// value that does not normalise, a composite part naming no attribute…).
     pub fn build(&self) -> Result<Resolver, ConfigError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
         let kinds = Arc::new(KindTable::new(self.kinds.clone(), &self.ctx)?);
         Ok(Resolver {
             graph: IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning),

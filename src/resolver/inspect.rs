@@ -20,7 +20,7 @@ impl Resolver {
     /// ```
     /// use idstitch::{Explanation, KindId, RecordInput, Resolver};
     ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+    /// let mut resolver = Resolver::builder().default_country("NL").build()?;
     /// let crm = resolver.add_source("crm", 100)?;
     /// // Two customers with their own customer numbers share a family e-mail.
     /// resolver.upsert(RecordInput::new(crm, "1").with_key(KindId::CUSTOMER_NO, "C1")
@@ -85,7 +85,7 @@ impl Resolver {
     /// ```
     /// use idstitch::{KindId, RecordInput, Resolver};
     ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+    /// let mut resolver = Resolver::builder().default_country("NL").build()?;
     /// let crm = resolver.add_source("crm", 100)?;
     /// // Two customers with their own customer numbers share a family e-mail.
     /// resolver.upsert(RecordInput::new(crm, "1").with_key(KindId::CUSTOMER_NO, "C1")
@@ -137,7 +137,7 @@ impl Resolver {
     /// ```
     /// use idstitch::{DotOptions, KindId, RecordInput, Resolver};
     ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+    /// let mut resolver = Resolver::builder().default_country("NL").build()?;
     /// let crm = resolver.add_source("crm", 100)?;
     /// // An office switchboard: ten records carry it, more than the phone cap of 8.
     /// for i in 0..10 {

@@ -58,7 +58,7 @@ impl Resolver {
     /// ```
     /// use idstitch::{KindId, RecordInput, Resolver};
     ///
-    /// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+    /// let mut resolver = Resolver::builder().default_country("NL").build()?;
     /// let crm = resolver.add_source("crm", 10)?;
     /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::PHONE, "06-12345678"))?;
     /// let typed = "+31 6 1234 5678";

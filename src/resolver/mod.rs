@@ -36,7 +36,7 @@ use store::Prepared;
 /// ```
 /// use idstitch::{ChangeEvent, KindId, RecordInput, Resolver};
 ///
-/// let mut resolver = Resolver::builder().default_country("NL")?.build()?;
+/// let mut resolver = Resolver::builder().default_country("NL").build()?;
 /// let crm = resolver.add_source("crm", 100)?;
 /// let newsletter = resolver.add_source("newsletter", 30)?;
 ///

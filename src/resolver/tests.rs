@@ -11,8 +11,7 @@ use crate::{
 
 /// A resolver with tiny thresholds, so that a few records take every path.
 fn resolver() -> (Resolver, SourceId) {
-    let mut r =
-        Resolver::builder().default_country("NL").unwrap().tuning(Tuning::TINY).build().unwrap();
+    let mut r = Resolver::builder().default_country("NL").tuning(Tuning::TINY).build().unwrap();
     let crm = r.add_source("crm", 10).unwrap();
     (r, crm)
 }
@@ -25,8 +24,7 @@ fn limits_too_wide_to_count_in_a_word_give_the_same_customers() {
         let mut b = Resolver::builder();
         for name in ["wide_a", "wide_b", "wide_c"] {
             let limit = if wide { u32::MAX - 1 } else { 5 };
-            b.kind(name, KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1).limit(limit)))
-                .unwrap();
+            b.kind(name, KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1).limit(limit)));
         }
         let mut r = b.build().unwrap();
         let crm = r.add_source("crm", 10).unwrap();
@@ -109,7 +107,7 @@ fn report_counts_rejected_values_and_over_limit_records() {
 #[test]
 fn composite_parts_that_do_not_normalise_are_counted_missing_ones_are_not() {
     let mut b = Resolver::builder();
-    b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1))).unwrap();
+    b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1)));
     let mut r = b.build().unwrap();
     let crm = r.add_source("crm", 1).unwrap();
     let name_dob = r.kind_id("name_dob").unwrap();
@@ -132,8 +130,8 @@ fn composite_parts_that_do_not_normalise_are_counted_missing_ones_are_not() {
 #[test]
 fn composites_sharing_a_field_read_it_once_and_count_its_rejection_for_each() {
     let mut b = Resolver::builder();
-    b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1))).unwrap();
-    b.kind("name_city", KindSpec::composite(["city", "name"], KindPolicy::new(1))).unwrap();
+    b.kind("name_dob", KindSpec::composite(["name", "dob"], KindPolicy::new(1)));
+    b.kind("name_city", KindSpec::composite(["city", "name"], KindPolicy::new(1)));
     let mut r = b.build().unwrap();
     assert_eq!(r.kinds.composite_parts.len(), 3, "name is one part of both");
     let crm = r.add_source("crm", 1).unwrap();
@@ -301,7 +299,7 @@ fn a_constraint_value_turning_generic_frees_the_links_it_blocked() {
     let build = || {
         let mut b = Resolver::builder();
         let policy = KindPolicy::new(0).limit(1).generic_cap(2).constraint_only();
-        b.kind("contract", KindSpec::new(crate::Normalizer::Opaque, policy)).unwrap();
+        b.kind("contract", KindSpec::new(crate::Normalizer::Opaque, policy));
         let mut r = b.build().unwrap();
         let crm = r.add_source("crm", 10).unwrap();
         let (k, e) = (contract(&r), KindId::EMAIL);
@@ -392,4 +390,16 @@ fn removing_the_bridge_splits_and_the_oldest_record_keeps_the_id() {
         ]
     );
     assert_eq!(r.n_customers(), 2);
+}
+
+/// Setters never fail; `build` returns the first problem one of them met.
+#[test]
+fn build_reports_the_first_problem_a_setter_met() {
+    let spec = KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1));
+    let first = Resolver::builder().kind(" ", spec.clone()).default_country("XX").build();
+    assert!(matches!(first, Err(crate::ConfigError::EmptyKindName)));
+    let composite = KindSpec::composite(["a", "b"], KindPolicy::new(1));
+    let built_in = Resolver::builder().default_country("NL").kind("email", composite).build();
+    assert!(matches!(built_in, Err(crate::ConfigError::BuiltInComposite { .. })));
+    assert!(Resolver::builder().default_country("NL").kind("legacy", spec).build().is_ok());
 }

@@ -1822,39 +1822,30 @@ pub fn resolver_builder() -> idstitch::ResolverBuilder {
     use idstitch::{KindPolicy, KindSpec, Normalizer, ResolverBuilder};
 
     let mut builder = ResolverBuilder::new();
-    // These settings are constants known to be valid, so the builder calls cannot fail.
-    let ok = builder.default_country("NL").is_ok()
-        && builder
-            .kind(
-                "legacy_no",
-                KindSpec::new(Normalizer::CustomerNo, KindPolicy::new(95).limit(1).generic_cap(20)),
-            )
-            .is_ok()
-        && builder
-            .kind(
-                "name_dob",
-                KindSpec::composite(
-                    ["given_name", "surname", "date_of_birth"],
-                    KindPolicy::new(50).limit(2).generic_cap(3),
-                ),
-            )
-            .is_ok()
-        && builder
-            .kind(
-                "full_name",
-                KindSpec::composite(
-                    ["given_name", "surname"],
-                    KindPolicy::new(0).limit(1).constraint_only(),
-                ),
-            )
-            .is_ok()
-        && builder
-            .kind(
-                NEWSLETTER_ID,
-                KindSpec::new(Normalizer::Opaque, KindPolicy::new(0).limit(1).constraint_only()),
-            )
-            .is_ok();
-    debug_assert!(ok, "synth policy is valid");
+    builder
+        .default_country("NL")
+        .kind(
+            "legacy_no",
+            KindSpec::new(Normalizer::CustomerNo, KindPolicy::new(95).limit(1).generic_cap(20)),
+        )
+        .kind(
+            "name_dob",
+            KindSpec::composite(
+                ["given_name", "surname", "date_of_birth"],
+                KindPolicy::new(50).limit(2).generic_cap(3),
+            ),
+        )
+        .kind(
+            "full_name",
+            KindSpec::composite(
+                ["given_name", "surname"],
+                KindPolicy::new(0).limit(1).constraint_only(),
+            ),
+        )
+        .kind(
+            NEWSLETTER_ID,
+            KindSpec::new(Normalizer::Opaque, KindPolicy::new(0).limit(1).constraint_only()),
+        );
     builder
 }
 
