@@ -22,7 +22,8 @@ pub enum ConfigError {
         /// The kind's name.
         kind: String,
     },
-    /// A built-in kind was redefined as composite, or a composite kind as plain.
+    /// A built-in kind was redefined as composite: built-in kinds read their own values, not
+    /// attributes.
     #[error("built-in kind {kind:?} cannot become composite")]
     BuiltInComposite {
         /// The kind's name.

@@ -78,3 +78,27 @@ fn a_failing_source_keeps_what_it_read() {
     assert_eq!(r.customer_of(s, "r0"), r.customer_of(s, "r2"));
     assert_eq!(r.rebuild().events, vec![], "the state after a failure is consistent");
 }
+
+/// An iterator whose size hint promises far more than it yields: the resolver reserves for a
+/// bounded number of records, neither panicking nor trying to allocate for the promise.
+#[test]
+fn an_overstated_size_hint_is_not_trusted() {
+    struct Liar<I>(I);
+    impl<I: Iterator> Iterator for Liar<I> {
+        type Item = I::Item;
+        fn next(&mut self) -> Option<I::Item> {
+            self.0.next()
+        }
+        fn size_hint(&self) -> (usize, Option<usize>) {
+            (usize::MAX, None)
+        }
+    }
+    let mut r = Resolver::new();
+    let s = r.add_source("s", 1).unwrap();
+    let records =
+        (0..10).map(|i| RecordInput::new(s, format!("{i}")).with_key(KindId::EMAIL, "a@x.nl"));
+    let changes = r.ingest(Liar(records));
+    assert_eq!(changes.report.records_accepted, 10);
+    assert_eq!(r.n_customers(), 1);
+    assert!(r.memory_usage().total() < 64 << 30, "no reservation for usize::MAX records");
+}

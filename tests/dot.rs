@@ -523,11 +523,11 @@ fn generic_switchboard_shows_a_bounded_number_of_colleagues() {
     assert_eq!(g.edge(k, more).attr("style"), Some("dashed"));
     assert!(!g.has_node("crm/6"));
 
-    let (_, g) = w.dot_with(w.crm, "0", &DotOptions::default().max_neighbours(2));
+    let (_, g) = w.dot_with(w.crm, "0", &DotOptions::default().max_neighbors(2));
     assert_eq!(g.ids("n").len(), 2);
     assert!(g.has_node("+7 more"));
 
-    let (_, g) = w.dot_with(w.crm, "0", &DotOptions::default().neighbours(false));
+    let (_, g) = w.dot_with(w.crm, "0", &DotOptions::default().neighbors(false));
     assert!(g.ids("n").is_empty() && g.ids("m").is_empty(), "no other customers at all");
     assert_eq!(g.edge(g.node("crm/0"), g.node(phone)).attr("style"), Some("dashed"));
 

@@ -28,9 +28,9 @@ use crate::inspect::Parts;
 /// ```
 /// use idstitch::DotOptions;
 ///
-/// let options = DotOptions::default().max_neighbours(3).max_label_chars(40);
-/// assert!(options.neighbours);
-/// assert_eq!(options.max_neighbours, 3);
+/// let options = DotOptions::default().max_neighbors(3).max_label_chars(40);
+/// assert!(options.neighbors);
+/// assert_eq!(options.max_neighbors, 3);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -38,10 +38,10 @@ use crate::inspect::Parts;
 pub struct DotOptions {
     /// Draw the records of other customers that carry a key of this customer which does not
     /// link them (refused, generic or deny-listed). Default `true`.
-    pub neighbours: bool,
+    pub neighbors: bool,
     /// At most this many such records per key, the first by source name and external id; the
     /// rest are counted in a "+N more" node. Default 5.
-    pub max_neighbours: usize,
+    pub max_neighbors: usize,
     /// Keys carried by more records than this are not scanned for other customers' records:
     /// they get only the "+N more" node, and a refused one the label "not linked" without the
     /// limit it would break. This bounds the cost of a deny-listed or generic value that
@@ -54,20 +54,20 @@ pub struct DotOptions {
 
 impl Default for DotOptions {
     fn default() -> Self {
-        DotOptions { neighbours: true, max_neighbours: 5, scan_limit: 1_000, max_label_chars: 60 }
+        DotOptions { neighbors: true, max_neighbors: 5, scan_limit: 1_000, max_label_chars: 60 }
     }
 }
 
 impl DotOptions {
-    /// Sets [`DotOptions::neighbours`].
-    pub fn neighbours(mut self, on: bool) -> Self {
-        self.neighbours = on;
+    /// Sets [`DotOptions::neighbors`].
+    pub fn neighbors(mut self, on: bool) -> Self {
+        self.neighbors = on;
         self
     }
 
-    /// Sets [`DotOptions::max_neighbours`].
-    pub fn max_neighbours(mut self, n: usize) -> Self {
-        self.max_neighbours = n;
+    /// Sets [`DotOptions::max_neighbors`].
+    pub fn max_neighbors(mut self, n: usize) -> Self {
+        self.max_neighbors = n;
         self
     }
 
@@ -123,7 +123,7 @@ struct KeyView<'a> {
     state: KeyState,
     /// Records of other customers that carry the key.
     others: u32,
-    /// The first of those by (source name, external id), at most `max_neighbours`.
+    /// The first of those by (source name, external id), at most `max_neighbors`.
     shown: Vec<RecordIdx>,
 }
 
@@ -339,7 +339,7 @@ impl<'a> Picture<'a> {
         let mut more = Vec::new();
         for (j, k) in self.keys.iter().enumerate() {
             let hidden = k.others.saturating_sub(k.shown.len() as u32);
-            if options.neighbours && matches!(k.state, KeyState::Blocked(_)) && hidden > 0 {
+            if options.neighbors && matches!(k.state, KeyState::Blocked(_)) && hidden > 0 {
                 writeln!(
                     out,
                     "  m{} [label=\"+{hidden} more\", shape=plaintext, fontcolor=\"{OTHER_FONT}\"];",
@@ -447,9 +447,9 @@ fn key_view<'a>(
         roots.dedup();
         view.state = KeyState::Blocked(parts.apart_reason(root, &roots));
     }
-    if options.neighbours {
+    if options.neighbors {
         far.sort_unstable();
-        view.shown = far.into_iter().take(options.max_neighbours).map(|(_, _, r)| r).collect();
+        view.shown = far.into_iter().take(options.max_neighbors).map(|(_, _, r)| r).collect();
     }
     view
 }

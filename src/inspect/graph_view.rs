@@ -61,7 +61,7 @@ impl GraphBase for GraphView<'_> {
 
 impl GraphRef for GraphView<'_> {}
 
-/// The neighbours of one node: a record's keys or a key's records.
+/// The neighbors of one node: a record's keys or a key's records.
 #[derive(Clone, Debug)]
 pub struct Neighbors<'a> {
     inner: NeighborsInner<'a>,
@@ -194,7 +194,7 @@ mod tests {
             }
         }
         let key = g.neighbors(rec("d")).next().unwrap();
-        let GraphNode::Key(k) = key else { panic!("a record's neighbours are keys") };
+        let GraphNode::Key(k) = key else { panic!("a record's neighbors are keys") };
         assert_eq!(r.key_at(k), Some((KindId::EMAIL, "other@y.nl")));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ahash::AHashSet;
 
 use crate::adapter::{Progress, RecordSource, SourceError};
-use crate::ids::RecordIdx;
+use crate::ids::{RecordIdx, MAX_RECORDS};
 use crate::input::prepare::PreparedChunk;
 #[cfg(feature = "rayon")]
 use crate::input::prepare::Preparer;
@@ -23,6 +23,11 @@ use crate::resolver::Resolver;
 /// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
 /// misses, few enough that the chunk's values stay in cache.
 const LOAD_CHUNK: usize = 2048;
+
+/// A bulk load reserves room for at most this many records from its input's size hint, so an
+/// iterator that overstates its length cannot make the resolver allocate without bound
+/// (16.8M records: tens of seconds of loading, a few hundred MB of index).
+const RESERVE_AHEAD: usize = 1 << 24;
 
 /// What a bulk ingest has stored and must still resolve.
 #[derive(Debug, Default)]
@@ -95,10 +100,14 @@ impl Resolver {
         I::Item: Borrow<RecordInput>,
     {
         let mut records = records.into_iter();
-        let expected = records.size_hint().0;
+        // A size hint is a promise the iterator may break: room is reserved for at most
+        // `RESERVE_AHEAD` records and never past what the store can hold; beyond that the
+        // tables grow as records arrive.
+        let room = (MAX_RECORDS as usize).saturating_sub(self.graph.n_records());
+        let expected = records.size_hint().0.min(RESERVE_AHEAD).min(room);
         // About 1.7 distinct keys per record in the generator's data; tables that outgrow the
         // guess grow, vectors that overshoot are trimmed by `finish_ingest`.
-        self.graph.reserve(expected, expected * 3 / 2);
+        self.graph.reserve(expected, expected.saturating_mul(3) / 2);
         self.partition.reserve(expected);
         // Records go in chunks: every record of a chunk is prepared (checked, its values
         // normalised and hashed), then all its values are interned in one loop (see

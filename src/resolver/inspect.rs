@@ -119,8 +119,8 @@ impl Resolver {
     ///   `ambiguous: N customers, KIND limit` for more); dotted and labelled `constraint` for a
     ///   constraint-only kind (or `links nothing` for a kind without limit, like `ip`);
     /// - for a key that does not link, the records of other customers that carry it
-    ///   ([`DotOptions::neighbours`]): grey dashed boxes in a dashed cluster per customer, at
-    ///   most [`DotOptions::max_neighbours`] per key and a `+N more` node for the rest.
+    ///   ([`DotOptions::neighbors`]): grey dashed boxes in a dashed cluster per customer, at
+    ///   most [`DotOptions::max_neighbors`] per key and a `+N more` node for the rest.
     ///
     /// Node ids are `r0, r1, …` (the customer's records by source name and external id),
     /// `k0, …` (keys by kind name and value), `n0, …` (other customers' records, same order)
@@ -145,7 +145,7 @@ impl Resolver {
     /// }
     /// let customer = resolver.customer_of(crm, "0").ok_or("stored")?;
     /// let dot = resolver
-    ///     .customer_dot_with(customer, &DotOptions::default().max_neighbours(2))
+    ///     .customer_dot_with(customer, &DotOptions::default().max_neighbors(2))
     ///     .ok_or("live")?;
     /// assert!(dot.contains(r#"label="generic: 10 records, cap 8""#));
     /// assert!(dot.contains(r#"label="+7 more""#));

@@ -1530,7 +1530,7 @@ impl World {
         let mut out = String::with_capacity(name.len() + 1);
         out.push_str(name);
         if rng.chance(self.cfg.typo_rate) && name.len() >= 3 {
-            // Swap two neighbouring letters or drop one, never the first.
+            // Swap two neighboring letters or drop one, never the first.
             let i = 1 + rng.below(name.len() as u64 - 2) as usize;
             if rng.chance(0.5) {
                 // Names are ASCII (a test checks), so every byte index is a char boundary.
