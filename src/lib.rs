@@ -16,10 +16,10 @@
 //! - [`Resolver::explain`] tells why two records are one customer or why they are apart.
 //! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
-//! - [`Resolver::graph`] is the whole raw graph as a [`GraphView`], for petgraph's traversals.
+//! - [`Resolver::graph`] is the whole raw graph as a `GraphView`, for petgraph's traversals.
 //!
-//! Features: `rayon` (bulk loads prepare records on a second core; the result is the same with
-//! any number of threads) is on by default; `serde`, `csv` and `serde_json` are optional.
+//! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
+//! `cli` are optional (see [Features](#features)).
 //!
 //! # Semantics
 //!
@@ -66,10 +66,15 @@
 //!
 //! # Features
 //!
+//! - `rayon` (default): bulk loads prepare the next chunk of records on a second core; the
+//!   result is the same with any number of threads (`RAYON_NUM_THREADS=1` keeps it on one).
+//! - `petgraph` (default): [`Resolver::graph`], the identity graph as a `GraphView` for
+//!   petgraph's traversal traits, and the `petgraph` re-export.
 //! - `serde`: `Serialize`/`Deserialize` on the public data types.
 //! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
 //! - `serde_json`: JSON Lines input through a mapping.
+//! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -94,10 +99,12 @@ pub use input::record::{Attribute, RecordInput, RecordRef, Timestamp};
 pub use input::report::IngestReport;
 pub use inspect::dot::DotOptions;
 pub use inspect::explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalStats};
+#[cfg(feature = "petgraph")]
 pub use inspect::graph_view::{GraphNode, GraphView, Neighbors};
 pub use inspect::view;
 pub use partition::events::{ChangeEvent, Changes};
 /// The petgraph version whose traits [`GraphView`] implements.
+#[cfg(feature = "petgraph")]
 pub use petgraph;
 pub use resolver::{Resolver, ResolverBuilder};
 pub use store::attributes::{AttributeRef, Attributes};
@@ -122,6 +129,7 @@ mod tests {
         check::<crate::Changes>();
         check::<crate::IngestReport>();
         check::<crate::Explanation>();
+        #[cfg(feature = "petgraph")]
         check::<crate::GraphView<'_>>();
         check::<crate::Attributes<'_>>();
         check::<crate::KindSpec>();

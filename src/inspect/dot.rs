@@ -23,7 +23,7 @@ use crate::inspect::explain::BlockReason;
 
 use crate::inspect::Parts;
 
-/// How [`Resolver::customer_dot_with`] draws a customer.
+/// How [`Resolver::customer_dot_with`](crate::Resolver::customer_dot_with) draws a customer.
 ///
 /// ```
 /// use idstitch::DotOptions;

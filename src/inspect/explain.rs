@@ -82,7 +82,7 @@ pub struct Blocked {
     pub reason: BlockReason,
 }
 
-/// The answer of [`Resolver::explain`].
+/// The answer of [`Resolver::explain`](crate::Resolver::explain).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]

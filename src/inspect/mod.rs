@@ -4,6 +4,7 @@
 
 pub(crate) mod dot;
 pub(crate) mod explain;
+#[cfg(feature = "petgraph")]
 pub(crate) mod graph_view;
 pub mod view;
 

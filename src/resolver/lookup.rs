@@ -5,6 +5,7 @@ use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::KindSpec;
 use crate::input::normalize::NormalizeContext;
 use crate::input::record::RecordRef;
+#[cfg(feature = "petgraph")]
 use crate::inspect::graph_view::GraphView;
 use crate::resolver::Resolver;
 use crate::store::attributes::Attributes;
@@ -124,7 +125,8 @@ impl Resolver {
     }
 
     /// The identity graph (records, keys and the edges between them) for petgraph's
-    /// traversals; see [`GraphView`].
+    /// traversals; see [`GraphView`]. Feature `petgraph` (on by default).
+    #[cfg(feature = "petgraph")]
     pub fn graph(&self) -> GraphView<'_> {
         GraphView::new(&self.graph)
     }

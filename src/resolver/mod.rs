@@ -30,7 +30,7 @@ use store::Prepared;
 /// function of the current records and the policy only: any order of upserts and removals
 /// ends in the customers a single batch run over the same records gives.
 ///
-/// Every mutating call returns [`Changes`]: the events it caused and a report of rejected
+/// Every mutating call returns [`Changes`](crate::Changes): the events it caused and a report of rejected
 /// input.
 ///
 /// ```
