@@ -1,4 +1,4 @@
-//! Whole-process scale figures on N generated records (every trap of DESIGN §3 on):
+//! Whole-process scale figures on N generated records (every trap of the generator on):
 //!
 //! - bulk ingest into an empty resolver, in records/s (normalisation included, generation not);
 //! - the floor (`idstitch_testkit::floor`: the same normalised keys through an `AHashMap` and a

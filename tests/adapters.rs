@@ -1,4 +1,4 @@
-//! Adapters (DESIGN §8): a record source with its own error type, progress reports, and a
+//! Adapters: a record source with its own error type, progress reports, and a
 //! failing source that leaves the resolver consistent.
 
 use idstitch::adapter::{RecordSource, SourceError};

@@ -441,7 +441,7 @@ fn family_email_refused_between_two_customers() {
 
 #[test]
 fn ambiguous_value_names_the_customers_and_the_limit() {
-    // DESIGN §3's family e-mail: three customers carry it, so it links none of them.
+    // A family e-mail: three customers carry it, so it links none of them.
     let mut w = world();
     let (newsletter, helpdesk) = (w.newsletter, w.helpdesk);
     let changes = w.resolver.ingest([

@@ -1,4 +1,4 @@
-//! Normalisers (DESIGN §2) on arbitrary input: never a panic; a value that normalises gives a
+//! Normalisers on arbitrary input: never a panic; a value that normalises gives a
 //! non-empty canonical form that normalises to itself; a rejected value carries a reason.
 
 use idstitch::normalize::{NormalizeContext, Normalizer, MAX_VALUE_BYTES};

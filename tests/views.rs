@@ -1,4 +1,4 @@
-//! Customer views (DESIGN §6): every survivorship rule, provenance, losing candidates, and
+//! Customer views: every survivorship rule, provenance, losing candidates, and
 //! views kept in step through published change events.
 
 use std::cmp::Ordering;

@@ -1,4 +1,4 @@
-//! Adapters: how a host feeds records in and takes changes out without glue code (DESIGN §8).
+//! Adapters: how a host feeds records in and takes changes out without glue code.
 //!
 //! - [`RecordSource`]: the host yields records in batches, with its own error type.
 //! - [`ChangeSink`]: the host receives change events (and refreshes its views), with defaulted

@@ -1,4 +1,4 @@
-//! Key kinds and their policies: how values are normalised and how far they may link (DESIGN §2–3).
+//! Key kinds and their policies: how values are normalised and how far they may link.
 
 use ahash::AHashSet;
 

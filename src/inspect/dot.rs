@@ -1,4 +1,4 @@
-//! Graphviz DOT export of one customer's identity graph (DESIGN §8), so people can look at it.
+//! Graphviz DOT export of one customer's identity graph, so people can look at it.
 //!
 //! The picture holds the customer's records (boxes, grouped and coloured by source), the keys
 //! they carry (shaped and outlined by kind) and one edge per "record carries key": solid when

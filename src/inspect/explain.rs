@@ -1,4 +1,4 @@
-//! Explanations: why two records are one customer, or why they are apart (DESIGN §3).
+//! Explanations: why two records are one customer, or why they are apart.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;

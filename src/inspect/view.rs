@@ -1,5 +1,4 @@
-//! Customer views: one merged profile per customer, each value with where it came from
-//! (DESIGN §6).
+//! Customer views: one merged profile per customer, each value with where it came from.
 //!
 //! A [`CustomerView`] lists a customer's records by source, its keys by kind, and one *golden*
 //! value per attribute chosen by a survivorship [`Rule`] — source priority, most recent, most

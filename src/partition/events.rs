@@ -1,4 +1,4 @@
-//! Change events: what a mutating call did to the customers (DESIGN §5).
+//! Change events: what a mutating call did to the customers.
 
 use crate::ids::{CustomerId, CustomerIdRange};
 use crate::input::report::IngestReport;

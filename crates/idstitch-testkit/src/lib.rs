@@ -6,7 +6,7 @@
 //! (`publish = false`), so the library that applications depend on ships none of it.
 //!
 //! - [`synth`]: a deterministic generator of a Dutch publisher's records over seven source
-//!   systems, with every trap of DESIGN §3 (office switchboards, shared IPs, family e-mails,
+//!   systems, with every trap that makes identity resolution hard (office switchboards, shared IPs, family e-mails,
 //!   placeholders, malformed values) and the true person behind each record, plus the
 //!   resolver policy ([`synth::resolver_builder`]) and ids ([`synth::SynthIds`]) to load it.
 //! - [`evaluate`]: pairwise precision, recall and F1 of a clustering against ground truth,

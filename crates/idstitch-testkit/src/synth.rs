@@ -3,7 +3,7 @@
 //! [`generate`] (or the lazy [`records`]) produces the records that a Dutch publisher's seven
 //! source systems ([`SOURCES`]) hold about `people` persons, with raw, noisy key values of the
 //! kinds in [`KINDS`], attributes, and for every record the person really behind it
-//! ([`SynthRecord::person`]). Every trap of DESIGN §3 is present at the default configuration:
+//! ([`SynthRecord::person`]). Every trap that makes identity resolution hard is present at the default configuration:
 //!
 //! | trap | how | rate field (default) |
 //! |---|---|---|
