@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::error::ConfigError;
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
-use crate::input::normalize::NormalizeContext;
+use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::source::SourceTable;
 use crate::partition::Partition;
 use crate::resolver::store::Prepared;
@@ -143,7 +143,7 @@ impl ResolverBuilder {
     pub fn policy(&mut self, name: &str, policy: KindPolicy) -> &mut Self {
         let spec = match self.kinds.iter().find(|(n, _)| n == name.trim()) {
             Some((_, spec)) => KindSpec { policy, ..spec.clone() },
-            None => KindSpec::new(crate::Normalizer::Opaque, policy),
+            None => KindSpec::new(Normalizer::Opaque, policy),
         };
         self.kind(name, spec)
     }

@@ -2,12 +2,14 @@
 //! room, batch regions, record ages.
 
 use super::*;
+use crate::error::{ConfigError, IngestError, LookupError};
+use crate::ids::{CustomerId, CustomerIdRange, KindId, SourceId};
+use crate::input::kind::{KindPolicy, KindSpec};
+use crate::input::normalize::{Normalizer, RejectReason};
+use crate::input::record::RecordInput;
+use crate::partition::events::ChangeEvent;
 use crate::partition::settle::sort_events;
 use crate::tuning::Tuning;
-use crate::{
-    ChangeEvent, CustomerId, CustomerIdRange, IngestError, KindId, KindPolicy, KindSpec,
-    LookupError, RecordInput, RejectReason, SourceId,
-};
 
 /// A resolver with tiny thresholds, so that a few records take every path.
 fn resolver() -> (Resolver, SourceId) {
@@ -24,7 +26,7 @@ fn limits_too_wide_to_count_in_a_word_give_the_same_customers() {
         let mut b = Resolver::builder();
         for name in ["wide_a", "wide_b", "wide_c"] {
             let limit = if wide { u32::MAX - 1 } else { 5 };
-            b.kind(name, KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1).limit(limit)));
+            b.kind(name, KindSpec::new(Normalizer::Opaque, KindPolicy::new(1).limit(limit)));
         }
         let mut r = b.build().unwrap();
         let crm = r.add_source("crm", 10).unwrap();
@@ -299,7 +301,7 @@ fn a_constraint_value_turning_generic_frees_the_links_it_blocked() {
     let build = || {
         let mut b = Resolver::builder();
         let policy = KindPolicy::new(0).limit(1).generic_cap(2).constraint_only();
-        b.kind("contract", KindSpec::new(crate::Normalizer::Opaque, policy));
+        b.kind("contract", KindSpec::new(Normalizer::Opaque, policy));
         let mut r = b.build().unwrap();
         let crm = r.add_source("crm", 10).unwrap();
         let (k, e) = (contract(&r), KindId::EMAIL);
@@ -395,11 +397,11 @@ fn removing_the_bridge_splits_and_the_oldest_record_keeps_the_id() {
 /// Setters never fail; `build` returns the first problem one of them met.
 #[test]
 fn build_reports_the_first_problem_a_setter_met() {
-    let spec = KindSpec::new(crate::Normalizer::Opaque, KindPolicy::new(1));
+    let spec = KindSpec::new(Normalizer::Opaque, KindPolicy::new(1));
     let first = Resolver::builder().kind(" ", spec.clone()).default_country("XX").build();
-    assert!(matches!(first, Err(crate::ConfigError::EmptyKindName)));
+    assert!(matches!(first, Err(ConfigError::EmptyKindName)));
     let composite = KindSpec::composite(["a", "b"], KindPolicy::new(1));
     let built_in = Resolver::builder().default_country("NL").kind("email", composite).build();
-    assert!(matches!(built_in, Err(crate::ConfigError::BuiltInComposite { .. })));
+    assert!(matches!(built_in, Err(ConfigError::BuiltInComposite { .. })));
     assert!(Resolver::builder().default_country("NL").kind("legacy", spec).build().is_ok());
 }
