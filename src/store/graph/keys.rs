@@ -138,8 +138,9 @@ impl IdentityGraph {
     }
 
     /// The key `(kind, value)`, whose `hash` the caller computed with
-    /// [`IdentityGraph::key_hasher`], interned on first sight with the `(cap, links)` that
-    /// `policy` gives (called only then). One hash probe either way.
+    /// [`IdentityGraph::key_hasher`], interned on first sight, deny-listed (cap 0) if `denied`
+    /// says so (called only then; its kind's cap and whether it links come from the kind's
+    /// rule). One hash probe either way.
     pub fn intern_key(
         &mut self,
         kind: KindId,
