@@ -165,6 +165,9 @@
 mod config;
 mod error;
 mod input;
+mod parse;
+mod reader;
+mod row;
 mod run;
 mod timestamp;
 

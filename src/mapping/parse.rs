@@ -1,0 +1,460 @@
+//! Parsing and validating a mapping file into a [`Mapping`]: the TOML shape it is read into,
+//! and the checks whose errors name the file, line, column and TOML key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::config::{part_name, InputFormat, KindMapping, Mapping, SourceMapping};
+use super::error::{MappingError, TomlPlace};
+use crate::ids::KindId;
+use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
+use crate::input::normalize::{NormalizeContext, Normalizer};
+
+// --- the TOML shape --------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingToml {
+    default_country: Option<Spanned<String>>,
+    #[serde(default)]
+    kinds: BTreeMap<Spanned<String>, Spanned<KindToml>>,
+    #[serde(default)]
+    source: Vec<Spanned<SourceToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindToml {
+    normalizer: Option<Spanned<String>>,
+    limit: Option<Spanned<i64>>,
+    priority: Option<Spanned<i64>>,
+    generic_cap: Option<Spanned<i64>>,
+    deny: Option<Vec<String>>,
+    links: Option<bool>,
+    builtin_placeholders: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceToml {
+    name: Spanned<String>,
+    path: Spanned<String>,
+    id: Spanned<String>,
+    trust: Option<Spanned<i64>>,
+    delimiter: Option<Spanned<String>>,
+    #[serde(default)]
+    keys: BTreeMap<Spanned<String>, Spanned<Columns>>,
+    #[serde(default)]
+    composite: BTreeMap<Spanned<String>, Spanned<Columns>>,
+    #[serde(default)]
+    attributes: BTreeMap<Spanned<String>, Spanned<String>>,
+    observed_at: Option<Spanned<String>>,
+}
+
+/// A column name or an array of column names.
+struct Columns(Vec<String>);
+
+impl<'de> Deserialize<'de> for Columns {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Columns;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a column name or an array of column names")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Columns, E> {
+                Ok(Columns(vec![v.to_string()]))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Columns, A::Error> {
+                let mut columns = Vec::new();
+                while let Some(c) = seq.next_element::<String>()? {
+                    columns.push(c);
+                }
+                Ok(Columns(columns))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+// --- validation ------------------------------------------------------------------------------
+
+/// Turns byte offsets of the mapping text into places.
+struct Locator<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let before = self.text.get(..offset.min(self.text.len())).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn at(
+        &self,
+        span: std::ops::Range<usize>,
+        source: Option<&str>,
+        key: String,
+    ) -> Box<TomlPlace> {
+        let (line, column) = self.line_column(span.start);
+        Box::new(TomlPlace {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            source: source.map(str::to_string),
+            key,
+        })
+    }
+}
+
+/// What the sources make of a kind: plain keys or a composite with a number of parts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Key,
+    Composite(usize),
+}
+
+fn in_range(
+    loc: &Locator<'_>,
+    value: &Spanned<i64>,
+    source: Option<&str>,
+    key: String,
+    range: std::ops::RangeInclusive<i64>,
+    expected: &'static str,
+) -> Result<i64, MappingError> {
+    let v = *value.get_ref();
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(MappingError::BadNumber { at: loc.at(value.span(), source, key), value: v, expected })
+    }
+}
+
+fn non_empty(
+    loc: &Locator<'_>,
+    value: &Spanned<String>,
+    source: Option<&str>,
+    key: impl FnOnce() -> String,
+) -> Result<String, MappingError> {
+    let v = value.get_ref().trim();
+    if v.is_empty() {
+        return Err(MappingError::EmptyName { at: loc.at(value.span(), source, key()) });
+    }
+    Ok(v.to_string())
+}
+
+fn normalizer_named(name: &str) -> Option<Normalizer> {
+    Some(match name {
+        "email" => Normalizer::Email,
+        "email_provider_rules" => Normalizer::EmailProviderRules,
+        "phone" => Normalizer::Phone,
+        "customer_no" => Normalizer::CustomerNo,
+        "ip" => Normalizer::Ip,
+        "text" => Normalizer::Text,
+        "opaque" => Normalizer::Opaque,
+        _ => return None,
+    })
+}
+
+const U32_AT_LEAST_ONE: &str = "an integer from 1 to 4294967295";
+
+fn built_in_id(name: &str) -> Option<KindId> {
+    BUILT_IN_KINDS.iter().position(|k| *k == name).map(|i| KindId(i as u16))
+}
+
+impl Mapping {
+    /// Reads and validates the mapping file at `path`; source paths in it are relative to
+    /// its directory.
+    ///
+    /// # Errors
+    /// [`MappingError::ReadMapping`] if the file cannot be read, otherwise as
+    /// [`Mapping::from_str`].
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, MappingError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| MappingError::ReadMapping { file: path.to_path_buf(), error })?;
+        let base = path.parent().unwrap_or_else(|| Path::new(""));
+        Self::parse(&text, base, path)
+    }
+
+    /// Parses and validates mapping text; source paths in it are relative to `base_dir`.
+    /// Errors name the file as `<string>`. No input file is touched: they are opened by
+    /// [`Mapping::open`].
+    ///
+    /// # Errors
+    /// [`MappingError::Toml`] for TOML that does not parse or is not of the mapping's shape;
+    /// [`MappingError::UnknownKind`], [`UndeclaredComposite`](MappingError::UndeclaredComposite),
+    /// [`BuiltInComposite`](MappingError::BuiltInComposite),
+    /// [`KeyAndComposite`](MappingError::KeyAndComposite),
+    /// [`CompositeParts`](MappingError::CompositeParts), [`NoColumns`](MappingError::NoColumns),
+    /// [`UnknownNormalizer`](MappingError::UnknownNormalizer),
+    /// [`BadNumber`](MappingError::BadNumber), [`UnknownCountry`](MappingError::UnknownCountry),
+    /// [`DuplicateSource`](MappingError::DuplicateSource), [`EmptyName`](MappingError::EmptyName),
+    /// [`BadDelimiter`](MappingError::BadDelimiter) or
+    /// [`UnknownFormat`](MappingError::UnknownFormat) for content that does not make sense.
+    pub fn from_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, MappingError> {
+        Self::parse(text, base_dir.as_ref(), Path::new("<string>"))
+    }
+
+    fn parse(text: &str, base_dir: &Path, file: &Path) -> Result<Self, MappingError> {
+        let loc = Locator { file, text };
+        let raw: MappingToml = toml::from_str(text).map_err(|e| {
+            let (line, column) = loc.line_column(e.span().map_or(0, |s| s.start));
+            MappingError::Toml {
+                file: file.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+
+        let default_country = match &raw.default_country {
+            None => None,
+            Some(code) => {
+                let c = code.get_ref().trim();
+                if NormalizeContext::for_country(c).is_none() {
+                    return Err(MappingError::UnknownCountry {
+                        at: loc.at(code.span(), None, "default_country".into()),
+                        code: code.get_ref().clone(),
+                    });
+                }
+                Some(c.to_string())
+            }
+        };
+
+        // How the sources use each kind, checked against the declarations afterwards.
+        let mut uses: BTreeMap<String, (Use, Box<TomlPlace>)> = BTreeMap::new();
+        let mut sources: Vec<SourceMapping> = Vec::with_capacity(raw.source.len());
+        let n_sources = raw.source.len() as i64;
+        for (position, table) in raw.source.iter().enumerate() {
+            let s = table.get_ref();
+            let name = non_empty(&loc, &s.name, None, || "name".into())?;
+            let src = Some(name.as_str());
+            if sources.iter().any(|o| o.name == name) {
+                return Err(MappingError::DuplicateSource {
+                    at: loc.at(s.name.span(), None, "name".into()),
+                    name,
+                });
+            }
+            let trust = match &s.trust {
+                Some(t) => in_range(
+                    &loc,
+                    t,
+                    src,
+                    "trust".into(),
+                    0..=i64::from(u32::MAX),
+                    "an integer from 0 to 4294967295",
+                )?,
+                None => (n_sources - position as i64).saturating_mul(10).min(i64::from(u32::MAX)),
+            } as u32;
+            let path_text = non_empty(&loc, &s.path, src, || "path".into())?;
+            let path = base_dir.join(&path_text);
+            let extension = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            let format = match extension.as_str() {
+                "csv" => InputFormat::Csv,
+                "jsonl" | "ndjson" => InputFormat::JsonLines,
+                _ => {
+                    return Err(MappingError::UnknownFormat {
+                        at: loc.at(s.path.span(), src, "path".into()),
+                        path,
+                    })
+                }
+            };
+            let delimiter = match &s.delimiter {
+                None => b',',
+                Some(d) => match d.get_ref().as_bytes() {
+                    [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => *b,
+                    _ => {
+                        return Err(MappingError::BadDelimiter {
+                            at: loc.at(d.span(), src, "delimiter".into()),
+                            delimiter: d.get_ref().clone(),
+                        })
+                    }
+                },
+            };
+            let id = non_empty(&loc, &s.id, src, || "id".into())?;
+
+            let mut keys = Vec::with_capacity(s.keys.len());
+            for (kind, columns) in &s.keys {
+                let key = format!("keys.{}", kind.get_ref());
+                let kind_name = non_empty(&loc, kind, src, || key.clone())?;
+                let columns = column_list(&loc, columns, src, &key)?;
+                let at = loc.at(kind.span(), src, key);
+                if let Some((Use::Composite(_), _)) = uses.get(&kind_name) {
+                    return Err(MappingError::KeyAndComposite { at, kind: kind_name });
+                }
+                uses.entry(kind_name.clone()).or_insert((Use::Key, at));
+                keys.push((kind_name, columns));
+            }
+
+            let mut composite = Vec::with_capacity(s.composite.len());
+            for (kind, columns) in &s.composite {
+                let key = format!("composite.{}", kind.get_ref());
+                let kind_name = non_empty(&loc, kind, src, || key.clone())?;
+                let columns = column_list(&loc, columns, src, &key)?;
+                let at = loc.at(kind.span(), src, key);
+                if built_in_id(&kind_name).is_some() {
+                    return Err(MappingError::BuiltInComposite { at, kind: kind_name });
+                }
+                match uses.get(&kind_name) {
+                    Some((Use::Key, _)) => {
+                        return Err(MappingError::KeyAndComposite { at, kind: kind_name })
+                    }
+                    Some((Use::Composite(n), _)) if *n != columns.len() => {
+                        return Err(MappingError::CompositeParts {
+                            at,
+                            kind: kind_name,
+                            expected: *n,
+                            found: columns.len(),
+                        })
+                    }
+                    Some(_) => {}
+                    None => {
+                        uses.insert(kind_name.clone(), (Use::Composite(columns.len()), at));
+                    }
+                }
+                composite.push((kind_name, columns));
+            }
+
+            let mut attributes = Vec::with_capacity(s.attributes.len());
+            for (attribute, column) in &s.attributes {
+                let key = format!("attributes.{}", attribute.get_ref());
+                let attribute = non_empty(&loc, attribute, src, || key.clone())?;
+                let column = non_empty(&loc, column, src, || key.clone())?;
+                attributes.push((attribute, column));
+            }
+            let observed_at = match &s.observed_at {
+                Some(c) => Some(non_empty(&loc, c, src, || "observed_at".into())?),
+                None => None,
+            };
+            sources.push(SourceMapping {
+                name,
+                trust,
+                path,
+                format,
+                delimiter,
+                id,
+                keys,
+                composite,
+                attributes,
+                observed_at,
+            });
+        }
+
+        let mut kinds = Vec::with_capacity(raw.kinds.len());
+        for (name, decl) in &raw.kinds {
+            let key = format!("kinds.{}", name.get_ref());
+            let kind_name = non_empty(&loc, name, None, || key.clone())?;
+            let d = decl.get_ref();
+            let built_in = built_in_id(&kind_name).and_then(built_in_spec);
+            let (mut normalizer, mut policy) = match built_in {
+                Some(spec) => (spec.normalizer, spec.policy),
+                None => (Normalizer::Opaque, KindPolicy::new(0)),
+            };
+            let parts = match uses.get(&kind_name) {
+                Some((Use::Composite(n), _)) => Some(*n),
+                _ => None,
+            };
+            if parts.is_some() {
+                normalizer = Normalizer::Text;
+            }
+            if let Some(n) = &d.normalizer {
+                normalizer = normalizer_named(n.get_ref().trim()).ok_or_else(|| {
+                    MappingError::UnknownNormalizer {
+                        at: loc.at(n.span(), None, format!("{key}.normalizer")),
+                        name: n.get_ref().clone(),
+                    }
+                })?;
+            }
+            let u32_max = i64::from(u32::MAX);
+            if let Some(v) = &d.limit {
+                let at_key = format!("{key}.limit");
+                policy.limit =
+                    Some(in_range(&loc, v, None, at_key, 1..=u32_max, U32_AT_LEAST_ONE)? as u32);
+            }
+            if let Some(v) = &d.generic_cap {
+                let at_key = format!("{key}.generic_cap");
+                policy.generic_cap =
+                    Some(in_range(&loc, v, None, at_key, 1..=u32_max, U32_AT_LEAST_ONE)? as u32);
+            }
+            if let Some(v) = &d.priority {
+                policy.priority = in_range(
+                    &loc,
+                    v,
+                    None,
+                    format!("{key}.priority"),
+                    i64::from(i32::MIN)..=i64::from(i32::MAX),
+                    "a 32-bit integer",
+                )? as i32;
+            }
+            if let Some(deny) = &d.deny {
+                policy.deny.extend(deny.iter().cloned());
+            }
+            if let Some(links) = d.links {
+                policy.links = links;
+            }
+            if let Some(on) = d.builtin_placeholders {
+                policy.builtin_placeholders = on;
+            }
+            let composite = parts.map(|n| (0..n).map(|i| part_name(&kind_name, i)).collect());
+            kinds.push(KindMapping {
+                name: kind_name,
+                spec: KindSpec { normalizer, policy, composite },
+            });
+        }
+
+        for (kind, (usage, at)) in uses {
+            let declared = kinds.iter().any(|k| k.name == kind);
+            match usage {
+                Use::Composite(_) if !declared => {
+                    return Err(MappingError::UndeclaredComposite { at, kind })
+                }
+                Use::Key if !declared && built_in_id(&kind).is_none() => {
+                    return Err(MappingError::UnknownKind { at, kind })
+                }
+                _ => {}
+            }
+        }
+
+        Ok(Mapping { file: file.to_path_buf(), default_country, kinds, sources })
+    }
+}
+
+fn column_list(
+    loc: &Locator<'_>,
+    columns: &Spanned<Columns>,
+    source: Option<&str>,
+    key: &str,
+) -> Result<Vec<String>, MappingError> {
+    let list = &columns.get_ref().0;
+    if list.is_empty() {
+        return Err(MappingError::NoColumns { at: loc.at(columns.span(), source, key.into()) });
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for c in list {
+        let c = c.trim();
+        if c.is_empty() {
+            return Err(MappingError::EmptyName { at: loc.at(columns.span(), source, key.into()) });
+        }
+        out.push(c.to_string());
+    }
+    Ok(out)
+}

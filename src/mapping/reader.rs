@@ -1,0 +1,369 @@
+//! How a mapped file is read: opening it and counting its rows, and the CSV and JSON Lines
+//! readers that yield its rows, each with its true line, for errors that name it.
+
+use std::fs::File;
+use std::io::Read;
+#[cfg(feature = "serde_json")]
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use super::config::InputFormat;
+use super::error::MappingError;
+use super::row::Plan;
+
+/// One cell of a JSON Lines row.
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
+pub(super) enum Cell {
+    #[default]
+    Missing,
+    One(String),
+    /// A JSON array (allowed for key columns only).
+    #[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
+    Many(Vec<String>),
+}
+
+/// An open file of one source, positioned at its next row.
+pub(super) enum Reader {
+    #[cfg(feature = "csv")]
+    Csv {
+        reader: csv::Reader<LineTracker>,
+        record: csv::StringRecord,
+        /// Header index of each plan column.
+        index: Vec<usize>,
+        header: Vec<String>,
+    },
+    #[cfg(feature = "serde_json")]
+    Jsonl { reader: BufReader<File>, line: u64, buf: Vec<u8> },
+}
+
+impl Reader {
+    /// Reads the next row (a CSV reader keeps it in its record, a JSON Lines row goes to
+    /// `cells`); `Ok(None)` at the end of the file, else the row's line.
+    #[cfg_attr(not(feature = "serde_json"), allow(unused_variables, clippy::ptr_arg))]
+    pub(super) fn next_row(
+        &mut self,
+        plan: &Plan,
+        cells: &mut Vec<Cell>,
+    ) -> Result<Option<u64>, MappingError> {
+        match self {
+            #[cfg(not(any(feature = "csv", feature = "serde_json")))]
+            reader => match *reader {},
+            #[cfg(feature = "csv")]
+            Reader::Csv { reader, record, header, .. } => loop {
+                match reader.read_record(record) {
+                    Ok(false) => return Ok(None),
+                    Ok(true) => {
+                        let byte = record.position().map_or(0, csv::Position::byte);
+                        let line = reader.get_mut().line_of(byte);
+                        if record.len() == header.len() {
+                            return Ok(Some(line));
+                        }
+                        // A line of only whitespace reads as one empty field: skip it.
+                        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+                            continue;
+                        }
+                        return Err(MappingError::FieldCount {
+                            file: plan.file.clone(),
+                            line,
+                            expected: header.len() as u64,
+                            found: record.len() as u64,
+                        });
+                    }
+                    Err(e) => {
+                        let byte = e.position().map_or(0, csv::Position::byte);
+                        let line = reader.get_mut().line_of(byte);
+                        return Err(csv_error(&plan.file, e, header, line));
+                    }
+                }
+            },
+            #[cfg(feature = "serde_json")]
+            Reader::Jsonl { reader, line, buf } => {
+                loop {
+                    buf.clear();
+                    *line += 1;
+                    let n = reader.read_until(b'\n', buf).map_err(|error| {
+                        MappingError::ReadInput { file: plan.file.clone(), line: *line, error }
+                    })?;
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    let mut text: &[u8] = buf;
+                    if *line == 1 {
+                        text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+                    }
+                    if text.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    cells.clear();
+                    cells.resize(plan.columns.len(), Cell::Missing);
+                    json_row(&plan.file, *line, text, &plan.columns, cells)?;
+                    return Ok(Some(*line));
+                }
+            }
+        }
+    }
+}
+
+/// An error if the plan's format needs a feature that is not enabled.
+pub(super) fn check_feature(plan: &Plan) -> Result<(), MappingError> {
+    let feature = match plan.format {
+        InputFormat::Csv if cfg!(not(feature = "csv")) => "csv",
+        InputFormat::JsonLines if cfg!(not(feature = "serde_json")) => "serde_json",
+        _ => return Ok(()),
+    };
+    Err(MappingError::FeatureDisabled { file: plan.file.clone(), feature })
+}
+
+fn open_file(file: &Path) -> Result<File, MappingError> {
+    File::open(file).map_err(|error| MappingError::OpenInput { file: file.to_path_buf(), error })
+}
+
+/// Non-blank lines of a file.
+pub(super) fn count_lines(file: &Path) -> Result<u64, MappingError> {
+    let mut reader = open_file(file)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut lines, mut blank, mut read_lines) = (0u64, true, 0u64);
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(MappingError::ReadInput {
+                    file: file.to_path_buf(),
+                    line: read_lines + 1,
+                    error,
+                })
+            }
+        };
+        for &b in buf.get(..n).unwrap_or_default() {
+            if b == b'\n' {
+                read_lines += 1;
+                if !blank {
+                    lines += 1;
+                }
+                blank = true;
+            } else if !b.is_ascii_whitespace() {
+                blank = false;
+            }
+        }
+    }
+    Ok(lines + u64::from(!blank))
+}
+
+/// Opens a plan's file; for CSV reads and checks the header.
+pub(super) fn open_reader(plan: &Plan) -> Result<Reader, MappingError> {
+    let file = open_file(&plan.file)?;
+    match plan.format {
+        #[cfg(feature = "csv")]
+        InputFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(plan.delimiter)
+                .trim(csv::Trim::All)
+                // Row lengths are checked here, so that blank lines can be told apart.
+                .flexible(true)
+                .has_headers(true)
+                .from_reader(LineTracker::new(file));
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| csv_error(&plan.file, e, &[], 1))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            let mut index = Vec::with_capacity(plan.columns.len());
+            for (column, key) in plan.columns.iter().zip(&plan.column_keys) {
+                let mut found = header.iter().enumerate().filter(|(_, h)| *h == column);
+                match (found.next(), found.next()) {
+                    (Some((i, _)), None) => index.push(i),
+                    (Some(_), Some(_)) => {
+                        return Err(MappingError::DuplicateColumn {
+                            file: plan.file.clone(),
+                            column: column.clone(),
+                        })
+                    }
+                    (None, _) => {
+                        return Err(MappingError::MissingColumn {
+                            file: plan.file.clone(),
+                            column: column.clone(),
+                            source_name: plan.report.source.clone(),
+                            key: key.clone(),
+                            header: header.into_boxed_slice(),
+                        })
+                    }
+                }
+            }
+            Ok(Reader::Csv { reader, record: csv::StringRecord::new(), index, header })
+        }
+        #[cfg(feature = "serde_json")]
+        InputFormat::JsonLines => {
+            Ok(Reader::Jsonl { reader: BufReader::new(file), line: 0, buf: Vec::new() })
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            drop(file);
+            check_feature(plan)?;
+            Err(MappingError::FeatureDisabled { file: plan.file.clone(), feature: "csv" })
+        }
+    }
+}
+
+#[cfg(feature = "csv")]
+fn csv_error(file: &Path, error: csv::Error, header: &[String], line: u64) -> MappingError {
+    let file = file.to_path_buf();
+    let message = error.to_string();
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => MappingError::ReadInput { file, line, error },
+        csv::ErrorKind::Utf8 { err, .. } => MappingError::InvalidUtf8 {
+            file,
+            line,
+            column: header
+                .get(err.field())
+                .cloned()
+                .unwrap_or_else(|| format!("#{}", err.field() + 1)),
+        },
+        // Rows of another length are checked by the caller (the reader is flexible), and
+        // reading text records fails in no other way; should a csv version add one, it is
+        // still a read error of this file.
+        _ => MappingError::ReadInput {
+            file,
+            line,
+            error: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+        },
+    }
+}
+
+/// The file under a CSV reader, keeping the bytes the reader has taken but not yet passed as
+/// records, to give every record its true line: the CSV reader's own line numbers are off
+/// after blank lines and in CRLF files.
+#[cfg(feature = "csv")]
+pub(super) struct LineTracker {
+    file: File,
+    /// Bytes read from `base` on.
+    pending: std::collections::VecDeque<u8>,
+    base: u64,
+    /// Line feeds before `base`.
+    lines: u64,
+}
+
+#[cfg(feature = "csv")]
+impl LineTracker {
+    fn new(file: File) -> Self {
+        LineTracker { file, pending: std::collections::VecDeque::new(), base: 0, lines: 0 }
+    }
+
+    /// The line (from 1) of the first byte at or after `offset` that ends no line: where a
+    /// record the CSV reader says starts at `offset` really starts. Offsets must not decrease.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        let passed = usize::try_from(offset.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.pending.len());
+        let (front, back) = self.pending.as_slices();
+        let in_front = passed.min(front.len());
+        let line_feeds = |bytes: Option<&[u8]>| {
+            bytes.unwrap_or_default().iter().filter(|&&b| b == b'\n').count() as u64
+        };
+        self.lines += line_feeds(front.get(..in_front)) + line_feeds(back.get(..passed - in_front));
+        self.pending.drain(..passed);
+        self.base += passed as u64;
+        let blank = self
+            .pending
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.lines + blank + 1
+    }
+}
+
+#[cfg(feature = "csv")]
+impl Read for LineTracker {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pending.extend(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// Reads one JSON Lines line into `cells`, one per column.
+#[cfg(feature = "serde_json")]
+fn json_row(
+    file: &Path,
+    line: u64,
+    text: &[u8],
+    columns: &[String],
+    cells: &mut [Cell],
+) -> Result<(), MappingError> {
+    use serde_json::Value;
+
+    let value: Value = serde_json::from_slice(text).map_err(|e| MappingError::InvalidJson {
+        file: file.to_path_buf(),
+        line,
+        column: e.column() as u64,
+        // The position within the line is in the error's fields already.
+        message: {
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            message.strip_suffix(&suffix).map_or(message.clone(), str::to_string)
+        },
+    })?;
+    let Value::Object(object) = value else {
+        return Err(MappingError::NotAnObject {
+            file: file.to_path_buf(),
+            line,
+            found: kind_of(&value),
+        });
+    };
+    let unexpected = |field: &str, found, expected| MappingError::UnexpectedValue {
+        file: file.to_path_buf(),
+        line,
+        field: field.to_string(),
+        found,
+        expected,
+    };
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    for (cell, column) in cells.iter_mut().zip(columns) {
+        *cell = match object.get(column) {
+            None | Some(Value::Null) => Cell::Missing,
+            Some(Value::Array(values)) => {
+                let mut out = Vec::with_capacity(values.len());
+                for v in values {
+                    match v {
+                        // Counted as an empty value, like a null field.
+                        Value::Null => out.push(String::new()),
+                        other => out.push(scalar(other).ok_or_else(|| {
+                            unexpected(
+                                column,
+                                kind_of(other),
+                                "strings, numbers or booleans in an array",
+                            )
+                        })?),
+                    }
+                }
+                Cell::Many(out)
+            }
+            Some(v) => Cell::One(scalar(v).ok_or_else(|| {
+                unexpected(column, kind_of(v), "a string, a number, a boolean, null or an array")
+            })?),
+        };
+    }
+    Ok(())
+}
+
+#[cfg(feature = "serde_json")]
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

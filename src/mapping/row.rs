@@ -1,0 +1,213 @@
+//! How one row of a source's file becomes a [`RecordInput`]: the source's [`Plan`] (its
+//! columns, kinds and attributes, resolved against the resolver) and the record built from a
+//! row's cells by it, counting empty values and unparsed times on the way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::config::{part_name, InputFormat, Mapping, SourceMapping};
+use super::error::MappingError;
+use super::input::SourceReport;
+use super::timestamp::parse_timestamp;
+use crate::ids::{KindId, SourceId};
+use crate::input::record::{Attribute, RecordInput, Timestamp};
+use crate::resolver::Resolver;
+
+/// How one source's row becomes a record; columns are indices into `columns`.
+#[derive(Debug)]
+pub(super) struct Plan {
+    source: SourceId,
+    pub(super) format: InputFormat,
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) delimiter: u8,
+    pub(super) file: PathBuf,
+    /// Distinct column names the source reads.
+    pub(super) columns: Vec<String>,
+    /// The TOML key naming each column, for errors.
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) column_keys: Vec<String>,
+    id: usize,
+    keys: Vec<(KindId, usize, Vec<usize>)>,
+    /// Composite kinds: their columns and part attribute names.
+    composites: Vec<CompositePlan>,
+    /// Attribute names (shared: each record's attributes clone them, see
+    /// [`Attribute::name`]) and their columns.
+    attributes: Vec<(Arc<str>, usize)>,
+    observed_at: Option<usize>,
+    /// Kind names for `empty`.
+    pub(super) kind_names: Vec<String>,
+    pub(super) report: SourceReport,
+    pub(super) empty: Vec<u64>,
+}
+
+/// How a composite kind's columns become attributes.
+#[derive(Debug)]
+struct CompositePlan {
+    /// Slot in `Plan::empty`.
+    slot: usize,
+    columns: Vec<usize>,
+    /// The part attribute names, one per column (shared, as `Plan::attributes`).
+    parts: Vec<Arc<str>>,
+}
+
+impl Mapping {
+    /// The plan for reading source `s` into `resolver`.
+    pub(super) fn plan(
+        &self,
+        s: &SourceMapping,
+        resolver: &Resolver,
+    ) -> Result<Plan, MappingError> {
+        let config = |error| MappingError::Config { file: self.file().to_path_buf(), error };
+        let source = resolver
+            .source_id(&s.name)
+            .ok_or_else(|| config(crate::ConfigError::UnknownSource(s.name.clone())))?;
+        let kind = |name: &str| {
+            resolver
+                .kind_id(name)
+                .ok_or_else(|| config(crate::ConfigError::UnknownKind(name.to_string())))
+        };
+        let (columns, column_keys): (Vec<String>, Vec<String>) = s.columns().into_iter().unzip();
+        let col = |name: &str| columns.iter().position(|c| c == name).unwrap_or(0);
+        let mut kind_names = Vec::new();
+        let mut keys = Vec::with_capacity(s.keys.len());
+        for (name, cols) in &s.keys {
+            keys.push((kind(name)?, kind_names.len(), cols.iter().map(|c| col(c)).collect()));
+            kind_names.push(name.clone());
+        }
+        let mut composites = Vec::with_capacity(s.composite.len());
+        for (name, cols) in &s.composite {
+            // Checked here, so that an unknown kind is a configuration error.
+            kind(name)?;
+            composites.push(CompositePlan {
+                slot: kind_names.len(),
+                columns: cols.iter().map(|c| col(c)).collect(),
+                parts: (0..cols.len()).map(|i| Arc::from(part_name(name, i))).collect(),
+            });
+            kind_names.push(name.clone());
+        }
+        let attributes =
+            s.attributes.iter().map(|(name, c)| (Arc::from(name.as_str()), col(c))).collect();
+        let n_kinds = kind_names.len();
+        Ok(Plan {
+            source,
+            format: s.format,
+            delimiter: s.delimiter,
+            file: s.path.clone(),
+            id: col(&s.id),
+            keys,
+            composites,
+            attributes,
+            observed_at: s.observed_at.as_deref().map(col),
+            columns,
+            column_keys,
+            kind_names,
+            report: SourceReport {
+                source: s.name.clone(),
+                file: s.path.clone(),
+                ..SourceReport::default()
+            },
+            empty: vec![0; n_kinds],
+        })
+    }
+}
+
+/// A cell of the row being turned into a record.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
+pub(super) enum CellRef<'a> {
+    Missing,
+    One(&'a str),
+    Many(&'a [String]),
+}
+
+/// The record of one row whose cells (by plan column) `cell` gives, counting bad values in
+/// the plan's report.
+#[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code))]
+pub(super) fn build<'a>(
+    plan: &mut Plan,
+    line: u64,
+    cell: impl Fn(usize) -> CellRef<'a>,
+) -> Result<RecordInput, MappingError> {
+    plan.report.records_read += 1;
+    let file = &plan.file;
+    let columns = &plan.columns;
+    let single = |col: usize| -> Result<Option<&'a str>, MappingError> {
+        match cell(col) {
+            CellRef::One(v) => Ok(Some(v.trim()).filter(|v| !v.is_empty())),
+            CellRef::Many(_) => Err(MappingError::UnexpectedValue {
+                file: file.clone(),
+                line,
+                field: columns.get(col).cloned().unwrap_or_default(),
+                found: "an array",
+                expected: "one value (arrays are allowed for keys only)",
+            }),
+            CellRef::Missing => Ok(None),
+        }
+    };
+    let id = single(plan.id)?;
+    if id.is_none() {
+        plan.report.empty_ids += 1;
+    }
+    let mut record = RecordInput::new(plan.source, id.unwrap_or_default());
+    let observed_at: Option<Timestamp> = match plan.observed_at {
+        None => None,
+        Some(col) => match single(col)? {
+            None => None,
+            Some(text) => {
+                let parsed = parse_timestamp(text);
+                if parsed.is_none() {
+                    plan.report.bad_timestamps += 1;
+                }
+                parsed
+            }
+        },
+    };
+    for (kind, slot, cols) in &plan.keys {
+        let mut empty = 0;
+        for &col in cols {
+            match cell(col) {
+                CellRef::One(v) if !v.trim().is_empty() => {
+                    record.keys.push((*kind, v.trim().to_string()))
+                }
+                CellRef::Many(values) => {
+                    for v in values {
+                        if v.trim().is_empty() {
+                            empty += 1;
+                        } else {
+                            record.keys.push((*kind, v.trim().to_string()));
+                        }
+                    }
+                }
+                _ => empty += 1,
+            }
+        }
+        if let Some(n) = plan.empty.get_mut(*slot) {
+            *n += empty;
+        }
+    }
+    let attribute = |name: &Arc<str>, value: &str| Attribute {
+        name: Arc::clone(name),
+        value: value.to_string(),
+        observed_at,
+    };
+    let mut values = Vec::new();
+    for CompositePlan { slot, columns, parts, .. } in &plan.composites {
+        values.clear();
+        for &col in columns {
+            values.push(single(col)?);
+        }
+        if values.iter().all(Option::is_some) {
+            for (part, value) in parts.iter().zip(values.iter().flatten()) {
+                record.attributes.push(attribute(part, value));
+            }
+        } else if let Some(n) = plan.empty.get_mut(*slot) {
+            *n += 1;
+        }
+    }
+    for (name, col) in &plan.attributes {
+        if let Some(value) = single(*col)? {
+            record.attributes.push(attribute(name, value));
+        }
+    }
+    Ok(record)
+}
