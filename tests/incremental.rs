@@ -45,9 +45,21 @@ struct Setup {
 const PRODUCTION: Setup = Setup { tuning: Tuning::PRODUCTION, wide: true };
 
 impl Setup {
-    fn tiny(wide: bool) -> Setup {
-        Setup { tuning: Tuning::TINY, wide }
+    /// [`Tuning::TINY`], except that clusters of up to `lazy_values_max` records keep no
+    /// value set. TINY's own is 1, so that only single records read their values from the
+    /// graph; 2 or 3 read small clusters' values from their members and store bigger ones'
+    /// in the same history.
+    fn tiny(wide: bool, lazy_values_max: u32) -> Setup {
+        let mut tuning = Tuning::TINY;
+        tuning.lazy_values_max = lazy_values_max;
+        Setup { tuning, wide }
     }
+}
+
+/// The setup of a tiny run: wide or narrow limits, and mostly `Tuning::TINY` itself.
+fn tiny_setup() -> impl Strategy<Value = Setup> {
+    let lazy_values_max = prop_oneof![2 => Just(Tuning::TINY.lazy_values_max), 1 => 2u32..4];
+    (any::<bool>(), lazy_values_max).prop_map(|(wide, lazy)| Setup::tiny(wide, lazy))
 }
 
 /// Five opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
@@ -446,7 +458,7 @@ fn check_store(model: &Model, resolver: &Resolver) -> Result<(), TestCaseError> 
 /// Explanations cost a call per pair of records: the long histories of tiny runs check a
 /// fifth of the pairs at each step, a different fifth each time, and all of them at the end.
 fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let explain_every = if setup.tuning == Tuning::TINY { 5 } else { 1 };
+    let explain_every = if setup.tuning == Tuning::PRODUCTION { 1 } else { 5 };
     let kinds = kinds(setup.wide);
     let mut resolver = resolver(setup);
     let mut model = Model::default();
@@ -566,11 +578,8 @@ proptest! {
     /// records, with the limits of the kinds taking more or fewer bits than a bulk load's
     /// counting word: every optimised path against the reference.
     #[test]
-    fn incremental_equals_batch_tiny(
-        wide in any::<bool>(),
-        ops in tiny_history(),
-    ) {
-        run(Setup::tiny(wide), ops)?;
+    fn incremental_equals_batch_tiny(setup in tiny_setup(), ops in tiny_history()) {
+        run(setup, ops)?;
     }
 
     /// A first bulk load into an empty resolver takes its own way (one linking pass over the
@@ -592,13 +601,13 @@ proptest! {
     /// lists within the load.
     #[test]
     fn a_first_bulk_load_equals_batch_tiny(
-        wide in any::<bool>(),
+        setup in tiny_setup(),
         first in proptest::collection::vec(tiny_record_strategy(), 1..48),
         then in proptest::collection::vec(tiny_op_strategy(), 0..16),
     ) {
         let mut ops = vec![Op::Bulk(first)];
         ops.extend(then);
-        run(Setup::tiny(wide), ops)?;
+        run(setup, ops)?;
     }
 
     /// The seed of the lookup tables' hash decides where values and records sit in them,
@@ -615,13 +624,10 @@ proptest! {
     /// tiny and production thresholds (and two hash seeds) gives the same changes, ids
     /// included, step by step, and the same explanations and refusals at the end.
     #[test]
-    fn the_tuning_changes_nothing(
-        wide in any::<bool>(),
-        ops in tiny_history(),
-    ) {
-        let production = Setup { wide, ..PRODUCTION };
+    fn the_tuning_changes_nothing(setup in tiny_setup(), ops in tiny_history()) {
+        let production = Setup { wide: setup.wide, ..PRODUCTION };
         let mut resolvers =
-            [seeded_resolver(Setup::tiny(wide), Some(1)), seeded_resolver(production, Some(2))];
+            [seeded_resolver(setup, Some(1)), seeded_resolver(production, Some(2))];
         same_changes(&mut resolvers, &ops, without_ambiguous_values)?;
     }
 }
@@ -677,12 +683,11 @@ fn same_changes(
     Ok(())
 }
 
-/// Every way a run is set up: production thresholds, and tiny ones with wide and narrow limits.
-const SETUPS: [Setup; 3] = [
-    PRODUCTION,
-    Setup { tuning: Tuning::TINY, wide: true },
-    Setup { tuning: Tuning::TINY, wide: false },
-];
+/// The ways the fixed histories run: production thresholds, and tiny ones with wide and
+/// narrow limits and with small clusters read lazily.
+fn setups() -> [Setup; 4] {
+    [PRODUCTION, Setup::tiny(true, 1), Setup::tiny(false, 1), Setup::tiny(false, 3)]
+}
 
 /// The kinds' limits take more bits to count than `Tuning::TINY` gives a bulk load when
 /// `wide`, so that a tiny run takes the canonical way, and fit otherwise, so that a tiny run
@@ -698,8 +703,8 @@ fn the_kinds_take_both_ways_of_counting() {
             .map(|limit| u64::BITS - u64::from(limit + 1).leading_zeros())
             .sum()
     };
-    let wide = width(Setup::tiny(true));
-    let narrow = width(Setup::tiny(false));
+    let wide = width(Setup::tiny(true, 1));
+    let narrow = width(Setup::tiny(false, 1));
     assert!(wide > Tuning::TINY.count_word_bits, "{wide} bits");
     assert!(wide <= Tuning::PRODUCTION.count_word_bits.min(u64::BITS), "{wide} bits");
     assert!(narrow <= Tuning::TINY.count_word_bits, "{narrow} bits");
@@ -719,7 +724,7 @@ fn arrival_order_does_not_matter() {
             (u16::from(i % 2), i, keys)
         })
         .collect();
-    for setup in SETUPS {
+    for setup in setups() {
         let mut partitions = BTreeSet::new();
         for rotation in 0..records.len() {
             let mut r = resolver(setup);
@@ -754,7 +759,7 @@ fn keys(ks: &[(usize, &str)]) -> Keys {
 /// through it, not treat it as still refused.
 #[test]
 fn a_refusal_does_not_outlive_the_records_it_was_about() {
-    for setup in SETUPS {
+    for setup in setups() {
         run(
             setup,
             vec![
@@ -802,7 +807,7 @@ fn saved_failures_pass_under_every_setup() {
             (1, 0, keys(&[])),
         ])],
     ];
-    for setup in SETUPS {
+    for setup in setups() {
         for ops in &histories {
             if let Err(e) = run(setup, ops.clone()) {
                 panic!("{e} under {setup:?}: {ops:?}");
