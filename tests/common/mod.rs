@@ -1,4 +1,5 @@
-//! Shared test helpers: a small, obviously correct batch resolver and partition utilities.
+//! Shared test helpers: the reference batch resolver (`reference`), independent of the
+//! crate, and partition utilities.
 #![allow(dead_code)]
 
 pub mod reference;

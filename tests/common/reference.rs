@@ -1,5 +1,21 @@
-//! A reference resolver: the batch semantics of DESIGN §3–4 written as plainly as possible,
-//! with sets and relabelling instead of union-find, and no incremental state at all.
+//! The reference resolver the property tests compare the crate against: the crate's linking
+//! rules (crate docs, "Semantics"; `src/partition/link.rs`) written again, as plainly as
+//! possible and sharing no code with the crate. It resolves a whole record set in one batch,
+//! from scratch, with ordered maps and sets, relabelling clusters instead of a union-find; it
+//! keeps no state between calls, has no fast path, no thresholds and no stored value sets.
+//!
+//! The rules, over the records' `(kind, normalised value)` keys:
+//! 1. a key is generic when its value is on the kind's deny-list or more records than the
+//!    kind's cap carry it; a generic key links nothing and counts toward no limit;
+//! 2. every record starts as its own cluster;
+//! 3. the keys that link (of a kind that links, carried by two or more records, not generic)
+//!    are taken by kind priority (highest first), then kind name, then value in the canonical
+//!    order (64-bit FNV-1a of the bytes, then the bytes);
+//! 4. each key joins all the clusters of its records if their union has at most `limit`
+//!    distinct non-generic values of every kind with a limit, and otherwise joins none of them.
+//!
+//! It gives the partition only; the tests check customer ids, change events and explanations
+//! by rules of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +31,7 @@ pub struct RefKind {
     pub links: bool,
 }
 
-/// The canonical value order of the spec: 64-bit FNV-1a of the bytes, then the bytes.
+/// The hash of the canonical value order: 64-bit FNV-1a of the bytes (ties: the bytes).
 pub fn fnv1a(value: &str) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for &b in value.as_bytes() {
@@ -25,8 +41,8 @@ pub fn fnv1a(value: &str) -> u64 {
     h
 }
 
-/// Resolves `records` (name → set of (kind index, normalised value)) in one batch.
-/// Returns the partition and the set of keys that were refused.
+/// Resolves `records` (name → set of (kind index, normalised value)) in one batch, with
+/// `kinds` indexed by those kind indices. Returns the partition: the records of each cluster.
 pub fn resolve<R: Ord + Clone>(
     kinds: &[RefKind],
     records: &BTreeMap<R, BTreeSet<(usize, String)>>,
