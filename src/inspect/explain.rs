@@ -271,6 +271,10 @@ impl<'a> Parts<'a> {
     /// Why a key is refused between the cluster rooted at `own` and the clusters rooted at
     /// `others`: a limit between two customers, or an ambiguous value among more.
     pub(crate) fn apart_reason(&self, own: RecordIdx, others: &[RecordIdx]) -> Option<BlockReason> {
+        // The other clusters in order of their customer ids, not of their roots: which record
+        // is a root depends on the path the union-find took, the ids do not.
+        let mut others: SmallVec<[RecordIdx; 8]> = others.iter().copied().collect();
+        others.sort_unstable_by_key(|&r| (self.clusters.customer_of(r), r));
         let owned: Vec<ValueSet> =
             std::iter::once(own).chain(others.iter().copied()).map(|r| self.values_of(r)).collect();
         let sets: Vec<&ValueSet> = owned.iter().collect();
