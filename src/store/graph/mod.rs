@@ -29,6 +29,7 @@ mod index;
 mod keys;
 mod records;
 
+#[cfg(feature = "petgraph")]
 pub(crate) use adjacency::RecordsOf;
 pub(crate) use keys::{KeyInfo, KeySlot};
 pub(crate) use records::RecordSlot;
