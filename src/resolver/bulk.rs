@@ -36,8 +36,8 @@ pub(super) struct PendingIngest {
     was_empty: bool,
     /// Records whose raw components must be re-resolved.
     seeds: Vec<RecordIdx>,
-    /// Records new to the resolver, in input order; each took the fast path as it was
-    /// stored (see [`Partition::settle_batch`]).
+    /// Records new to the resolver, in input order; each tried the fast path as it was
+    /// stored, and those it refused are seeds too (see [`Partition::settle_batch`]).
     fresh: Vec<RecordIdx>,
     /// Stored records whose attributes alone changed: their customers are updated, their
     /// links are not.
