@@ -10,6 +10,32 @@ use crate::ids::{KindId, SourceId};
 #[repr(transparent)]
 pub struct Timestamp(pub i64);
 
+impl std::fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, `2024-05-01T09:30:00Z`, in the proleptic Gregorian calendar (after
+    /// Howard Hinnant's `civil_from_days`); years outside 0000–9999 get more digits or a sign.
+    ///
+    /// ```
+    /// use idstitch::Timestamp;
+    ///
+    /// assert_eq!(Timestamp(1_714_555_800).to_string(), "2024-05-01T09:30:00Z");
+    /// assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59Z");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+        write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    }
+}
+
 /// One named attribute value of a record (`name = "Jan Jansen"`), with when it was observed.
 ///
 /// The name is shared (an [`Arc<str>`]): every record of a source carries the same few
@@ -144,7 +170,25 @@ pub struct RecordRef<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::trim_external_id;
+    use super::{trim_external_id, Timestamp};
+
+    #[test]
+    fn timestamps_display_as_rfc3339_utc() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (951_868_799, "2000-02-29T23:59:59Z"),
+            (4_107_456_000, "2100-02-28T00:00:00Z"),
+            (-2_208_988_800, "1900-01-01T00:00:00Z"),
+            (-62_135_596_800, "0001-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(Timestamp(seconds).to_string(), text, "{seconds}");
+        }
+        // Extremes neither panic nor overflow.
+        for seconds in [i64::MIN, i64::MAX] {
+            assert!(Timestamp(seconds).to_string().ends_with('Z'));
+        }
+    }
 
     proptest::proptest! {
         #[test]

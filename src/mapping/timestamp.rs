@@ -130,6 +130,16 @@ mod tests {
         parse_timestamp(text).map(|t| t.0)
     }
 
+    /// Parsing reads back what `Timestamp`'s `Display` writes, across four centuries.
+    #[test]
+    fn display_round_trips_through_parsing() {
+        let step = 7_919 * 3_607; // both prime: every day, hour and minute gets visited
+        for seconds in (-2_208_988_800i64..10_000_000_000).step_by(step) {
+            let t = Timestamp(seconds);
+            assert_eq!(parse_timestamp(&t.to_string()), Some(t), "{t}");
+        }
+    }
+
     #[test]
     fn plain_dates_are_midnight_utc() {
         assert_eq!(ts("1970-01-01"), Some(0));

@@ -107,7 +107,7 @@ pub fn view_text(view: &CustomerView) -> String {
     let _ = writeln!(text, "attributes");
     for (name, golden) in &view.attributes {
         let p = &golden.provenance;
-        let when = p.observed_at.map(|t| format!(", {}", utc(t.0))).unwrap_or_default();
+        let when = p.observed_at.map(|t| format!(", {t}")).unwrap_or_default();
         let _ = writeln!(
             text,
             "  {name}: {} ({}/{}{when}; {})",
@@ -119,34 +119,4 @@ pub fn view_text(view: &CustomerView) -> String {
         }
     }
     text
-}
-
-/// Seconds since the Unix epoch as an RFC 3339 UTC time, `2024-05-01T09:30:00Z` (the
-/// proleptic Gregorian calendar, after Howard Hinnant's `civil_from_days`).
-fn utc(seconds: i64) -> String {
-    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc;
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_714_555_800), "2024-05-01T09:30:00Z");
-        assert_eq!(utc(-1), "1969-12-31T23:59:59Z");
-    }
 }
