@@ -79,6 +79,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+mod durable;
 mod error;
 mod ids;
 mod input;
@@ -90,6 +91,8 @@ mod resolver;
 mod store;
 mod tuning;
 
+pub use durable::error::{SnapshotError, StateError};
+pub use durable::snapshot::FORMAT_VERSION;
 pub use error::{ConfigError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};

@@ -28,6 +28,10 @@ pub(crate) struct Partition {
     tuning: Tuning,
 }
 
+/// The largest customer id a snapshot may hold: the customer table takes 4 bytes per id ever
+/// handed out, so a damaged file must not make it ask for more than that much memory.
+pub(crate) const MAX_CUSTOMER_ID: u64 = u32::MAX as u64;
+
 impl Partition {
     /// An empty partition whose first customer id will be 1.
     pub fn new(tuning: Tuning) -> Self {
@@ -90,6 +94,11 @@ impl Partition {
     /// The union-find, for inspectors that read cluster roots and value sets.
     pub fn clusters(&self) -> &Clusters {
         &self.clusters
+    }
+
+    /// The next customer id to hand out.
+    pub fn next_customer(&self) -> u64 {
+        self.next_customer
     }
 
     /// Heap bytes of the clusters and of the customer table.

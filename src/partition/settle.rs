@@ -11,7 +11,7 @@ use crate::partition::events::ChangeEvent;
 use crate::partition::fast::{try_fast_link, FastLink};
 use crate::partition::link::{link_region, Region};
 use crate::partition::region::closure;
-use crate::partition::Partition;
+use crate::partition::{Partition, MAX_CUSTOMER_ID};
 use crate::store::graph::IdentityGraph;
 use crate::tuning::Tuning;
 
@@ -126,6 +126,55 @@ impl Partition {
             .map(|customers| ChangeEvent::Created { customers })
             .into_iter()
             .collect()
+    }
+
+    /// Resolves a graph rebuilt from a snapshot and gives its clusters their saved ids:
+    /// `customers` pairs each live id with one of its records. Every cluster must get exactly
+    /// one id, each below `next_customer`; otherwise the snapshot does not describe this
+    /// partition and nothing here is to be trusted.
+    pub fn restore(
+        &mut self,
+        graph: &mut IdentityGraph,
+        kinds: &KindTable,
+        customers: &[(CustomerId, RecordIdx)],
+        next_customer: u64,
+    ) -> Result<(), &'static str> {
+        self.clusters.grow(graph.record_capacity());
+        for (r, _) in graph.records() {
+            self.clusters.reset(r);
+        }
+        link_region(
+            graph,
+            kinds,
+            &mut self.clusters,
+            Region::Whole,
+            &mut self.scratch,
+            &self.tuning,
+        );
+        if next_customer == 0 || next_customer > MAX_CUSTOMER_ID {
+            return Err("next customer id out of range");
+        }
+        for &(id, r) in customers {
+            if id.0 == 0 || id.0 >= next_customer {
+                return Err("customer id at or past the next one");
+            }
+            if graph.record(r).is_none() {
+                return Err("customer names an empty record slot");
+            }
+            let root = self.clusters.find_mut(r);
+            if self.clusters.root(root).customer.0 != 0 || self.customers.get(id).is_some() {
+                return Err("two ids for one customer, or one id for two");
+            }
+            self.clusters.root_mut(root).customer = id;
+            self.customers.insert(id, root);
+        }
+        for (r, _) in graph.records() {
+            if self.clusters.customer_of(r).0 == 0 {
+                return Err("a customer without an id");
+            }
+        }
+        self.next_customer = next_customer;
+        Ok(())
     }
 
     /// Re-resolves the region reachable from `seeds` and returns the change events.

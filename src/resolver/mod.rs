@@ -6,6 +6,7 @@ mod builder;
 mod bulk;
 mod inspect;
 mod lookup;
+pub(crate) mod persist;
 mod store;
 #[cfg(test)]
 mod tests;
