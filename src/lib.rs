@@ -92,7 +92,9 @@ mod store;
 mod tuning;
 
 pub use durable::error::{SnapshotError, StateError};
+pub use durable::journal::{SyncPolicy, TornTail};
 pub use durable::snapshot::FORMAT_VERSION;
+pub use durable::state::{Durable, DurableOptions, Recovery};
 pub use error::{ConfigError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};

@@ -5,4 +5,6 @@
 
 pub(crate) mod codec;
 pub(crate) mod error;
+pub(crate) mod journal;
 pub(crate) mod snapshot;
+pub(crate) mod state;

@@ -24,7 +24,6 @@ pub(crate) struct StateRef<'a> {
 /// A resolver's parts, for rebuilding it from a snapshot.
 pub(crate) struct StateMut<'a> {
     pub kinds: &'a KindTable,
-    pub sources: &'a mut SourceTable,
     pub graph: &'a mut IdentityGraph,
     pub partition: &'a mut Partition,
 }
@@ -41,12 +40,7 @@ impl Resolver {
     }
 
     pub(crate) fn state_mut(&mut self) -> StateMut<'_> {
-        StateMut {
-            kinds: &self.kinds,
-            sources: &mut self.sources,
-            graph: &mut self.graph,
-            partition: &mut self.partition,
-        }
+        StateMut { kinds: &self.kinds, graph: &mut self.graph, partition: &mut self.partition }
     }
 
     /// `input` in stored form: checked, its values normalised (the ones that fail counted in
@@ -54,7 +48,7 @@ impl Resolver {
     ///
     /// # Errors
     /// As [`Resolver::upsert`] for a record that cannot be stored.
-    pub(crate) fn to_stored(
+    pub(crate) fn stored_form(
         &mut self,
         input: &RecordInput,
         report: &mut IngestReport,
