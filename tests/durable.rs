@@ -394,3 +394,21 @@ fn a_process_killed_at_random_moments_recovers_what_it_acknowledged() {
     assert!(done > rounds, "the child made progress: {done} operations in {rounds} rounds");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_bulk_load_reports_what_it_skipped_as_the_resolver_does() {
+    let dir = temp_dir("skipped");
+    let records = [
+        RecordInput::new(SourceId::from_raw(0), "C-1").with_key(KindId::EMAIL, "a@example.nl"),
+        RecordInput::new(SourceId::from_raw(0), "  "),
+        RecordInput::new(SourceId::from_raw(7), "C-2"),
+    ];
+    let mut plain = base();
+    let expected = plain.ingest(&records).report;
+    let mut d = open(&dir, SyncPolicy::Never);
+    let report = d.ingest(&records).unwrap().report;
+    assert_eq!(report.n_records_skipped(), 2, "{report:?}");
+    assert_eq!(report, expected);
+    drop(d);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -359,10 +359,8 @@ impl Durable {
         }
         self.write(&Entry::IngestCommit, true)?;
         let mut changes = self.resolver.finish_ingest(pending);
+        // The records skipped before they were journaled, and their rejected values.
         changes.report.absorb(&report);
-        for (e, n) in &report.records_skipped {
-            *changes.report.records_skipped.entry(e.clone()).or_default() += n;
-        }
         Ok(changes)
     }
 
