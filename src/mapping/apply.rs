@@ -103,9 +103,12 @@ impl Mapping {
     ///   its deletion rows name (the last row of an id decides; deleting a record the state
     ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
     ///
-    /// Records of sources the mapping does not name are left alone. Rows the state already
-    /// holds exactly are left out (nothing journaled, nothing changed), so applying the same
-    /// files twice changes nothing the second time: no events, every customer id kept. The
+    /// Records of sources the mapping does not name are left alone, and so is a stored record
+    /// whose row cannot be stored (counted in the report's records skipped). A source already
+    /// registered keeps its trust rank. Rows the state already holds exactly are left out
+    /// (nothing journaled, nothing changed), so applying the same files twice changes nothing
+    /// the second time: no events, every customer id kept; an id read twice in one load is
+    /// stored as its last row says, and counted as each row reads. The
     /// rows of all sources go through one bulk load ([`Durable::ingest`]), then the removals
     /// one by one ([`Durable::remove`]), per source in mapping order and by id; into an empty
     /// state this gives the customers and ids [`Mapping::run`] gives.
@@ -125,12 +128,11 @@ impl Mapping {
     /// # let _ = std::fs::remove_dir_all(&dir);
     /// std::fs::create_dir_all(&dir)?;
     /// std::fs::write(dir.join("crm.csv"), "id,email\nC1,jan@example.nl\nC2,jan@example.nl\n")?;
-    /// let mapping = Mapping::from_str(
-    ///     "[[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\nkeys = { email = \"email\" }\n",
-    ///     &dir,
-    /// )?;
-    /// let mut state =
-    ///     Durable::open_with(dir.join("state"), &mapping.resolver_builder(), DurableOptions::default())?;
+    /// let text = "[[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\n\
+    ///             keys = { email = \"email\" }\n";
+    /// let mapping = Mapping::from_str(text, &dir)?;
+    /// let builder = mapping.resolver_builder();
+    /// let mut state = Durable::open_with(dir.join("state"), &builder, DurableOptions::default())?;
     /// let first = mapping.apply(&mut state, 1024, |_| {})?;
     /// assert_eq!(first.added(), 2);
     /// let customer = state.customer_of(first.sources[0], "C1");
@@ -214,6 +216,8 @@ impl Mapping {
                             Outcome::New => t.added += 1,
                             Outcome::Changed => t.updated += 1,
                             Outcome::Unchanged => t.unchanged += 1,
+                            // Counted in the report's records skipped.
+                            Outcome::Skipped => {}
                         }
                     }
                 },

@@ -162,6 +162,7 @@
 //! # fn main() {}
 //! ```
 
+mod apply;
 mod config;
 mod error;
 mod input;
@@ -171,8 +172,10 @@ mod row;
 mod run;
 mod timestamp;
 
-pub use config::{InputFormat, KindMapping, Mapping, SourceMapping};
+pub use apply::{AppliedRun, SourceTally};
+pub use config::{InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
 pub use error::{MappingError, TomlPlace};
 pub use input::{InputReport, MappedSource, SourceReport};
+pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
 pub use timestamp::parse_timestamp;

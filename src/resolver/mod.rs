@@ -15,6 +15,8 @@ mod write;
 use std::sync::Arc;
 
 pub use builder::ResolverBuilder;
+#[cfg(feature = "mapping")]
+pub(crate) use bulk::PendingIngest;
 
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
