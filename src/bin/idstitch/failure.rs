@@ -34,6 +34,17 @@ impl Failure {
         failure
     }
 
+    /// Doing `what` (open, compact) to the state in `dir` failed.
+    pub fn state(what: &str, dir: &std::path::Path, error: &idstitch::StateError) -> Self {
+        let hint = match error {
+            idstitch::StateError::Snapshot(idstitch::SnapshotError::ConfigMismatch { .. }) => {
+                " (the mapping's kinds or default_country are not those the state was made with)"
+            }
+            _ => "",
+        };
+        Failure::new(format!("cannot {what} state {}: {error}{hint}", dir.display()))
+    }
+
     /// Prints the message as one line on stderr (unless quiet) and gives the exit status.
     pub fn report(self) -> ExitCode {
         if !self.quiet {
