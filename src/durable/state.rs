@@ -66,7 +66,7 @@ pub struct Recovery {
     /// Journal entries applied on top of the snapshot.
     pub entries_replayed: u64,
     /// Records of a bulk load whose call never returned (its journal has no commit): not
-    /// applied, as the call was never acknowledged.
+    /// applied, as the call was never acknowledged, and cut off the journal.
     pub uncommitted_records: u64,
     /// A damaged end of the journal, cut off.
     pub torn_tail: Option<TornTail>,
@@ -222,15 +222,13 @@ impl Durable {
                 }
             })?;
             drop(bytes);
-            replay(&mut resolver, &read.entries, &mut recovery, generation)?;
+            let unfinished = replay(&mut resolver, &read.entries, &mut recovery, generation)?;
             recovery.torn_tail = read.torn;
-            Journal::reopen(
-                segment,
-                generation,
-                options.sync,
-                read.good_len.max(journal::HEADER_LEN),
-            )
-            .map_err(io_error("open journal"))?
+            // A load without its commit is cut off with the torn tail: left in, its chunks
+            // would join the next load's on a later replay.
+            let good_len = unfinished.unwrap_or(read.good_len);
+            Journal::reopen(segment, generation, options.sync, good_len.max(journal::HEADER_LEN))
+                .map_err(io_error("open journal"))?
         } else {
             Journal::create(dir, generation, options.sync).map_err(io_error("create journal"))?
         };
@@ -568,15 +566,18 @@ fn remove_other_segments(dir: &Path, generation: u64) -> Result<(), StateError> 
     Ok(())
 }
 
-/// Applies a segment's entries to `resolver` in order.
+/// Applies a segment's entries to `resolver` in order. Returns where a bulk load that ends
+/// the segment without its commit starts, if one does.
 fn replay(
     resolver: &mut Resolver,
     entries: &[(u64, Vec<u8>)],
     recovery: &mut Recovery,
     generation: u64,
-) -> Result<(), StateError> {
+) -> Result<Option<u64>, StateError> {
     let mut load: Vec<StoredRecord> = Vec::new();
     let mut in_load = false;
+    // Where the load being read started.
+    let mut load_start = None;
     for (offset, payload) in entries {
         let damaged = |reason| StateError::Journal {
             segment: journal::segment_name(generation),
@@ -608,6 +609,9 @@ fn replay(
                 let _ = resolver.remove(source, &external_id);
             }
             Entry::IngestChunk(records) => {
+                if !in_load {
+                    load_start = Some(*offset);
+                }
                 in_load = true;
                 load.extend(records);
             }
@@ -626,5 +630,5 @@ fn replay(
         }
     }
     recovery.uncommitted_records += load.len() as u64;
-    Ok(())
+    Ok(load_start.filter(|_| in_load))
 }
