@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 
-/// Exit status of a bad mapping, input file, record or output.
+/// Exit status of a bad mapping, input file, record, state directory or output.
 const FAILED: u8 = 1;
 /// Exit status of bad arguments (as clap's own).
 const USAGE: u8 = 2;

@@ -56,8 +56,8 @@ use output::Output;
                   instead of the files. A record is named SOURCE:ID: the source's name from \
                   the mapping, a colon, the record's id in that source (split at the first \
                   colon, so ids may contain colons).",
-    after_help = "Exit status: 0 on success, 1 for a bad mapping, input file, record or \
-                  output, 2 for bad arguments. Errors are one line on stderr."
+    after_help = "Exit status: 0 on success, 1 for a bad mapping, input file, record, state \
+                  directory or output, 2 for bad arguments. Errors are one line on stderr."
 )]
 struct Cli {
     /// What to do.
