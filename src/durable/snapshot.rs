@@ -202,10 +202,14 @@ pub(crate) fn write_state(
         s.w.str(name);
         s.w.var(u64::from(state.sources.trust(id).unwrap_or(0)));
     }
+    // The sizes to come, so that loading makes room once instead of growing its tables.
+    let graph = state.graph;
+    let live_keys = graph.keys().filter(|(_, info)| info.n_records > 0).count();
+    s.w.var(live_keys as u64);
+    s.w.var(graph.n_records() as u64);
     s.flush_section(SOURCES)?;
 
     // Keys no record carries are left out (reclaimed); the others keep their order.
-    let graph = state.graph;
     let mut remap = vec![u32::MAX; graph.n_keys()];
     let mut n_keys = 0u32;
     let mut in_section = 0;
@@ -433,6 +437,7 @@ pub(crate) enum Opener<'a> {
 /// Reads a snapshot from `input`: the resolver it holds and its generation.
 pub(crate) fn read_state(
     input: impl Read,
+    size_hint: u64,
     opener: Opener<'_>,
 ) -> Result<(Resolver, u64), SnapshotError> {
     let mut s = SectionReader { input, offset: 0, buf: Vec::new() };
@@ -521,6 +526,12 @@ pub(crate) fn read_state(
                         .add_source(name, trust)
                         .map_err(|_| corrupt("invalid or repeated source"))?;
                 }
+                // Counts a damaged file could inflate are bounded by its size: every key and
+                // record takes at least two bytes.
+                let bound = size_hint / 2;
+                let n_keys = r.var().map_err(malformed)?.min(bound) as usize;
+                let n_records = r.var().map_err(malformed)?.min(bound) as usize;
+                resolver.reserve_exact(n_records, n_keys);
                 expected = KEYS;
             }
             KEYS => {
@@ -755,7 +766,8 @@ impl Loader {
 /// Opens the snapshot at `path`.
 pub(crate) fn load(path: &Path, opener: Opener<'_>) -> Result<(Resolver, u64), SnapshotError> {
     let file = File::open(path).map_err(|source| SnapshotError::Io { what: "open", source })?;
-    read_state(BufReader::with_capacity(1 << 20, file), opener)
+    let size = file.metadata().map_err(|source| SnapshotError::Io { what: "open", source })?.len();
+    read_state(BufReader::with_capacity(1 << 20, file), size, opener)
 }
 
 impl Resolver {
