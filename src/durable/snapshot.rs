@@ -1,10 +1,12 @@
 //! What is in a snapshot file, and how is it written safely and read without trusting it?
 //!
 //! A header (magic number, format version, generation, its own CRC-32), then sections, each
-//! `tag, length, payload, CRC-32`: configuration, sources, keys, attribute names, records,
-//! free record slots, customers and an end section with the counts. Large sections are split
-//! (at most [`KEYS_PER_SECTION`] keys, [`RECORDS_PER_SECTION`] records each), so neither side
-//! holds more than one section in memory besides the resolver itself. Saving writes a
+//! `tag, length, payload, CRC-32`: configuration, sources (and the counts to come), keys,
+//! attribute names, records (each with its customer id), free record slots, and an end
+//! section with the counts. Large sections are split (at most [`KEYS_PER_SECTION`] keys,
+//! [`RECORDS_PER_SECTION`] records each), so neither side holds more than one section in
+//! memory besides the resolver itself. Loading joins the saved clusters directly instead of
+//! linking the graph again. Saving writes a
 //! temporary file beside the target, syncs it, renames it over the target and syncs the
 //! directory: a crash leaves the old snapshot or the new one, never a mix.
 
@@ -41,7 +43,6 @@ const KEYS: u8 = 3;
 const NAMES: u8 = 4;
 const RECORDS: u8 = 5;
 const FREE: u8 = 6;
-const CUSTOMERS: u8 = 7;
 const END: u8 = 0xff;
 
 fn section_name(tag: u8) -> &'static str {
@@ -52,7 +53,6 @@ fn section_name(tag: u8) -> &'static str {
         NAMES => "attribute names",
         RECORDS => "records",
         FREE => "free slots",
-        CUSTOMERS => "customers",
         END => "end",
         _ => "unknown section",
     }
@@ -267,6 +267,7 @@ pub(crate) fn write_state(
             s.w.var(u64::from(if i == 0 { k } else { k - previous - 1 }));
             previous = k;
         }
+        s.w.var(state.partition.customer_of(r).0);
         let attributes: Vec<_> = graph.attributes(slot).collect();
         s.w.var(attributes.len() as u64);
         for a in attributes {
@@ -298,24 +299,6 @@ pub(crate) fn write_state(
     s.flush_section(FREE)?;
 
     let partition = state.partition;
-    let mut in_section = 0;
-    let mut previous = 0u64;
-    for id in partition.customer_ids() {
-        let record = partition.record_of(id).map_or(0, |r| r.0);
-        s.w.var(id.0 - previous);
-        s.w.var(u64::from(record));
-        previous = id.0;
-        in_section += 1;
-        if in_section == KEYS_PER_SECTION {
-            s.flush_section(CUSTOMERS)?;
-            in_section = 0;
-            previous = 0;
-        }
-    }
-    if in_section > 0 {
-        s.flush_section(CUSTOMERS)?;
-    }
-
     s.w.var(u64::from(n_keys));
     s.w.var(graph.n_records() as u64);
     s.w.var(partition.n_customers() as u64);
@@ -480,13 +463,13 @@ pub(crate) fn read_state(
             Malformed::Truncated => corrupt("a value runs past the section's end"),
             Malformed::Invalid(reason) => corrupt(reason),
         };
-        // Sections come in a fixed order; keys, records and customers may repeat.
+        // Sections come in a fixed order; keys and records may repeat.
         let allowed = match expected {
             CONFIG => tag == CONFIG,
             SOURCES => tag == SOURCES,
             KEYS => tag == KEYS || tag == NAMES,
             RECORDS => tag == RECORDS || tag == FREE,
-            CUSTOMERS => tag == CUSTOMERS || tag == END,
+            END => tag == END,
             _ => false,
         };
         if !allowed {
@@ -556,16 +539,7 @@ pub(crate) fn read_state(
                     .map(|_| r.var_u32().map(RecordIdx))
                     .collect::<Result<_, _>>()
                     .map_err(malformed)?;
-                expected = CUSTOMERS;
-            }
-            CUSTOMERS => {
-                let mut previous = 0u64;
-                while !r.is_empty() {
-                    let id = previous.saturating_add(r.var().map_err(malformed)?);
-                    let record = r.var_u32().map_err(malformed)?;
-                    loader.customers.push((CustomerId(id), RecordIdx(record)));
-                    previous = id;
-                }
+                expected = END;
             }
             END => {
                 let mut resolver = resolver.take().ok_or_else(|| corrupt("no configuration"))?;
@@ -651,7 +625,8 @@ impl LoadError {
 struct Loader {
     names: Vec<Arc<str>>,
     free: Vec<RecordIdx>,
-    customers: Vec<(CustomerId, RecordIdx)>,
+    /// Each record's customer.
+    customers: Vec<(RecordIdx, CustomerId)>,
     /// Keys saved as refused: resolving the loaded graph may decide otherwise, and the
     /// saved state is what the next operation must see.
     refused: Vec<KeyIdx>,
@@ -710,6 +685,7 @@ impl Loader {
                 self.keys.push(key);
                 next = k + 1;
             }
+            self.customers.push((slot, CustomerId(r.var()?)));
             let n = r.count(3)?;
             self.attributes.clear();
             for _ in 0..n {
@@ -742,15 +718,15 @@ impl Loader {
         let [n_keys, n_records, n_customers, next_seq, next_customer] = counts else {
             return Err("counts");
         };
-        if *n_keys != state.graph.n_keys() as u64
-            || *n_records != state.graph.n_records() as u64
-            || *n_customers != self.customers.len() as u64
-        {
+        if *n_keys != state.graph.n_keys() as u64 || *n_records != state.graph.n_records() as u64 {
             return Err("counts differ from the sections: a section is missing");
         }
         let next_seq = u32::try_from(*next_seq).map_err(|_| "next record number")?;
         state.graph.finish_restore(std::mem::take(&mut self.free), next_seq)?;
-        state.partition.restore(state.graph, state.kinds, &self.customers, *next_customer)?;
+        state.partition.restore(state.graph, &self.customers, *next_customer)?;
+        if *n_customers != state.partition.n_customers() as u64 {
+            return Err("customer count differs from the records' customers");
+        }
         for (k, _) in state.graph.keys().collect::<Vec<_>>() {
             state.graph.set_refused(k, false);
         }
