@@ -348,6 +348,8 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 struct SectionReader<R: Read> {
     input: R,
     offset: u64,
+    /// The file's length.
+    size: u64,
     buf: Vec<u8>,
 }
 
@@ -369,17 +371,16 @@ impl<R: Read> SectionReader<R> {
                 reason: "section too long",
             });
         }
-        // Read in steps, so a damaged length meets the end of the file before it is
-        // allocated in full.
-        self.buf.clear();
-        let mut left = len as usize;
-        let mut step = [0u8; 1 << 16];
-        while left > 0 {
-            let n = left.min(step.len());
-            self.read_exact(&mut step[..n], section, start)?;
-            self.buf.extend_from_slice(&step[..n]);
-            left -= n;
+        // A length past the end of the file is damage, found before anything is allocated.
+        if len > self.size.saturating_sub(self.offset) {
+            return Err(SnapshotError::Truncated { section, offset: self.size });
         }
+        self.buf.clear();
+        self.buf.resize(len as usize, 0);
+        let mut payload = std::mem::take(&mut self.buf);
+        let read = self.read_exact(&mut payload, section, start);
+        self.buf = payload;
+        read?;
         let mut crc = [0u8; 4];
         self.read_exact(&mut crc, section, start)?;
         let mut hasher = crc32fast::Hasher::new();
@@ -423,7 +424,7 @@ pub(crate) fn read_state(
     size_hint: u64,
     opener: Opener<'_>,
 ) -> Result<(Resolver, u64), SnapshotError> {
-    let mut s = SectionReader { input, offset: 0, buf: Vec::new() };
+    let mut s = SectionReader { input, offset: 0, size: size_hint, buf: Vec::new() };
     let mut header = [0u8; HEADER_LEN];
     match s.input.read_exact(&mut header) {
         Ok(()) => s.offset = HEADER_LEN as u64,
@@ -687,19 +688,27 @@ impl Loader {
             }
             self.customers.push((slot, CustomerId(r.var()?)));
             let n = r.count(3)?;
-            self.attributes.clear();
-            for _ in 0..n {
+            // The buffer's strings are reused from record to record: no allocation per value.
+            if self.attributes.len() < n {
+                self.attributes.resize_with(n, || crate::Attribute {
+                    name: Arc::from(""),
+                    value: String::new(),
+                    observed_at: None,
+                });
+            }
+            for a in &mut self.attributes[..n] {
                 let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
-                let name = name.ok_or(LoadError::Invalid("attribute name index"))?.clone();
-                let value = r.str()?.to_string();
-                let observed_at = match r.u8()? {
+                a.name = Arc::clone(name.ok_or(LoadError::Invalid("attribute name index"))?);
+                a.value.clear();
+                a.value.push_str(r.str()?);
+                a.observed_at = match r.u8()? {
                     0 => None,
                     1 => Some(crate::Timestamp(r.var_i64()?)),
                     _ => return Err(LoadError::Invalid("option tag")),
                 };
-                self.attributes.push(crate::Attribute { name, value, observed_at });
             }
-            let room = state.graph.check_room(self.keys.len(), &self.attributes);
+            let attributes = &self.attributes[..n];
+            let room = state.graph.check_room(self.keys.len(), attributes);
             room.map_err(|_| LoadError::Invalid("record too large"))?;
             state
                 .graph
@@ -707,7 +716,7 @@ impl Loader {
                 .map_err(|_| LoadError::Invalid("record too large"))?;
             state
                 .graph
-                .set_attributes(slot, &self.attributes)
+                .set_attributes(slot, attributes)
                 .map_err(|_| LoadError::Invalid("record too large"))?;
         }
         Ok(())
@@ -733,7 +742,6 @@ impl Loader {
         for &k in &self.refused {
             state.graph.set_refused(k, true);
         }
-        state.graph.fit_indexes();
         state.graph.trim();
         Ok(())
     }
