@@ -98,6 +98,15 @@ pub(crate) fn encode_config(kinds: &[(String, KindSpec)], ctx: &NormalizeContext
     }
 }
 
+/// The configuration bytes of a resolver's state.
+fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
+    let mut config = Writer::default();
+    let specs: Vec<(String, KindSpec)> =
+        (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
+    encode_config(&specs, state.ctx, &mut config);
+    config.buf
+}
+
 /// A builder configured as the snapshot's configuration says.
 fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, Malformed> {
     let code = r.opt_var()?;
@@ -314,13 +323,10 @@ pub(crate) fn save(resolver: &Resolver, path: &Path, generation: u64) -> Result<
     let io = |what| move |source| SnapshotError::Io { what, source };
     let tmp = temporary_path(path);
     let state = resolver.state();
-    let mut config = Writer::default();
-    let specs: Vec<(String, KindSpec)> =
-        (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
-    encode_config(&specs, state.ctx, &mut config);
+    let config = config_bytes(&state);
     let file = File::create(&tmp).map_err(io("create"))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    write_state(&state, &config.buf, generation, &mut out).map_err(io("write"))?;
+    write_state(&state, &config, generation, &mut out).map_err(io("write"))?;
     let file = out.into_inner().map_err(|e| io("write")(e.into_error()))?;
     file.sync_all().map_err(io("sync"))?;
     drop(file);
@@ -799,7 +805,51 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// [`Resolver::save_snapshot`] to any writer (a buffer, a socket, object storage),
+    /// without the temporary file and the sync: the caller decides how the bytes are kept.
+    ///
+    /// # Errors
+    /// [`SnapshotError::Io`] if writing fails.
+    pub fn write_snapshot(&self, out: impl Write) -> Result<(), SnapshotError> {
+        let state = self.state();
+        write_state(&state, &config_bytes(&state), 0, out)
+            .map_err(|source| SnapshotError::Io { what: "write", source })
+    }
+
+    /// [`Resolver::load_snapshot`] from bytes in memory (what [`Resolver::write_snapshot`]
+    /// wrote).
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::PHONE, "+31612345678"))?;
+    /// let mut bytes = Vec::new();
+    /// resolver.write_snapshot(&mut bytes)?;
+    /// let restored = Resolver::read_snapshot(&bytes)?;
+    /// assert_eq!(restored.n_customers(), 1);
+    /// assert!(Resolver::read_snapshot(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Resolver::load_snapshot`].
+    pub fn read_snapshot(bytes: &[u8]) -> Result<Resolver, SnapshotError> {
+        read_state(bytes, bytes.len() as u64, Opener::FromFile).map(|(resolver, _)| resolver)
+    }
+}
+
 impl ResolverBuilder {
+    /// [`ResolverBuilder::load_snapshot`] from bytes in memory.
+    ///
+    /// # Errors
+    /// As [`ResolverBuilder::load_snapshot`].
+    pub fn read_snapshot(&self, bytes: &[u8]) -> Result<Resolver, SnapshotError> {
+        read_state(bytes, bytes.len() as u64, Opener::With(self)).map(|(resolver, _)| resolver)
+    }
+
     /// Reads a resolver back from a snapshot, configured by this builder, which must be
     /// configured as the resolver that saved it was (kinds, policies, phone country; custom
     /// normalisers are matched by kind name).
