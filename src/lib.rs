@@ -95,6 +95,7 @@ pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, Recor
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;
 pub use input::normalize::{NormalizeContext, Normalizer, RejectReason};
+pub use input::pseudonym::pseudonym;
 pub use input::record::{Attribute, RecordInput, RecordRef, Timestamp};
 pub use input::report::IngestReport;
 pub use inspect::dot::DotOptions;

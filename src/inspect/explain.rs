@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::input::pseudonym::display_value;
 use crate::input::record::trim_external_id;
 use crate::inspect::Parts;
 use crate::partition::clusters::ValueSet;
@@ -391,7 +392,7 @@ impl fmt::Display for Describe<'_> {
         let r = self.parts;
         let src = |s: SourceId| r.source_name(s).unwrap_or("?");
         let kind = |k: KindId| r.kind_name(k).unwrap_or("?");
-        let value = |v: &str| v.replace(crate::input::kind::COMPOSITE_SEPARATOR, " | ");
+        let value = |v: &str| display_value(v, r.kinds.is_pseudonymized());
         let write_path = |f: &mut fmt::Formatter<'_>, path: &[LinkStep]| -> fmt::Result {
             for s in path {
                 writeln!(

@@ -217,7 +217,8 @@ pub(super) struct Stored {
 /// misses to keep the memory system busy, few enough lines to stay in the L1 cache.
 pub(super) const TOUCH_BLOCK: usize = 128;
 
-/// Interns a prepared value, deny-listed values with cap 0.
+/// Interns a prepared value, deny-listed values with cap 0: as the span decided, or else (raw
+/// mode) from the value, asked only of a new key.
 fn intern(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
@@ -225,5 +226,7 @@ fn intern(
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
     let kind = span.kind;
-    graph.intern_key(kind, value, span.hash, || kinds.is_denied(kind, value))
+    graph.intern_key(kind, value, span.hash, || {
+        span.denied.unwrap_or_else(|| kinds.is_denied(kind, value))
+    })
 }
