@@ -17,6 +17,11 @@
 //! memory figures, for profiling the bulk path). With the default `rayon` feature a bulk load
 //! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
+//! `--pseudonymize` also loads the same records into a pseudonymised resolver (every key value
+//! stored as its HMAC-SHA256) and then into a raw one again, each from scratch and dropped
+//! after, and prints their times against the first raw load, and whether the pseudonymised
+//! partition is the raw one.
+//!
 //! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
 //! graph keeps its size): `new person` upserts a record of someone not in the graph, `known
 //! person` takes a record of the graph out (untimed) and upserts it again, so it joins its
@@ -25,10 +30,11 @@
 //! host that has just parsed or built the record hands it over (`input just built`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
+use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, ResolverBuilder};
 use idstitch_testkit::floor;
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
@@ -151,9 +157,72 @@ fn reset_peak_rss() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
+/// Loads `inputs` into a fresh resolver of `builder` (sources registered as in the synth
+/// data), returning it and the load's time in seconds.
+fn timed_load(
+    builder: &ResolverBuilder,
+    inputs: &[RecordInput],
+) -> Result<(Resolver, f64), Box<dyn std::error::Error>> {
+    let mut resolver = builder.build()?;
+    SynthIds::register(&mut resolver)?;
+    let start = Instant::now();
+    let changes = resolver.ingest(inputs);
+    let time = start.elapsed().as_secs_f64();
+    std::hint::black_box(changes);
+    Ok((resolver, time))
+}
+
+/// `--pseudonymize`: the same records loaded pseudonymised, then raw again, each into a fresh
+/// resolver dropped after; their times against the first raw load (`raw_time`, into `raw`),
+/// and the records whose customer is not the same set of records in both modes.
+fn compare_pseudonymized(
+    raw: &Resolver,
+    builder: &ResolverBuilder,
+    pseudonymized_builder: &ResolverBuilder,
+    inputs: &[RecordInput],
+    raw_time: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let n = inputs.len();
+    let (pseudo, pseudo_time) = timed_load(pseudonymized_builder, inputs)?;
+    // Both stored the same records in the same slots (input order): pair their customers. A
+    // customer is the same in both modes if all its records are in one customer of the other
+    // mode and that customer's records all in it.
+    let pairs: Vec<_> =
+        raw.assignments().zip(pseudo.assignments()).map(|(a, b)| (a.1, b.1)).collect();
+    let (mut of_raw, mut of_pseudo) = (HashMap::new(), HashMap::new());
+    for &(r, p) in &pairs {
+        let (first, spread) = of_raw.entry(r).or_insert((p, false));
+        *spread |= *first != p;
+        let (first, spread) = of_pseudo.entry(p).or_insert((r, false));
+        *spread |= *first != r;
+    }
+    let differing = pairs.iter().filter(|(r, _)| of_raw[r].1 || of_pseudo[&of_raw[r].0].1).count();
+    let m = pseudo.memory_usage();
+    println!(
+        "pseudonymised bulk ingest: {pseudo_time:.3} s = {:.0} records/s, {:.2} x the raw load \
+         ({} customers against {}; {differing} records in customers that differ); key text \
+         {:.0} bytes/record, {:.0} in all",
+        n as f64 / pseudo_time,
+        pseudo_time / raw_time,
+        pseudo.n_customers(),
+        raw.n_customers(),
+        m.key_text as f64 / n as f64,
+        m.total() as f64 / n as f64
+    );
+    drop(pseudo);
+    let (again, again_time) = timed_load(builder, inputs)?;
+    drop(again);
+    println!(
+        "raw bulk ingest again, after it: {again_time:.3} s; pseudonymised / mean raw = {:.2} x",
+        2.0 * pseudo_time / (raw_time + again_time)
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
     let mut bulk_only = false;
+    let mut pseudonymize = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -161,8 +230,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 records = args.next().ok_or("--records needs a value")?.parse()?;
             }
             "--bulk-only" => bulk_only = true,
+            "--pseudonymize" => pseudonymize = true,
             other => {
-                return Err(format!("unknown flag {other}; use --records N [--bulk-only]").into())
+                return Err(format!(
+                    "unknown flag {other}; use --records N [--bulk-only] [--pseudonymize]"
+                )
+                .into())
             }
         }
     }
@@ -174,6 +247,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut resolver = builder.build()?;
     let ids = SynthIds::register(&mut resolver)?;
+    // The same configuration, pseudonymised, for `--pseudonymize`.
+    let pseudonymized_builder = {
+        let mut b = builder.clone();
+        b.pseudonymize(b"scale example secret");
+        b
+    };
     let people = (records as f64 / RECORDS_PER_PERSON).ceil() as usize;
     let incremental_people = (people / 100).max(1);
     // One generated population: the first `people` persons' records go into the graph; the
@@ -228,7 +307,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let normalised = floor::run_normalise(&inputs, &resolver);
     let normalise_time = start.elapsed().as_secs_f64();
-    drop(inputs);
     println!(
         "bulk ingest: {n} records in {ingest:.3} s = {:.0} records/s ({} customers, {} change events)",
         n as f64 / ingest,
@@ -236,6 +314,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         changes.events.len()
     );
     drop(changes);
+    if pseudonymize {
+        compare_pseudonymized(&resolver, &builder, &pseudonymized_builder, &inputs, ingest)?;
+    }
+    drop(inputs);
 
     let m = resolver.memory_usage();
     let per = |bytes: usize| bytes as f64 / n as f64;

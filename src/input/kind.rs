@@ -135,6 +135,18 @@ fn same_builtin(a: &Normalizer, b: &Normalizer) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b) && !matches!(a, Normalizer::Custom(_))
 }
 
+/// The canonical order of values within a kind: a fixed hash (platform- and run-independent,
+/// 64-bit FNV-1a of the normalised value), ties broken by the stored value itself.
+#[inline]
+pub(crate) fn value_order_hash(value: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in value.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// The separator between the parts of a composite key value (ASCII unit separator).
 pub(crate) const COMPOSITE_SEPARATOR: char = '\u{1f}';
 

@@ -91,6 +91,10 @@ pub(crate) struct Span {
     /// `Some(denied)` when it was decided before the value was replaced by its pseudonym,
     /// from which it can no longer be told.
     pub denied: Option<bool>,
+    /// Pseudonymised mode: the value's order tag (`Pseudonymizer::push_pseudonym_tagged`),
+    /// from which linking reads back the canonical order of the normalised value. 0 in raw
+    /// mode, where linking hashes the stored value itself.
+    pub order_tag: u64,
 }
 
 /// A chunk of prepared records.
@@ -153,19 +157,24 @@ fn read_part(
 }
 
 /// Appends normalised `value` of `kind` to `text`, in pseudonymised mode as its pseudonym.
-/// Returns the span's `denied`: decided here in pseudonymised mode, where the pseudonym can
-/// no longer tell a placeholder, and left to interning otherwise.
+/// Returns the span's `denied` and `order_tag`: in pseudonymised mode decided here, where the
+/// pseudonym can no longer tell them; in raw mode left to interning and linking.
 #[inline]
-fn append_value(kinds: &KindTable, kind: KindId, value: &str, text: &mut String) -> Option<bool> {
+fn append_value(
+    kinds: &KindTable,
+    kind: KindId,
+    value: &str,
+    text: &mut String,
+) -> (Option<bool>, u64) {
     match &kinds.pseudonymizer {
         None => {
             text.push_str(value);
-            None
+            (None, 0)
         }
         Some(p) => {
             let denied = kinds.is_denied(kind, value);
-            p.push_pseudonym(value, text);
-            Some(denied)
+            let order_tag = p.push_pseudonym_tagged(value, text);
+            (Some(denied), order_tag)
         }
     }
 }
@@ -240,17 +249,17 @@ impl PreparedChunk {
         let PreparedChunk { text, spans, rejected, part, parts, part_states, joined, .. } = self;
         let pseudonymizer = kinds.pseudonymizer.as_ref();
         // A span for the value `text[start..]`.
-        let mut push = |kind: KindId, start: usize, text: &str, denied: Option<bool>| {
+        let mut push = |kind: KindId, start: usize, text: &str, (denied, order_tag)| {
             let hash = hash_key(hasher, kind, text.get(start..).unwrap_or_default());
-            spans.push(Span { kind, start, end: text.len(), hash, denied });
+            spans.push(Span { kind, start, end: text.len(), hash, denied, order_tag });
         };
         for (kind, raw) in &input.keys {
             let entry = kinds.entry(*kind);
             match entry.spec.normalizer.normalize_into(raw, ctx, part) {
                 Ok(()) => {
                     let start = text.len();
-                    let denied = append_value(kinds, *kind, part, text);
-                    push(*kind, start, text, denied);
+                    let decided = append_value(kinds, *kind, part, text);
+                    push(*kind, start, text, decided);
                 }
                 Err(reason) => {
                     *rejected.values_rejected.entry((input.source, *kind, reason)).or_default() += 1
@@ -311,10 +320,10 @@ impl PreparedChunk {
                 out.truncate(start);
             } else if pseudonymizer.is_some() {
                 let start = text.len();
-                let denied = append_value(kinds, kind, joined, text);
-                push(kind, start, text, denied);
+                let decided = append_value(kinds, kind, joined, text);
+                push(kind, start, text, decided);
             } else {
-                push(kind, start, text, None);
+                push(kind, start, text, (None, 0));
             }
         }
         Ok(hash_record(hasher, input.source, external_id))

@@ -16,7 +16,7 @@
 use smallvec::SmallVec;
 
 use crate::ids::{KeyIdx, KindId, RecordIdx};
-use crate::input::kind::KindTable;
+use crate::input::kind::{value_order_hash, KindTable};
 use crate::partition::clusters::{Clusters, ValueSet};
 use crate::store::graph::IdentityGraph;
 use crate::tuning::Tuning;
@@ -49,18 +49,6 @@ impl Scratch {
         release(&mut self.candidates);
         release(&mut self.members);
     }
-}
-
-/// The canonical order of values within a kind: a fixed hash (platform- and run-independent),
-/// ties broken by the value itself.
-#[inline]
-pub(crate) fn value_order_hash(value: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in value.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// The sorted non-generic values of the limited kinds that `record` carries.
@@ -283,7 +271,12 @@ fn link_canonical(
         let slot = graph.key(k);
         if slot.n_records >= 2 && slot.can_link() {
             let rank = kinds.entry(slot.kind).rank;
-            let order = value_order_hash(graph.key_value(k));
+            let value = graph.key_value(k);
+            // Pseudonymised, the raw value's hash is read back from the key's order tag.
+            let order = match &kinds.pseudonymizer {
+                None => value_order_hash(value),
+                Some(p) => p.order_hash(value, graph.order_tag(k)),
+            };
             candidates.push((rank, order, k));
         }
     }

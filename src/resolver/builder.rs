@@ -163,18 +163,24 @@ impl ResolverBuilder {
     ///   pseudonym; it never enters the key arena, the key index or anything else kept, and
     ///   the scratch buffers that held it are zeroed. Attributes and external ids are stored
     ///   as given: a composite kind's parts are attributes, so they are kept like any other.
-    /// - **Secret:** never stored. The resolver keeps the HMAC's prepared key state, which it
-    ///   needs to hash new values, and no `Debug` output shows either.
+    /// - **Secret:** never stored. The resolver keeps the HMACs' prepared key states, which
+    ///   it needs to hash new values, and no `Debug` output shows the secret or the states.
     /// - **Lookups** that take a key value ([`Resolver::records_with_key`]) take the raw
     ///   value, normalise and hash it as ingest does; a stored pseudonym finds its key too.
     /// - **Shown:** [`Resolver::record_keys`], [`Resolver::key_at`], [`Explanation`]s and
     ///   customer views carry the full pseudonym (hosts join on it). Texts for people —
     ///   [`Resolver::describe`] and the DOT pictures — name a key by its kind and `#` with the
     ///   first 12 hex digits: `email #3f2a9c1b04de`.
-    /// - **Partition:** values of one kind link in a canonical order, by a hash of the stored
-    ///   value; here that is the pseudonym, so where two values compete under a limit the
-    ///   partition is the one raw mode gives for the pseudonyms as values, which can differ
-    ///   from raw mode's for the raw values (see BENCHMARKS.md … ).
+    /// - **Partition:** raw mode's: the same customers, ids and change events. Values of one
+    ///   kind link in a canonical order, by the 64-bit FNV-1a hash of the normalised value,
+    ///   which decides which of two values competing under a limit links. A pseudonym cannot
+    ///   tell that hash (ordering by the pseudonym's own hash changed the partition in about
+    ///   one random history in eleven), and an unkeyed hash of the raw value stored beside it
+    ///   would let anyone confirm guessed values. So each key also keeps an *order tag*: the
+    ///   raw value's hash masked with 64 bits of an HMAC of the pseudonym under a key derived
+    ///   from the secret, read back when linking. Only if two values of one kind in one
+    ///   contested component had the same 64-bit hash would the tie go by pseudonym instead
+    ///   of by value.
     ///
     /// An empty secret makes [`ResolverBuilder::build`] fail with
     /// [`ConfigError::EmptySecret`].
@@ -231,8 +237,13 @@ impl ResolverBuilder {
         let mut kinds = KindTable::new(self.kinds.clone(), &self.ctx)?;
         kinds.pseudonymizer = self.pseudonymizer.clone();
         let kinds = Arc::new(kinds);
+        let mut graph =
+            IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning);
+        if kinds.is_pseudonymized() {
+            graph.keep_order_tags();
+        }
         Ok(Resolver {
-            graph: IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning),
+            graph,
             kinds,
             ctx: self.ctx,
             sources: SourceTable::default(),

@@ -226,7 +226,7 @@ fn intern(
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
     let kind = span.kind;
-    graph.intern_key(kind, value, span.hash, || {
+    graph.intern_key(kind, value, span.hash, span.order_tag, || {
         span.denied.unwrap_or_else(|| kinds.is_denied(kind, value))
     })
 }
