@@ -17,10 +17,11 @@
 //! memory figures, for profiling the bulk path). With the default `rayon` feature a bulk load
 //! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
-//! `--pseudonymize` also loads the same records into a pseudonymised resolver (every key value
-//! stored as its HMAC-SHA256) and then into a raw one again, each from scratch and dropped
-//! after, and prints their times against the first raw load, and whether the pseudonymised
-//! partition is the raw one.
+//! `--pseudonymize` then loads the same records, from scratch, into a pseudonymised resolver
+//! (every key value stored as its HMAC-SHA256), a raw one, a pseudonymised and a raw one again,
+//! and prints the ratio of the two modes' times (wall clock and, less disturbed by other
+//! processes, the thread's CPU time), whether the pseudonymised partition is the raw one, and
+//! the median upserts into each mode.
 //!
 //! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
 //! graph keeps its size): `new person` upserts a record of someone not in the graph, `known
@@ -157,64 +158,112 @@ fn reset_peak_rss() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
+/// CPU time the calling thread has had (Linux: `/proc/thread-self/schedstat`): unlike the
+/// wall clock, it leaves out the time other processes held the core.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
 /// Loads `inputs` into a fresh resolver of `builder` (sources registered as in the synth
-/// data), returning it and the load's time in seconds.
+/// data), returning it and the load's wall-clock and thread CPU times in seconds (CPU time 0
+/// where it cannot be read).
 fn timed_load(
     builder: &ResolverBuilder,
     inputs: &[RecordInput],
-) -> Result<(Resolver, f64), Box<dyn std::error::Error>> {
+) -> Result<(Resolver, [f64; 2]), Box<dyn std::error::Error>> {
     let mut resolver = builder.build()?;
     SynthIds::register(&mut resolver)?;
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu());
     let changes = resolver.ingest(inputs);
-    let time = start.elapsed().as_secs_f64();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu().zip(cpu_start).map_or(0.0, |(b, a)| (b - a).as_secs_f64());
     std::hint::black_box(changes);
-    Ok((resolver, time))
+    Ok((resolver, [wall, cpu]))
 }
 
-/// `--pseudonymize`: the same records loaded pseudonymised, then raw again, each into a fresh
-/// resolver dropped after; their times against the first raw load (`raw_time`, into `raw`),
-/// and the records whose customer is not the same set of records in both modes.
+/// The median upsert of a new and of a known person (see [`upsert_latency`]), in µs.
+fn median_upserts(
+    resolver: &mut Resolver,
+    fresh: &[RecordInput],
+    known: &[RecordInput],
+) -> Result<[f64; 2], Box<dyn std::error::Error>> {
+    let median = |mut samples: Vec<Duration>| {
+        samples.sort_unstable();
+        samples.get(samples.len() / 2).map_or(0.0, |&d| micros(d))
+    };
+    let (new_person, _) = upsert_latency(resolver, fresh, false, false)?;
+    let (known_person, _) = upsert_latency(resolver, known, true, false)?;
+    Ok([median(new_person), median(known_person)])
+}
+
+/// Records whose customer in `a` is not exactly a customer of `b` (the same records in the
+/// same slots: both loaded the same input from scratch).
+fn records_in_differing_customers(a: &Resolver, b: &Resolver) -> usize {
+    let pairs: Vec<_> = a.assignments().zip(b.assignments()).map(|(x, y)| (x.1, y.1)).collect();
+    // A customer is the same in both if all its records are in one customer of the other and
+    // that customer's records all in it.
+    let (mut of_a, mut of_b) = (HashMap::new(), HashMap::new());
+    for &(x, y) in &pairs {
+        let (first, spread) = of_a.entry(x).or_insert((y, false));
+        *spread |= *first != y;
+        let (first, spread) = of_b.entry(y).or_insert((x, false));
+        *spread |= *first != x;
+    }
+    pairs.iter().filter(|(x, _)| of_a[x].1 || of_b[&of_a[x].0].1).count()
+}
+
+/// `--pseudonymize`: the same records loaded from scratch pseudonymised, raw, pseudonymised,
+/// raw (each resolver dropped after), the two modes' times summed and compared, wall clock
+/// and thread CPU; the records whose customer differs from the first raw load's (`raw`); and
+/// the median upserts into the last resolver of each mode.
 fn compare_pseudonymized(
     raw: &Resolver,
     builder: &ResolverBuilder,
     pseudonymized_builder: &ResolverBuilder,
-    inputs: &[RecordInput],
-    raw_time: f64,
+    (inputs, fresh, known): (&[RecordInput], &[RecordInput], &[RecordInput]),
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let n = inputs.len();
-    let (pseudo, pseudo_time) = timed_load(pseudonymized_builder, inputs)?;
-    // Both stored the same records in the same slots (input order): pair their customers. A
-    // customer is the same in both modes if all its records are in one customer of the other
-    // mode and that customer's records all in it.
-    let pairs: Vec<_> =
-        raw.assignments().zip(pseudo.assignments()).map(|(a, b)| (a.1, b.1)).collect();
-    let (mut of_raw, mut of_pseudo) = (HashMap::new(), HashMap::new());
-    for &(r, p) in &pairs {
-        let (first, spread) = of_raw.entry(r).or_insert((p, false));
-        *spread |= *first != p;
-        let (first, spread) = of_pseudo.entry(p).or_insert((r, false));
-        *spread |= *first != r;
+    let n = inputs.len() as f64;
+    let mut totals = [[0.0f64; 2]; 2];
+    let mut upserts = [[0.0f64; 2]; 2];
+    for round in 0..4 {
+        let mode = round % 2;
+        let b = if mode == 0 { pseudonymized_builder } else { builder };
+        let (mut resolver, [wall, cpu]) = timed_load(b, inputs)?;
+        totals[mode][0] += wall;
+        totals[mode][1] += cpu;
+        println!(
+            "  {} bulk ingest: {wall:.3} s ({cpu:.3} s CPU) = {:.0} records/s",
+            ["pseudonymised", "raw"][mode],
+            n / wall
+        );
+        if round == 0 {
+            let m = resolver.memory_usage();
+            println!(
+                "  pseudonymised: {} customers against {} raw, {} records in customers that \
+                 differ; {:.0} bytes/record in all, key text {:.0}",
+                resolver.n_customers(),
+                raw.n_customers(),
+                records_in_differing_customers(raw, &resolver),
+                m.total() as f64 / n,
+                m.key_text as f64 / n
+            );
+        }
+        if round >= 2 {
+            upserts[mode] = median_upserts(&mut resolver, fresh, known)?;
+        }
     }
-    let differing = pairs.iter().filter(|(r, _)| of_raw[r].1 || of_pseudo[&of_raw[r].0].1).count();
-    let m = pseudo.memory_usage();
+    let [pseudo, raw] = totals;
     println!(
-        "pseudonymised bulk ingest: {pseudo_time:.3} s = {:.0} records/s, {:.2} x the raw load \
-         ({} customers against {}; {differing} records in customers that differ); key text \
-         {:.0} bytes/record, {:.0} in all",
-        n as f64 / pseudo_time,
-        pseudo_time / raw_time,
-        pseudo.n_customers(),
-        raw.n_customers(),
-        m.key_text as f64 / n as f64,
-        m.total() as f64 / n as f64
-    );
-    drop(pseudo);
-    let (again, again_time) = timed_load(builder, inputs)?;
-    drop(again);
-    println!(
-        "raw bulk ingest again, after it: {again_time:.3} s; pseudonymised / mean raw = {:.2} x",
-        2.0 * pseudo_time / (raw_time + again_time)
+        "pseudonymised / raw bulk ingest (two loads each, alternated): {:.2} x wall clock, \
+         {:.2} x CPU; upsert medians pseudonymised / raw: new person {:.2} / {:.2} µs, known \
+         person {:.2} / {:.2} µs",
+        pseudo[0] / raw[0],
+        if raw[1] > 0.0 { pseudo[1] / raw[1] } else { f64::NAN },
+        upserts[0][0],
+        upserts[1][0],
+        upserts[0][1],
+        upserts[1][1]
     );
     Ok(())
 }
@@ -315,7 +364,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(changes);
     if pseudonymize {
-        compare_pseudonymized(&resolver, &builder, &pseudonymized_builder, &inputs, ingest)?;
+        let sets = (&inputs[..], &fresh[..], &known[..]);
+        compare_pseudonymized(&resolver, &builder, &pseudonymized_builder, sets)?;
     }
     drop(inputs);
 
