@@ -17,6 +17,8 @@
 //! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
 //! - [`Resolver::graph`] is the whole raw graph as a `GraphView`, for petgraph's traversals.
+//! - [`ResolverBuilder::pseudonymize`] keeps key values only as keyed hashes (HMAC-SHA256
+//!   under the host's secret, see [`pseudonym`]), with the same customers as raw mode.
 //!
 //! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
 //! `cli` are optional (see [Features](#features)).

@@ -1,6 +1,10 @@
 //! Preparing input records for the graph: each record's checks, and every key value
 //! (composites included) normalised and hashed, into one buffer per chunk of records.
 //!
+//! In pseudonymised mode each normalised value (a composite's parts joined first) is asked
+//! the deny-list question and given its order tag here, then replaced by its pseudonym: the
+//! raw value exists only in this module's scratch buffers, zeroed at the end of each chunk.
+//!
 //! Preparing reads only the kind table, the normalisation context and the number of sources,
 //! never the graph, so with the `rayon` feature a bulk load prepares the next chunk on another
 //! core while it stores the current one. Storing happens in input order either way, so the
