@@ -26,7 +26,7 @@ pub struct LinkStep {
     pub from_id: String,
     /// Kind of the shared key.
     pub kind: KindId,
-    /// Normalised value of the shared key.
+    /// Normalised value of the shared key (in pseudonymised mode, its pseudonym).
     pub value: String,
     /// Source of the record the step reaches.
     pub to_source: SourceId,

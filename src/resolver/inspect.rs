@@ -46,9 +46,10 @@ impl Resolver {
         self.parts().explain(source_a, id_a, source_b, id_b)
     }
 
-    /// Values that the last resolution refused to link because joining their customers would
-    /// break a limit (ambiguous or limit refusals), in interning order. Generic and
-    /// deny-listed values are not listed; see [`Resolver::refusal_stats`].
+    /// Values (in pseudonymised mode, pseudonyms) that the last resolution refused to link
+    /// because joining their customers would break a limit (ambiguous or limit refusals), in
+    /// interning order. Generic and deny-listed values are not listed; see
+    /// [`Resolver::refusal_stats`].
     pub fn refused_values(&self) -> impl Iterator<Item = (KindId, &str)> + '_ {
         self.parts().refused_values()
     }

@@ -143,13 +143,14 @@ impl Resolver {
         self.parts().record_ref(record)
     }
 
-    /// The kind and normalised value of key `key`.
+    /// The kind and normalised value of key `key` (in pseudonymised mode, its pseudonym).
     pub fn key_at(&self, key: KeyIdx) -> Option<(KindId, &str)> {
         (key.index() < self.graph.n_keys())
             .then(|| (self.graph.key(key).kind, self.graph.key_value(key)))
     }
 
-    /// The normalised keys `(kind, value)` a record carries, sorted.
+    /// The normalised keys `(kind, value)` a record carries, sorted (in pseudonymised mode
+    /// the values are pseudonyms, sorted as such).
     pub fn record_keys(&self, source: SourceId, external_id: &str) -> Option<Vec<(KindId, &str)>> {
         self.parts().record_keys(source, external_id)
     }
