@@ -22,6 +22,7 @@ use crate::durable::error::SnapshotError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::pseudonym::Pseudonymizer;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
 use crate::store::graph::KeyFlags;
@@ -45,6 +46,9 @@ const RECORDS: u8 = 5;
 const FREE: u8 = 6;
 const END: u8 = 0xff;
 
+/// What the secret's verifier is the pseudonym of.
+const SECRET_VERIFIER: &str = "\u{0}idstitch snapshot secret";
+
 fn section_name(tag: u8) -> &'static str {
     match tag {
         CONFIG => "configuration",
@@ -60,7 +64,19 @@ fn section_name(tag: u8) -> &'static str {
 
 /// The configuration bytes of a resolver: compared byte for byte when a snapshot is opened
 /// with a builder.
-pub(crate) fn encode_config(kinds: &[(String, KindSpec)], ctx: &NormalizeContext, w: &mut Writer) {
+pub(crate) fn encode_config(
+    kinds: &[(String, KindSpec)],
+    ctx: &NormalizeContext,
+    pseudonymizer: Option<&Pseudonymizer>,
+    w: &mut Writer,
+) {
+    // Pseudonymised mode: a pseudonym of a value no normaliser gives, which tells whether a
+    // builder holds the same secret without storing it.
+    let mut verifier = String::new();
+    if let Some(p) = pseudonymizer {
+        p.push_pseudonym(SECRET_VERIFIER, &mut verifier);
+    }
+    w.str(&verifier);
     w.opt_var(ctx.default_calling_code.map(u64::from));
     w.var(kinds.len() as u64);
     for (name, spec) in kinds {
@@ -103,12 +119,14 @@ fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
     let mut config = Writer::default();
     let specs: Vec<(String, KindSpec)> =
         (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
-    encode_config(&specs, state.ctx, &mut config);
+    encode_config(&specs, state.ctx, state.kinds.pseudonymizer.as_ref(), &mut config);
     config.buf
 }
 
-/// A builder configured as the snapshot's configuration says.
-fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, Malformed> {
+/// A builder configured as the snapshot's configuration says, or why a file cannot configure
+/// one alone.
+fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, SnapshotError>, Malformed> {
+    let pseudonymized = !r.str()?.is_empty();
     let code = r.opt_var()?;
     let ctx = NormalizeContext {
         default_calling_code: code
@@ -158,7 +176,8 @@ fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, 
         builder.kind(&name, KindSpec { normalizer, policy, composite });
     }
     Ok(match custom {
-        Some(kind) => Err(kind),
+        _ if pseudonymized => Err(SnapshotError::SecretRequired),
+        Some(kind) => Err(SnapshotError::CustomNormalizer { kind }),
         None => Ok(builder),
     })
 }
@@ -235,6 +254,7 @@ pub(crate) fn write_state(
         s.w.var(u64::from(info.kind.get()));
         s.w.u8(u8::from(flags.denied) | (u8::from(flags.refused) << 1));
         s.w.str(graph.key_value(k));
+        s.w.var(graph.order_tag(k));
         in_section += 1;
         if in_section == KEYS_PER_SECTION {
             s.flush_section(KEYS)?;
@@ -487,14 +507,11 @@ pub(crate) fn read_state(
             CONFIG => {
                 let from_file = decode_config(&mut r).map_err(malformed)?;
                 let built = match opener {
-                    Opener::FromFile => match from_file {
-                        Ok(builder) => builder.build()?,
-                        Err(kind) => return Err(SnapshotError::CustomNormalizer { kind }),
-                    },
+                    Opener::FromFile => from_file?.build()?,
                     Opener::With(builder) => {
-                        let (kinds, ctx) = builder.config();
+                        let (kinds, ctx, pseudonymizer) = builder.config();
                         let mut mine = Writer::default();
-                        encode_config(kinds, ctx, &mut mine);
+                        encode_config(kinds, ctx, pseudonymizer, &mut mine);
                         if mine.buf != s.buf {
                             return Err(SnapshotError::ConfigMismatch {
                                 what: describe_mismatch(from_file, builder),
@@ -577,14 +594,21 @@ pub(crate) fn read_state(
 
 /// Names the first difference between a snapshot's configuration and a builder's.
 fn describe_mismatch(
-    from_file: Result<ResolverBuilder, String>,
+    from_file: Result<ResolverBuilder, SnapshotError>,
     builder: &ResolverBuilder,
 ) -> String {
-    let Ok(file) = from_file else {
-        return "kinds or their policies".to_string();
+    let pseudonymized = builder.config().2.is_some();
+    let file = match from_file {
+        Ok(_) if pseudonymized => return "the snapshot is not pseudonymised".to_string(),
+        Ok(file) => file,
+        Err(SnapshotError::SecretRequired) if pseudonymized => {
+            return "another pseudonymisation secret, or other kinds or policies".to_string()
+        }
+        Err(SnapshotError::SecretRequired) => return "the snapshot is pseudonymised".to_string(),
+        Err(_) => return "kinds or their policies".to_string(),
     };
-    let (theirs, their_ctx) = file.config();
-    let (mine, my_ctx) = builder.config();
+    let (theirs, their_ctx, _) = file.config();
+    let (mine, my_ctx, _) = builder.config();
     if their_ctx != my_ctx {
         return "default phone country".to_string();
     }
@@ -654,8 +678,10 @@ impl Loader {
                 return Err(LoadError::Invalid("key flags"));
             }
             let value = r.str()?;
+            let order_tag = r.var()?;
             let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
-            let k = state.graph.restore_key(kind, value, flags).map_err(LoadError::Invalid)?;
+            let k = (state.graph.restore_key(kind, value, flags, order_tag))
+                .map_err(LoadError::Invalid)?;
             if flags.refused {
                 self.refused.push(k);
             }
