@@ -376,7 +376,7 @@ mod tests {
             keys: vec![StoredKey {
                 kind: KindId(1),
                 value: format!("v{i}@x.nl"),
-                denied: Some(i % 2 == 0),
+                denied: Some(i.is_multiple_of(2)),
                 order_tag: u64::from(i) << 60,
             }],
             attributes: vec![Attribute {
