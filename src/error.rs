@@ -50,6 +50,10 @@ pub enum ConfigError {
     /// More than 65,535 sources.
     #[error("more than 65535 sources")]
     TooManySources,
+    /// [`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize) was given an
+    /// empty secret, which anyone could use to confirm a guessed value.
+    #[error("the pseudonymisation secret is empty")]
+    EmptySecret,
 }
 
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);

@@ -128,50 +128,54 @@ impl Partition {
             .collect()
     }
 
-    /// Resolves a graph rebuilt from a snapshot and gives its clusters their saved ids:
-    /// `customers` pairs each live id with one of its records. Every cluster must get exactly
-    /// one id, each below `next_customer`; otherwise the snapshot does not describe this
-    /// partition and nothing here is to be trusted.
+    /// Puts back a saved partition: `assigned` gives every stored record its customer id.
+    /// The clusters are joined as saved, not linked again: the file's checksums vouch for
+    /// it, and linking a large graph costs more than reading it. Value sets are left to be
+    /// read from the members when first needed, as after a first bulk load. Each id must be
+    /// below `next_customer`.
     pub fn restore(
         &mut self,
-        graph: &mut IdentityGraph,
-        kinds: &KindTable,
-        customers: &[(CustomerId, RecordIdx)],
+        graph: &IdentityGraph,
+        assigned: &[(RecordIdx, CustomerId)],
         next_customer: u64,
     ) -> Result<(), &'static str> {
-        self.clusters.grow(graph.record_capacity());
-        for (r, _) in graph.records() {
-            self.clusters.reset(r);
-        }
-        link_region(
-            graph,
-            kinds,
-            &mut self.clusters,
-            Region::Whole,
-            &mut self.scratch,
-            &self.tuning,
-        );
         if next_customer == 0 || next_customer > MAX_CUSTOMER_ID {
             return Err("next customer id out of range");
         }
-        for &(id, r) in customers {
+        if assigned.len() != graph.n_records() {
+            return Err("a record without a customer");
+        }
+        self.clusters.grow(graph.record_capacity());
+        for &(r, _) in assigned {
+            self.clusters.reset(r);
+        }
+        let mut root_of: AHashMap<CustomerId, RecordIdx> = AHashMap::new();
+        for &(r, id) in assigned {
             if id.0 == 0 || id.0 >= next_customer {
                 return Err("customer id at or past the next one");
             }
             if graph.record(r).is_none() {
-                return Err("customer names an empty record slot");
+                return Err("customer of an empty record slot");
             }
-            let root = self.clusters.find_mut(r);
-            if self.clusters.root(root).customer.0 != 0 || self.customers.get(id).is_some() {
-                return Err("two ids for one customer, or one id for two");
+            match root_of.get(&id) {
+                None => {
+                    root_of.insert(id, r);
+                }
+                Some(&root) => {
+                    let root = self.clusters.find_mut(root);
+                    let r = self.clusters.find_mut(r);
+                    if root == r {
+                        return Err("a record saved twice");
+                    }
+                    let joined = self.clusters.join(root, r);
+                    root_of.insert(id, joined);
+                }
             }
+        }
+        for (&id, &root) in &root_of {
+            let root = self.clusters.find_mut(root);
             self.clusters.root_mut(root).customer = id;
             self.customers.insert(id, root);
-        }
-        for (r, _) in graph.records() {
-            if self.clusters.customer_of(r).0 == 0 {
-                return Err("a customer without an id");
-            }
         }
         self.next_customer = next_customer;
         Ok(())

@@ -48,6 +48,12 @@ impl Resolver {
         StateMut { kinds: &self.kinds, graph: &mut self.graph, partition: &mut self.partition }
     }
 
+    /// Makes room for exactly `records` records and `keys` keys (a snapshot's counts).
+    pub(crate) fn reserve_exact(&mut self, records: usize, keys: usize) {
+        self.graph.reserve(records, keys);
+        self.partition.reserve(records);
+    }
+
     /// `input` in stored form: checked, its values normalised (the ones that fail counted in
     /// `report`), composites built. Storing it later gives what upserting `input` gives.
     ///

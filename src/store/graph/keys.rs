@@ -140,12 +140,13 @@ impl IdentityGraph {
     /// The key `(kind, value)`, whose `hash` the caller computed with
     /// [`IdentityGraph::key_hasher`], interned on first sight, deny-listed (cap 0) if `denied`
     /// says so (called only then; its kind's cap and whether it links come from the kind's
-    /// rule). One hash probe either way.
+    /// rule), with `order_tag` if the graph keeps order tags. One hash probe either way.
     pub fn intern_key(
         &mut self,
         kind: KindId,
         value: &str,
         hash: u64,
+        order_tag: u64,
         denied: impl FnOnce() -> bool,
     ) -> Result<KeyIdx, IngestError> {
         debug_assert_eq!(hash, hash_key(&self.hasher, kind, value), "hashed by another hasher");
@@ -166,6 +167,9 @@ impl IdentityGraph {
                 let denied = denied();
                 self.key_table.insert_at(position, hash, idx);
                 self.key_text.push_str(value);
+                if self.keeps_order_tags {
+                    self.order_tags.push(order_tag);
+                }
                 self.keys.push(KeySlot {
                     text_start,
                     first: NONE,
@@ -208,12 +212,12 @@ mod tests {
         );
         let mut key = |value: &str, denied: bool| {
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, value);
-            g.intern_key(KindId::EMAIL, value, hash, || denied).unwrap()
+            g.intern_key(KindId::EMAIL, value, hash, 0, || denied).unwrap()
         };
         let (plain, placeholder) = (key("a@x.nl", false), key("test@test.com", true));
         let other_kind = {
             let hash = hash_key(g.key_hasher(), KindId::PHONE, "+31201234567");
-            g.intern_key(KindId::PHONE, "+31201234567", hash, || false).unwrap()
+            g.intern_key(KindId::PHONE, "+31201234567", hash, 0, || false).unwrap()
         };
         assert_eq!(g.key(plain).cap, 1);
         assert_eq!(g.key(placeholder).cap, 0);
