@@ -22,6 +22,7 @@ use crate::durable::error::SnapshotError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::prepare::hash_key;
 use crate::input::pseudonym::Pseudonymizer;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
@@ -37,6 +38,8 @@ const HEADER_LEN: usize = 28;
 const MAX_SECTION: u64 = 1 << 31;
 pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
 pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
+/// Keys inserted together on loading (see `Loader::keys`).
+const KEY_BLOCK: usize = 128;
 
 const CONFIG: u8 = 1;
 const SOURCES: u8 = 2;
@@ -668,22 +671,33 @@ struct Loader {
 impl Loader {
     fn keys(&mut self, resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadError> {
         let state = resolver.state_mut();
+        // Read a block, bring in the index lines its keys will land in, then insert it: the
+        // cache misses of a block overlap instead of coming one after the other.
+        let mut block: Vec<(KindId, &str, KeyFlags, u64, u64)> = Vec::with_capacity(KEY_BLOCK);
         while !r.is_empty() {
-            let kind = KindId(r.var_u16()?);
-            if state.kinds.get(kind).is_none() {
-                return Err(LoadError::Invalid("key of an unknown kind"));
+            block.clear();
+            while block.len() < KEY_BLOCK && !r.is_empty() {
+                let kind = KindId(r.var_u16()?);
+                if state.kinds.get(kind).is_none() {
+                    return Err(LoadError::Invalid("key of an unknown kind"));
+                }
+                let flags = r.u8()?;
+                if flags > 3 {
+                    return Err(LoadError::Invalid("key flags"));
+                }
+                let value = r.str()?;
+                let order_tag = r.var()?;
+                let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
+                let hash = hash_key(state.graph.key_hasher(), kind, value);
+                block.push((kind, value, flags, order_tag, hash));
             }
-            let flags = r.u8()?;
-            if flags > 3 {
-                return Err(LoadError::Invalid("key flags"));
-            }
-            let value = r.str()?;
-            let order_tag = r.var()?;
-            let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
-            let k = (state.graph.restore_key(kind, value, flags, order_tag))
-                .map_err(LoadError::Invalid)?;
-            if flags.refused {
-                self.refused.push(k);
+            std::hint::black_box(state.graph.touch_keys(block.iter().map(|b| b.4)));
+            for &(kind, value, flags, order_tag, hash) in &block {
+                let k = (state.graph.restore_key(kind, value, flags, order_tag, hash))
+                    .map_err(LoadError::Invalid)?;
+                if flags.refused {
+                    self.refused.push(k);
+                }
             }
         }
         Ok(())

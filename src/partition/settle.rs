@@ -149,33 +149,39 @@ impl Partition {
         for &(r, _) in assigned {
             self.clusters.reset(r);
         }
-        let mut root_of: AHashMap<CustomerId, RecordIdx> = AHashMap::new();
+        // A record of each id met so far, indexed by id: ids are dense enough that a vector
+        // (as the customer table itself) beats hashing a million of them.
+        let max_id = assigned.iter().map(|&(_, id)| id.0).max().unwrap_or(0);
+        if max_id >= next_customer {
+            return Err("customer id at or past the next one");
+        }
+        let mut root_of: Vec<u32> = vec![u32::MAX; max_id as usize + 1];
         for &(r, id) in assigned {
-            if id.0 == 0 || id.0 >= next_customer {
-                return Err("customer id at or past the next one");
+            if id.0 == 0 {
+                return Err("customer id 0");
             }
             if graph.record(r).is_none() {
                 return Err("customer of an empty record slot");
             }
-            match root_of.get(&id) {
-                None => {
-                    root_of.insert(id, r);
-                }
-                Some(&root) => {
-                    let root = self.clusters.find_mut(root);
-                    let r = self.clusters.find_mut(r);
-                    if root == r {
-                        return Err("a record saved twice");
-                    }
-                    let joined = self.clusters.join(root, r);
-                    root_of.insert(id, joined);
-                }
+            let slot = &mut root_of[id.0 as usize];
+            if *slot == u32::MAX {
+                *slot = r.0;
+                continue;
             }
+            let root = self.clusters.find_mut(RecordIdx(*slot));
+            let r = self.clusters.find_mut(r);
+            if root == r {
+                return Err("a record saved twice");
+            }
+            *slot = self.clusters.join(root, r).0;
         }
-        for (&id, &root) in &root_of {
-            let root = self.clusters.find_mut(root);
-            self.clusters.root_mut(root).customer = id;
-            self.customers.insert(id, root);
+        for (id, &root) in root_of.iter().enumerate() {
+            if root != u32::MAX {
+                let id = CustomerId(id as u64);
+                let root = self.clusters.find_mut(RecordIdx(root));
+                self.clusters.root_mut(root).customer = id;
+                self.customers.insert(id, root);
+            }
         }
         self.next_customer = next_customer;
         Ok(())

@@ -4,7 +4,7 @@
 //! inconsistency a damaged file could hold is refused with a reason, never trusted.
 
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId, MAX_RECORDS};
-use crate::input::prepare::{hash_key, hash_record};
+use crate::input::prepare::hash_record;
 use crate::store::hash_index;
 
 use super::index::held_records;
@@ -36,19 +36,20 @@ impl IdentityGraph {
         self.next_seq
     }
 
-    /// Appends a saved key; it must get the next key index (a value saved twice cannot).
+    /// Appends a saved key, whose `hash` the caller computed with the graph's key hasher;
+    /// it must get the next key index (a value saved twice cannot).
     pub fn restore_key(
         &mut self,
         kind: KindId,
         value: &str,
         flags: KeyFlags,
         order_tag: u64,
+        hash: u64,
     ) -> Result<KeyIdx, &'static str> {
         if value.is_empty() {
             return Err("empty key value");
         }
         let expected = self.keys.len();
-        let hash = hash_key(&self.hasher, kind, value);
         let idx = self
             .intern_key(kind, value, hash, order_tag, || flags.denied)
             .map_err(|_| "too many keys")?;
