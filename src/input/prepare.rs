@@ -119,6 +119,29 @@ impl PreparedChunk {
         self.text.get(span.start..span.end).unwrap_or_default()
     }
 
+    /// Forgets the records last prepared: the normalised values are overwritten with zeros
+    /// (buffers kept for the next chunk), so that an erased person's values do not stay here
+    /// after their records went.
+    pub fn wipe(&mut self) {
+        fn zero(text: &mut String) {
+            let mut bytes = std::mem::take(text).into_bytes();
+            bytes.clear();
+            bytes.resize(bytes.capacity(), 0);
+            std::hint::black_box(&mut bytes);
+            bytes.clear();
+            // Zeros, then nothing: valid UTF-8 either way.
+            *text = String::from_utf8(bytes).unwrap_or_default();
+        }
+        zero(&mut self.text);
+        zero(&mut self.part);
+        zero(&mut self.parts);
+        self.spans.clear();
+        self.records.clear();
+        self.record_hashes.clear();
+        self.rejected.clear();
+        self.part_states.clear();
+    }
+
     /// Prepares `inputs`, replacing what the chunk held.
     pub fn prepare(&mut self, preparer: &Preparer<'_>, inputs: &[&RecordInput]) {
         self.text.clear();

@@ -8,7 +8,8 @@
 //! Invariants:
 //! - a record's attributes are `items[start..start + len]`, in the order the host gave them;
 //! - space given up when a record's attributes change or the record goes is counted, and
-//!   reclaimed by [`AttributeStore::compact`] once it is more than half of the whole.
+//!   reclaimed by [`AttributeStore::compact`] once it is more than half of the whole (or on
+//!   demand, when the resolver compacts).
 
 use std::sync::Arc;
 
@@ -217,17 +218,23 @@ impl AttributeStore {
         self.garbage_text += text;
     }
 
+    /// Whether any space is given up.
+    pub fn has_garbage(&self) -> bool {
+        self.garbage_items > 0 || self.garbage_text > 0
+    }
+
     /// Whether given-up space is more than half of the whole and at least `min_bytes` (below
     /// that a pass is never worth it).
     pub fn needs_compaction(&self, min_bytes: usize) -> bool {
         let garbage =
             self.garbage_text + self.garbage_items * std::mem::size_of::<StoredAttribute>();
-        let total = self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>();
-        garbage >= min_bytes && garbage * 2 > total
+        garbage >= min_bytes && garbage * 2 > self.bytes()
     }
 
-    /// Rewrites the store with only the live `ranges`, updating each in place.
-    pub fn compact<'a>(&mut self, ranges: impl Iterator<Item = &'a mut AttributeRange>) {
+    /// Rewrites the store with only the live `ranges`, updating each in place, and wipes the
+    /// old value text. Returns the bytes dropped (values and items).
+    pub fn compact<'a>(&mut self, ranges: impl Iterator<Item = &'a mut AttributeRange>) -> usize {
+        let before = self.bytes();
         let mut items = Vec::with_capacity(self.items.len() - self.garbage_items);
         let mut text = String::with_capacity(self.text.len() - self.garbage_text);
         for range in ranges {
@@ -241,9 +248,15 @@ impl AttributeStore {
             range.start = start;
         }
         self.items = items;
-        self.text = text;
+        crate::store::wipe(std::mem::replace(&mut self.text, text));
         self.garbage_items = 0;
         self.garbage_text = 0;
+        before - self.bytes()
+    }
+
+    /// Bytes of values and items held (not counting spare room).
+    fn bytes(&self) -> usize {
+        self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>()
     }
 
     /// Gives back the room of vectors more than a quarter empty.

@@ -16,8 +16,9 @@ pub(super) const BIG: u32 = 1 << 31;
 #[derive(Clone, Debug)]
 pub(crate) struct KeySlot {
     /// The value's bytes start here in `key_text` and end where the next key's start (keys
-    /// and their values are appended in the same order and never removed): one arena for all
-    /// key values saves an allocation and a pointer per key, and no length is stored.
+    /// and their values are appended in the same order, and a compaction drops both
+    /// together): one arena for all key values saves an allocation and a pointer per key, and
+    /// no length is stored.
     pub(super) text_start: u32,
     /// A record carrying the key, or `NONE`.
     pub(super) first: u32,
@@ -107,6 +108,37 @@ impl KeyInfo {
     }
 }
 
+/// Where each key went in a key compaction ([`IdentityGraph::compact`]): its new index, or
+/// nothing for a key dropped because no record carried it. Monotone: kept keys keep their
+/// relative order, so a list sorted by `KeyIdx` stays sorted when mapped.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyRemap {
+    /// By old index: the new one, or `NONE`.
+    new: Vec<u32>,
+    removed: usize,
+}
+
+impl KeyRemap {
+    /// The new index of `old`, or `None` if the key was dropped.
+    #[inline]
+    pub fn get(&self, old: KeyIdx) -> Option<KeyIdx> {
+        if self.removed == 0 {
+            return Some(old);
+        }
+        self.new.get(old.index()).copied().filter(|&k| k != NONE).map(KeyIdx)
+    }
+
+    /// Number of keys dropped.
+    pub fn removed(&self) -> usize {
+        self.removed
+    }
+
+    /// Whether every key kept its index (none was dropped).
+    pub fn is_identity(&self) -> bool {
+        self.removed == 0
+    }
+}
+
 #[inline]
 pub(super) fn key_text_of<'a>(key_text: &'a str, keys: &[KeySlot], key: KeyIdx) -> &'a str {
     let start = keys[key.index()].text_start as usize;
@@ -129,6 +161,46 @@ impl IdentityGraph {
             links: rule.links,
             refused: slot.state & REFUSED != 0,
         }
+    }
+
+    /// Drops every key that no record carries: rewrites the key slots and `key_text` densely
+    /// (the old text wiped), renumbers the kept keys in their order and the key index with
+    /// them. The record side is left to the caller: every record's key list must be mapped
+    /// through the returned [`KeyRemap`] before the graph is read again (see
+    /// [`IdentityGraph::compact`]). A key keeps its state (refused, deny-listed) and its
+    /// records.
+    pub(super) fn compact_keys(&mut self) -> KeyRemap {
+        let dead = |g: &IdentityGraph, slot: &KeySlot| g.info(slot).n_records == 0;
+        let (mut n_live, mut live_text) = (0usize, 0usize);
+        for (i, slot) in self.keys.iter().enumerate() {
+            if !dead(self, slot) {
+                n_live += 1;
+                live_text += key_text_of(&self.key_text, &self.keys, KeyIdx(i as u32)).len();
+            }
+        }
+        let removed = self.keys.len() - n_live;
+        if removed == 0 {
+            return KeyRemap::default();
+        }
+        let mut new = Vec::with_capacity(self.keys.len());
+        let mut keys = Vec::with_capacity(n_live);
+        let mut text = String::with_capacity(live_text);
+        for (i, slot) in self.keys.iter().enumerate() {
+            if dead(self, slot) {
+                new.push(NONE);
+                continue;
+            }
+            // Fits: fewer keys and bytes than before.
+            new.push(keys.len() as u32);
+            let value = key_text_of(&self.key_text, &self.keys, KeyIdx(i as u32));
+            keys.push(KeySlot { text_start: text.len() as u32, ..slot.clone() });
+            text.push_str(value);
+        }
+        self.keys = keys;
+        crate::store::wipe(std::mem::replace(&mut self.key_text, text));
+        self.key_table.remap(|k| new.get(k as usize).copied().filter(|&k| k != NONE));
+        debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
+        KeyRemap { new, removed }
     }
 
     /// Marks or clears a key's refusal (see [`KeyInfo::refused`]).
