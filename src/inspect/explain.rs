@@ -196,9 +196,10 @@ impl<'a> Parts<'a> {
         let mut queue = VecDeque::from([a]);
         pred.insert(a, (a, KeyIdx(u32::MAX)));
         'bfs: while let Some(r) = queue.pop_front() {
-            // Keys in a fixed order so the chosen path does not depend on edge order.
+            // Keys in a fixed order so the chosen path does not depend on edge order, nor on
+            // key indices (interning order, which a compaction renumbers).
             let mut keys: SmallVec<[KeyIdx; 8]> = self.graph.keys_of(r).collect();
-            keys.sort_unstable();
+            keys.sort_unstable_by(|&x, &y| self.key_order(x).cmp(&self.key_order(y)));
             for k in keys {
                 if !allow(&self.graph.key(k)) || !seen_keys.insert(k) {
                     continue;
@@ -226,6 +227,14 @@ impl<'a> Parts<'a> {
         }
         path.reverse();
         Some(path)
+    }
+
+    /// A key's place in the order explanations take keys in: its kind's linking order, then
+    /// its value. Key indices follow interning order, which depends on the history (and a
+    /// compaction renumbers them); this does not.
+    fn key_order(&self, key: KeyIdx) -> (u16, &'a str) {
+        let rank = self.kinds.get(self.graph.key(key).kind).map_or(u16::MAX, |e| e.rank);
+        (rank, self.graph.key_value(key))
     }
 
     fn steps(&self, path: &[(RecordIdx, KeyIdx, RecordIdx)]) -> Vec<LinkStep> {
@@ -304,10 +313,15 @@ impl<'a> Parts<'a> {
         let mut all: Vec<KeyIdx> = sets.iter().flat_map(|s| s.iter().copied()).collect();
         all.sort_unstable();
         all.dedup();
+        // In linking order: the first kind whose limit breaks is the most trusted one.
+        all.sort_unstable_by(|&x, &y| self.key_order(x).cmp(&self.key_order(y)));
         let kind = first_violation(self.graph, self.kinds, &all, &mut Vec::new())?;
         let limit = self.kinds.entry(kind).spec.policy.limit?;
         let of_kind = |s: &ValueSet| -> Vec<KeyIdx> {
-            s.iter().copied().filter(|&k| self.graph.key(k).kind == kind).collect()
+            let mut values: Vec<KeyIdx> =
+                s.iter().copied().filter(|&k| self.graph.key(k).kind == kind).collect();
+            values.sort_unstable_by_key(|&k| self.graph.key_value(k));
+            values
         };
         // A value of the first set and, preferably, one the first set lacks; failing that
         // (one record alone carries more values than the limit), another of the first set.
@@ -325,10 +339,13 @@ impl<'a> Parts<'a> {
     /// The work of `Resolver::refused_values`.
     pub(crate) fn refused_values(&self) -> impl Iterator<Item = (KindId, &'a str)> + 'a {
         let graph = self.graph;
-        graph
+        let mut refused: Vec<(KindId, &'a str)> = graph
             .keys()
             .filter(|(_, slot)| slot.refused && !slot.is_generic())
             .map(|(k, slot)| (slot.kind, graph.key_value(k)))
+            .collect();
+        refused.sort_unstable();
+        refused.into_iter()
     }
 
     /// The work of `Resolver::refusal_stats`.
