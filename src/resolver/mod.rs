@@ -4,6 +4,7 @@
 
 mod builder;
 mod bulk;
+mod erase;
 mod inspect;
 mod lookup;
 mod store;
@@ -14,6 +15,7 @@ mod write;
 use std::sync::Arc;
 
 pub use builder::ResolverBuilder;
+pub use erase::{CompactReport, EraseTarget, Erasure};
 
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
