@@ -208,8 +208,11 @@ impl Resolver {
             EraseTarget::Key { kind, value } => self.sole_holder(*kind, value)?,
         };
         let customer = self.partition.customer_of(member);
-        let slots: Vec<RecordIdx> =
+        let mut slots: Vec<RecordIdx> =
             self.partition.members(member).filter(|&r| self.graph.record(r).is_some()).collect();
+        // In slot order, not member order (which follows the union-find's history): the
+        // freed slots go to later records in this order.
+        slots.sort_unstable();
         let mut records: Vec<(SourceId, String)> = (slots.iter())
             .filter_map(|&r| self.graph.record(r))
             .map(|s| (s.source, self.graph.external_id(s).to_string()))
