@@ -39,6 +39,9 @@ struct StoredAttribute {
 }
 
 impl StoredAttribute {
+    const ZERO: StoredAttribute =
+        StoredAttribute { value_start: 0, value_len: 0, time: [0; 2], name: 0, has_time: false };
+
     fn observed_at(&self) -> Option<Timestamp> {
         self.has_time
             .then(|| Timestamp((u64::from(self.time[0]) | (u64::from(self.time[1]) << 32)) as i64))
@@ -247,7 +250,11 @@ impl AttributeStore {
             }
             range.start = start;
         }
-        self.items = items;
+        // The old items hold observation times: zeroed as the old values are.
+        let mut old = std::mem::replace(&mut self.items, items);
+        old.clear();
+        old.resize(old.capacity(), StoredAttribute::ZERO);
+        std::hint::black_box(&old);
         crate::store::wipe(std::mem::replace(&mut self.text, text));
         self.garbage_items = 0;
         self.garbage_text = 0;
