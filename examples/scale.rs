@@ -11,10 +11,14 @@
 //! - single-record upsert latency percentiles on the N-record graph;
 //! - adding 1 % new records incrementally, against the bulk ingest from scratch;
 //! - a remove that splits a 100-record customer;
-//! - a full rebuild.
+//! - a full rebuild;
+//! - compaction: every tenth record removed, then `compact` (keys left without records,
+//!   given-up record data); then erasing one person (removal and compaction), and a
+//!   compaction with nothing to reclaim.
 //!
 //! `cargo run --release --example scale -- --records 1000000` (`--bulk-only` stops after the
-//! memory figures, for profiling the bulk path). With the default `rayon` feature a bulk load
+//! memory figures, for profiling the bulk path; `--compaction` goes from the memory figures
+//! straight to the compaction). With the default `rayon` feature a bulk load
 //! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
 //! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
@@ -28,7 +32,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver};
+use idstitch::{EraseTarget, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, SourceId};
 use idstitch_testkit::floor;
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
@@ -151,9 +155,60 @@ fn reset_peak_rss() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
+/// Removes every tenth record (in storage order, one by one), then times `compact`; then
+/// erasing one person, and a compaction with nothing to reclaim.
+fn compaction(resolver: &mut Resolver) -> Result<(), Box<dyn std::error::Error>> {
+    let names: Vec<(SourceId, String)> = (resolver.assignments().step_by(10))
+        .map(|(r, _)| (r.source, r.external_id.to_string()))
+        .collect();
+    let start = Instant::now();
+    for (source, id) in &names {
+        resolver.remove(*source, id)?;
+    }
+    let removal = start.elapsed().as_secs_f64();
+    let (records, keys) = (resolver.n_records(), resolver.n_keys());
+    let start = Instant::now();
+    let report = resolver.compact();
+    let compact = start.elapsed().as_secs_f64();
+    let mb = |bytes: usize| bytes as f64 / 1e6;
+    println!(
+        "compact after removing {} records (every tenth, one by one in {removal:.2} s): \
+         {compact:.3} s for {records} records and {keys} keys; dropped {} keys ({:.1} MB of \
+         key text) and {:.1} MB of given-up record data; heap {:.1} -> {:.1} MB",
+        names.len(),
+        report.keys_removed,
+        mb(report.key_text_bytes),
+        mb(report.record_data_bytes),
+        mb(report.memory_before.total()),
+        mb(report.memory_after.total())
+    );
+    let (source, id) = resolver
+        .assignments()
+        .nth(records / 2)
+        .map(|(r, _)| (r.source, r.external_id.to_string()))
+        .ok_or("records left")?;
+    let start = Instant::now();
+    let erased = resolver.erase(EraseTarget::record(source, id))?;
+    println!(
+        "erase one person ({} records, {} keys gone) by record, compaction included: {:.3} s",
+        erased.records.len(),
+        erased.keys.len(),
+        start.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let report = resolver.compact();
+    println!(
+        "compact with nothing to reclaim: {:.3} s ({} keys dropped)",
+        start.elapsed().as_secs_f64(),
+        report.keys_removed
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
     let mut bulk_only = false;
+    let mut compaction_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -161,8 +216,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 records = args.next().ok_or("--records needs a value")?.parse()?;
             }
             "--bulk-only" => bulk_only = true,
+            "--compaction" => compaction_only = true,
             other => {
-                return Err(format!("unknown flag {other}; use --records N [--bulk-only]").into())
+                return Err(format!(
+                    "unknown flag {other}; use --records N [--bulk-only | --compaction]"
+                )
+                .into())
             }
         }
     }
@@ -275,6 +334,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    if compaction_only {
+        return compaction(&mut resolver);
+    }
+
     // The floor needs the normalised keys: read back from the resolver, outside any timing.
     let floor_input = floor::FloorInput::from_resolver(&resolver);
     let start = Instant::now();
@@ -367,6 +430,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         resolver.n_records() as f64 / rebuild,
         changes.events.len()
     );
+    compaction(&mut resolver)?;
     if let Some(rss) = peak_rss() {
         println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
     }
