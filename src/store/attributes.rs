@@ -240,16 +240,45 @@ impl AttributeStore {
         let before = self.bytes();
         let mut items = Vec::with_capacity(self.items.len() - self.garbage_items);
         let mut text = String::with_capacity(self.text.len() - self.garbage_text);
+        // Ranges that follow each other in `items` (records stored one after the other, as a
+        // bulk load leaves them) are copied as one run: items, and values, which sit back to
+        // back in the same order (see `push`).
+        let mut run: Option<(usize, usize)> = None;
+        let copy_run = |run: Option<(usize, usize)>, items: &mut Vec<_>, text: &mut String| {
+            let Some(stored) = run.and_then(|(start, end)| self.items.get(start..end)) else {
+                return;
+            };
+            let (Some(first), Some(last)) = (stored.first(), stored.last()) else { return };
+            let (from, to) = (first.value_start, last.value_start + last.value_len);
+            debug_assert!(
+                stored.windows(2).all(|w| w[0].value_start + w[0].value_len == w[1].value_start),
+                "adjacent items have adjacent values"
+            );
+            let to_new = |old: u32| old - from + text.len() as u32;
+            items.extend(
+                stored.iter().map(|a| StoredAttribute { value_start: to_new(a.value_start), ..*a }),
+            );
+            text.push_str(self.text.get(from as usize..to as usize).unwrap_or_default());
+        };
+        let mut n_items = 0;
         for range in ranges {
-            let start = items.len() as u32;
-            for a in self.stored(*range) {
-                let value =
-                    &self.text[a.value_start as usize..(a.value_start + a.value_len) as usize];
-                items.push(StoredAttribute { value_start: text.len() as u32, ..*a });
-                text.push_str(value);
+            let (start, end) =
+                (range.start as usize, range.start as usize + usize::from(range.len));
+            range.start = n_items as u32;
+            if start == end {
+                continue;
             }
-            range.start = start;
+            n_items += end - start;
+            run = match run {
+                Some((run_start, run_end)) if run_end == start => Some((run_start, end)),
+                other => {
+                    copy_run(other, &mut items, &mut text);
+                    Some((start, end))
+                }
+            };
         }
+        copy_run(run, &mut items, &mut text);
+        debug_assert_eq!(items.len(), n_items);
         // The old items hold observation times: zeroed as the old values are.
         let mut old = std::mem::replace(&mut self.items, items);
         old.clear();

@@ -170,31 +170,50 @@ impl IdentityGraph {
     /// [`IdentityGraph::compact`]). A key keeps its state (refused, deny-listed) and its
     /// records.
     pub(super) fn compact_keys(&mut self) -> KeyRemap {
-        let dead = |g: &IdentityGraph, slot: &KeySlot| g.info(slot).n_records == 0;
-        let (mut n_live, mut live_text) = (0usize, 0usize);
+        // A key without records has neither an inline record nor a list (a big list that
+        // empties goes back to the inline form).
+        let dead = |slot: &KeySlot| slot.first == NONE && slot.rest == NONE;
+        let n = self.keys.len();
+        let start_of =
+            |i: usize| self.keys.get(i).map_or(self.key_text.len(), |s| s.text_start as usize);
+        let (mut removed, mut dead_text) = (0, 0);
         for (i, slot) in self.keys.iter().enumerate() {
-            if !dead(self, slot) {
-                n_live += 1;
-                live_text += key_text_of(&self.key_text, &self.keys, KeyIdx(i as u32)).len();
+            debug_assert_eq!(dead(slot), self.info(slot).n_records == 0);
+            if dead(slot) {
+                removed += 1;
+                dead_text += start_of(i + 1) - start_of(i);
             }
         }
-        let removed = self.keys.len() - n_live;
         if removed == 0 {
             return KeyRemap::default();
         }
-        let mut new = Vec::with_capacity(self.keys.len());
-        let mut keys = Vec::with_capacity(n_live);
-        let mut text = String::with_capacity(live_text);
-        for (i, slot) in self.keys.iter().enumerate() {
-            if dead(self, slot) {
+        let mut new = Vec::with_capacity(n);
+        let mut keys = Vec::with_capacity(n - removed);
+        let mut text = String::with_capacity(self.key_text.len() - dead_text);
+        // Runs of kept keys: their slots are one block, and so are their values (a key's
+        // value ends where the next key's starts), each copied at once.
+        let mut i = 0;
+        while i < n {
+            if dead(&self.keys[i]) {
                 new.push(NONE);
+                i += 1;
                 continue;
             }
-            // Fits: fewer keys and bytes than before.
-            new.push(keys.len() as u32);
-            let value = key_text_of(&self.key_text, &self.keys, KeyIdx(i as u32));
-            keys.push(KeySlot { text_start: text.len() as u32, ..slot.clone() });
-            text.push_str(value);
+            let run = i;
+            while i < n && !dead(&self.keys[i]) {
+                // Fits: fewer keys than before.
+                new.push((keys.len() + i - run) as u32);
+                i += 1;
+            }
+            let (from, to) = (start_of(run), start_of(i));
+            // Where the run's values move to: only ever down.
+            let shift = (from - text.len()) as u32;
+            keys.extend(
+                self.keys[run..i]
+                    .iter()
+                    .map(|slot| KeySlot { text_start: slot.text_start - shift, ..slot.clone() }),
+            );
+            text.push_str(self.key_text.get(from..to).unwrap_or_default());
         }
         self.keys = keys;
         crate::store::wipe(std::mem::replace(&mut self.key_text, text));
