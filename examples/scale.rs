@@ -155,6 +155,26 @@ fn reset_peak_rss() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
+/// The calling thread's time on a CPU so far (Linux: `/proc/thread-self/schedstat`), which a
+/// busy machine's other work does not inflate as it does wall time.
+fn on_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(stat.split_whitespace().next()?.parse().ok()?))
+}
+
+/// Runs `f`, returning its result, its wall time, and its time on a CPU if known.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let (cpu, start) = (on_cpu(), Instant::now());
+    let result = f();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu.zip(on_cpu()).map(|(a, b)| (b - a).as_secs_f64());
+    let figure = match cpu {
+        Some(cpu) => format!("{wall:.3} s ({cpu:.3} s on a CPU)"),
+        None => format!("{wall:.3} s"),
+    };
+    (result, figure)
+}
+
 /// Removes every tenth record (in storage order, one by one), then times `compact`; then
 /// erasing one person, and a compaction with nothing to reclaim.
 fn compaction(resolver: &mut Resolver) -> Result<(), Box<dyn std::error::Error>> {
@@ -167,14 +187,12 @@ fn compaction(resolver: &mut Resolver) -> Result<(), Box<dyn std::error::Error>>
     }
     let removal = start.elapsed().as_secs_f64();
     let (records, keys) = (resolver.n_records(), resolver.n_keys());
-    let start = Instant::now();
-    let report = resolver.compact();
-    let compact = start.elapsed().as_secs_f64();
+    let (report, compact) = timed(|| resolver.compact());
     let mb = |bytes: usize| bytes as f64 / 1e6;
     println!(
         "compact after removing {} records (every tenth, one by one in {removal:.2} s): \
-         {compact:.3} s for {records} records and {keys} keys; dropped {} keys ({:.1} MB of \
-         key text) and {:.1} MB of given-up record data; heap {:.1} -> {:.1} MB",
+         {compact} for {records} records and {keys} keys; dropped {} keys ({:.1} MB of key \
+         text) and {:.1} MB of given-up record data; heap {:.1} -> {:.1} MB",
         names.len(),
         report.keys_removed,
         mb(report.key_text_bytes),
@@ -187,21 +205,15 @@ fn compaction(resolver: &mut Resolver) -> Result<(), Box<dyn std::error::Error>>
         .nth(records / 2)
         .map(|(r, _)| (r.source, r.external_id.to_string()))
         .ok_or("records left")?;
-    let start = Instant::now();
-    let erased = resolver.erase(EraseTarget::record(source, id))?;
+    let (erased, erase) = timed(|| resolver.erase(EraseTarget::record(source, id)));
+    let erased = erased?;
     println!(
-        "erase one person ({} records, {} keys gone) by record, compaction included: {:.3} s",
+        "erase one person ({} records, {} keys gone) by record, compaction included: {erase}",
         erased.records.len(),
         erased.keys.len(),
-        start.elapsed().as_secs_f64()
     );
-    let start = Instant::now();
-    let report = resolver.compact();
-    println!(
-        "compact with nothing to reclaim: {:.3} s ({} keys dropped)",
-        start.elapsed().as_secs_f64(),
-        report.keys_removed
-    );
+    let (report, compact) = timed(|| resolver.compact());
+    println!("compact with nothing to reclaim: {compact} ({} keys dropped)", report.keys_removed);
     Ok(())
 }
 
