@@ -1,5 +1,11 @@
 //! Forgetting: compaction on demand, and erasing a person (every record of their customer,
 //! and with a compaction every byte of them).
+//!
+//! A suppression list (later records carrying an erased key link nothing) is not here yet.
+//! Its inputs are [`Erasure::keys`], as stored, for the host to hash with its secret; its
+//! check belongs where keys are interned (`store::intern`, whose `denied` closure already
+//! makes a deny-listed value link nothing), so that a suppressed value is stored as a
+//! placeholder would be.
 
 use crate::error::EraseError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
@@ -35,6 +41,29 @@ impl CompactReport {
 }
 
 /// Whom [`Resolver::erase`] erases: the customer a record or a key belongs to.
+///
+/// A key names someone only when its records are one customer's; a shared value is refused
+/// and the host, knowing who asked, erases that person by record:
+///
+/// ```
+/// use idstitch::{EraseError, EraseTarget, KindId, RecordInput, Resolver};
+///
+/// let mut resolver = Resolver::new();
+/// let crm = resolver.add_source("crm", 10)?;
+/// for (id, number) in [("1", "C1"), ("2", "C2")] {
+///     resolver.upsert(RecordInput::new(crm, id).with_key(KindId::CUSTOMER_NO, number)
+///         .with_key(KindId::EMAIL, "info@company.nl"))?;
+/// }
+/// let by_mailbox = resolver.erase(EraseTarget::key(KindId::EMAIL, "info@company.nl"));
+/// assert!(matches!(by_mailbox, Err(EraseError::SharedKey { customers, .. }) if customers.len() == 2));
+/// assert_eq!(resolver.n_records(), 2, "nothing erased");
+///
+/// // Customer C1 asked: their record names them alone.
+/// resolver.erase(EraseTarget::record(crm, "1"))?;
+/// assert_eq!(resolver.n_records(), 1);
+/// assert_eq!(resolver.records_with_key(KindId::EMAIL, "info@company.nl").len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
