@@ -81,6 +81,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+mod durable;
 mod error;
 mod ids;
 mod input;
@@ -92,6 +93,10 @@ mod resolver;
 mod store;
 mod tuning;
 
+pub use durable::error::{SnapshotError, StateError};
+pub use durable::journal::{SyncPolicy, TornTail};
+pub use durable::snapshot::FORMAT_VERSION;
+pub use durable::state::{Durable, DurableOptions, Recovery};
 pub use error::{ConfigError, EraseError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};

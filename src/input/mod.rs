@@ -7,3 +7,4 @@ pub(crate) mod prepare;
 pub(crate) mod record;
 pub(crate) mod report;
 pub(crate) mod source;
+pub(crate) mod stored;

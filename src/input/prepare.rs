@@ -17,6 +17,7 @@ use crate::input::kind::{KindTable, COMPOSITE_SEPARATOR};
 use crate::input::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
+use crate::input::stored::{StoredKey, StoredRecord};
 
 /// The hash of a key value under `hasher` (the store's key hasher).
 pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
@@ -54,6 +55,10 @@ pub(crate) struct Span {
     start: usize,
     end: usize,
     pub hash: u64,
+    /// Whether the value is deny-listed, when decided before interning: for values replayed
+    /// from a journal or snapshot (and pseudonymised ones, whose raw text is gone by then).
+    /// `None`: interning decides from the value, and only for a key it has not seen.
+    pub denied: Option<bool>,
 }
 
 /// A chunk of prepared records.
@@ -166,6 +171,82 @@ impl PreparedChunk {
         }
     }
 
+    /// Prepares records already in stored form: checks them and hashes their values, which
+    /// are taken as they are (normalised, composites built), replacing what the chunk held.
+    pub fn prepare_stored(&mut self, preparer: &Preparer<'_>, inputs: &[&StoredRecord]) {
+        self.text.clear();
+        self.spans.clear();
+        self.records.clear();
+        self.record_hashes.clear();
+        self.rejected.clear();
+        for input in inputs {
+            let (text_from, spans_from) = (self.text.len(), self.spans.len());
+            match self.prepare_stored_record(preparer, input) {
+                Ok(hash) => {
+                    self.records.push(Ok(spans_from..self.spans.len()));
+                    self.record_hashes.push(hash);
+                }
+                Err(e) => {
+                    self.text.truncate(text_from);
+                    self.spans.truncate(spans_from);
+                    self.records.push(Err(e));
+                    self.record_hashes.push(0);
+                }
+            }
+        }
+    }
+
+    fn prepare_stored_record(
+        &mut self,
+        preparer: &Preparer<'_>,
+        input: &StoredRecord,
+    ) -> Result<u64, IngestError> {
+        let Preparer { kinds, n_sources, hasher, .. } = *preparer;
+        if input.source.index() >= n_sources {
+            return Err(IngestError::UnknownSource(input.source));
+        }
+        let external_id = trim_external_id(&input.external_id);
+        if external_id.is_empty() {
+            return Err(IngestError::EmptyExternalId);
+        }
+        if external_id.len() > MAX_VALUE_BYTES {
+            return Err(IngestError::ExternalIdTooLong);
+        }
+        if input.keys.len() > MAX_KEYS_PER_RECORD + kinds.composites.len() {
+            return Err(IngestError::TooManyKeys);
+        }
+        for key in &input.keys {
+            if kinds.get(key.kind).is_none() {
+                return Err(IngestError::UnknownKind(key.kind));
+            }
+            let start = self.text.len();
+            self.text.push_str(&key.value);
+            let hash = hash_key(hasher, key.kind, &key.value);
+            let end = self.text.len();
+            self.spans.push(Span { kind: key.kind, start, end, hash, denied: key.denied });
+        }
+        Ok(hash_record(hasher, input.source, external_id))
+    }
+
+    /// Record `i` of the chunk (prepared from `input`) in stored form; `None` if it could
+    /// not be prepared.
+    pub fn stored_record(&self, i: usize, input: &RecordInput) -> Option<StoredRecord> {
+        let range = self.records.get(i)?.as_ref().ok()?.clone();
+        let keys = (self.spans.get(range)?.iter())
+            .map(|span| StoredKey {
+                kind: span.kind,
+                value: self.value(span).to_string(),
+                denied: span.denied,
+            })
+            .collect();
+        Some(StoredRecord {
+            source: input.source,
+            external_id: trim_external_id(&input.external_id).to_string(),
+            keys,
+            attributes: input.attributes.clone(),
+        })
+    }
+
     /// Checks one record and appends a span per value that normalises; counts the others.
     /// Returns the record's hash in the record index.
     fn prepare_record(
@@ -199,7 +280,7 @@ impl PreparedChunk {
         let PreparedChunk { text, spans, rejected, part, parts, part_states, .. } = self;
         let mut push = |kind: KindId, start: usize, text: &str| {
             let hash = hash_key(hasher, kind, text.get(start..).unwrap_or_default());
-            spans.push(Span { kind, start, end: text.len(), hash });
+            spans.push(Span { kind, start, end: text.len(), hash, denied: None });
         };
         for (kind, raw) in &input.keys {
             let entry = kinds.entry(*kind);

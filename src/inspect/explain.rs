@@ -196,16 +196,17 @@ impl<'a> Parts<'a> {
         let mut queue = VecDeque::from([a]);
         pred.insert(a, (a, KeyIdx(u32::MAX)));
         'bfs: while let Some(r) = queue.pop_front() {
-            // Keys in a fixed order so the chosen path does not depend on edge order, nor on
-            // key indices (interning order, which a compaction renumbers).
+            // Keys and records in a canonical order (kind rank and value; source and
+            // external id), so the chosen path depends neither on edge order nor on the
+            // indices interning and slot reuse happened to give.
             let mut keys: SmallVec<[KeyIdx; 8]> = self.graph.keys_of(r).collect();
-            keys.sort_unstable_by(|&x, &y| self.key_order(x).cmp(&self.key_order(y)));
+            keys.sort_unstable_by_key(|&k| self.key_order(k));
             for k in keys {
                 if !allow(&self.graph.key(k)) || !seen_keys.insert(k) {
                     continue;
                 }
                 let mut next: SmallVec<[RecordIdx; 8]> = self.graph.records_of(k).collect();
-                next.sort_unstable();
+                next.sort_unstable_by_key(|&m| self.record_order(m));
                 for m in next {
                     if let std::collections::hash_map::Entry::Vacant(e) = pred.entry(m) {
                         e.insert((r, k));
@@ -227,14 +228,6 @@ impl<'a> Parts<'a> {
         }
         path.reverse();
         Some(path)
-    }
-
-    /// A key's place in the order explanations take keys in: its kind's linking order, then
-    /// its value. Key indices follow interning order, which depends on the history (and a
-    /// compaction renumbers them); this does not.
-    fn key_order(&self, key: KeyIdx) -> (u16, &'a str) {
-        let rank = self.kinds.get(self.graph.key(key).kind).map_or(u16::MAX, |e| e.rank);
-        (rank, self.graph.key_value(key))
     }
 
     fn steps(&self, path: &[(RecordIdx, KeyIdx, RecordIdx)]) -> Vec<LinkStep> {
@@ -295,6 +288,20 @@ impl<'a> Parts<'a> {
         }
     }
 
+    /// A key's place in explanations: its kind's linking rank, then its value.
+    fn key_order(&self, k: KeyIdx) -> (u16, &'a str) {
+        let kind = self.graph.key(k).kind;
+        (self.kinds.get(kind).map_or(u16::MAX, |e| e.rank), self.graph.key_value(k))
+    }
+
+    /// A record's place in explanations: its source, then its external id.
+    fn record_order(&self, r: RecordIdx) -> (SourceId, &'a str) {
+        match self.graph.record(r) {
+            Some(slot) => (slot.source, self.graph.external_id(slot)),
+            None => (SourceId(u16::MAX), ""),
+        }
+    }
+
     fn values_of(&self, root: RecordIdx) -> ValueSet {
         root_values(self.graph, self.kinds, self.clusters, root).into_owned()
     }
@@ -313,15 +320,24 @@ impl<'a> Parts<'a> {
         let mut all: Vec<KeyIdx> = sets.iter().flat_map(|s| s.iter().copied()).collect();
         all.sort_unstable();
         all.dedup();
-        // In linking order: the first kind whose limit breaks is the most trusted one.
-        all.sort_unstable_by(|&x, &y| self.key_order(x).cmp(&self.key_order(y)));
-        let kind = first_violation(self.graph, self.kinds, &all, &mut Vec::new())?;
+        // Of the kinds whose limit the union breaks, the first in linking order: which one
+        // `first_violation` meets first depends on key indices.
+        first_violation(self.graph, self.kinds, &all, &mut Vec::new())?;
+        let mut per_kind: AHashMap<KindId, u32> = AHashMap::new();
+        for &k in &all {
+            *per_kind.entry(self.graph.key(k).kind).or_default() += 1;
+        }
+        let kind = (per_kind.into_iter())
+            .filter(|&(kind, n)| self.kinds.entry(kind).spec.policy.limit.is_some_and(|l| n > l))
+            .map(|(kind, _)| kind)
+            .min_by_key(|&kind| self.kinds.entry(kind).rank)?;
         let limit = self.kinds.entry(kind).spec.policy.limit?;
+        // Each set's values of the kind in value order, not index order (see `key_order`).
         let of_kind = |s: &ValueSet| -> Vec<KeyIdx> {
-            let mut values: Vec<KeyIdx> =
+            let mut v: Vec<KeyIdx> =
                 s.iter().copied().filter(|&k| self.graph.key(k).kind == kind).collect();
-            values.sort_unstable_by_key(|&k| self.graph.key_value(k));
-            values
+            v.sort_unstable_by_key(|&k| self.key_order(k));
+            v
         };
         // A value of the first set and, preferably, one the first set lacks; failing that
         // (one record alone carries more values than the limit), another of the first set.

@@ -133,7 +133,7 @@ impl NodeIndexable for GraphView<'_> {
 
     fn from_index(&self, i: usize) -> GraphNode {
         let half = (i / 2) as u32;
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             GraphNode::Record(RecordIdx(half))
         } else {
             GraphNode::Key(KeyIdx(half))

@@ -29,6 +29,10 @@ pub(crate) struct Partition {
     tuning: Tuning,
 }
 
+/// The largest customer id a snapshot may hold: the customer table takes 4 bytes per id ever
+/// handed out, so a damaged file must not make it ask for more than that much memory.
+pub(crate) const MAX_CUSTOMER_ID: u64 = u32::MAX as u64;
+
 impl Partition {
     /// An empty partition whose first customer id will be 1.
     pub fn new(tuning: Tuning) -> Self {
@@ -99,6 +103,11 @@ impl Partition {
     pub fn remap_keys(&mut self, remap: &KeyRemap) {
         self.clusters.remap_values(remap);
         self.scratch = Scratch::default();
+    }
+
+    /// The next customer id to hand out.
+    pub fn next_customer(&self) -> u64 {
+        self.next_customer
     }
 
     /// Heap bytes of the clusters and of the customer table.

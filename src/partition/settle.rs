@@ -11,7 +11,7 @@ use crate::partition::events::ChangeEvent;
 use crate::partition::fast::{try_fast_link, FastLink};
 use crate::partition::link::{link_region, Region};
 use crate::partition::region::closure;
-use crate::partition::Partition;
+use crate::partition::{Partition, MAX_CUSTOMER_ID};
 use crate::store::graph::IdentityGraph;
 use crate::tuning::Tuning;
 
@@ -126,6 +126,59 @@ impl Partition {
             .map(|customers| ChangeEvent::Created { customers })
             .into_iter()
             .collect()
+    }
+
+    /// Puts back a saved partition: `assigned` gives every stored record its customer id.
+    /// The clusters are joined as saved, not linked again: the file's checksums vouch for
+    /// it, and linking a large graph costs more than reading it. Value sets are left to be
+    /// read from the members when first needed, as after a first bulk load. Each id must be
+    /// below `next_customer`.
+    pub fn restore(
+        &mut self,
+        graph: &IdentityGraph,
+        assigned: &[(RecordIdx, CustomerId)],
+        next_customer: u64,
+    ) -> Result<(), &'static str> {
+        if next_customer == 0 || next_customer > MAX_CUSTOMER_ID {
+            return Err("next customer id out of range");
+        }
+        if assigned.len() != graph.n_records() {
+            return Err("a record without a customer");
+        }
+        self.clusters.grow(graph.record_capacity());
+        for &(r, _) in assigned {
+            self.clusters.reset(r);
+        }
+        let mut root_of: AHashMap<CustomerId, RecordIdx> = AHashMap::new();
+        for &(r, id) in assigned {
+            if id.0 == 0 || id.0 >= next_customer {
+                return Err("customer id at or past the next one");
+            }
+            if graph.record(r).is_none() {
+                return Err("customer of an empty record slot");
+            }
+            match root_of.get(&id) {
+                None => {
+                    root_of.insert(id, r);
+                }
+                Some(&root) => {
+                    let root = self.clusters.find_mut(root);
+                    let r = self.clusters.find_mut(r);
+                    if root == r {
+                        return Err("a record saved twice");
+                    }
+                    let joined = self.clusters.join(root, r);
+                    root_of.insert(id, joined);
+                }
+            }
+        }
+        for (&id, &root) in &root_of {
+            let root = self.clusters.find_mut(root);
+            self.clusters.root_mut(root).customer = id;
+            self.customers.insert(id, root);
+        }
+        self.next_customer = next_customer;
+        Ok(())
     }
 
     /// Re-resolves the region reachable from `seeds` and returns the change events.

@@ -149,6 +149,18 @@ impl ResolverBuilder {
     }
 
     /// Keeps the first problem a setter met, for `build`.
+    /// The normalisation context as a whole (a snapshot's, when it is opened without a
+    /// builder).
+    pub(crate) fn context(&mut self, ctx: NormalizeContext) -> &mut Self {
+        self.ctx = ctx;
+        self
+    }
+
+    /// The kinds as configured, in order, and the normalisation context.
+    pub(crate) fn config(&self) -> (&[(String, KindSpec)], &NormalizeContext) {
+        (&self.kinds, &self.ctx)
+    }
+
     fn fail(&mut self, error: ConfigError) {
         self.error.get_or_insert(error);
     }

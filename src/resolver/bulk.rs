@@ -14,6 +14,7 @@ use crate::input::prepare::PreparedChunk;
 use crate::input::prepare::Preparer;
 use crate::input::record::RecordInput;
 use crate::input::report::IngestReport;
+use crate::input::stored::{RecordFields, StoredRecord};
 use crate::partition::events::Changes;
 #[cfg(doc)]
 use crate::partition::Partition;
@@ -31,7 +32,7 @@ const RESERVE_AHEAD: usize = 1 << 24;
 
 /// What a bulk ingest has stored and must still resolve.
 #[derive(Debug, Default)]
-pub(super) struct PendingIngest {
+pub(crate) struct PendingIngest {
     /// The resolver held nothing before: resolve everything in one batch pass.
     was_empty: bool,
     /// Records whose raw components must be re-resolved.
@@ -85,7 +86,7 @@ impl Resolver {
         self.finish_ingest(pending)
     }
 
-    pub(super) fn begin_ingest(&self) -> PendingIngest {
+    pub(crate) fn begin_ingest(&self) -> PendingIngest {
         PendingIngest {
             // No record slot ever used: slots fill in first-ingest order (see `settle_fresh`).
             was_empty: self.graph.record_capacity() == 0 && self.partition.n_customers() == 0,
@@ -166,10 +167,10 @@ impl Resolver {
 
     /// Interns and stores the records of a prepared chunk, noting what the final resolution
     /// must look at.
-    fn store_chunk(
+    fn store_chunk<R: RecordFields>(
         &mut self,
         pending: &mut PendingIngest,
-        inputs: &[&RecordInput],
+        inputs: &[&R],
         chunk: &PreparedChunk,
     ) {
         let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
@@ -202,7 +203,7 @@ impl Resolver {
                         continue;
                     }
                 };
-                self.finish_keys(chunk, input.source, range, report);
+                self.finish_keys(chunk, input.source(), range, report);
                 let stored = match self.store_record(input, hash, &mut old_keys) {
                     Ok(stored) => stored,
                     Err(e) => {
@@ -241,10 +242,22 @@ impl Resolver {
         self.prepared.old_keys = old_keys;
     }
 
+    /// Stores records in stored form (a journal's replay or a durable bulk write) as part of
+    /// the bulk load `pending`, a chunk at a time as [`Resolver::load`] does.
+    pub(crate) fn load_stored(&mut self, pending: &mut PendingIngest, records: &[StoredRecord]) {
+        let mut chunk = self.prepared.chunk.take().unwrap_or_default();
+        for block in records.chunks(LOAD_CHUNK) {
+            let refs: Vec<&StoredRecord> = block.iter().collect();
+            chunk.prepare_stored(&self.preparer(), &refs);
+            self.store_chunk(pending, &refs, &chunk);
+        }
+        self.prepared.chunk = Some(chunk);
+    }
+
     /// Resolves what [`Resolver::load`] stored: one batch pass into an empty resolver, else
     /// the fast-path joins made while storing plus one re-resolved region (see
     /// [`Partition::settle_batch`]).
-    pub(super) fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
+    pub(crate) fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
         let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
         self.graph.trim();
         let events = if was_empty {

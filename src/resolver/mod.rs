@@ -7,6 +7,7 @@ mod bulk;
 mod erase;
 mod inspect;
 mod lookup;
+pub(crate) mod persist;
 mod store;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use crate::input::kind::KindTable;
 use crate::input::prepare::{PreparedChunk, Preparer, Span};
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
+use crate::input::stored::{RecordFields, StoredRecord};
 use crate::partition::region::seed_key;
 use crate::resolver::Resolver;
 use crate::store::graph::IdentityGraph;
@@ -122,17 +123,25 @@ impl Resolver {
     /// Prepares and interns one record's keys into `self.prepared.keys`.
     pub(super) fn prepare(
         &mut self,
-        input: &RecordInput,
+        input: Input<'_>,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
         let mut chunk = self.prepared.chunk.take().unwrap_or_default();
-        chunk.prepare(&self.preparer(), &[input]);
+        let source = match input {
+            Input::Raw(input) => {
+                chunk.prepare(&self.preparer(), &[input]);
+                input.source
+            }
+            Input::Stored(input) => {
+                chunk.prepare_stored(&self.preparer(), &[input]);
+                input.source
+            }
+        };
         let result = match chunk.records.first() {
             Some(Ok(range)) => {
                 report.absorb(&chunk.rejected);
                 let range = range.clone();
-                self.intern_spans(&chunk)
-                    .map(|()| self.finish_keys(&chunk, input.source, range, report))
+                self.intern_spans(&chunk).map(|()| self.finish_keys(&chunk, source, range, report))
             }
             Some(Err(e)) => Err(e.clone()),
             None => Ok(()),
@@ -146,17 +155,17 @@ impl Resolver {
     /// (empty for a new record). Nothing is stored if it fails.
     pub(super) fn store_record(
         &mut self,
-        input: &RecordInput,
+        input: &impl RecordFields,
         hash: u64,
         old_keys: &mut Vec<KeyIdx>,
     ) -> Result<Stored, IngestError> {
         // Checked first, so that `set_keys` of the prepared keys cannot fail after the record
         // is stored.
-        self.graph.check_room(self.prepared.keys.len(), &input.attributes)?;
-        let external_id = trim_external_id(&input.external_id);
+        self.graph.check_room(self.prepared.keys.len(), input.attributes())?;
+        let external_id = trim_external_id(input.external_id());
         let (r, existed) =
-            self.graph.find_or_insert_hashed_record(input.source, external_id, hash)?;
-        let attributes_changed = self.graph.set_attributes(r, &input.attributes)?;
+            self.graph.find_or_insert_hashed_record(input.source(), external_id, hash)?;
+        let attributes_changed = self.graph.set_attributes(r, input.attributes())?;
         old_keys.clear();
         if existed {
             old_keys.extend(self.graph.keys_of(r));
@@ -214,6 +223,13 @@ impl Resolver {
     }
 }
 
+/// A record to prepare: as the host gave it, or already in stored form (replayed).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Input<'a> {
+    Raw(&'a RecordInput),
+    Stored(&'a StoredRecord),
+}
+
 /// What [`Resolver::store_record`] did.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Stored {
@@ -239,5 +255,8 @@ fn intern(
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
     let kind = span.kind;
-    graph.intern_key(kind, value, span.hash, || kinds.is_denied(kind, value))
+    let denied = span.denied;
+    graph.intern_key(kind, value, span.hash, || {
+        denied.unwrap_or_else(|| kinds.is_denied(kind, value))
+    })
 }

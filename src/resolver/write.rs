@@ -7,8 +7,10 @@ use ahash::AHashSet;
 use crate::error::{IngestError, LookupError};
 use crate::ids::{RecordIdx, SourceId};
 use crate::input::record::{trim_external_id, RecordInput};
+use crate::input::stored::{RecordFields, StoredRecord};
 use crate::partition::events::{ChangeEvent, Changes};
 use crate::partition::region::seed_key;
+use crate::resolver::store::Input;
 use crate::resolver::Resolver;
 
 impl Resolver {
@@ -24,8 +26,21 @@ impl Resolver {
     /// over-long external id, too many keys); nothing is changed then.
     pub fn upsert(&mut self, input: impl Borrow<RecordInput>) -> Result<Changes, IngestError> {
         let input = input.borrow();
+        self.upsert_input(Input::Raw(input), input)
+    }
+
+    /// [`Resolver::upsert`] of a record in stored form (a journal's replay, a durable write).
+    pub(crate) fn upsert_stored(&mut self, input: &StoredRecord) -> Result<Changes, IngestError> {
+        self.upsert_input(Input::Stored(input), input)
+    }
+
+    fn upsert_input(
+        &mut self,
+        prepare: Input<'_>,
+        input: &impl RecordFields,
+    ) -> Result<Changes, IngestError> {
         let mut changes = Changes::default();
-        self.prepare(input, &mut changes.report)?;
+        self.prepare(prepare, &mut changes.report)?;
         let hash = self
             .prepared
             .chunk

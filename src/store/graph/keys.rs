@@ -42,7 +42,7 @@ const COUNT: u16 = (1 << 14) - 1;
 const REFUSED: u16 = 1 << 14;
 
 /// `KeySlot::state`: the value is deny-listed.
-const DENIED: u16 = 1 << 15;
+pub(super) const DENIED: u16 = 1 << 15;
 
 impl KeySlot {
     #[inline]

@@ -31,11 +31,13 @@ mod adjacency;
 mod index;
 mod keys;
 mod records;
+mod restore;
 
 #[cfg(feature = "petgraph")]
 pub(crate) use adjacency::RecordsOf;
 pub(crate) use keys::{KeyInfo, KeyRemap, KeySlot};
 pub(crate) use records::RecordSlot;
+pub(crate) use restore::KeyFlags;
 
 use ahash::RandomState;
 

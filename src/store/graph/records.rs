@@ -31,6 +31,19 @@ pub(crate) struct RecordSlot {
     pub(super) attributes: AttributeRange,
 }
 
+/// A record slot without keys or attributes.
+pub(super) fn record_slot(source: SourceId, ext_start: u32, seq: u32) -> RecordSlot {
+    RecordSlot {
+        source,
+        keys_len: 0,
+        keys_room: 0,
+        keys_start: 0,
+        ext_start,
+        seq_plus_one: std::num::NonZeroU32::MIN.saturating_add(seq),
+        attributes: AttributeRange::default(),
+    }
+}
+
 /// `RecordSlot::keys_len`'s flag: the record carries a key of a limited kind.
 pub(super) const HAS_LIMITED: u16 = 1 << 15;
 
@@ -56,12 +69,12 @@ impl RecordSlot {
 
 /// The longest external id stored (longer ones are refused with
 /// [`IngestError::ExternalIdTooLong`]; preparing a record checks the same bound).
-const MAX_EXTERNAL_ID_BYTES: usize = crate::input::normalize::MAX_VALUE_BYTES;
+pub(super) const MAX_EXTERNAL_ID_BYTES: usize = crate::input::normalize::MAX_VALUE_BYTES;
 
 /// Appends an external id to the arena, after its length written as one char (the id is at
 /// most [`MAX_EXTERNAL_ID_BYTES`] long: one byte of prefix below 128, two above), so the
 /// record slot keeps only where it starts.
-fn push_ext(arena: &mut String, id: &str) {
+pub(super) fn push_ext(arena: &mut String, id: &str) {
     debug_assert!(id.len() <= MAX_EXTERNAL_ID_BYTES);
     arena.push(char::from_u32(id.len() as u32).unwrap_or('\0'));
     arena.push_str(id);
@@ -138,15 +151,7 @@ impl IdentityGraph {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.records[idx.index()] = Some(RecordSlot {
-            source,
-            keys_len: 0,
-            keys_room: 0,
-            keys_start: 0,
-            ext_start,
-            seq_plus_one: std::num::NonZeroU32::MIN.saturating_add(seq),
-            attributes: AttributeRange::default(),
-        });
+        self.records[idx.index()] = Some(record_slot(source, ext_start, seq));
         self.n_records += 1;
         Ok((idx, false))
     }

@@ -1,0 +1,805 @@
+//! What is in a snapshot file, and how is it written safely and read without trusting it?
+//!
+//! A header (magic number, format version, generation, its own CRC-32), then sections, each
+//! `tag, length, payload, CRC-32`: configuration, sources (and the counts to come), keys,
+//! attribute names, records (each with its customer id), free record slots, and an end
+//! section with the counts. Large sections are split (at most [`KEYS_PER_SECTION`] keys,
+//! [`RECORDS_PER_SECTION`] records each), so neither side holds more than one section in
+//! memory besides the resolver itself. Loading joins the saved clusters directly instead of
+//! linking the graph again. Saving writes a
+//! temporary file beside the target, syncs it, renames it over the target and syncs the
+//! directory: a crash leaves the old snapshot or the new one, never a mix.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ahash::AHashMap;
+
+use crate::durable::codec::{crc32, Malformed, Reader, Writer};
+use crate::durable::error::SnapshotError;
+use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::input::kind::{KindPolicy, KindSpec};
+use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::resolver::persist::StateRef;
+use crate::resolver::{Resolver, ResolverBuilder};
+use crate::store::graph::KeyFlags;
+
+/// The first eight bytes of every state file.
+pub(crate) const MAGIC: &[u8; 8] = b"IDSTITCH";
+const SNAPSHOT: &[u8; 4] = b"SNAP";
+/// The snapshot format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 28;
+/// Sections larger than this are refused as corrupt before anything is allocated.
+const MAX_SECTION: u64 = 1 << 31;
+pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
+pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
+
+const CONFIG: u8 = 1;
+const SOURCES: u8 = 2;
+const KEYS: u8 = 3;
+const NAMES: u8 = 4;
+const RECORDS: u8 = 5;
+const FREE: u8 = 6;
+const END: u8 = 0xff;
+
+fn section_name(tag: u8) -> &'static str {
+    match tag {
+        CONFIG => "configuration",
+        SOURCES => "sources",
+        KEYS => "keys",
+        NAMES => "attribute names",
+        RECORDS => "records",
+        FREE => "free slots",
+        END => "end",
+        _ => "unknown section",
+    }
+}
+
+/// The configuration bytes of a resolver: compared byte for byte when a snapshot is opened
+/// with a builder.
+pub(crate) fn encode_config(kinds: &[(String, KindSpec)], ctx: &NormalizeContext, w: &mut Writer) {
+    w.opt_var(ctx.default_calling_code.map(u64::from));
+    w.var(kinds.len() as u64);
+    for (name, spec) in kinds {
+        w.str(name);
+        w.u8(match spec.normalizer {
+            Normalizer::Email => 0,
+            Normalizer::EmailProviderRules => 1,
+            Normalizer::Phone => 2,
+            Normalizer::CustomerNo => 3,
+            Normalizer::Ip => 4,
+            Normalizer::Text => 5,
+            Normalizer::Opaque => 6,
+            Normalizer::Custom(_) => 7,
+        });
+        let p = &spec.policy;
+        w.opt_var(p.limit.map(u64::from));
+        w.var_i64(i64::from(p.priority));
+        w.opt_var(p.generic_cap.map(u64::from));
+        w.var(p.deny.len() as u64);
+        for d in &p.deny {
+            w.str(d);
+        }
+        w.u8(u8::from(p.builtin_placeholders));
+        w.u8(u8::from(p.links));
+        match &spec.composite {
+            None => w.u8(0),
+            Some(fields) => {
+                w.u8(1);
+                w.var(fields.len() as u64);
+                for f in fields {
+                    w.str(f);
+                }
+            }
+        }
+    }
+}
+
+/// A builder configured as the snapshot's configuration says.
+fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, Malformed> {
+    let code = r.opt_var()?;
+    let ctx = NormalizeContext {
+        default_calling_code: code
+            .map(|c| u16::try_from(c).map_err(|_| Malformed::Invalid("calling code")))
+            .transpose()?,
+    };
+    let mut builder = ResolverBuilder::new();
+    builder.context(ctx);
+    let n = r.count(10)?;
+    let mut custom = None;
+    for _ in 0..n {
+        let name = r.str()?.to_string();
+        let normalizer = match r.u8()? {
+            0 => Normalizer::Email,
+            1 => Normalizer::EmailProviderRules,
+            2 => Normalizer::Phone,
+            3 => Normalizer::CustomerNo,
+            4 => Normalizer::Ip,
+            5 => Normalizer::Text,
+            6 => Normalizer::Opaque,
+            7 => {
+                custom.get_or_insert(name.clone());
+                Normalizer::Opaque
+            }
+            _ => return Err(Malformed::Invalid("normaliser")),
+        };
+        let to_u32 = |v: Option<u64>| {
+            v.map(|v| u32::try_from(v).map_err(|_| Malformed::Invalid("limit or cap"))).transpose()
+        };
+        let limit = to_u32(r.opt_var()?)?;
+        let priority =
+            i32::try_from(r.var_i64()?).map_err(|_| Malformed::Invalid("kind priority"))?;
+        let generic_cap = to_u32(r.opt_var()?)?;
+        let n_deny = r.count(1)?;
+        let deny = (0..n_deny).map(|_| r.str().map(str::to_string)).collect::<Result<_, _>>()?;
+        let builtin_placeholders = r.bool()?;
+        let links = r.bool()?;
+        let composite = match r.u8()? {
+            0 => None,
+            1 => {
+                let n = r.count(1)?;
+                Some((0..n).map(|_| r.str().map(str::to_string)).collect::<Result<_, _>>()?)
+            }
+            _ => return Err(Malformed::Invalid("composite tag")),
+        };
+        let policy = KindPolicy { limit, priority, generic_cap, deny, builtin_placeholders, links };
+        builder.kind(&name, KindSpec { normalizer, policy, composite });
+    }
+    Ok(match custom {
+        Some(kind) => Err(kind),
+        None => Ok(builder),
+    })
+}
+
+/// Writes sections to a file, each with its CRC-32.
+struct SectionWriter<W: Write> {
+    out: W,
+    w: Writer,
+}
+
+impl<W: Write> SectionWriter<W> {
+    fn flush_section(&mut self, tag: u8) -> io::Result<()> {
+        let payload = std::mem::take(&mut self.w.buf);
+        let mut frame = [0u8; 9];
+        frame[0] = tag;
+        frame[1..].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&frame);
+        hasher.update(&payload);
+        self.out.write_all(&frame)?;
+        self.out.write_all(&payload)?;
+        self.out.write_all(&hasher.finalize().to_le_bytes())?;
+        self.w.buf = payload;
+        self.w.buf.clear();
+        Ok(())
+    }
+}
+
+/// Writes the whole state of `state` to `out` as generation `generation`.
+pub(crate) fn write_state(
+    state: &StateRef<'_>,
+    config: &[u8],
+    generation: u64,
+    out: impl Write,
+) -> io::Result<()> {
+    let mut s = SectionWriter { out, w: Writer::default() };
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(SNAPSHOT);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&generation.to_le_bytes());
+    header.extend_from_slice(&crc32(&header).to_le_bytes());
+    s.out.write_all(&header)?;
+
+    s.w.buf.extend_from_slice(config);
+    s.flush_section(CONFIG)?;
+
+    s.w.var(state.sources.len() as u64);
+    for (id, name) in state.sources.iter() {
+        s.w.str(name);
+        s.w.var(u64::from(state.sources.trust(id).unwrap_or(0)));
+    }
+    // The sizes to come, so that loading makes room once instead of growing its tables.
+    let graph = state.graph;
+    let live_keys = graph.keys().filter(|(_, info)| info.n_records > 0).count();
+    s.w.var(live_keys as u64);
+    s.w.var(graph.n_records() as u64);
+    s.flush_section(SOURCES)?;
+
+    // Keys no record carries are left out (reclaimed); the others keep their order.
+    let mut remap = vec![u32::MAX; graph.n_keys()];
+    let mut n_keys = 0u32;
+    let mut in_section = 0;
+    for (k, info) in graph.keys() {
+        if info.n_records == 0 {
+            continue;
+        }
+        if in_section == 0 {
+            s.w.buf.clear();
+        }
+        remap[k.index()] = n_keys;
+        n_keys += 1;
+        let flags = graph.key_flags(k);
+        s.w.var(u64::from(info.kind.get()));
+        s.w.u8(u8::from(flags.denied) | (u8::from(flags.refused) << 1));
+        s.w.str(graph.key_value(k));
+        in_section += 1;
+        if in_section == KEYS_PER_SECTION {
+            s.flush_section(KEYS)?;
+            in_section = 0;
+        }
+    }
+    if in_section > 0 {
+        s.flush_section(KEYS)?;
+    }
+
+    let mut names: AHashMap<&str, u64> = AHashMap::new();
+    let mut name_list: Vec<&str> = Vec::new();
+    for (_, slot) in graph.records() {
+        for a in graph.attributes(slot) {
+            names.entry(a.name).or_insert_with(|| {
+                name_list.push(a.name);
+                name_list.len() as u64 - 1
+            });
+        }
+    }
+    s.w.var(name_list.len() as u64);
+    for name in &name_list {
+        s.w.str(name);
+    }
+    s.flush_section(NAMES)?;
+
+    let mut in_section = 0;
+    for (r, slot) in graph.records() {
+        s.w.var(u64::from(r.0));
+        s.w.var(u64::from(slot.seq()));
+        s.w.var(u64::from(slot.source.get()));
+        s.w.str(graph.external_id(slot));
+        let keys = graph.key_list(r);
+        s.w.var(keys.len() as u64);
+        let mut previous = 0u32;
+        for (i, k) in keys.iter().enumerate() {
+            let k = remap[k.index()];
+            // Sorted and distinct: each after the first is the gap to the one before.
+            s.w.var(u64::from(if i == 0 { k } else { k - previous - 1 }));
+            previous = k;
+        }
+        s.w.var(state.partition.customer_of(r).0);
+        let attributes: Vec<_> = graph.attributes(slot).collect();
+        s.w.var(attributes.len() as u64);
+        for a in attributes {
+            s.w.var(names.get(a.name).copied().unwrap_or_default());
+            s.w.str(a.value);
+            match a.observed_at {
+                None => s.w.u8(0),
+                Some(t) => {
+                    s.w.u8(1);
+                    s.w.var_i64(t.0);
+                }
+            }
+        }
+        in_section += 1;
+        if in_section == RECORDS_PER_SECTION {
+            s.flush_section(RECORDS)?;
+            in_section = 0;
+        }
+    }
+    if in_section > 0 {
+        s.flush_section(RECORDS)?;
+    }
+
+    let free = graph.free_records();
+    s.w.var(free.len() as u64);
+    for r in free {
+        s.w.var(u64::from(r.0));
+    }
+    s.flush_section(FREE)?;
+
+    let partition = state.partition;
+    s.w.var(u64::from(n_keys));
+    s.w.var(graph.n_records() as u64);
+    s.w.var(partition.n_customers() as u64);
+    s.w.var(u64::from(graph.next_seq()));
+    s.w.var(partition.next_customer());
+    s.flush_section(END)?;
+    s.out.flush()
+}
+
+/// Writes `resolver` to `path` atomically: a temporary file beside it, synced, renamed over
+/// `path`, and the directory synced.
+pub(crate) fn save(resolver: &Resolver, path: &Path, generation: u64) -> Result<(), SnapshotError> {
+    let io = |what| move |source| SnapshotError::Io { what, source };
+    let tmp = temporary_path(path);
+    let state = resolver.state();
+    let mut config = Writer::default();
+    let specs: Vec<(String, KindSpec)> =
+        (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
+    encode_config(&specs, state.ctx, &mut config);
+    let file = File::create(&tmp).map_err(io("create"))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    write_state(&state, &config.buf, generation, &mut out).map_err(io("write"))?;
+    let file = out.into_inner().map_err(|e| io("write")(e.into_error()))?;
+    file.sync_all().map_err(io("sync"))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io("rename"))?;
+    sync_dir(path).map_err(io("sync directory"))
+}
+
+/// The temporary file a snapshot is written to before it replaces `path`.
+pub(crate) fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Syncs the directory holding `path`, so a rename or a new file in it survives a crash.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Reads sections back, checking each one's checksum.
+struct SectionReader<R: Read> {
+    input: R,
+    offset: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> SectionReader<R> {
+    /// The next section: its tag, payload and start offset.
+    fn next(&mut self) -> Result<(u8, u64), SnapshotError> {
+        let start = self.offset;
+        let mut frame = [0u8; 9];
+        self.read_exact(&mut frame, "section header", start)?;
+        let tag = frame[0];
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&frame[1..]);
+        let len = u64::from_le_bytes(len);
+        let section = section_name(tag);
+        if len > MAX_SECTION {
+            return Err(SnapshotError::Corrupt {
+                section,
+                offset: start,
+                reason: "section too long",
+            });
+        }
+        // Read in steps, so a damaged length meets the end of the file before it is
+        // allocated in full.
+        self.buf.clear();
+        let mut left = len as usize;
+        let mut step = [0u8; 1 << 16];
+        while left > 0 {
+            let n = left.min(step.len());
+            self.read_exact(&mut step[..n], section, start)?;
+            self.buf.extend_from_slice(&step[..n]);
+            left -= n;
+        }
+        let mut crc = [0u8; 4];
+        self.read_exact(&mut crc, section, start)?;
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&frame);
+        hasher.update(&self.buf);
+        if hasher.finalize() != u32::from_le_bytes(crc) {
+            return Err(SnapshotError::Checksum { section, offset: start });
+        }
+        Ok((tag, start))
+    }
+
+    fn read_exact(
+        &mut self,
+        out: &mut [u8],
+        section: &'static str,
+        _start: u64,
+    ) -> Result<(), SnapshotError> {
+        match self.input.read_exact(out) {
+            Ok(()) => {
+                self.offset += out.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(SnapshotError::Truncated { section, offset: self.offset })
+            }
+            Err(source) => Err(SnapshotError::Io { what: "read", source }),
+        }
+    }
+}
+
+/// How a snapshot is opened: configured by itself, or by the host's builder (required when a
+/// kind has a custom normaliser), which must match it.
+pub(crate) enum Opener<'a> {
+    FromFile,
+    With(&'a ResolverBuilder),
+}
+
+/// Reads a snapshot from `input`: the resolver it holds and its generation.
+pub(crate) fn read_state(
+    input: impl Read,
+    size_hint: u64,
+    opener: Opener<'_>,
+) -> Result<(Resolver, u64), SnapshotError> {
+    let mut s = SectionReader { input, offset: 0, buf: Vec::new() };
+    let mut header = [0u8; HEADER_LEN];
+    match s.input.read_exact(&mut header) {
+        Ok(()) => s.offset = HEADER_LEN as u64,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(if header.starts_with(MAGIC) || header.iter().all(|&b| b == 0) {
+                SnapshotError::Truncated { section: "header", offset: 0 }
+            } else {
+                SnapshotError::NotASnapshot
+            })
+        }
+        Err(source) => return Err(SnapshotError::Io { what: "read", source }),
+    }
+    if &header[..8] != MAGIC || &header[8..12] != SNAPSHOT {
+        return Err(SnapshotError::NotASnapshot);
+    }
+    let word =
+        |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    if crc32(&header[..24]) != word(24) {
+        return Err(SnapshotError::Checksum { section: "header", offset: 0 });
+    }
+    let version = word(12);
+    if version != FORMAT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let generation = u64::from(word(16)) | (u64::from(word(20)) << 32);
+    let mut loader = Loader::default();
+    let mut resolver: Option<Resolver> = None;
+    let mut expected = CONFIG;
+    loop {
+        let (tag, offset) = s.next()?;
+        let section = section_name(tag);
+        let corrupt = |reason| SnapshotError::Corrupt { section, offset, reason };
+        let malformed = |m: Malformed| match m {
+            Malformed::Truncated => corrupt("a value runs past the section's end"),
+            Malformed::Invalid(reason) => corrupt(reason),
+        };
+        // Sections come in a fixed order; keys and records may repeat.
+        let allowed = match expected {
+            CONFIG => tag == CONFIG,
+            SOURCES => tag == SOURCES,
+            KEYS => tag == KEYS || tag == NAMES,
+            RECORDS => tag == RECORDS || tag == FREE,
+            END => tag == END,
+            _ => false,
+        };
+        if !allowed {
+            return Err(corrupt("section out of order"));
+        }
+        let mut r = Reader::new(&s.buf);
+        match tag {
+            CONFIG => {
+                let from_file = decode_config(&mut r).map_err(malformed)?;
+                let built = match opener {
+                    Opener::FromFile => match from_file {
+                        Ok(builder) => builder.build()?,
+                        Err(kind) => return Err(SnapshotError::CustomNormalizer { kind }),
+                    },
+                    Opener::With(builder) => {
+                        let (kinds, ctx) = builder.config();
+                        let mut mine = Writer::default();
+                        encode_config(kinds, ctx, &mut mine);
+                        if mine.buf != s.buf {
+                            return Err(SnapshotError::ConfigMismatch {
+                                what: describe_mismatch(from_file, builder),
+                            });
+                        }
+                        builder.build()?
+                    }
+                };
+                resolver = Some(built);
+                expected = SOURCES;
+            }
+            SOURCES => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                let n = r.count(2).map_err(malformed)?;
+                for _ in 0..n {
+                    let name = r.str().map_err(malformed)?;
+                    let trust = r.var_u32().map_err(malformed)?;
+                    resolver
+                        .add_source(name, trust)
+                        .map_err(|_| corrupt("invalid or repeated source"))?;
+                }
+                // Counts a damaged file could inflate are bounded by its size: every key and
+                // record takes at least two bytes.
+                let bound = size_hint / 2;
+                let n_keys = r.var().map_err(malformed)?.min(bound) as usize;
+                let n_records = r.var().map_err(malformed)?.min(bound) as usize;
+                resolver.reserve_exact(n_records, n_keys);
+                expected = KEYS;
+            }
+            KEYS => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                loader.keys(resolver, &mut r).map_err(|e| e.at(section, offset))?;
+            }
+            NAMES => {
+                let n = r.count(1).map_err(malformed)?;
+                loader.names = (0..n)
+                    .map(|_| r.str().map(Arc::from))
+                    .collect::<Result<_, _>>()
+                    .map_err(malformed)?;
+                expected = RECORDS;
+            }
+            RECORDS => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                loader.records(resolver, &mut r).map_err(|e| e.at(section, offset))?;
+            }
+            FREE => {
+                let n = r.count(1).map_err(malformed)?;
+                loader.free = (0..n)
+                    .map(|_| r.var_u32().map(RecordIdx))
+                    .collect::<Result<_, _>>()
+                    .map_err(malformed)?;
+                expected = END;
+            }
+            END => {
+                let mut resolver = resolver.take().ok_or_else(|| corrupt("no configuration"))?;
+                let counts: Vec<u64> =
+                    (0..5).map(|_| r.var()).collect::<Result<_, _>>().map_err(malformed)?;
+                if !r.is_empty() {
+                    return Err(corrupt("bytes after the counts"));
+                }
+                loader.finish(&mut resolver, &counts).map_err(corrupt)?;
+                let mut rest = [0u8; 1];
+                return match s.input.read(&mut rest) {
+                    Ok(0) => Ok((resolver, generation)),
+                    Ok(_) => Err(SnapshotError::Corrupt {
+                        section: "end",
+                        offset: s.offset,
+                        reason: "bytes after the end section",
+                    }),
+                    Err(source) => Err(SnapshotError::Io { what: "read", source }),
+                };
+            }
+            _ => return Err(corrupt("unknown section")),
+        }
+        if !r.is_empty() {
+            return Err(corrupt("bytes left at the section's end"));
+        }
+    }
+}
+
+/// Names the first difference between a snapshot's configuration and a builder's.
+fn describe_mismatch(
+    from_file: Result<ResolverBuilder, String>,
+    builder: &ResolverBuilder,
+) -> String {
+    let Ok(file) = from_file else {
+        return "kinds or their policies".to_string();
+    };
+    let (theirs, their_ctx) = file.config();
+    let (mine, my_ctx) = builder.config();
+    if their_ctx != my_ctx {
+        return "default phone country".to_string();
+    }
+    for (i, (name, spec)) in mine.iter().enumerate() {
+        match theirs.get(i) {
+            None => return format!("kind {name:?} is not in the snapshot"),
+            Some((n, _)) if n != name => return format!("kind {name:?} is {n:?} in the snapshot"),
+            Some((_, s)) if format!("{s:?}") != format!("{spec:?}") => {
+                return format!("kind {name:?} is configured differently")
+            }
+            _ => {}
+        }
+    }
+    match theirs.get(mine.len()) {
+        Some((n, _)) => format!("the snapshot has kind {n:?}"),
+        None => "kinds or their policies".to_string(),
+    }
+}
+
+/// A loading error before the section is known.
+#[derive(Debug)]
+enum LoadError {
+    Malformed(Malformed),
+    Invalid(&'static str),
+}
+
+impl From<Malformed> for LoadError {
+    fn from(m: Malformed) -> Self {
+        LoadError::Malformed(m)
+    }
+}
+
+impl LoadError {
+    fn at(self, section: &'static str, offset: u64) -> SnapshotError {
+        let reason = match self {
+            LoadError::Malformed(Malformed::Truncated) => "a value runs past the section's end",
+            LoadError::Malformed(Malformed::Invalid(reason)) | LoadError::Invalid(reason) => reason,
+        };
+        SnapshotError::Corrupt { section, offset, reason }
+    }
+}
+
+/// What loading collects across sections.
+#[derive(Default)]
+struct Loader {
+    names: Vec<Arc<str>>,
+    free: Vec<RecordIdx>,
+    /// Each record's customer.
+    customers: Vec<(RecordIdx, CustomerId)>,
+    /// Keys saved as refused: resolving the loaded graph may decide otherwise, and the
+    /// saved state is what the next operation must see.
+    refused: Vec<KeyIdx>,
+    keys: Vec<KeyIdx>,
+    attributes: Vec<crate::Attribute>,
+}
+
+impl Loader {
+    fn keys(&mut self, resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadError> {
+        let state = resolver.state_mut();
+        while !r.is_empty() {
+            let kind = KindId(r.var_u16()?);
+            if state.kinds.get(kind).is_none() {
+                return Err(LoadError::Invalid("key of an unknown kind"));
+            }
+            let flags = r.u8()?;
+            if flags > 3 {
+                return Err(LoadError::Invalid("key flags"));
+            }
+            let value = r.str()?;
+            let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
+            let k = state.graph.restore_key(kind, value, flags).map_err(LoadError::Invalid)?;
+            if flags.refused {
+                self.refused.push(k);
+            }
+        }
+        Ok(())
+    }
+
+    fn records(&mut self, resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadError> {
+        let n_sources = resolver.state().sources.len();
+        let state = resolver.state_mut();
+        let n_keys = state.graph.n_keys() as u64;
+        while !r.is_empty() {
+            let slot = RecordIdx(r.var_u32()?);
+            let seq = r.var_u32()?;
+            let source = SourceId(r.var_u16()?);
+            if source.index() >= n_sources {
+                return Err(LoadError::Invalid("record of an unknown source"));
+            }
+            let external_id = r.str()?;
+            state
+                .graph
+                .restore_record(slot, source, external_id, seq)
+                .map_err(LoadError::Invalid)?;
+            let n = r.count(1)?;
+            self.keys.clear();
+            let mut next = 0u64;
+            let mut has_limited = false;
+            for _ in 0..n {
+                let k = next.checked_add(r.var()?).filter(|&k| k < n_keys);
+                let k = k.ok_or(LoadError::Invalid("key index out of range"))?;
+                let key = KeyIdx(k as u32);
+                has_limited |=
+                    state.kinds.entry(state.graph.key(key).kind).spec.policy.limit.is_some();
+                self.keys.push(key);
+                next = k + 1;
+            }
+            self.customers.push((slot, CustomerId(r.var()?)));
+            let n = r.count(3)?;
+            self.attributes.clear();
+            for _ in 0..n {
+                let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
+                let name = name.ok_or(LoadError::Invalid("attribute name index"))?.clone();
+                let value = r.str()?.to_string();
+                let observed_at = match r.u8()? {
+                    0 => None,
+                    1 => Some(crate::Timestamp(r.var_i64()?)),
+                    _ => return Err(LoadError::Invalid("option tag")),
+                };
+                self.attributes.push(crate::Attribute { name, value, observed_at });
+            }
+            let room = state.graph.check_room(self.keys.len(), &self.attributes);
+            room.map_err(|_| LoadError::Invalid("record too large"))?;
+            state
+                .graph
+                .set_keys(slot, &self.keys, has_limited)
+                .map_err(|_| LoadError::Invalid("record too large"))?;
+            state
+                .graph
+                .set_attributes(slot, &self.attributes)
+                .map_err(|_| LoadError::Invalid("record too large"))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, resolver: &mut Resolver, counts: &[u64]) -> Result<(), &'static str> {
+        let state = resolver.state_mut();
+        let [n_keys, n_records, n_customers, next_seq, next_customer] = counts else {
+            return Err("counts");
+        };
+        if *n_keys != state.graph.n_keys() as u64 || *n_records != state.graph.n_records() as u64 {
+            return Err("counts differ from the sections: a section is missing");
+        }
+        let next_seq = u32::try_from(*next_seq).map_err(|_| "next record number")?;
+        state.graph.finish_restore(std::mem::take(&mut self.free), next_seq)?;
+        state.partition.restore(state.graph, &self.customers, *next_customer)?;
+        if *n_customers != state.partition.n_customers() as u64 {
+            return Err("customer count differs from the records' customers");
+        }
+        for (k, _) in state.graph.keys().collect::<Vec<_>>() {
+            state.graph.set_refused(k, false);
+        }
+        for &k in &self.refused {
+            state.graph.set_refused(k, true);
+        }
+        state.graph.fit_indexes();
+        state.graph.trim();
+        Ok(())
+    }
+}
+
+/// Opens the snapshot at `path`.
+pub(crate) fn load(path: &Path, opener: Opener<'_>) -> Result<(Resolver, u64), SnapshotError> {
+    let file = File::open(path).map_err(|source| SnapshotError::Io { what: "open", source })?;
+    let size = file.metadata().map_err(|source| SnapshotError::Io { what: "open", source })?.len();
+    read_state(BufReader::with_capacity(1 << 20, file), size, opener)
+}
+
+impl Resolver {
+    /// Writes the whole state to a snapshot file at `path`: sources, kinds and their
+    /// policies, records with their keys and attributes, customers with their ids, the next
+    /// id, and which values were refused. The file is written beside `path`, synced and
+    /// renamed over it, so a crash while saving leaves the old file intact. Keys no record
+    /// carries any more are left out.
+    ///
+    /// A [`Durable`](crate::Durable) resolver saves and journals for you; this is for hosts
+    /// that manage their own files.
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("idstitch-doc-save-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+    /// resolver.save_snapshot(dir.join("state.snapshot"))?;
+    ///
+    /// let restored = Resolver::load_snapshot(dir.join("state.snapshot"))?;
+    /// assert_eq!(restored.customer_of(crm, "C-1"), resolver.customer_of(crm, "C-1"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SnapshotError::Io`] if the file cannot be written; the old file is then untouched.
+    pub fn save_snapshot(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
+        save(self, path.as_ref(), 0)
+    }
+
+    /// Reads a resolver back from a snapshot written by [`Resolver::save_snapshot`],
+    /// configured as the snapshot says. It holds the same records, customers and ids, and
+    /// the next operation gives the same change events as it would have on the saved one.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] for a file that is not a snapshot, is of another format version,
+    /// is cut short or damaged (every section is checksummed and every value checked), or
+    /// uses a custom normaliser (open it with [`ResolverBuilder::load_snapshot`] then).
+    pub fn load_snapshot(path: impl AsRef<Path>) -> Result<Resolver, SnapshotError> {
+        load(path.as_ref(), Opener::FromFile).map(|(resolver, _)| resolver)
+    }
+}
+
+impl ResolverBuilder {
+    /// Reads a resolver back from a snapshot, configured by this builder, which must be
+    /// configured as the resolver that saved it was (kinds, policies, phone country; custom
+    /// normalisers are matched by kind name).
+    ///
+    /// # Errors
+    /// As [`Resolver::load_snapshot`], and [`SnapshotError::ConfigMismatch`] when the
+    /// configurations differ.
+    pub fn load_snapshot(&self, path: impl AsRef<Path>) -> Result<Resolver, SnapshotError> {
+        load(path.as_ref(), Opener::With(self)).map(|(resolver, _)| resolver)
+    }
+}

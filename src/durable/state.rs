@@ -1,0 +1,494 @@
+//! A resolver whose state lives in a directory: [`Durable`] journals every change before it
+//! returns, recovers a crashed process from the last snapshot and the journal, and compacts
+//! the two into a new snapshot on demand.
+//!
+//! The directory holds `snapshot` (generation `g` in its header), `journal-g` (the changes
+//! since), and `LOCK`, held while one process has the directory open. Compaction writes
+//! snapshot `g + 1` atomically, then starts `journal-(g+1)` and deletes `journal-g`; a crash
+//! at any point leaves a snapshot and the journal that follows it.
+
+use std::borrow::Borrow;
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+#[cfg(doc)]
+use crate::durable::error::SnapshotError;
+use crate::durable::error::{io_error, StateError};
+use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
+use crate::durable::snapshot::{self, Opener};
+use crate::error::ConfigError;
+use crate::ids::SourceId;
+use crate::input::record::RecordInput;
+use crate::input::report::IngestReport;
+use crate::input::stored::StoredRecord;
+use crate::partition::events::Changes;
+use crate::resolver::{Resolver, ResolverBuilder};
+
+/// Records per journal entry of a bulk load.
+const INGEST_CHUNK: usize = 2048;
+
+const SNAPSHOT_FILE: &str = "snapshot";
+const LOCK_FILE: &str = "LOCK";
+/// Attempts 10 ms apart to take the lock before reporting it held.
+const LOCK_TRIES: u32 = 50;
+
+/// How a [`Durable`] resolver writes its journal.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct DurableOptions {
+    /// When the journal is synced to the disk (default: before every call returns).
+    pub sync: SyncPolicy,
+}
+
+impl DurableOptions {
+    /// Options with the given sync policy.
+    pub fn sync(mut self, policy: SyncPolicy) -> Self {
+        self.sync = policy;
+        self
+    }
+}
+
+/// What opening a state directory found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// The directory held no state: a new one was created.
+    pub created: bool,
+    /// The snapshot's generation.
+    pub generation: u64,
+    /// Journal entries applied on top of the snapshot.
+    pub entries_replayed: u64,
+    /// Records of a bulk load whose call never returned (its journal has no commit): not
+    /// applied, as the call was never acknowledged.
+    pub uncommitted_records: u64,
+    /// A damaged end of the journal, cut off.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// A [`Resolver`] whose state survives the process: every change is journaled before the
+/// call returns, and opening the directory again restores exactly the acknowledged state,
+/// customer ids included.
+///
+/// Read it through `Deref` (every [`Resolver`] lookup, view and explanation works); change it
+/// through its own methods, which journal. [`Durable::compact`] folds the journal into a new
+/// snapshot.
+///
+/// ```
+/// use idstitch::{Durable, DurableOptions, KindId, RecordInput};
+///
+/// let dir = std::env::temp_dir().join(format!("idstitch-doc-durable-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let id = {
+///     let mut state = Durable::open(&dir, DurableOptions::default())?;
+///     let crm = state.add_source("crm", 10)?;
+///     state.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+///     state.customer_of(crm, "C-1")
+/// }; // dropped without compacting, as a crash would
+/// let state = Durable::open(&dir, DurableOptions::default())?;
+/// assert_eq!(state.recovery().entries_replayed, 2);
+/// let crm = state.source_id("crm").unwrap();
+/// assert_eq!(state.customer_of(crm, "C-1"), id);
+/// # drop(state);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Durable {
+    resolver: Resolver,
+    dir: PathBuf,
+    journal: Journal,
+    recovery: Recovery,
+    options: DurableOptions,
+    poisoned: bool,
+    /// Held open for its lock, released when dropped.
+    _lock: File,
+}
+
+impl std::ops::Deref for Durable {
+    type Target = Resolver;
+
+    fn deref(&self) -> &Resolver {
+        &self.resolver
+    }
+}
+
+impl Resolver {
+    /// Opens (or creates) the state directory `dir` with default options: the same as
+    /// [`Durable::open`].
+    ///
+    /// # Errors
+    /// As [`Durable::open`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Durable, StateError> {
+        Durable::open(dir, DurableOptions::default())
+    }
+}
+
+impl Durable {
+    /// Opens the state directory `dir`, creating it with a default resolver if it holds no
+    /// state, or restoring the snapshot's configuration and replaying the journal. A torn or
+    /// damaged end of the journal is cut off and reported in [`Durable::recovery`].
+    ///
+    /// # Errors
+    /// [`StateError::Locked`] if another process has it open; [`StateError::Snapshot`] for a
+    /// damaged snapshot (never a panic or a wrong state); [`StateError::Io`] for the file
+    /// system; [`StateError::Journal`] for a journal that is not this snapshot's.
+    pub fn open(dir: impl AsRef<Path>, options: DurableOptions) -> Result<Durable, StateError> {
+        Self::open_inner(dir.as_ref(), None, options)
+    }
+
+    /// [`Durable::open`] with the host's configuration: used for a new directory, and checked
+    /// against an existing one's snapshot ([`SnapshotError::ConfigMismatch`] if it differs).
+    /// Needed when a kind has a custom normaliser.
+    ///
+    /// # Errors
+    /// As [`Durable::open`], and [`StateError::Config`] for an invalid builder.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        builder: &ResolverBuilder,
+        options: DurableOptions,
+    ) -> Result<Durable, StateError> {
+        Self::open_inner(dir.as_ref(), Some(builder), options)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        builder: Option<&ResolverBuilder>,
+        options: DurableOptions,
+    ) -> Result<Durable, StateError> {
+        fs::create_dir_all(dir).map_err(io_error("create directory"))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error("open lock file"))?;
+        // Retried for a moment: a process that forks keeps a copy of the lock until its
+        // child has started, even after the directory was closed.
+        let mut tries = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if tries < LOCK_TRIES => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StateError::Locked(lock_path.display().to_string()))
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(io_error("lock")(e)),
+            }
+        }
+        let snapshot_path = dir.join(SNAPSHOT_FILE);
+        // A snapshot being written when the process died: the rename never happened.
+        let _ = fs::remove_file(snapshot::temporary_path(&snapshot_path));
+        let mut recovery = Recovery::default();
+        let (mut resolver, generation) = if snapshot_path.exists() {
+            let opener = builder.map_or(Opener::FromFile, Opener::With);
+            snapshot::load(&snapshot_path, opener)?
+        } else {
+            recovery.created = true;
+            let resolver = match builder {
+                Some(b) => b.build()?,
+                None => Resolver::new(),
+            };
+            snapshot::save(&resolver, &snapshot_path, 0)?;
+            (resolver, 0)
+        };
+        recovery.generation = generation;
+        remove_other_segments(dir, generation)?;
+        let segment = dir.join(journal::segment_name(generation));
+        let journal = if segment.exists() {
+            let bytes = journal::read_file(&segment).map_err(io_error("read journal"))?;
+            let read = journal::read_segment(&bytes, generation).map_err(|reason| {
+                StateError::Journal {
+                    segment: journal::segment_name(generation),
+                    offset: 0,
+                    reason,
+                }
+            })?;
+            drop(bytes);
+            replay(&mut resolver, &read.entries, &mut recovery, generation)?;
+            recovery.torn_tail = read.torn;
+            Journal::reopen(
+                segment,
+                generation,
+                options.sync,
+                read.good_len.max(journal::HEADER_LEN),
+            )
+            .map_err(io_error("open journal"))?
+        } else {
+            Journal::create(dir, generation, options.sync).map_err(io_error("create journal"))?
+        };
+        Ok(Durable {
+            resolver,
+            dir: dir.to_path_buf(),
+            journal,
+            recovery,
+            options,
+            poisoned: false,
+            _lock: lock,
+        })
+    }
+
+    /// What opening found: whether the directory was new, how many journal entries were
+    /// replayed, and what damaged tail was cut.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The resolver, read-only (also reachable through `Deref`).
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// Bytes in the current journal segment: a host compacts when it has grown large.
+    pub fn journal_len(&self) -> u64 {
+        self.journal.len
+    }
+
+    fn write(&mut self, entry: &Entry, commit: bool) -> Result<(), StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        self.journal.append(entry, commit).map_err(|e| {
+            self.poisoned = true;
+            io_error("write journal")(e)
+        })
+    }
+
+    /// [`Resolver::add_source`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Config`] as [`Resolver::add_source`]; journal errors.
+    pub fn add_source(&mut self, name: &str, trust: u32) -> Result<SourceId, StateError> {
+        // Checked on a copy first, so that only a source that will be added is journaled.
+        let mut probe = self.resolver.state().sources.clone();
+        probe.add(name, trust)?;
+        self.write(&Entry::AddSource { name: name.trim().to_string(), trust }, true)?;
+        Ok(self.resolver.add_source(name, trust)?)
+    }
+
+    /// The source named `name`, added with `trust` if it is not registered yet (its trust is
+    /// left as it is if it is).
+    ///
+    /// # Errors
+    /// As [`Durable::add_source`].
+    pub fn ensure_source(&mut self, name: &str, trust: u32) -> Result<SourceId, StateError> {
+        match self.resolver.source_id(name.trim()) {
+            Some(id) => Ok(id),
+            None => self.add_source(name, trust),
+        }
+    }
+
+    /// [`Resolver::upsert`], journaled: the record is normalised, written to the journal in
+    /// that form (raw values that fail normalisation are counted, never written), and stored.
+    ///
+    /// # Errors
+    /// [`StateError::Ingest`] as [`Resolver::upsert`] (nothing written or changed); journal
+    /// errors.
+    pub fn upsert(&mut self, input: impl Borrow<RecordInput>) -> Result<Changes, StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let mut rejected = IngestReport::default();
+        let stored = self.resolver.stored_form(input.borrow(), &mut rejected)?;
+        let entry = Entry::Upsert(stored);
+        self.write(&entry, true)?;
+        let Entry::Upsert(stored) = entry else { unreachable!("built above") };
+        let mut changes = self.resolver.upsert_stored(&stored)?;
+        changes.report.absorb(&rejected);
+        Ok(changes)
+    }
+
+    /// [`Resolver::remove`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Lookup`] if no such record is stored (nothing written); journal errors.
+    pub fn remove(&mut self, source: SourceId, external_id: &str) -> Result<Changes, StateError> {
+        let external_id = crate::input::record::trim_external_id(external_id);
+        if self.resolver.record_idx(source, external_id).is_none() {
+            return Err(crate::error::LookupError::UnknownRecord {
+                source_id: source,
+                external_id: external_id.to_string(),
+            }
+            .into());
+        }
+        self.write(&Entry::Remove { source, external_id: external_id.to_string() }, true)?;
+        Ok(self.resolver.remove(source, external_id)?)
+    }
+
+    /// [`Resolver::ingest`], journaled in chunks that count only once the load's last entry,
+    /// its commit, is written: a load cut short by a crash is not replayed at all (its call
+    /// never returned).
+    ///
+    /// # Errors
+    /// Journal errors only; records that cannot be stored are counted in the report, as by
+    /// [`Resolver::ingest`].
+    pub fn ingest<I>(&mut self, records: I) -> Result<Changes, StateError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<RecordInput>,
+    {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let mut pending = self.resolver.begin_ingest();
+        let mut report = IngestReport::default();
+        let mut records = records.into_iter();
+        loop {
+            let mut chunk: Vec<StoredRecord> = Vec::with_capacity(INGEST_CHUNK);
+            for input in records.by_ref().take(INGEST_CHUNK) {
+                match self.resolver.stored_form(input.borrow(), &mut report) {
+                    Ok(stored) => chunk.push(stored),
+                    Err(e) => *report.records_skipped.entry(e).or_default() += 1,
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let entry = Entry::IngestChunk(chunk);
+            self.write(&entry, false)?;
+            let Entry::IngestChunk(chunk) = entry else { unreachable!("built above") };
+            self.resolver.load_stored(&mut pending, &chunk);
+        }
+        self.write(&Entry::IngestCommit, true)?;
+        let mut changes = self.resolver.finish_ingest(pending);
+        changes.report.absorb(&report);
+        for (e, n) in &report.records_skipped {
+            *changes.report.records_skipped.entry(e.clone()).or_default() += n;
+        }
+        Ok(changes)
+    }
+
+    /// [`Resolver::rebuild`], journaled.
+    ///
+    /// # Errors
+    /// Journal errors.
+    pub fn rebuild(&mut self) -> Result<Changes, StateError> {
+        self.write(&Entry::Rebuild, true)?;
+        Ok(self.resolver.rebuild())
+    }
+
+    /// Syncs the journal to the disk now, whatever the policy.
+    ///
+    /// # Errors
+    /// [`StateError::Io`].
+    pub fn sync(&mut self) -> Result<(), StateError> {
+        self.journal.sync().map_err(io_error("sync journal"))
+    }
+
+    /// Folds the journal into a new snapshot and starts a new, empty journal segment. Keys no
+    /// record carries are left out of the snapshot, and the old segment is deleted, so what
+    /// was removed is gone from the directory.
+    ///
+    /// # Errors
+    /// [`StateError::Snapshot`] or [`StateError::Io`]; the previous snapshot and journal
+    /// stay valid then.
+    pub fn compact(&mut self) -> Result<(), StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let next = self.journal.generation + 1;
+        snapshot::save(&self.resolver, &self.dir.join(SNAPSHOT_FILE), next)?;
+        let old = std::mem::replace(
+            &mut self.journal,
+            Journal::create(&self.dir, next, self.options.sync).map_err(|e| {
+                self.poisoned = true;
+                io_error("create journal")(e)
+            })?,
+        );
+        fs::remove_file(&old.path).map_err(io_error("remove old journal"))?;
+        Ok(())
+    }
+
+    /// The resolver, closing the directory (the journal is synced first).
+    ///
+    /// # Errors
+    /// [`StateError::Io`] if the final sync fails.
+    pub fn into_resolver(mut self) -> Result<Resolver, StateError> {
+        self.sync()?;
+        Ok(self.resolver)
+    }
+}
+
+/// Deletes journal segments of other generations: older ones a compaction did not get to
+/// delete, or a newer one created before its snapshot was renamed into place.
+fn remove_other_segments(dir: &Path, generation: u64) -> Result<(), StateError> {
+    let keep = journal::segment_name(generation);
+    for entry in fs::read_dir(dir).map_err(io_error("list directory"))? {
+        let entry = entry.map_err(io_error("list directory"))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("journal-") && name != keep {
+            fs::remove_file(entry.path()).map_err(io_error("remove old journal"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a segment's entries to `resolver` in order.
+fn replay(
+    resolver: &mut Resolver,
+    entries: &[(u64, Vec<u8>)],
+    recovery: &mut Recovery,
+    generation: u64,
+) -> Result<(), StateError> {
+    let mut load: Vec<StoredRecord> = Vec::new();
+    let mut in_load = false;
+    for (offset, payload) in entries {
+        let damaged = |reason| StateError::Journal {
+            segment: journal::segment_name(generation),
+            offset: *offset,
+            reason,
+        };
+        let entry = Entry::decode(payload).map_err(|m| match m {
+            crate::durable::codec::Malformed::Truncated => damaged("entry ends inside a value"),
+            crate::durable::codec::Malformed::Invalid(reason) => damaged(reason),
+        })?;
+        recovery.entries_replayed += 1;
+        if in_load && !matches!(entry, Entry::IngestChunk(_) | Entry::IngestCommit) {
+            // A load whose call failed before its commit; nothing of it was acknowledged.
+            recovery.uncommitted_records += load.len() as u64;
+            load.clear();
+            in_load = false;
+        }
+        match entry {
+            Entry::AddSource { name, trust } => match resolver.add_source(&name, trust) {
+                Ok(_) => {}
+                Err(ConfigError::DuplicateSource(_)) => return Err(damaged("source added twice")),
+                Err(e) => return Err(e.into()),
+            },
+            // Failures replay as they happened live: the call returned the same error then.
+            Entry::Upsert(record) => {
+                let _ = resolver.upsert_stored(&record);
+            }
+            Entry::Remove { source, external_id } => {
+                let _ = resolver.remove(source, &external_id);
+            }
+            Entry::IngestChunk(records) => {
+                in_load = true;
+                load.extend(records);
+            }
+            Entry::IngestCommit => {
+                let mut pending = resolver.begin_ingest();
+                for chunk in load.chunks(INGEST_CHUNK) {
+                    resolver.load_stored(&mut pending, chunk);
+                }
+                resolver.finish_ingest(pending);
+                load.clear();
+                in_load = false;
+            }
+            Entry::Rebuild => {
+                resolver.rebuild();
+            }
+        }
+    }
+    recovery.uncommitted_records += load.len() as u64;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! What the durable layer reads from and rebuilds into a resolver: its parts for a snapshot,
+//! records in stored form for the journal, and a resolver put back together from a file.
+
+use crate::error::IngestError;
+use crate::input::kind::KindTable;
+use crate::input::normalize::NormalizeContext;
+use crate::input::record::RecordInput;
+use crate::input::report::IngestReport;
+use crate::input::source::SourceTable;
+use crate::input::stored::StoredRecord;
+use crate::partition::Partition;
+use crate::resolver::Resolver;
+use crate::store::graph::IdentityGraph;
+
+/// A resolver's parts, read-only, for writing a snapshot.
+pub(crate) struct StateRef<'a> {
+    pub kinds: &'a KindTable,
+    pub ctx: &'a NormalizeContext,
+    pub sources: &'a SourceTable,
+    pub graph: &'a IdentityGraph,
+    pub partition: &'a Partition,
+}
+
+/// A resolver's parts, for rebuilding it from a snapshot.
+pub(crate) struct StateMut<'a> {
+    pub kinds: &'a KindTable,
+    pub graph: &'a mut IdentityGraph,
+    pub partition: &'a mut Partition,
+}
+
+impl Resolver {
+    pub(crate) fn state(&self) -> StateRef<'_> {
+        StateRef {
+            kinds: &self.kinds,
+            ctx: &self.ctx,
+            sources: &self.sources,
+            graph: &self.graph,
+            partition: &self.partition,
+        }
+    }
+
+    pub(crate) fn state_mut(&mut self) -> StateMut<'_> {
+        StateMut { kinds: &self.kinds, graph: &mut self.graph, partition: &mut self.partition }
+    }
+
+    /// Makes room for exactly `records` records and `keys` keys (a snapshot's counts).
+    pub(crate) fn reserve_exact(&mut self, records: usize, keys: usize) {
+        self.graph.reserve(records, keys);
+        self.partition.reserve(records);
+    }
+
+    /// `input` in stored form: checked, its values normalised (the ones that fail counted in
+    /// `report`), composites built. Storing it later gives what upserting `input` gives.
+    ///
+    /// # Errors
+    /// As [`Resolver::upsert`] for a record that cannot be stored.
+    pub(crate) fn stored_form(
+        &mut self,
+        input: &RecordInput,
+        report: &mut IngestReport,
+    ) -> Result<StoredRecord, IngestError> {
+        let mut chunk = self.prepared.chunk.take().unwrap_or_default();
+        chunk.prepare(&self.preparer(), &[input]);
+        let result = match chunk.records.first() {
+            Some(Err(e)) => Err(e.clone()),
+            _ => {
+                report.absorb(&chunk.rejected);
+                chunk.stored_record(0, input).ok_or(IngestError::EmptyExternalId)
+            }
+        };
+        self.prepared.chunk = Some(chunk);
+        result
+    }
+}

@@ -1,0 +1,396 @@
+//! Durable state: a journal cut at every byte recovers exactly the operations that were
+//! whole; a process killed with SIGKILL at random moments recovers the state of the calls it
+//! acknowledged; a damaged or truncated snapshot is a typed error, never a panic or a wrong
+//! state. The child process is this test binary itself, started with `IDSTITCH_CRASH_CHILD`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use idstitch::{
+    Durable, DurableOptions, KindId, RecordInput, Resolver, SnapshotError, SourceId, SyncPolicy,
+};
+
+/// A fresh, empty directory for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idstitch-durable-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// One step of a deterministic history: upserts with shared e-mails and phones (merges and
+/// splits), removals, small bulk loads, and a source added on the way.
+#[derive(Clone, Debug)]
+enum Op {
+    Upsert(RecordInput),
+    Remove(u16, String),
+    Ingest(Vec<RecordInput>),
+    AddSource(String),
+}
+
+/// A small deterministic generator (SplitMix64), so parent and child agree on every step.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn record(seed: u64) -> RecordInput {
+    let source = SourceId::from_raw((mix(seed) % 2) as u16);
+    let mut r = RecordInput::new(source, format!("r{}", mix(seed ^ 1) % 40))
+        .with_attribute("name", format!("Person {}", mix(seed ^ 2) % 30));
+    if !mix(seed ^ 3).is_multiple_of(3) {
+        r = r.with_key(KindId::EMAIL, format!("p{}@example.nl", mix(seed ^ 4) % 25));
+    }
+    if mix(seed ^ 5).is_multiple_of(2) {
+        r = r.with_key(KindId::PHONE, format!("+3161234{:04}", mix(seed ^ 6) % 15));
+    }
+    if mix(seed ^ 7).is_multiple_of(5) {
+        r = r.with_key(KindId::EMAIL, "not an e-mail");
+    }
+    r
+}
+
+fn op(i: u64) -> Op {
+    op_sized(i, 30)
+}
+
+/// [`op`] with bulk loads of fewer than `bulk` records.
+fn op_sized(i: u64, bulk: u64) -> Op {
+    if i == 7 {
+        return Op::AddSource("late".to_string());
+    }
+    match mix(i) % 10 {
+        0..=5 => Op::Upsert(record(i)),
+        6 | 7 => Op::Remove((mix(i ^ 9) % 2) as u16, format!("r{}", mix(i ^ 10) % 40)),
+        _ => Op::Ingest((0..(mix(i ^ 11) % bulk)).map(|j| record(i * 1000 + j)).collect()),
+    }
+}
+
+fn apply_plain(r: &mut Resolver, op: &Op) {
+    match op {
+        Op::Upsert(rec) => {
+            r.upsert(rec).unwrap();
+        }
+        Op::Remove(s, id) => {
+            let _ = r.remove(SourceId::from_raw(*s), id);
+        }
+        Op::Ingest(recs) => {
+            r.ingest(recs);
+        }
+        Op::AddSource(name) => {
+            r.add_source(name, 1).unwrap();
+        }
+    }
+}
+
+fn apply_durable(d: &mut Durable, op: &Op) {
+    match op {
+        Op::Upsert(rec) => {
+            d.upsert(rec).unwrap();
+        }
+        Op::Remove(s, id) => {
+            let _ = d.remove(SourceId::from_raw(*s), id);
+        }
+        Op::Ingest(recs) => {
+            d.ingest(recs).unwrap();
+        }
+        Op::AddSource(name) => {
+            d.add_source(name, 1).unwrap();
+        }
+    }
+}
+
+fn base() -> Resolver {
+    let mut r = Resolver::builder().default_country("NL").hash_seed(3).build().unwrap();
+    r.add_source("crm", 10).unwrap();
+    r.add_source("web", 5).unwrap();
+    r
+}
+
+/// Everything a host can see of a state: each record's customer, keys and attributes, the
+/// sources, and the id the next new customer gets.
+fn fingerprint(r: &Resolver) -> String {
+    let mut out = BTreeMap::new();
+    for (rec, customer) in r.assignments() {
+        let name = r.source_name(rec.source).unwrap().to_string();
+        let keys = r.record_keys(rec.source, rec.external_id).unwrap();
+        let attributes: Vec<String> = r
+            .record_attributes(rec.source, rec.external_id)
+            .unwrap()
+            .map(|a| format!("{}={}", a.name, a.value))
+            .collect();
+        out.insert(
+            (name, rec.external_id.to_string()),
+            format!("{customer} {keys:?} {attributes:?}"),
+        );
+    }
+    let sources: Vec<String> = r.sources().map(|(_, n)| n.to_string()).collect();
+    format!("{sources:?}\n{out:#?}")
+}
+
+/// The fingerprint after ops `0..n`, plus the id a new customer would get next.
+fn reference(n: u64) -> String {
+    reference_of(n, 30)
+}
+
+/// [`reference`] of the history [`op_sized`] gives with `bulk`.
+fn reference_of(n: u64, bulk: u64) -> String {
+    let mut r = base();
+    for i in 0..n {
+        apply_plain(&mut r, &op_sized(i, bulk));
+    }
+    let mut probe = r
+        .upsert(
+            RecordInput::new(SourceId::from_raw(0), "probe").with_key(KindId::EMAIL, "probe@x.nl"),
+        )
+        .unwrap();
+    let next = probe.events.pop();
+    format!("{}\nnext: {next:?}", fingerprint(&r))
+}
+
+fn durable_fingerprint(d: Durable) -> String {
+    let mut r = d.into_resolver().unwrap();
+    let mut probe = r
+        .upsert(
+            RecordInput::new(SourceId::from_raw(0), "probe").with_key(KindId::EMAIL, "probe@x.nl"),
+        )
+        .unwrap();
+    let next = probe.events.pop();
+    format!("{}\nnext: {next:?}", fingerprint(&r))
+}
+
+fn builder() -> idstitch::ResolverBuilder {
+    let mut b = Resolver::builder();
+    b.default_country("NL").hash_seed(3);
+    b
+}
+
+/// A durable state with the two base sources.
+fn open(dir: &Path, sync: SyncPolicy) -> Durable {
+    let mut d = Durable::open_with(dir, &builder(), DurableOptions::default().sync(sync)).unwrap();
+    d.ensure_source("crm", 10).unwrap();
+    d.ensure_source("web", 5).unwrap();
+    d
+}
+
+#[test]
+fn a_journal_cut_at_every_byte_recovers_exactly_the_whole_operations() {
+    let (n_ops, bulk) = (200, 4);
+    let dir = temp_dir("cut");
+    let mut d = open(&dir, SyncPolicy::Never);
+    // Where each operation's last entry ends: an operation counts once all of it is there.
+    let mut ends = vec![d.journal_len()];
+    for i in 0..n_ops {
+        apply_durable(&mut d, &op_sized(i, bulk));
+        ends.push(d.journal_len());
+    }
+    drop(d);
+    let journal = std::fs::read(dir.join("journal-00000000000000000000")).unwrap();
+    let snapshot = std::fs::read(dir.join("snapshot")).unwrap();
+    assert_eq!(journal.len() as u64, *ends.last().unwrap());
+    let references: Vec<String> = (0..=n_ops).map(|n| reference_of(n, bulk)).collect();
+    let cut_dir = temp_dir("cut-each");
+    std::fs::write(cut_dir.join("snapshot"), &snapshot).unwrap();
+    println!("{} bytes of journal", journal.len());
+    for cut in ends[0] as usize..=journal.len() {
+        std::fs::write(cut_dir.join("journal-00000000000000000000"), &journal[..cut]).unwrap();
+        let d = Durable::open_with(&cut_dir, &builder(), DurableOptions::default()).unwrap();
+        let whole = ends.iter().filter(|&&e| e <= cut as u64).count() - 1;
+        let recovery = d.recovery().clone();
+        if ends.contains(&(cut as u64)) {
+            assert_eq!(recovery.torn_tail, None, "cut at {cut}, an operation's end");
+            assert_eq!(recovery.uncommitted_records, 0, "cut at {cut}, an operation's end");
+        }
+        if let Some(torn) = &recovery.torn_tail {
+            assert_eq!(torn.offset + torn.bytes, cut as u64, "the tail runs to the cut");
+        }
+        assert_eq!(
+            durable_fingerprint(d),
+            references[whole],
+            "cut at byte {cut}: {whole} whole operations"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&cut_dir).unwrap();
+}
+
+#[test]
+fn compaction_keeps_the_state_and_starts_an_empty_journal() {
+    let dir = temp_dir("compact");
+    let mut d = open(&dir, SyncPolicy::EveryCall);
+    for i in 0..60 {
+        apply_durable(&mut d, &op(i));
+    }
+    d.compact().unwrap();
+    for i in 60..90 {
+        apply_durable(&mut d, &op(i));
+    }
+    d.compact().unwrap();
+    assert_eq!(d.journal_len(), 28, "only the segment header");
+    drop(d);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"journal-00000000000000000002".to_string()), "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("journal-")).count(), 1, "{names:?}");
+    let d = Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap();
+    assert_eq!(d.recovery().generation, 2);
+    assert_eq!(d.recovery().entries_replayed, 0);
+    assert_eq!(durable_fingerprint(d), reference(90));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_directory() {
+    let dir = temp_dir("lock");
+    let d = open(&dir, SyncPolicy::Never);
+    let err = Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap_err();
+    assert!(matches!(err, idstitch::StateError::Locked(_)), "{err}");
+    drop(d);
+    Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn another_configuration_is_refused() {
+    let dir = temp_dir("config");
+    drop(open(&dir, SyncPolicy::Never));
+    let mut other = builder();
+    other.policy("email", idstitch::KindPolicy::new(50).limit(2));
+    let err = Durable::open_with(&dir, &other, DurableOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, idstitch::StateError::Snapshot(SnapshotError::ConfigMismatch { .. })),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A snapshot of a resolver with records, customers, refusals and removals.
+fn snapshot_bytes(dir: &Path) -> Vec<u8> {
+    let mut r = base();
+    for i in 0..120 {
+        apply_plain(&mut r, &op(i));
+    }
+    let path = dir.join("whole.snapshot");
+    r.save_snapshot(&path).unwrap();
+    let restored = Resolver::load_snapshot(&path).unwrap();
+    assert_eq!(fingerprint(&restored), fingerprint(&r));
+    std::fs::read(&path).unwrap()
+}
+
+#[test]
+fn a_truncated_or_damaged_snapshot_is_a_typed_error() {
+    let dir = temp_dir("corrupt");
+    let bytes = snapshot_bytes(&dir);
+    let path = dir.join("damaged.snapshot");
+    for cut in 0..bytes.len() {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let err = Resolver::load_snapshot(&path).unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::Truncated { .. } | SnapshotError::NotASnapshot),
+            "cut at {cut}: {err}"
+        );
+    }
+    let mut damaged = bytes.clone();
+    for i in 0..bytes.len() {
+        for bit in [0u8, 3, 7] {
+            damaged[i] ^= 1 << bit;
+            std::fs::write(&path, &damaged).unwrap();
+            let err = Resolver::load_snapshot(&path).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    SnapshotError::Checksum { .. }
+                        | SnapshotError::NotASnapshot
+                        | SnapshotError::Truncated { .. }
+                        | SnapshotError::Corrupt { .. }
+                        | SnapshotError::UnsupportedVersion { .. }
+                ),
+                "flip at {i}: {err}"
+            );
+            damaged[i] ^= 1 << bit;
+        }
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    std::fs::write(&path, &longer).unwrap();
+    assert!(matches!(Resolver::load_snapshot(&path).unwrap_err(), SnapshotError::Corrupt { .. }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The child side of the crash test: runs the history from `IDSTITCH_CRASH_START` under the
+/// every-call policy, printing `ack i` once operation `i` has returned, compacting now and
+/// then, until it is killed.
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var("IDSTITCH_CRASH_CHILD") else { return };
+    let start: u64 = std::env::var("IDSTITCH_CRASH_START").unwrap().parse().unwrap();
+    let mut d = open(Path::new(&dir), SyncPolicy::EveryCall);
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "open").unwrap();
+    out.flush().unwrap();
+    for i in start.. {
+        apply_durable(&mut d, &op(i));
+        writeln!(out, "ack {i}").unwrap();
+        out.flush().unwrap();
+        if i % 37 == 0 {
+            d.compact().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_process_killed_at_random_moments_recovers_what_it_acknowledged() {
+    let rounds: u64 =
+        std::env::var("IDSTITCH_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let dir = temp_dir("crash");
+    let exe = std::env::current_exe().unwrap();
+    let mut done = 0u64;
+    let mut references: BTreeMap<u64, String> = BTreeMap::new();
+    for round in 0..rounds {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .env("IDSTITCH_CRASH_CHILD", &dir)
+            .env("IDSTITCH_CRASH_START", done.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut acked = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(i) = line.strip_prefix("ack ") {
+                    acked = Some(i.parse::<u64>().unwrap());
+                }
+            }
+            acked
+        });
+        // Killed after it opened, at a moment that moves from round to round.
+        std::thread::sleep(Duration::from_millis(20 + mix(round) % 60));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acked = reader.join().unwrap().map_or(done, |i| i + 1);
+        assert!(acked >= done);
+        let d = Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap();
+        let got = durable_fingerprint(d);
+        // The operation in flight may have reached the journal before the kill.
+        let now = [acked, acked + 1]
+            .into_iter()
+            .find(|&n| *references.entry(n).or_insert_with(|| reference(n)) == got);
+        let Some(now) = now else {
+            panic!("round {round}: recovered state is neither {acked} nor {} operations", acked + 1)
+        };
+        done = now;
+    }
+    assert!(done > rounds, "the child made progress: {done} operations in {rounds} rounds");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
