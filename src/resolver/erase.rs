@@ -3,9 +3,9 @@
 //!
 //! A suppression list (later records carrying an erased key link nothing) is not here yet.
 //! Its inputs are [`Erasure::keys`], as stored, for the host to hash with its secret; its
-//! check belongs where keys are interned (`store::intern`, whose `denied` closure already
-//! makes a deny-listed value link nothing), so that a suppressed value is stored as a
-//! placeholder would be.
+//! check belongs where keys are interned (`intern` in `resolver/store.rs`, whose `denied`
+//! closure already makes a deny-listed value link nothing), so that a suppressed value is
+//! stored as a placeholder would be.
 
 use crate::error::EraseError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
