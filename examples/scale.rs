@@ -21,6 +21,12 @@
 //! straight to the compaction). With the default `rayon` feature a bulk load
 //! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
+//! `--pseudonymize` then loads the same records, from scratch, into a pseudonymised resolver
+//! (every key value stored as its HMAC-SHA256), a raw one, a pseudonymised and a raw one again,
+//! and prints the ratio of the two modes' times (wall clock and, less disturbed by other
+//! processes, the thread's CPU time), whether the pseudonymised partition is the raw one, and
+//! the median upserts into each mode.
+//!
 //! Upsert latency is measured per operation (each upsert undone by an untimed remove, so the
 //! graph keeps its size): `new person` upserts a record of someone not in the graph, `known
 //! person` takes a record of the graph out (untimed) and upserts it again, so it joins its
@@ -29,10 +35,13 @@
 //! host that has just parsed or built the record hands it over (`input just built`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use idstitch::{EraseTarget, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, SourceId};
+use idstitch::{
+    EraseTarget, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, ResolverBuilder, SourceId,
+};
 use idstitch_testkit::floor;
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
@@ -155,19 +164,122 @@ fn reset_peak_rss() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
-/// The calling thread's time on a CPU so far (Linux: `/proc/thread-self/schedstat`), which a
-/// busy machine's other work does not inflate as it does wall time.
-fn on_cpu() -> Option<Duration> {
+/// CPU time the calling thread has had (Linux: `/proc/thread-self/schedstat`): unlike the
+/// wall clock, it leaves out the time other processes held the core.
+fn thread_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(stat.split_whitespace().next()?.parse().ok()?))
+    stat.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// Loads `inputs` into a fresh resolver of `builder` (sources registered as in the synth
+/// data), returning it and the load's wall-clock and thread CPU times in seconds (CPU time 0
+/// where it cannot be read).
+fn timed_load(
+    builder: &ResolverBuilder,
+    inputs: &[RecordInput],
+) -> Result<(Resolver, [f64; 2]), Box<dyn std::error::Error>> {
+    let mut resolver = builder.build()?;
+    SynthIds::register(&mut resolver)?;
+    let (start, cpu_start) = (Instant::now(), thread_cpu());
+    let changes = resolver.ingest(inputs);
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu().zip(cpu_start).map_or(0.0, |(b, a)| (b - a).as_secs_f64());
+    std::hint::black_box(changes);
+    Ok((resolver, [wall, cpu]))
+}
+
+/// The median upsert of a new and of a known person (see [`upsert_latency`]), in µs.
+fn median_upserts(
+    resolver: &mut Resolver,
+    fresh: &[RecordInput],
+    known: &[RecordInput],
+) -> Result<[f64; 2], Box<dyn std::error::Error>> {
+    let median = |mut samples: Vec<Duration>| {
+        samples.sort_unstable();
+        samples.get(samples.len() / 2).map_or(0.0, |&d| micros(d))
+    };
+    let (new_person, _) = upsert_latency(resolver, fresh, false, false)?;
+    let (known_person, _) = upsert_latency(resolver, known, true, false)?;
+    Ok([median(new_person), median(known_person)])
+}
+
+/// Records whose customer in `a` is not exactly a customer of `b` (the same records in the
+/// same slots: both loaded the same input from scratch).
+fn records_in_differing_customers(a: &Resolver, b: &Resolver) -> usize {
+    let pairs: Vec<_> = a.assignments().zip(b.assignments()).map(|(x, y)| (x.1, y.1)).collect();
+    // A customer is the same in both if all its records are in one customer of the other and
+    // that customer's records all in it.
+    let (mut of_a, mut of_b) = (HashMap::new(), HashMap::new());
+    for &(x, y) in &pairs {
+        let (first, spread) = of_a.entry(x).or_insert((y, false));
+        *spread |= *first != y;
+        let (first, spread) = of_b.entry(y).or_insert((x, false));
+        *spread |= *first != x;
+    }
+    pairs.iter().filter(|(x, _)| of_a[x].1 || of_b[&of_a[x].0].1).count()
+}
+
+/// `--pseudonymize`: the same records loaded from scratch pseudonymised, raw, pseudonymised,
+/// raw (each resolver dropped after), the two modes' times summed and compared, wall clock
+/// and thread CPU; the records whose customer differs from the first raw load's (`raw`); and
+/// the median upserts into the last resolver of each mode.
+fn compare_pseudonymized(
+    raw: &Resolver,
+    builder: &ResolverBuilder,
+    pseudonymized_builder: &ResolverBuilder,
+    (inputs, fresh, known): (&[RecordInput], &[RecordInput], &[RecordInput]),
+) -> Result<(), Box<dyn std::error::Error>> {
+    let n = inputs.len() as f64;
+    let mut totals = [[0.0f64; 2]; 2];
+    let mut upserts = [[0.0f64; 2]; 2];
+    for round in 0..4 {
+        let mode = round % 2;
+        let b = if mode == 0 { pseudonymized_builder } else { builder };
+        let (mut resolver, [wall, cpu]) = timed_load(b, inputs)?;
+        totals[mode][0] += wall;
+        totals[mode][1] += cpu;
+        println!(
+            "  {} bulk ingest: {wall:.3} s ({cpu:.3} s CPU) = {:.0} records/s",
+            ["pseudonymised", "raw"][mode],
+            n / wall
+        );
+        if round == 0 {
+            let m = resolver.memory_usage();
+            println!(
+                "  pseudonymised: {} customers against {} raw, {} records in customers that \
+                 differ; {:.0} bytes/record in all, key text {:.0}",
+                resolver.n_customers(),
+                raw.n_customers(),
+                records_in_differing_customers(raw, &resolver),
+                m.total() as f64 / n,
+                m.key_text as f64 / n
+            );
+        }
+        if round >= 2 {
+            upserts[mode] = median_upserts(&mut resolver, fresh, known)?;
+        }
+    }
+    let [pseudo, raw] = totals;
+    println!(
+        "pseudonymised / raw bulk ingest (two loads each, alternated): {:.2} x wall clock, \
+         {:.2} x CPU; upsert medians pseudonymised / raw: new person {:.2} / {:.2} µs, known \
+         person {:.2} / {:.2} µs",
+        pseudo[0] / raw[0],
+        if raw[1] > 0.0 { pseudo[1] / raw[1] } else { f64::NAN },
+        upserts[0][0],
+        upserts[1][0],
+        upserts[0][1],
+        upserts[1][1]
+    );
+    Ok(())
 }
 
 /// Runs `f`, returning its result, its wall time, and its time on a CPU if known.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
-    let (cpu, start) = (on_cpu(), Instant::now());
+    let (cpu, start) = (thread_cpu(), Instant::now());
     let result = f();
     let wall = start.elapsed().as_secs_f64();
-    let cpu = cpu.zip(on_cpu()).map(|(a, b)| (b - a).as_secs_f64());
+    let cpu = cpu.zip(thread_cpu()).map(|(a, b)| (b - a).as_secs_f64());
     let figure = match cpu {
         Some(cpu) => format!("{wall:.3} s ({cpu:.3} s on a CPU)"),
         None => format!("{wall:.3} s"),
@@ -221,6 +333,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
     let mut bulk_only = false;
     let mut compaction_only = false;
+    let mut pseudonymize = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -229,9 +342,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--bulk-only" => bulk_only = true,
             "--compaction" => compaction_only = true,
+            "--pseudonymize" => pseudonymize = true,
             other => {
                 return Err(format!(
-                    "unknown flag {other}; use --records N [--bulk-only | --compaction]"
+                    "unknown flag {other}; use --records N [--bulk-only | --compaction] \
+                     [--pseudonymize]"
                 )
                 .into())
             }
@@ -245,6 +360,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut resolver = builder.build()?;
     let ids = SynthIds::register(&mut resolver)?;
+    // The same configuration, pseudonymised, for `--pseudonymize`.
+    let pseudonymized_builder = {
+        let mut b = builder.clone();
+        b.pseudonymize(b"scale example secret");
+        b
+    };
     let people = (records as f64 / RECORDS_PER_PERSON).ceil() as usize;
     let incremental_people = (people / 100).max(1);
     // One generated population: the first `people` persons' records go into the graph; the
@@ -299,7 +420,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let normalised = floor::run_normalise(&inputs, &resolver);
     let normalise_time = start.elapsed().as_secs_f64();
-    drop(inputs);
     println!(
         "bulk ingest: {n} records in {ingest:.3} s = {:.0} records/s ({} customers, {} change events)",
         n as f64 / ingest,
@@ -307,6 +427,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         changes.events.len()
     );
     drop(changes);
+    if pseudonymize {
+        let sets = (&inputs[..], &fresh[..], &known[..]);
+        compare_pseudonymized(&resolver, &builder, &pseudonymized_builder, sets)?;
+    }
+    drop(inputs);
 
     let m = resolver.memory_usage();
     let per = |bytes: usize| bytes as f64 / n as f64;

@@ -51,6 +51,10 @@ pub enum ConfigError {
     /// More than 65,535 sources.
     #[error("more than 65535 sources")]
     TooManySources,
+    /// [`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize) was given an
+    /// empty secret, which anyone could use to confirm a guessed value.
+    #[error("the pseudonymisation secret is empty")]
+    EmptySecret,
 }
 
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);
@@ -133,7 +137,7 @@ pub enum EraseError {
     UnknownKey {
         /// The kind asked for.
         kind: KindId,
-        /// The value as normalised.
+        /// The value as normalised (in pseudonymised mode, its pseudonym).
         value: String,
     },
     /// [`EraseTarget::Key`](crate::EraseTarget::Key): the records carrying the key belong to
@@ -147,7 +151,7 @@ pub enum EraseError {
     SharedKey {
         /// The kind asked for.
         kind: KindId,
-        /// The value as normalised.
+        /// The value as normalised (in pseudonymised mode, its pseudonym).
         value: String,
         /// The customers whose records carry it, ascending.
         customers: Vec<CustomerId>,

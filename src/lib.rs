@@ -19,6 +19,8 @@
 //! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
 //! - [`Resolver::graph`] is the whole raw graph as a `GraphView`, for petgraph's traversals.
+//! - [`ResolverBuilder::pseudonymize`] keeps key values only as keyed hashes (HMAC-SHA256
+//!   under the host's secret, see [`pseudonym`]), with the same customers as raw mode.
 //!
 //! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
 //! `cli` are optional (see [Features](#features)).
@@ -102,6 +104,7 @@ pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, Recor
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;
 pub use input::normalize::{NormalizeContext, Normalizer, RejectReason};
+pub use input::pseudonym::pseudonym;
 pub use input::record::{Attribute, RecordInput, RecordRef, Timestamp};
 pub use input::report::IngestReport;
 pub use inspect::dot::DotOptions;

@@ -1,14 +1,15 @@
 //! Erasure leaves nothing of the person: after `erase`, the resolver's whole debug dump holds
 //! none of the erased people's e-mails, phones, names, composite keys or external ids, and
 //! still holds everyone else's, whose customers keep their ids. A control shows that the
-//! removal alone would leave the bytes behind: compaction is what clears them.
+//! removal alone would leave the bytes behind: compaction is what clears them. In
+//! pseudonymised mode the erased people's pseudonyms go too.
 //!
 //! The values are chosen to print verbatim under `Debug` (no quotes, backslashes or control
 //! characters) and to be no part of anyone else's values.
 
 use idstitch::{
-    ChangeEvent, CustomerId, EraseError, EraseTarget, Explanation, KindId, KindPolicy, KindSpec,
-    RecordInput, RejectReason, Resolver, SourceId,
+    pseudonym, ChangeEvent, CustomerId, EraseError, EraseTarget, Explanation, KindId, KindPolicy,
+    KindSpec, RecordInput, RejectReason, Resolver, SourceId,
 };
 
 struct World {
@@ -32,6 +33,12 @@ struct Person {
 }
 
 impl Person {
+    /// What the resolver keeps raw in either mode: external ids and attributes.
+    fn attribute_traces(&self) -> Vec<&'static str> {
+        let ids = self.records.iter().map(|&(_, id)| id);
+        ids.chain(self.names.iter().copied()).chain([self.birthdate]).collect()
+    }
+
     /// Everything of the person a dump may show.
     fn traces(&self) -> Vec<&'static str> {
         let ids = self.records.iter().map(|&(_, id)| id);
@@ -88,7 +95,18 @@ fn dirk() -> Person {
 /// Anna, Bram and Carla share the office phone (and Anna and Carla a team mailbox); their
 /// customer numbers keep them apart. Dirk shares nothing.
 fn world() -> World {
+    world_in(false)
+}
+
+/// The secret of the pseudonymised world.
+const SECRET: &[u8] = b"erasure test secret";
+
+/// [`world`], pseudonymised (every key stored as its HMAC under [`SECRET`]) if asked.
+fn world_in(pseudonymized: bool) -> World {
     let mut builder = Resolver::builder();
+    if pseudonymized {
+        builder.pseudonymize(SECRET);
+    }
     builder.default_country("NL").kind(
         "name_dob",
         KindSpec::composite(
@@ -359,4 +377,54 @@ fn a_composite_key_names_its_person_by_its_parts() {
     assert_eq!(erased.customer, dirk_id);
     assert_eq!(erased.records.len(), 2);
     assert_absent(&dump(&w.resolver), &dirk());
+}
+
+/// In pseudonymised mode the keys are HMACs and the rest (external ids, attributes) raw: after
+/// erasure neither the raw values nor the pseudonyms of the erased are left, and the erased
+/// keys come back as the pseudonyms a suppression list would keep.
+#[test]
+fn erasing_in_pseudonymised_mode_leaves_neither_values_nor_pseudonyms() {
+    let mut w = world_in(true);
+    let (anna, bram, carla) = (anna(), bram(), carla());
+    let hidden = |p: &Person, composite: &str| -> Vec<String> {
+        let values = p.emails.iter().chain(&p.phones).map(|v| v.to_string());
+        values.chain([composite.to_string()]).map(|v| pseudonym(SECRET, &v)).collect()
+    };
+    let anna_keys = hidden(&anna, "anna\u{1f}vermeer\u{1f}1980-02-03");
+    let bram_keys = hidden(&bram, "bram\u{1f}dekker\u{1f}1975-11-30");
+    let carla_keys = hidden(&carla, "carla\u{1f}smit\u{1f}1991-07-14");
+    let before = dump(&w.resolver);
+    assert!(!before.contains("anna.vermeer@postbus.nl"), "raw keys are never stored");
+    for key in anna_keys.iter().chain(&bram_keys).chain(&carla_keys) {
+        assert!(before.contains(key.as_str()), "{key} stored");
+    }
+
+    let erased =
+        w.resolver.erase(EraseTarget::key(KindId::EMAIL, "Anna.Vermeer@postbus.nl")).unwrap();
+    let mut gone: Vec<(KindId, String)> = [
+        (KindId::CUSTOMER_NO, "k-2001"),
+        (KindId::EMAIL, "anna.vermeer@postbus.nl"),
+        (KindId::PHONE, "+31611112222"),
+        (w.name_dob, "anna\u{1f}vermeer\u{1f}1980-02-03"),
+    ]
+    .iter()
+    .map(|&(kind, value)| (kind, pseudonym(SECRET, value)))
+    .collect();
+    gone.sort_unstable();
+    assert_eq!(erased.keys, gone);
+    w.resolver.erase(EraseTarget::record(w.crm, "CRM-BRAM-4410")).unwrap();
+
+    let after = dump(&w.resolver);
+    for trace in anna.attribute_traces().into_iter().chain(bram.attribute_traces()) {
+        assert!(!after.contains(trace), "{trace:?} is still in the resolver");
+    }
+    for trace in carla.attribute_traces() {
+        assert!(after.contains(trace), "{trace:?} of someone not erased is gone");
+    }
+    for key in anna_keys.iter().chain(&bram_keys) {
+        assert!(!after.contains(key.as_str()), "pseudonym {key} is still in the resolver");
+    }
+    for key in &carla_keys {
+        assert!(after.contains(key.as_str()), "pseudonym {key} of someone not erased is gone");
+    }
 }

@@ -19,16 +19,17 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::history::{
+    declare_kinds, erase_key_strategy, keys_strategy, kinds, op_strategy, Keys, Op, VALUES,
+};
 use common::reference::{self, RefKind};
 use common::{assignment_of, partition_of, RecordName};
 use idstitch::view::ViewConfig;
 use idstitch::{
     ChangeEvent, Changes, CustomerId, EraseError, EraseTarget, Erasure, Explanation, KindId,
-    KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, SourceId, Tuning,
+    RecordInput, Resolver, SourceId, Tuning,
 };
 use proptest::prelude::*;
-
-const VALUES: [&str; 7] = ["a", "b", "c", "d", "e", "f", "z"];
 
 /// How a history's resolver is set up: its thresholds, and which limits its kinds have.
 #[derive(Clone, Copy, Debug)]
@@ -63,33 +64,6 @@ fn tiny_setup() -> impl Strategy<Value = Setup> {
     (any::<bool>(), lazy_values_max).prop_map(|(wide, lazy)| Setup::tiny(wide, lazy))
 }
 
-/// Five opaque kinds exercising every protection: a strict limit with a cap, a looser limit,
-/// a kind with the same priority (tie broken by name) and a deny-list, an uncapped kind, and a
-/// constraint that links nothing but allows one value per customer, unless the value is
-/// generic. Not `wide`: `k1` and `k3` have no limit, so the limits (of `k0` and `k4`, 1 each)
-/// take 2 + 2 bits to count.
-fn kinds(wide: bool) -> Vec<RefKind> {
-    let k = |name: &str, priority, limit, cap, deny: &[&str]| RefKind {
-        name: name.to_string(),
-        priority,
-        limit,
-        cap,
-        deny: deny.iter().map(|s| s.to_string()).collect(),
-        links: true,
-    };
-    let wide_only = |limit| if wide { Some(limit) } else { None };
-    vec![
-        k("k0", 100, Some(1), Some(4), &[]),
-        k("k1", 50, wide_only(2), Some(3), &[]),
-        k("k2", 50, None, Some(3), &["z"]),
-        k("k3", 10, wide_only(3), None, &[]),
-        RefKind { links: false, ..k("k4", 0, Some(1), Some(2), &[]) },
-    ]
-}
-
-/// The built-in kinds that have a limit by default.
-const LIMITED_BUILT_INS: [&str; 5] = ["customer_no", "email", "phone", "cookie", "device"];
-
 fn resolver(setup: Setup) -> Resolver {
     seeded_resolver(setup, None)
 }
@@ -109,73 +83,8 @@ fn builder(setup: Setup, seed: Option<u64>) -> idstitch::ResolverBuilder {
     if let Some(seed) = seed {
         builder.hash_seed(seed);
     }
-    if !setup.wide {
-        for name in LIMITED_BUILT_INS {
-            builder.policy(name, KindPolicy::new(0));
-        }
-    }
-    for k in kinds(setup.wide) {
-        let mut policy =
-            KindPolicy::new(k.priority).builtin_placeholders(false).deny(k.deny.clone());
-        if let Some(limit) = k.limit {
-            policy = policy.limit(limit as u32);
-        }
-        if let Some(cap) = k.cap {
-            policy = policy.generic_cap(cap as u32);
-        }
-        if !k.links {
-            policy = policy.constraint_only();
-        }
-        builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy));
-    }
+    declare_kinds(&mut builder, &kinds(setup.wide), setup.wide, str::to_string);
     builder
-}
-
-type Keys = BTreeSet<(usize, String)>;
-
-#[derive(Clone, Debug)]
-enum Op {
-    Upsert(u16, u8, Keys),
-    Remove(u16, u8),
-    Bulk(Vec<(u16, u8, Keys)>),
-    Rebuild,
-    /// `Resolver::compact`: changes nothing a host sees, drops every key without records.
-    Compact,
-    /// `Resolver::erase` by record: every record of its customer goes.
-    EraseRecord(u16, u8),
-    /// `Resolver::erase` by key `(kind index, value)`: refused if its records belong to
-    /// several customers.
-    EraseKey(usize, String),
-}
-
-impl Op {
-    fn is_erase(&self) -> bool {
-        matches!(self, Op::EraseRecord(..) | Op::EraseKey(..))
-    }
-}
-
-/// A key to erase by: popular values, so that it is often carried, and often by several
-/// customers.
-fn erase_key_strategy() -> impl Strategy<Value = Op> {
-    let value = prop_oneof![2 => 0usize..2, 1 => 0usize..VALUES.len()];
-    (0usize..5, value).prop_map(|(k, v)| Op::EraseKey(k, VALUES[v].to_string()))
-}
-
-fn keys_strategy() -> impl Strategy<Value = Keys> {
-    proptest::collection::btree_set((0usize..5, 0usize..VALUES.len()), 0..5)
-        .prop_map(|s| s.into_iter().map(|(k, v)| (k, VALUES[v].to_string())).collect())
-}
-
-fn op_strategy() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        6 => (0u16..2, 0u8..10, keys_strategy()).prop_map(|(s, i, k)| Op::Upsert(s, i, k)),
-        2 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::Remove(s, i)),
-        2 => proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..10).prop_map(Op::Bulk),
-        1 => Just(Op::Rebuild),
-        1 => Just(Op::Compact),
-        1 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::EraseRecord(s, i)),
-        1 => erase_key_strategy(),
-    ]
 }
 
 /// Records per source in the tiny runs (24 names in all, against 20 in the others).

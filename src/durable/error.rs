@@ -66,6 +66,10 @@ pub enum SnapshotError {
         /// The kind.
         kind: String,
     },
+    /// The snapshot is pseudonymised: open it with a builder holding its secret
+    /// ([`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize)).
+    #[error("the snapshot is pseudonymised: open it with the builder that holds its secret")]
+    SecretRequired,
     /// The builder's kinds, policies or phone country differ from the snapshot's: the saved
     /// partition would not be the one this configuration gives.
     #[error("the builder's configuration differs from the snapshot's ({what})")]

@@ -81,6 +81,7 @@ fn write_record(w: &mut Writer, r: &StoredRecord) {
             Some(true) => 2,
         });
         w.str(&k.value);
+        w.var(k.order_tag);
     }
     w.var(r.attributes.len() as u64);
     for a in &r.attributes {
@@ -107,7 +108,8 @@ fn read_record(r: &mut Reader<'_>) -> Result<StoredRecord, Malformed> {
         if value.is_empty() {
             return Err(Malformed::Invalid("empty key value"));
         }
-        keys.push(StoredKey { kind, value: value.to_string(), denied });
+        let order_tag = r.var()?;
+        keys.push(StoredKey { kind, value: value.to_string(), denied, order_tag });
     }
     let n = r.count(3)?;
     let mut attributes = Vec::with_capacity(n);
@@ -375,6 +377,7 @@ mod tests {
                 kind: KindId(1),
                 value: format!("v{i}@x.nl"),
                 denied: Some(i.is_multiple_of(2)),
+                order_tag: u64::from(i) << 60,
             }],
             attributes: vec![Attribute {
                 name: "name".into(),

@@ -22,6 +22,7 @@ use crate::durable::error::SnapshotError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::pseudonym::Pseudonymizer;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
 use crate::store::graph::KeyFlags;
@@ -45,6 +46,9 @@ const RECORDS: u8 = 5;
 const FREE: u8 = 6;
 const END: u8 = 0xff;
 
+/// What the secret's verifier is the pseudonym of.
+const SECRET_VERIFIER: &str = "\u{0}idstitch snapshot secret";
+
 fn section_name(tag: u8) -> &'static str {
     match tag {
         CONFIG => "configuration",
@@ -60,7 +64,19 @@ fn section_name(tag: u8) -> &'static str {
 
 /// The configuration bytes of a resolver: compared byte for byte when a snapshot is opened
 /// with a builder.
-pub(crate) fn encode_config(kinds: &[(String, KindSpec)], ctx: &NormalizeContext, w: &mut Writer) {
+pub(crate) fn encode_config(
+    kinds: &[(String, KindSpec)],
+    ctx: &NormalizeContext,
+    pseudonymizer: Option<&Pseudonymizer>,
+    w: &mut Writer,
+) {
+    // Pseudonymised mode: a pseudonym of a value no normaliser gives, which tells whether a
+    // builder holds the same secret without storing it.
+    let mut verifier = String::new();
+    if let Some(p) = pseudonymizer {
+        p.push_pseudonym(SECRET_VERIFIER, &mut verifier);
+    }
+    w.str(&verifier);
     w.opt_var(ctx.default_calling_code.map(u64::from));
     w.var(kinds.len() as u64);
     for (name, spec) in kinds {
@@ -98,8 +114,19 @@ pub(crate) fn encode_config(kinds: &[(String, KindSpec)], ctx: &NormalizeContext
     }
 }
 
-/// A builder configured as the snapshot's configuration says.
-fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, Malformed> {
+/// The configuration bytes of a resolver's state.
+fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
+    let mut config = Writer::default();
+    let specs: Vec<(String, KindSpec)> =
+        (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
+    encode_config(&specs, state.ctx, state.kinds.pseudonymizer.as_ref(), &mut config);
+    config.buf
+}
+
+/// A builder configured as the snapshot's configuration says, or why a file cannot configure
+/// one alone.
+fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, SnapshotError>, Malformed> {
+    let pseudonymized = !r.str()?.is_empty();
     let code = r.opt_var()?;
     let ctx = NormalizeContext {
         default_calling_code: code
@@ -149,7 +176,8 @@ fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, String>, 
         builder.kind(&name, KindSpec { normalizer, policy, composite });
     }
     Ok(match custom {
-        Some(kind) => Err(kind),
+        _ if pseudonymized => Err(SnapshotError::SecretRequired),
+        Some(kind) => Err(SnapshotError::CustomNormalizer { kind }),
         None => Ok(builder),
     })
 }
@@ -226,6 +254,7 @@ pub(crate) fn write_state(
         s.w.var(u64::from(info.kind.get()));
         s.w.u8(u8::from(flags.denied) | (u8::from(flags.refused) << 1));
         s.w.str(graph.key_value(k));
+        s.w.var(graph.order_tag(k));
         in_section += 1;
         if in_section == KEYS_PER_SECTION {
             s.flush_section(KEYS)?;
@@ -314,13 +343,10 @@ pub(crate) fn save(resolver: &Resolver, path: &Path, generation: u64) -> Result<
     let io = |what| move |source| SnapshotError::Io { what, source };
     let tmp = temporary_path(path);
     let state = resolver.state();
-    let mut config = Writer::default();
-    let specs: Vec<(String, KindSpec)> =
-        (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
-    encode_config(&specs, state.ctx, &mut config);
+    let config = config_bytes(&state);
     let file = File::create(&tmp).map_err(io("create"))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    write_state(&state, &config.buf, generation, &mut out).map_err(io("write"))?;
+    write_state(&state, &config, generation, &mut out).map_err(io("write"))?;
     let file = out.into_inner().map_err(|e| io("write")(e.into_error()))?;
     file.sync_all().map_err(io("sync"))?;
     drop(file);
@@ -348,6 +374,8 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 struct SectionReader<R: Read> {
     input: R,
     offset: u64,
+    /// The file's length.
+    size: u64,
     buf: Vec<u8>,
 }
 
@@ -369,17 +397,16 @@ impl<R: Read> SectionReader<R> {
                 reason: "section too long",
             });
         }
-        // Read in steps, so a damaged length meets the end of the file before it is
-        // allocated in full.
-        self.buf.clear();
-        let mut left = len as usize;
-        let mut step = [0u8; 1 << 16];
-        while left > 0 {
-            let n = left.min(step.len());
-            self.read_exact(&mut step[..n], section, start)?;
-            self.buf.extend_from_slice(&step[..n]);
-            left -= n;
+        // A length past the end of the file is damage, found before anything is allocated.
+        if len > self.size.saturating_sub(self.offset) {
+            return Err(SnapshotError::Truncated { section, offset: self.size });
         }
+        self.buf.clear();
+        self.buf.resize(len as usize, 0);
+        let mut payload = std::mem::take(&mut self.buf);
+        let read = self.read_exact(&mut payload, section, start);
+        self.buf = payload;
+        read?;
         let mut crc = [0u8; 4];
         self.read_exact(&mut crc, section, start)?;
         let mut hasher = crc32fast::Hasher::new();
@@ -423,7 +450,7 @@ pub(crate) fn read_state(
     size_hint: u64,
     opener: Opener<'_>,
 ) -> Result<(Resolver, u64), SnapshotError> {
-    let mut s = SectionReader { input, offset: 0, buf: Vec::new() };
+    let mut s = SectionReader { input, offset: 0, size: size_hint, buf: Vec::new() };
     let mut header = [0u8; HEADER_LEN];
     match s.input.read_exact(&mut header) {
         Ok(()) => s.offset = HEADER_LEN as u64,
@@ -480,14 +507,11 @@ pub(crate) fn read_state(
             CONFIG => {
                 let from_file = decode_config(&mut r).map_err(malformed)?;
                 let built = match opener {
-                    Opener::FromFile => match from_file {
-                        Ok(builder) => builder.build()?,
-                        Err(kind) => return Err(SnapshotError::CustomNormalizer { kind }),
-                    },
+                    Opener::FromFile => from_file?.build()?,
                     Opener::With(builder) => {
-                        let (kinds, ctx) = builder.config();
+                        let (kinds, ctx, pseudonymizer) = builder.config();
                         let mut mine = Writer::default();
-                        encode_config(kinds, ctx, &mut mine);
+                        encode_config(kinds, ctx, pseudonymizer, &mut mine);
                         if mine.buf != s.buf {
                             return Err(SnapshotError::ConfigMismatch {
                                 what: describe_mismatch(from_file, builder),
@@ -570,14 +594,21 @@ pub(crate) fn read_state(
 
 /// Names the first difference between a snapshot's configuration and a builder's.
 fn describe_mismatch(
-    from_file: Result<ResolverBuilder, String>,
+    from_file: Result<ResolverBuilder, SnapshotError>,
     builder: &ResolverBuilder,
 ) -> String {
-    let Ok(file) = from_file else {
-        return "kinds or their policies".to_string();
+    let pseudonymized = builder.config().2.is_some();
+    let file = match from_file {
+        Ok(_) if pseudonymized => return "the snapshot is not pseudonymised".to_string(),
+        Ok(file) => file,
+        Err(SnapshotError::SecretRequired) if pseudonymized => {
+            return "another pseudonymisation secret, or other kinds or policies".to_string()
+        }
+        Err(SnapshotError::SecretRequired) => return "the snapshot is pseudonymised".to_string(),
+        Err(_) => return "kinds or their policies".to_string(),
     };
-    let (theirs, their_ctx) = file.config();
-    let (mine, my_ctx) = builder.config();
+    let (theirs, their_ctx, _) = file.config();
+    let (mine, my_ctx, _) = builder.config();
     if their_ctx != my_ctx {
         return "default phone country".to_string();
     }
@@ -647,8 +678,10 @@ impl Loader {
                 return Err(LoadError::Invalid("key flags"));
             }
             let value = r.str()?;
+            let order_tag = r.var()?;
             let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
-            let k = state.graph.restore_key(kind, value, flags).map_err(LoadError::Invalid)?;
+            let k = (state.graph.restore_key(kind, value, flags, order_tag))
+                .map_err(LoadError::Invalid)?;
             if flags.refused {
                 self.refused.push(k);
             }
@@ -687,19 +720,27 @@ impl Loader {
             }
             self.customers.push((slot, CustomerId(r.var()?)));
             let n = r.count(3)?;
-            self.attributes.clear();
-            for _ in 0..n {
+            // The buffer's strings are reused from record to record: no allocation per value.
+            if self.attributes.len() < n {
+                self.attributes.resize_with(n, || crate::Attribute {
+                    name: Arc::from(""),
+                    value: String::new(),
+                    observed_at: None,
+                });
+            }
+            for a in &mut self.attributes[..n] {
                 let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
-                let name = name.ok_or(LoadError::Invalid("attribute name index"))?.clone();
-                let value = r.str()?.to_string();
-                let observed_at = match r.u8()? {
+                a.name = Arc::clone(name.ok_or(LoadError::Invalid("attribute name index"))?);
+                a.value.clear();
+                a.value.push_str(r.str()?);
+                a.observed_at = match r.u8()? {
                     0 => None,
                     1 => Some(crate::Timestamp(r.var_i64()?)),
                     _ => return Err(LoadError::Invalid("option tag")),
                 };
-                self.attributes.push(crate::Attribute { name, value, observed_at });
             }
-            let room = state.graph.check_room(self.keys.len(), &self.attributes);
+            let attributes = &self.attributes[..n];
+            let room = state.graph.check_room(self.keys.len(), attributes);
             room.map_err(|_| LoadError::Invalid("record too large"))?;
             state
                 .graph
@@ -707,7 +748,7 @@ impl Loader {
                 .map_err(|_| LoadError::Invalid("record too large"))?;
             state
                 .graph
-                .set_attributes(slot, &self.attributes)
+                .set_attributes(slot, attributes)
                 .map_err(|_| LoadError::Invalid("record too large"))?;
         }
         Ok(())
@@ -733,7 +774,6 @@ impl Loader {
         for &k in &self.refused {
             state.graph.set_refused(k, true);
         }
-        state.graph.fit_indexes();
         state.graph.trim();
         Ok(())
     }
@@ -791,7 +831,51 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// [`Resolver::save_snapshot`] to any writer (a buffer, a socket, object storage),
+    /// without the temporary file and the sync: the caller decides how the bytes are kept.
+    ///
+    /// # Errors
+    /// [`SnapshotError::Io`] if writing fails.
+    pub fn write_snapshot(&self, out: impl Write) -> Result<(), SnapshotError> {
+        let state = self.state();
+        write_state(&state, &config_bytes(&state), 0, out)
+            .map_err(|source| SnapshotError::Io { what: "write", source })
+    }
+
+    /// [`Resolver::load_snapshot`] from bytes in memory (what [`Resolver::write_snapshot`]
+    /// wrote).
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::PHONE, "+31612345678"))?;
+    /// let mut bytes = Vec::new();
+    /// resolver.write_snapshot(&mut bytes)?;
+    /// let restored = Resolver::read_snapshot(&bytes)?;
+    /// assert_eq!(restored.n_customers(), 1);
+    /// assert!(Resolver::read_snapshot(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Resolver::load_snapshot`].
+    pub fn read_snapshot(bytes: &[u8]) -> Result<Resolver, SnapshotError> {
+        read_state(bytes, bytes.len() as u64, Opener::FromFile).map(|(resolver, _)| resolver)
+    }
+}
+
 impl ResolverBuilder {
+    /// [`ResolverBuilder::load_snapshot`] from bytes in memory.
+    ///
+    /// # Errors
+    /// As [`ResolverBuilder::load_snapshot`].
+    pub fn read_snapshot(&self, bytes: &[u8]) -> Result<Resolver, SnapshotError> {
+        read_state(bytes, bytes.len() as u64, Opener::With(self)).map(|(resolver, _)| resolver)
+    }
+
     /// Reads a resolver back from a snapshot, configured by this builder, which must be
     /// configured as the resolver that saved it was (kinds, policies, phone country; custom
     /// normalisers are matched by kind name).

@@ -5,6 +5,7 @@ use ahash::AHashSet;
 use crate::error::ConfigError;
 use crate::ids::KindId;
 use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::pseudonym::Pseudonymizer;
 
 /// How far a key kind is trusted to link records into one customer.
 ///
@@ -134,6 +135,18 @@ fn same_builtin(a: &Normalizer, b: &Normalizer) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b) && !matches!(a, Normalizer::Custom(_))
 }
 
+/// The canonical order of values within a kind: a fixed hash (platform- and run-independent,
+/// 64-bit FNV-1a of the normalised value), ties broken by the stored value itself.
+#[inline]
+pub(crate) fn value_order_hash(value: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in value.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// The separator between the parts of a composite key value (ASCII unit separator).
 pub(crate) const COMPOSITE_SEPARATOR: char = '\u{1f}';
 
@@ -198,6 +211,9 @@ pub(crate) struct KindTable {
     pub composite_parts: Vec<CompositePart>,
     /// For each of `composites`, in order, the indices of its fields in `composite_parts`.
     pub composite_part_ids: Vec<Box<[usize]>>,
+    /// In pseudonymised mode, the keyed hash every normalised value is replaced by (after
+    /// its deny-list question is decided on the normalised value).
+    pub pseudonymizer: Option<Pseudonymizer>,
 }
 
 /// One distinct part of the composite kinds (see [`KindTable::composite_parts`]).
@@ -303,7 +319,14 @@ impl KindTable {
                 .collect();
             composite_part_ids.push(ids);
         }
-        Ok(KindTable { entries, order, composites, composite_parts, composite_part_ids })
+        Ok(KindTable {
+            entries,
+            order,
+            composites,
+            composite_parts,
+            composite_part_ids,
+            pseudonymizer: None,
+        })
     }
 
     #[inline]
@@ -318,6 +341,12 @@ impl KindTable {
 
     pub fn id_of(&self, name: &str) -> Option<KindId> {
         self.entries.iter().position(|e| &*e.name == name).map(|i| KindId(i as u16))
+    }
+
+    /// Whether key values are stored as pseudonyms.
+    #[inline]
+    pub fn is_pseudonymized(&self) -> bool {
+        self.pseudonymizer.is_some()
     }
 
     /// Whether a normalised value of `kind` is a placeholder that links nothing.

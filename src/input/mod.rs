@@ -4,6 +4,7 @@
 pub(crate) mod kind;
 pub mod normalize;
 pub(crate) mod prepare;
+pub(crate) mod pseudonym;
 pub(crate) mod record;
 pub(crate) mod report;
 pub(crate) mod source;

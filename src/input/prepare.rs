@@ -1,6 +1,10 @@
 //! Preparing input records for the graph: each record's checks, and every key value
 //! (composites included) normalised and hashed, into one buffer per chunk of records.
 //!
+//! In pseudonymised mode each normalised value (a composite's parts joined first) is asked
+//! the deny-list question and given its order tag here, then replaced by its pseudonym: the
+//! raw value exists only in this module's scratch buffers, zeroed at the end of each chunk.
+//!
 //! Preparing reads only the kind table, the normalisation context and the number of sources,
 //! never the graph, so with the `rayon` feature a bulk load prepares the next chunk on another
 //! core while it stores the current one. Storing happens in input order either way, so the
@@ -15,6 +19,7 @@ use crate::error::IngestError;
 use crate::ids::{KindId, SourceId};
 use crate::input::kind::{KindTable, COMPOSITE_SEPARATOR};
 use crate::input::normalize::{NormalizeContext, RejectReason, MAX_VALUE_BYTES};
+use crate::input::pseudonym::wipe;
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
 use crate::input::stored::{StoredKey, StoredRecord};
@@ -35,6 +40,37 @@ pub(crate) fn hash_record(hasher: &RandomState, source: SourceId, external_id: &
     h.finish()
 }
 
+/// In pseudonymised mode, the stored value a host's `value` of `kind` stands for: normalised
+/// as ingest does (a composite value's parts, split at [`COMPOSITE_SEPARATOR`], each) and
+/// replaced by its pseudonym. `None` in raw mode, for an unknown kind, or if it does not
+/// normalise.
+pub(crate) fn lookup_pseudonym(
+    kinds: &KindTable,
+    ctx: &NormalizeContext,
+    kind: KindId,
+    value: &str,
+) -> Option<String> {
+    let pseudonymizer = kinds.pseudonymizer.as_ref()?;
+    let spec = &kinds.get(kind)?.spec;
+    let (mut normalized, mut part) = (String::new(), String::new());
+    if spec.composite.is_some() {
+        for (i, raw) in value.split(COMPOSITE_SEPARATOR).enumerate() {
+            spec.normalizer.normalize_into(raw, ctx, &mut part).ok()?;
+            if i > 0 {
+                normalized.push(COMPOSITE_SEPARATOR);
+            }
+            normalized.push_str(&part);
+        }
+    } else {
+        spec.normalizer.normalize_into(value, ctx, &mut normalized).ok()?;
+    }
+    let mut out = String::new();
+    pseudonymizer.push_pseudonym(&normalized, &mut out);
+    wipe(&mut normalized);
+    wipe(&mut part);
+    Some(out)
+}
+
 /// Most raw keys a record may carry.
 pub(crate) const MAX_KEYS_PER_RECORD: usize = 4096;
 
@@ -48,17 +84,22 @@ pub(crate) struct Preparer<'a> {
     pub hasher: &'a RandomState,
 }
 
-/// One normalised key value of a prepared record.
+/// One normalised key value of a prepared record (in pseudonymised mode, its pseudonym).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
     pub kind: KindId,
     start: usize,
     end: usize,
     pub hash: u64,
-    /// Whether the value is deny-listed, when decided before interning: for values replayed
-    /// from a journal or snapshot (and pseudonymised ones, whose raw text is gone by then).
-    /// `None`: interning decides from the value, and only for a key it has not seen.
+    /// Whether the value is deny-listed (a placeholder of its kind or on its deny-list):
+    /// `None` when interning decides it from the value (raw mode: asked only of new keys),
+    /// `Some(denied)` when it was decided before the value was replaced by its pseudonym,
+    /// from which it can no longer be told.
     pub denied: Option<bool>,
+    /// Pseudonymised mode: the value's order tag (`Pseudonymizer::push_pseudonym_tagged`),
+    /// from which linking reads back the canonical order of the normalised value. 0 in raw
+    /// mode, where linking hashes the stored value itself.
+    pub order_tag: u64,
 }
 
 /// A chunk of prepared records.
@@ -79,6 +120,9 @@ pub(crate) struct PreparedChunk {
     parts: String,
     /// Per distinct composite part ([`KindTable::composite_parts`]), what the record gave.
     part_states: Vec<PartState>,
+    /// Pseudonymised mode: a composite value joined before it is hashed (raw mode joins it
+    /// in `text`).
+    joined: String,
 }
 
 /// What a record gave for one composite part.
@@ -117,6 +161,29 @@ fn read_part(
     }
 }
 
+/// Appends normalised `value` of `kind` to `text`, in pseudonymised mode as its pseudonym.
+/// Returns the span's `denied` and `order_tag`: in pseudonymised mode decided here, where the
+/// pseudonym can no longer tell them; in raw mode left to interning and linking.
+#[inline]
+fn append_value(
+    kinds: &KindTable,
+    kind: KindId,
+    value: &str,
+    text: &mut String,
+) -> (Option<bool>, u64) {
+    match &kinds.pseudonymizer {
+        None => {
+            text.push_str(value);
+            (None, 0)
+        }
+        Some(p) => {
+            let denied = kinds.is_denied(kind, value);
+            let order_tag = p.push_pseudonym_tagged(value, text);
+            (Some(denied), order_tag)
+        }
+    }
+}
+
 impl PreparedChunk {
     /// The normalised value of a span of this chunk.
     #[inline]
@@ -128,18 +195,10 @@ impl PreparedChunk {
     /// (buffers kept for the next chunk), so that an erased person's values do not stay here
     /// after their records went.
     pub fn wipe(&mut self) {
-        fn zero(text: &mut String) {
-            let mut bytes = std::mem::take(text).into_bytes();
-            bytes.clear();
-            bytes.resize(bytes.capacity(), 0);
-            std::hint::black_box(&mut bytes);
-            bytes.clear();
-            // Zeros, then nothing: valid UTF-8 either way.
-            *text = String::from_utf8(bytes).unwrap_or_default();
-        }
-        zero(&mut self.text);
-        zero(&mut self.part);
-        zero(&mut self.parts);
+        wipe(&mut self.text);
+        wipe(&mut self.part);
+        wipe(&mut self.parts);
+        wipe(&mut self.joined);
         self.spans.clear();
         self.records.clear();
         self.record_hashes.clear();
@@ -168,6 +227,12 @@ impl PreparedChunk {
                     self.record_hashes.push(0);
                 }
             }
+        }
+        if preparer.kinds.pseudonymizer.is_some() {
+            // The normalised values lived only here: none outlives the call.
+            wipe(&mut self.part);
+            wipe(&mut self.parts);
+            wipe(&mut self.joined);
         }
     }
 
@@ -223,7 +288,8 @@ impl PreparedChunk {
             self.text.push_str(&key.value);
             let hash = hash_key(hasher, key.kind, &key.value);
             let end = self.text.len();
-            self.spans.push(Span { kind: key.kind, start, end, hash, denied: key.denied });
+            let (denied, order_tag) = (key.denied, key.order_tag);
+            self.spans.push(Span { kind: key.kind, start, end, hash, denied, order_tag });
         }
         Ok(hash_record(hasher, input.source, external_id))
     }
@@ -237,6 +303,7 @@ impl PreparedChunk {
                 kind: span.kind,
                 value: self.value(span).to_string(),
                 denied: span.denied,
+                order_tag: span.order_tag,
             })
             .collect();
         Some(StoredRecord {
@@ -277,18 +344,20 @@ impl PreparedChunk {
                 Some(_) => {}
             }
         }
-        let PreparedChunk { text, spans, rejected, part, parts, part_states, .. } = self;
-        let mut push = |kind: KindId, start: usize, text: &str| {
+        let PreparedChunk { text, spans, rejected, part, parts, part_states, joined, .. } = self;
+        let pseudonymizer = kinds.pseudonymizer.as_ref();
+        // A span for the value `text[start..]`.
+        let mut push = |kind: KindId, start: usize, text: &str, (denied, order_tag)| {
             let hash = hash_key(hasher, kind, text.get(start..).unwrap_or_default());
-            spans.push(Span { kind, start, end: text.len(), hash, denied: None });
+            spans.push(Span { kind, start, end: text.len(), hash, denied, order_tag });
         };
         for (kind, raw) in &input.keys {
             let entry = kinds.entry(*kind);
             match entry.spec.normalizer.normalize_into(raw, ctx, part) {
                 Ok(()) => {
                     let start = text.len();
-                    text.push_str(part);
-                    push(*kind, start, text);
+                    let decided = append_value(kinds, *kind, part, text);
+                    push(*kind, start, text, decided);
                 }
                 Err(reason) => {
                     *rejected.values_rejected.entry((input.source, *kind, reason)).or_default() += 1
@@ -305,7 +374,16 @@ impl PreparedChunk {
         }
         parts.clear();
         for (&kind, part_ids) in kinds.composites.iter().zip(&kinds.composite_part_ids) {
-            let start = text.len();
+            // Raw mode joins the value in place; pseudonymised mode joins it aside and
+            // appends its pseudonym.
+            let out = match pseudonymizer {
+                None => &mut *text,
+                Some(_) => {
+                    joined.clear();
+                    &mut *joined
+                }
+            };
+            let start = out.len();
             let mut complete = true;
             for (i, &p) in part_ids.iter().enumerate() {
                 let Some(state) = part_states.get_mut(p) else {
@@ -318,9 +396,9 @@ impl PreparedChunk {
                 match *state {
                     PartState::Normalized(ref range) => {
                         if i > 0 {
-                            text.push(COMPOSITE_SEPARATOR);
+                            out.push(COMPOSITE_SEPARATOR);
                         }
-                        text.push_str(parts.get(range.clone()).unwrap_or_default());
+                        out.push_str(parts.get(range.clone()).unwrap_or_default());
                     }
                     PartState::Rejected(reason) => {
                         *rejected
@@ -336,10 +414,14 @@ impl PreparedChunk {
                     }
                 }
             }
-            if complete {
-                push(kind, start, text);
+            if !complete {
+                out.truncate(start);
+            } else if pseudonymizer.is_some() {
+                let start = text.len();
+                let decided = append_value(kinds, kind, joined, text);
+                push(kind, start, text, decided);
             } else {
-                text.truncate(start);
+                push(kind, start, text, (None, 0));
             }
         }
         Ok(hash_record(hasher, input.source, external_id))

@@ -15,6 +15,8 @@ pub(crate) struct StoredKey {
     /// Whether the value is deny-listed, when that was decided before the value was stored
     /// (always in pseudonymised mode); `None`: decided from `value` when it is interned.
     pub denied: Option<bool>,
+    /// Pseudonymised mode: the value's order tag (see `Span::order_tag`); 0 in raw mode.
+    pub order_tag: u64,
 }
 
 /// A prepared record: what the store keeps of a [`RecordInput`].

@@ -18,7 +18,7 @@ use ahash::AHashMap;
 use smallvec::SmallVec;
 
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
-use crate::input::kind::COMPOSITE_SEPARATOR;
+use crate::input::pseudonym::display_value;
 use crate::inspect::explain::BlockReason;
 
 use crate::inspect::Parts;
@@ -308,7 +308,7 @@ impl<'a> Picture<'a> {
                 "  k{j} [label=\"{}\\n{}\", shape={shape}, style=\"{style}\", color=\"{colour}\", \
                  fillcolor=\"{fill}\", tooltip=\"carried by {} record{}\"];",
                 escape(k.kind_name, max),
-                escape(&display_value(k.value), max),
+                escape(&display_value(k.value, parts.kinds.is_pseudonymized()), max),
                 k.n_records,
                 if k.n_records == 1 { "" } else { "s" }
             )?;
@@ -470,19 +470,14 @@ fn reason_label(
         Some(BlockReason::Limit { kind, values, .. }) => format!(
             "limit on {}: {} vs {}",
             escape(kind_name(*kind), max),
-            escape(&display_value(&values[0]), max),
-            escape(&display_value(&values[1]), max)
+            escape(&display_value(&values[0], parts.kinds.is_pseudonymized()), max),
+            escape(&display_value(&values[1], parts.kinds.is_pseudonymized()), max)
         ),
         Some(BlockReason::Ambiguous { customers, kind, .. }) => {
             format!("ambiguous: {customers} customers, {} limit", escape(kind_name(*kind), max))
         }
         None => format!("not linked: {} records", key.n_records),
     }
-}
-
-/// A key value as people read it: the parts of a composite value joined by ` | `.
-fn display_value(value: &str) -> String {
-    value.replace(COMPOSITE_SEPARATOR, " | ")
 }
 
 /// `text` for the inside of a DOT quoted label, cut to `max` characters (0: no limit).

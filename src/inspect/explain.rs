@@ -8,10 +8,11 @@ use smallvec::SmallVec;
 
 use crate::error::LookupError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::input::pseudonym::display_value;
 use crate::input::record::trim_external_id;
 use crate::inspect::Parts;
 use crate::partition::clusters::ValueSet;
-use crate::partition::link::{first_violation, root_values};
+use crate::partition::link::{canonical_order, first_violation, root_values};
 
 /// One link of a chain: record `from` carries the key `(kind, value)` that record `to`
 /// carries too.
@@ -25,7 +26,7 @@ pub struct LinkStep {
     pub from_id: String,
     /// Kind of the shared key.
     pub kind: KindId,
-    /// Normalised value of the shared key.
+    /// Normalised value of the shared key (in pseudonymised mode, its pseudonym).
     pub value: String,
     /// Source of the record the step reaches.
     pub to_source: SourceId,
@@ -288,10 +289,12 @@ impl<'a> Parts<'a> {
         }
     }
 
-    /// A key's place in explanations: its kind's linking rank, then its value.
-    fn key_order(&self, k: KeyIdx) -> (u16, &'a str) {
+    /// A key's place in explanations: the linking order (kind rank, canonical value order,
+    /// stored value), the same in raw and pseudonymised mode.
+    fn key_order(&self, k: KeyIdx) -> (u16, u64, &'a str) {
         let kind = self.graph.key(k).kind;
-        (self.kinds.get(kind).map_or(u16::MAX, |e| e.rank), self.graph.key_value(k))
+        let rank = self.kinds.get(kind).map_or(u16::MAX, |e| e.rank);
+        (rank, canonical_order(self.graph, self.kinds, k), self.graph.key_value(k))
     }
 
     /// A record's place in explanations: its source, then its external id.
@@ -424,7 +427,7 @@ impl fmt::Display for Describe<'_> {
         let r = self.parts;
         let src = |s: SourceId| r.source_name(s).unwrap_or("?");
         let kind = |k: KindId| r.kind_name(k).unwrap_or("?");
-        let value = |v: &str| v.replace(crate::input::kind::COMPOSITE_SEPARATOR, " | ");
+        let value = |v: &str| display_value(v, r.kinds.is_pseudonymized());
         let write_path = |f: &mut fmt::Formatter<'_>, path: &[LinkStep]| -> fmt::Result {
             for s in path {
                 writeln!(

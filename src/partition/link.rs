@@ -16,7 +16,7 @@
 use smallvec::SmallVec;
 
 use crate::ids::{KeyIdx, KindId, RecordIdx};
-use crate::input::kind::KindTable;
+use crate::input::kind::{value_order_hash, KindTable};
 use crate::partition::clusters::{Clusters, ValueSet};
 use crate::store::graph::IdentityGraph;
 use crate::tuning::Tuning;
@@ -49,18 +49,6 @@ impl Scratch {
         release(&mut self.candidates);
         release(&mut self.members);
     }
-}
-
-/// The canonical order of values within a kind: a fixed hash (platform- and run-independent),
-/// ties broken by the value itself.
-#[inline]
-pub(crate) fn value_order_hash(value: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in value.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// The sorted non-generic values of the limited kinds that `record` carries.
@@ -190,6 +178,16 @@ pub(super) fn merge_values(
     }
 }
 
+/// A key's place in the canonical value order within its kind: the hash of its normalised
+/// value (pseudonymised, read back from the key's order tag), ties going by stored value.
+pub(crate) fn canonical_order(graph: &IdentityGraph, kinds: &KindTable, k: KeyIdx) -> u64 {
+    let value = graph.key_value(k);
+    match &kinds.pseudonymizer {
+        None => value_order_hash(value),
+        Some(p) => p.order_hash(value, graph.order_tag(k)),
+    }
+}
+
 /// The records a [`link_region`] links afresh.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Region<'a> {
@@ -283,8 +281,7 @@ fn link_canonical(
         let slot = graph.key(k);
         if slot.n_records >= 2 && slot.can_link() {
             let rank = kinds.entry(slot.kind).rank;
-            let order = value_order_hash(graph.key_value(k));
-            candidates.push((rank, order, k));
+            candidates.push((rank, canonical_order(graph, kinds, k), k));
         }
     }
     scratch.keys = keys;

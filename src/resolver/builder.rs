@@ -6,6 +6,7 @@ use crate::error::ConfigError;
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
+use crate::input::pseudonym::Pseudonymizer;
 use crate::input::source::SourceTable;
 use crate::partition::Partition;
 use crate::resolver::store::Prepared;
@@ -46,6 +47,8 @@ pub struct ResolverBuilder {
     kinds: Vec<(String, KindSpec)>,
     hash_seed: Option<u64>,
     tuning: Tuning,
+    /// The prepared key state of the pseudonymisation secret (never the secret itself).
+    pseudonymizer: Option<Pseudonymizer>,
     /// The first problem a setter met, returned by `build`.
     error: Option<ConfigError>,
 }
@@ -70,6 +73,7 @@ impl ResolverBuilder {
             kinds,
             hash_seed: None,
             tuning: Tuning::PRODUCTION,
+            pseudonymizer: None,
             error: None,
         }
     }
@@ -148,6 +152,72 @@ impl ResolverBuilder {
         self.kind(name, spec)
     }
 
+    /// Pseudonymised mode: the resolver stores every key value as the HMAC-SHA256 of its
+    /// normalised value under `secret`, written as 64 lower-case hex digits — the value
+    /// [`pseudonym`](crate::pseudonym) computes, and PostgreSQL's
+    /// `encode(hmac(value, secret, 'sha256'), 'hex')` or Python's
+    /// `hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()`.
+    ///
+    /// - **Stored:** only pseudonyms. A raw value is normalised (a composite's parts joined
+    ///   first), checked against the deny-list and the placeholders, then replaced by its
+    ///   pseudonym; it never enters the key arena, the key index or anything else kept, and
+    ///   the scratch buffers that held it are zeroed. Attributes and external ids are stored
+    ///   as given: a composite kind's parts are attributes, so they are kept like any other.
+    /// - **Secret:** never stored. The resolver keeps the HMACs' prepared key states, which
+    ///   it needs to hash new values, and no `Debug` output shows the secret or the states.
+    /// - **Lookups** that take a key value ([`Resolver::records_with_key`]) take the raw
+    ///   value, normalise and hash it as ingest does; a stored pseudonym finds its key too.
+    /// - **Shown:** [`Resolver::record_keys`], [`Resolver::key_at`], [`Explanation`]s and
+    ///   customer views carry the full pseudonym (hosts join on it). Texts for people —
+    ///   [`Resolver::describe`] and the DOT pictures — name a key by its kind and `#` with the
+    ///   first 12 hex digits: `email #3f2a9c1b04de`.
+    /// - **Partition:** raw mode's: the same customers, ids and change events. Values of one
+    ///   kind link in a canonical order, by the 64-bit FNV-1a hash of the normalised value,
+    ///   which decides which of two values competing under a limit links. A pseudonym cannot
+    ///   tell that hash (ordering by the pseudonym's own hash changed the partition in about
+    ///   one random history in eleven), and an unkeyed hash of the raw value stored beside it
+    ///   would let anyone confirm guessed values. So each key also keeps an *order tag*: the
+    ///   raw value's hash masked with 64 bits of an HMAC of the pseudonym under a key derived
+    ///   from the secret, read back when linking. Only if two values of one kind in one
+    ///   contested component had the same 64-bit hash would the tie go by pseudonym instead
+    ///   of by value.
+    ///
+    /// An empty secret makes [`ResolverBuilder::build`] fail with
+    /// [`ConfigError::EmptySecret`].
+    ///
+    /// ```
+    /// use idstitch::{pseudonym, KindId, RecordInput, Resolver};
+    ///
+    /// let secret = b"from the host's vault";
+    /// let mut resolver = Resolver::builder().default_country("NL").pseudonymize(secret).build()?;
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "Jan@Example.nl"))?;
+    /// resolver.upsert(RecordInput::new(crm, "C-2").with_key(KindId::EMAIL, " jan@example.NL"))?;
+    /// assert_eq!(resolver.customer_of(crm, "C-1"), resolver.customer_of(crm, "C-2"));
+    ///
+    /// // Looked up by the raw value; stored as the pseudonym of the normalised one.
+    /// assert_eq!(resolver.records_with_key(KindId::EMAIL, "Jan@Example.nl").len(), 2);
+    /// let stored = pseudonym(secret, "jan@example.nl");
+    /// assert_eq!(resolver.record_keys(crm, "C-1"), Some(vec![(KindId::EMAIL, stored.as_str())]));
+    /// assert!(!format!("{resolver:?}").contains("jan@"));
+    ///
+    /// assert!(Resolver::builder().pseudonymize("").build().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Resolver::records_with_key`]: crate::Resolver::records_with_key
+    /// [`Resolver::record_keys`]: crate::Resolver::record_keys
+    /// [`Resolver::key_at`]: crate::Resolver::key_at
+    /// [`Resolver::describe`]: crate::Resolver::describe
+    /// [`Explanation`]: crate::Explanation
+    pub fn pseudonymize(&mut self, secret: impl AsRef<[u8]>) -> &mut Self {
+        match Pseudonymizer::new(secret.as_ref()) {
+            Some(p) => self.pseudonymizer = Some(p),
+            None => self.fail(ConfigError::EmptySecret),
+        }
+        self
+    }
+
     /// Keeps the first problem a setter met, for `build`.
     /// The normalisation context as a whole (a snapshot's, when it is opened without a
     /// builder).
@@ -157,8 +227,10 @@ impl ResolverBuilder {
     }
 
     /// The kinds as configured, in order, and the normalisation context.
-    pub(crate) fn config(&self) -> (&[(String, KindSpec)], &NormalizeContext) {
-        (&self.kinds, &self.ctx)
+    pub(crate) fn config(
+        &self,
+    ) -> (&[(String, KindSpec)], &NormalizeContext, Option<&Pseudonymizer>) {
+        (&self.kinds, &self.ctx, self.pseudonymizer.as_ref())
     }
 
     fn fail(&mut self, error: ConfigError) {
@@ -169,15 +241,23 @@ impl ResolverBuilder {
     ///
     /// # Errors
     /// The first problem a setter met (an unknown country, an empty kind name, a built-in kind
-    /// made composite, too many kinds), or a problem of the kinds together (a deny-listed
-    /// value that does not normalise, a composite part naming no attribute…).
+    /// made composite, too many kinds, an empty pseudonymisation secret), or a problem of the
+    /// kinds together (a deny-listed value that does not normalise, a composite part naming
+    /// no attribute…).
     pub fn build(&self) -> Result<Resolver, ConfigError> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
-        let kinds = Arc::new(KindTable::new(self.kinds.clone(), &self.ctx)?);
+        let mut kinds = KindTable::new(self.kinds.clone(), &self.ctx)?;
+        kinds.pseudonymizer = self.pseudonymizer.clone();
+        let kinds = Arc::new(kinds);
+        let mut graph =
+            IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning);
+        if kinds.is_pseudonymized() {
+            graph.keep_order_tags();
+        }
         Ok(Resolver {
-            graph: IdentityGraph::with_kind_rules(kinds.kind_rules(), self.hash_seed, self.tuning),
+            graph,
             kinds,
             ctx: self.ctx,
             sources: SourceTable::default(),

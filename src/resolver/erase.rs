@@ -10,6 +10,7 @@
 use crate::error::EraseError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::COMPOSITE_SEPARATOR;
+use crate::input::pseudonym::wipe;
 use crate::input::record::trim_external_id;
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
@@ -77,9 +78,10 @@ pub enum EraseTarget {
         external_id: String,
     },
     /// The customer whose records carry the key `(kind, value)`. The raw value is normalised
-    /// as on ingest (`" Jan@Example.NL"` finds `jan@example.nl`); for a composite kind give
-    /// its parts in the kind's order, separated by U+001F (the unit separator), each
-    /// normalised as the kind normalises its attributes.
+    /// as on ingest (`" Jan@Example.NL"` finds `jan@example.nl`), and in pseudonymised mode
+    /// replaced by its pseudonym; for a composite kind give its parts in the kind's order,
+    /// separated by U+001F (the unit separator), each normalised as the kind normalises its
+    /// attributes.
     Key {
         /// The key's kind.
         kind: KindId,
@@ -103,7 +105,8 @@ impl EraseTarget {
 /// What [`Resolver::erase`] erased: the only copy of the person's identifiers left, for the
 /// host's records of the request and its own stores (and, later, a suppression list: hash
 /// [`Erasure::keys`] before dropping this). Everything is as the resolver stored it: keys
-/// normalised, external ids trimmed.
+/// normalised (in pseudonymised mode, their pseudonyms: already keyed hashes), external ids
+/// trimmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -282,13 +285,20 @@ impl Resolver {
             (entry.spec.normalizer.normalize(raw, &self.ctx))
                 .map_err(|reason| EraseError::InvalidValue { kind, reason })
         };
-        let value = if entry.spec.composite.is_some() {
+        let mut value = if entry.spec.composite.is_some() {
             let parts: Result<Vec<String>, EraseError> =
                 raw.split(COMPOSITE_SEPARATOR).map(normalize).collect();
             parts?.join(&COMPOSITE_SEPARATOR.to_string())
         } else {
             normalize(raw)?
         };
+        if let Some(pseudonymizer) = &self.kinds.pseudonymizer {
+            // Stored as its pseudonym; the normalised value lives no longer than this.
+            let mut pseudonym = String::new();
+            pseudonymizer.push_pseudonym(&value, &mut pseudonym);
+            wipe(&mut value);
+            value = pseudonym;
+        }
         let key = self.graph.find_key(kind, &value).filter(|&k| self.graph.key(k).n_records > 0);
         let Some(key) = key else {
             return Err(EraseError::UnknownKey { kind, value });

@@ -46,10 +46,10 @@ impl Resolver {
         self.parts().explain(source_a, id_a, source_b, id_b)
     }
 
-    /// Values that the last resolution refused to link because joining their customers would
-    /// break a limit (ambiguous or limit refusals), sorted by kind, then value. Generic and
-    /// deny-listed values are not listed; see [`Resolver::refusal_stats`]. Costs a pass over
-    /// all keys.
+    /// Values (in pseudonymised mode, pseudonyms) that the last resolution refused to link
+    /// because joining their customers would break a limit (ambiguous or limit refusals),
+    /// sorted by kind, then value. Generic and deny-listed values are not listed; see
+    /// [`Resolver::refusal_stats`]. Costs a pass over all keys.
     pub fn refused_values(&self) -> impl Iterator<Item = (KindId, &str)> + '_ {
         self.parts().refused_values()
     }
@@ -59,7 +59,9 @@ impl Resolver {
         self.parts().refusal_stats()
     }
 
-    /// A human-readable rendering of an explanation, with source and kind names.
+    /// A human-readable rendering of an explanation, with source and kind names. In
+    /// pseudonymised mode a key is named by its kind and `#` with the first 12 hex digits of
+    /// its pseudonym (`email #3f2a9c1b04de`); the explanation itself holds the full value.
     pub fn describe(&self, explanation: &Explanation) -> String {
         self.parts().describe(explanation)
     }
@@ -112,7 +114,8 @@ impl Resolver {
     /// - the customer's records as boxes labelled `source/external_id`, filled with a colour
     ///   per source and grouped in one cluster per source inside a cluster for the customer;
     /// - the keys they carry as nodes labelled with the kind and the value (the parts of a
-    ///   composite value joined by ` | `), shaped and outlined by kind, filled light red when
+    ///   composite value joined by ` | `; in pseudonymised mode `#` and the first 12 hex
+    ///   digits of the pseudonym), shaped and outlined by kind, filled light red when
     ///   the key does not link and grey when its kind links nothing;
     /// - one edge per "record carries key": solid when the key links; dashed, red and labelled
     ///   with the reason when it does not (`deny-listed placeholder`,

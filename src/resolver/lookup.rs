@@ -4,6 +4,7 @@ use crate::error::ConfigError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::KindSpec;
 use crate::input::normalize::NormalizeContext;
+use crate::input::prepare::lookup_pseudonym;
 use crate::input::record::RecordRef;
 #[cfg(feature = "petgraph")]
 use crate::inspect::graph_view::GraphView;
@@ -145,14 +146,16 @@ impl Resolver {
         self.parts().record_ref(record)
     }
 
-    /// The kind and normalised value of key `key` (a node of [`Resolver::graph`]). Key
-    /// indices are valid until the next [`Resolver::compact`], which renumbers them.
+    /// The kind and normalised value of key `key` (in pseudonymised mode, its pseudonym), a
+    /// node of [`Resolver::graph`]. Key indices are valid until the next [`Resolver::compact`],
+    /// which renumbers them.
     pub fn key_at(&self, key: KeyIdx) -> Option<(KindId, &str)> {
         (key.index() < self.graph.n_keys())
             .then(|| (self.graph.key(key).kind, self.graph.key_value(key)))
     }
 
-    /// The normalised keys `(kind, value)` a record carries, sorted.
+    /// The normalised keys `(kind, value)` a record carries, sorted (in pseudonymised mode
+    /// the values are pseudonyms, sorted as such).
     pub fn record_keys(&self, source: SourceId, external_id: &str) -> Option<Vec<(KindId, &str)>> {
         self.parts().record_keys(source, external_id)
     }
@@ -165,8 +168,20 @@ impl Resolver {
     }
 
     /// The records carrying the normalised key `(kind, value)`, in no particular order.
+    ///
+    /// In pseudonymised mode ([`ResolverBuilder::pseudonymize`]) `value` is a raw value: it is
+    /// normalised (a composite's parts, joined by U+001F, each) and hashed as ingest does, so
+    /// `"Jan@Example.nl"` finds the records of `jan@example.nl`. A stored pseudonym, as
+    /// [`Resolver::record_keys`] and [`Resolver::refused_values`] give it, finds its records
+    /// too.
+    ///
+    /// [`ResolverBuilder::pseudonymize`]: crate::ResolverBuilder::pseudonymize
     pub fn records_with_key(&self, kind: KindId, value: &str) -> Vec<RecordRef<'_>> {
-        let Some(key) = self.graph.find_key(kind, value) else { return Vec::new() };
+        let hashed = lookup_pseudonym(&self.kinds, &self.ctx, kind, value)
+            .and_then(|pseudonym| self.graph.find_key(kind, &pseudonym));
+        let Some(key) = hashed.or_else(|| self.graph.find_key(kind, value)) else {
+            return Vec::new();
+        };
         self.graph
             .records_of(key)
             .filter_map(|r| self.graph.record(r))

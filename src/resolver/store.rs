@@ -247,7 +247,8 @@ pub(super) struct Stored {
 /// misses to keep the memory system busy, few enough lines to stay in the L1 cache.
 pub(super) const TOUCH_BLOCK: usize = 128;
 
-/// Interns a prepared value, deny-listed values with cap 0.
+/// Interns a prepared value, deny-listed values with cap 0: as the span decided, or else (raw
+/// mode) from the value, asked only of a new key.
 fn intern(
     graph: &mut IdentityGraph,
     kinds: &KindTable,
@@ -255,8 +256,7 @@ fn intern(
     value: &str,
 ) -> Result<KeyIdx, IngestError> {
     let kind = span.kind;
-    let denied = span.denied;
-    graph.intern_key(kind, value, span.hash, || {
-        denied.unwrap_or_else(|| kinds.is_denied(kind, value))
+    graph.intern_key(kind, value, span.hash, span.order_tag, || {
+        span.denied.unwrap_or_else(|| kinds.is_denied(kind, value))
     })
 }

@@ -1,7 +1,8 @@
 //! Shared test helpers: the reference batch resolver (`reference`), independent of the
-//! crate, and partition utilities.
+//! crate, the random histories of the property tests (`history`), and partition utilities.
 #![allow(dead_code)]
 
+pub mod history;
 pub mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};

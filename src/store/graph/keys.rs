@@ -190,6 +190,8 @@ impl IdentityGraph {
         let mut new = Vec::with_capacity(n);
         let mut keys = Vec::with_capacity(n - removed);
         let mut text = String::with_capacity(self.key_text.len() - dead_text);
+        // Order tags (pseudonymised mode) go with their keys.
+        let mut tags = Vec::with_capacity(if self.keeps_order_tags { n - removed } else { 0 });
         // Runs of kept keys: their slots are one block, and so are their values (a key's
         // value ends where the next key's starts), each copied at once.
         let mut i = 0;
@@ -214,8 +216,11 @@ impl IdentityGraph {
                     .map(|slot| KeySlot { text_start: slot.text_start - shift, ..slot.clone() }),
             );
             text.push_str(self.key_text.get(from..to).unwrap_or_default());
+            tags.extend_from_slice(self.order_tags.get(run..i).unwrap_or_default());
         }
+        debug_assert_eq!(tags.len(), if self.keeps_order_tags { keys.len() } else { 0 });
         self.keys = keys;
+        self.order_tags = tags;
         crate::store::wipe(std::mem::replace(&mut self.key_text, text));
         self.key_table.remap(|k| new.get(k as usize).copied().filter(|&k| k != NONE));
         debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
@@ -231,12 +236,13 @@ impl IdentityGraph {
     /// The key `(kind, value)`, whose `hash` the caller computed with
     /// [`IdentityGraph::key_hasher`], interned on first sight, deny-listed (cap 0) if `denied`
     /// says so (called only then; its kind's cap and whether it links come from the kind's
-    /// rule). One hash probe either way.
+    /// rule), with `order_tag` if the graph keeps order tags. One hash probe either way.
     pub fn intern_key(
         &mut self,
         kind: KindId,
         value: &str,
         hash: u64,
+        order_tag: u64,
         denied: impl FnOnce() -> bool,
     ) -> Result<KeyIdx, IngestError> {
         debug_assert_eq!(hash, hash_key(&self.hasher, kind, value), "hashed by another hasher");
@@ -257,6 +263,9 @@ impl IdentityGraph {
                 let denied = denied();
                 self.key_table.insert_at(position, hash, idx);
                 self.key_text.push_str(value);
+                if self.keeps_order_tags {
+                    self.order_tags.push(order_tag);
+                }
                 self.keys.push(KeySlot {
                     text_start,
                     first: NONE,
@@ -299,12 +308,12 @@ mod tests {
         );
         let mut key = |value: &str, denied: bool| {
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, value);
-            g.intern_key(KindId::EMAIL, value, hash, || denied).unwrap()
+            g.intern_key(KindId::EMAIL, value, hash, 0, || denied).unwrap()
         };
         let (plain, placeholder) = (key("a@x.nl", false), key("test@test.com", true));
         let other_kind = {
             let hash = hash_key(g.key_hasher(), KindId::PHONE, "+31201234567");
-            g.intern_key(KindId::PHONE, "+31201234567", hash, || false).unwrap()
+            g.intern_key(KindId::PHONE, "+31201234567", hash, 0, || false).unwrap()
         };
         assert_eq!(g.key(plain).cap, 1);
         assert_eq!(g.key(placeholder).cap, 0);

@@ -82,6 +82,11 @@ pub(crate) struct IdentityGraph {
     tuning: Tuning,
     /// Every key value, back to back.
     key_text: String,
+    /// Whether keys carry an order tag (pseudonymised mode).
+    keeps_order_tags: bool,
+    /// Per key, when `keeps_order_tags`: an opaque number the linking order reads back
+    /// (`Pseudonymizer::order_hash`). Empty otherwise.
+    order_tags: Vec<u64>,
     /// Key indices by hash of (kind, value); 7-bit tags turn away most other keys before a
     /// slot is read. Not a hashbrown table: see `hash_index`.
     key_table: HashIndex,
@@ -117,6 +122,18 @@ impl IdentityGraph {
         IdentityGraph { kind_rules: rules, hasher, free_cell: NONE, tuning, ..Default::default() }
     }
 
+    /// Makes every key interned from now on keep its order tag. Called on an empty graph.
+    pub fn keep_order_tags(&mut self) {
+        debug_assert!(self.keys.is_empty(), "tags for every key or none");
+        self.keeps_order_tags = true;
+    }
+
+    /// The order tag of a key (0 if the graph keeps none).
+    #[inline]
+    pub fn order_tag(&self, idx: KeyIdx) -> u64 {
+        self.order_tags.get(idx.index()).copied().unwrap_or(0)
+    }
+
     pub fn reserve(&mut self, records: usize, keys: usize) {
         // Generous where the size per record varies: room never touched costs address space,
         // not memory, and `trim` gives it back; growing by doubling would copy instead.
@@ -125,6 +142,9 @@ impl IdentityGraph {
         self.record_keys.reserve(records.saturating_mul(6));
         self.ext_text.reserve(records.saturating_mul(24));
         self.key_text.reserve(keys.saturating_mul(32));
+        if self.keeps_order_tags {
+            self.order_tags.reserve(keys);
+        }
         self.attributes.reserve(records);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         // A third more room in the index than asked for: growing it rehashes every key, which
@@ -155,6 +175,7 @@ impl IdentityGraph {
         trim_vec(&mut self.records);
         trim_vec(&mut self.record_keys);
         trim_vec(&mut self.keys);
+        trim_vec(&mut self.order_tags);
         trim_vec(&mut self.cells);
         trim_string(&mut self.ext_text);
         trim_string(&mut self.key_text);
@@ -205,7 +226,9 @@ impl IdentityGraph {
                 + self.big_lists.iter().map(|l| l.capacity() * size_of::<u32>()).sum::<usize>()
                 + self.big_lists.capacity() * size_of::<Vec<u32>>(),
             record_data: self.ext_text.capacity() + self.attributes.memory(),
-            keys: self.keys.capacity() * size_of::<KeySlot>() + self.key_table.memory(),
+            keys: self.keys.capacity() * size_of::<KeySlot>()
+                + self.order_tags.capacity() * size_of::<u64>()
+                + self.key_table.memory(),
             key_text: self.key_text.capacity(),
             clusters: 0,
             customers: 0,
@@ -323,7 +346,7 @@ mod tests {
         for i in 0..n_keys {
             let value = format!("k{i}");
             let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
-            g.intern_key(KindId::EMAIL, &value, hash, || false).unwrap();
+            g.intern_key(KindId::EMAIL, &value, hash, 0, || false).unwrap();
         }
         g
     }
@@ -394,13 +417,19 @@ mod tests {
             /// are in their old order, and no removed record's bytes remain.
             #[test]
             fn adjacency_ids_and_attributes_survive_compaction(
-                ops in proptest::collection::vec(op(), 1..80)
+                ops in proptest::collection::vec(op(), 1..80),
+                tagged in any::<bool>(),
             ) {
                 let mut g = IdentityGraph::new();
+                if tagged {
+                    g.keep_order_tags();
+                }
+                // Each key's order tag (pseudonymised mode), made from its value.
+                let tag_of = |k: u8| 1000 + u64::from(k);
                 let key_of = |g: &mut IdentityGraph, k: u8| {
                     let value = format!("key-{k}");
                     let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
-                    g.intern_key(KindId::EMAIL, &value, hash, || false).unwrap()
+                    g.intern_key(KindId::EMAIL, &value, hash, tag_of(k), || false).unwrap()
                 };
                 let mut model: BTreeMap<u8, (BTreeSet<u8>, Vec<u8>)> = BTreeMap::new();
                 let mut out = Vec::new();
@@ -500,6 +529,9 @@ mod tests {
                         }
                     }
                     for (k, _) in g.keys() {
+                        let value = g.key_value(k);
+                        let n: u8 = value.trim_start_matches("key-").parse().unwrap();
+                        prop_assert_eq!(g.order_tag(k), if tagged { tag_of(n) } else { 0 });
                         let listed: BTreeSet<RecordIdx> = g.records_of(k).collect();
                         let want = by_key.remove(&k).unwrap_or_default();
                         prop_assert_eq!(g.key(k).n_records as usize, want.len());

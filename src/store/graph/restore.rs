@@ -42,14 +42,16 @@ impl IdentityGraph {
         kind: KindId,
         value: &str,
         flags: KeyFlags,
+        order_tag: u64,
     ) -> Result<KeyIdx, &'static str> {
         if value.is_empty() {
             return Err("empty key value");
         }
         let expected = self.keys.len();
         let hash = hash_key(&self.hasher, kind, value);
-        let idx =
-            self.intern_key(kind, value, hash, || flags.denied).map_err(|_| "too many keys")?;
+        let idx = self
+            .intern_key(kind, value, hash, order_tag, || flags.denied)
+            .map_err(|_| "too many keys")?;
         if idx.index() != expected {
             return Err("key saved twice");
         }
