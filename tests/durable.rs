@@ -394,3 +394,49 @@ fn a_process_killed_at_random_moments_recovers_what_it_acknowledged() {
     assert!(done > rounds, "the child made progress: {done} operations in {rounds} rounds");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every file of a directory, read whole.
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        out.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_pseudonymised_state_directory_holds_no_raw_key_value() {
+    let dir = temp_dir("pseudonymised");
+    let mut builder = builder();
+    builder.pseudonymize("the publisher's secret");
+    let raw = ["Jan.Jansen@Example.nl", "jan.jansen@example.nl", "+31612345678", "06-12345678"];
+    {
+        let mut d = Durable::open_with(&dir, &builder, DurableOptions::default()).unwrap();
+        let crm = d.ensure_source("crm", 10).unwrap();
+        d.upsert(
+            RecordInput::new(crm, "C-1")
+                .with_key(KindId::EMAIL, raw[0])
+                .with_key(KindId::PHONE, raw[3]),
+        )
+        .unwrap();
+        d.ingest([RecordInput::new(crm, "C-2").with_key(KindId::EMAIL, raw[1])]).unwrap();
+        // In the journal only.
+        let journal = all_bytes(&dir);
+        assert!(raw.iter().all(|v| !contains(&journal, v)), "a raw value in the journal");
+        d.compact().unwrap();
+    }
+    let files = all_bytes(&dir);
+    assert!(raw.iter().all(|v| !contains(&files, v)), "a raw value in the snapshot");
+    let d = Durable::open_with(&dir, &builder, DurableOptions::default()).unwrap();
+    let crm = d.source_id("crm").unwrap();
+    assert_eq!(d.customer_of(crm, "C-1"), d.customer_of(crm, "C-2"));
+    assert_eq!(d.records_with_key(KindId::PHONE, raw[2]).len(), 1);
+    drop(d);
+    let err = Durable::open(&dir, DurableOptions::default()).unwrap_err();
+    assert!(matches!(err, idstitch::StateError::Snapshot(SnapshotError::SecretRequired)), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
