@@ -1,5 +1,7 @@
 //! The `idstitch` program, run as a user would on the sample mapping: its CSV agrees with the
-//! library, its answers name real records, and every mistake is one line on stderr.
+//! library, its answers name real records, and every mistake is one line on stderr. With
+//! `--state`, runs keep every customer id, changed exports and change feeds update the state,
+//! and a run killed with SIGKILL part-way is finished by the next one.
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
@@ -222,4 +224,332 @@ fn an_unknown_source_or_record_is_one_line_naming_the_argument() {
     assert!(line.contains("crm, legacy_crm, partner"), "{line}");
     let line = one_line_failure(&with_mapping("explain", &[CRM, "crm:C9:9"]), 1);
     assert!(line.contains("crm:C9:9: no record \"C9:9\" in source \"crm\""), "{line}");
+}
+
+// --- state directories -----------------------------------------------------------------------
+
+/// A fresh, empty directory under the target's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// `idstitch resolve MAPPING --state DIR` with the CSV on stdout: the rows (sorted) and the
+/// summary.
+fn resolve_state(mapping: &Path, state: &Path) -> (Vec<(String, String, CustomerId)>, String) {
+    let out = idstitch(&["resolve", path_str(mapping), "--state", path_str(state)]);
+    let mut rows = assignments(&stdout(&out));
+    rows.sort();
+    (rows, String::from_utf8(out.stderr).expect("UTF-8 stderr"))
+}
+
+/// The summary's per-source line: added, updated, unchanged, removed.
+fn tally_line(summary: &str, source: &str) -> Vec<u64> {
+    let line = summary
+        .lines()
+        .skip_while(|l| !l.contains("added  updated"))
+        .find(|l| l.split_whitespace().next() == Some(source))
+        .unwrap_or_else(|| panic!("no tally for {source}: {summary}"));
+    line.split_whitespace().skip(1).take(4).map(|n| n.parse().expect("a count")).collect()
+}
+
+#[test]
+fn resolve_with_state_twice_keeps_every_customer_id() {
+    let state = scratch("cli-state-sample");
+    let (first, summary) = resolve_state(&mapping(), &state);
+    assert_eq!(first.len(), 1019);
+    for (source, id, customer) in &first {
+        assert_eq!(*customer, self::customer(&format!("{source}:{id}")), "{source}:{id}");
+    }
+    assert!(
+        summary.contains("records added: 1019, updated: 0, removed: 0; change events: 1\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("records: 1019, customers: 578"), "{summary}");
+    assert!(summary.contains("state "), "{summary}");
+
+    let (second, summary) = resolve_state(&mapping(), &state);
+    assert_eq!(second, first, "the same customer for every record");
+    assert!(
+        summary.contains("records added: 0, updated: 0, removed: 0; change events: 0\n"),
+        "{summary}"
+    );
+    assert_eq!(tally_line(&summary, "crm"), [0, 0, 231, 0]);
+    assert_eq!(tally_line(&summary, "web"), [0, 0, 310, 0]);
+
+    // The questions read the state and answer as from the files.
+    let dir = path_str(&state);
+    for (command, args) in [
+        ("explain", vec![CRM, WEB]),
+        ("explain", vec![CRM, OTHER]),
+        ("view", vec![WEB]),
+        ("view", vec![CRM, "--json"]),
+        ("dot", vec![CRM]),
+    ] {
+        let from_files = stdout(&with_mapping(command, &args));
+        let mut with_state = args.clone();
+        with_state.extend(["--state", dir]);
+        assert_eq!(stdout(&with_mapping(command, &with_state)), from_files, "{command} {args:?}");
+    }
+}
+
+const SMALL_MAPPING: &str = "default_country = \"NL\"\n\
+    [[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\n\
+    keys = { email = \"email\", phone = \"phone\" }\nattributes = { city = \"city\" }\n\
+    [[source]]\nname = \"web\"\npath = \"web.csv\"\nid = \"id\"\nmode = \"changes\"\n\
+    deleted = \"deleted\"\nkeys = { email = \"email\" }\n";
+
+#[test]
+fn a_changed_export_and_a_change_feed_update_the_state_and_keep_the_ids() {
+    let dir = scratch("cli-state-changes");
+    let mapping = dir.join("mapping.toml");
+    std::fs::write(&mapping, SMALL_MAPPING).expect("mapping");
+    std::fs::write(
+        dir.join("crm.csv"),
+        "id,email,phone,city\nC1,jan@x.nl,0612345678,Delft\nC2,jan@x.nl,,Delft\n\
+         C3,piet@x.nl,0698765432,Leiden\nC4,kees@x.nl,,Gouda\n",
+    )
+    .expect("crm");
+    std::fs::write(dir.join("web.csv"), "id,email,deleted\nW1,jan@x.nl,\nW2,kees@x.nl,\n")
+        .expect("web");
+    let state = dir.join("state");
+    let (first, _) = resolve_state(&mapping, &state);
+    assert_eq!(first.len(), 6);
+    let of = |rows: &[(String, String, CustomerId)], record: &str| {
+        rows.iter().find(|(s, id, _)| format!("{s}:{id}") == record).map(|r| r.2)
+    };
+
+    // C4 leaves the export, C2 moves to Utrecht; the feed deletes W1, adds W3 with piet's
+    // e-mail and deletes W9, which was never there.
+    std::fs::write(
+        dir.join("crm.csv"),
+        "id,email,phone,city\nC1,jan@x.nl,0612345678,Delft\nC2,jan@x.nl,,Utrecht\n\
+         C3,piet@x.nl,0698765432,Leiden\n",
+    )
+    .expect("crm");
+    std::fs::write(dir.join("web.csv"), "id,email,deleted\nW1,,yes\nW3,piet@x.nl,no\nW9,,y\n")
+        .expect("web");
+    let (second, summary) = resolve_state(&mapping, &state);
+    assert_eq!(tally_line(&summary, "crm"), [0, 1, 2, 1]);
+    assert_eq!(tally_line(&summary, "web"), [1, 0, 0, 1]);
+    assert!(summary.contains("(1 deletion of a record not stored)"), "{summary}");
+    assert!(summary.contains("records added: 1, updated: 1, removed: 2; change events: "));
+    assert!(summary.contains("2 rows marked deleted"), "{summary}");
+    let records: Vec<String> = second.iter().map(|(s, id, _)| format!("{s}:{id}")).collect();
+    assert_eq!(records, ["crm:C1", "crm:C2", "crm:C3", "web:W2", "web:W3"]);
+    for record in ["crm:C1", "crm:C2", "crm:C3", "web:W2"] {
+        assert_eq!(of(&second, record), of(&first, record), "{record} keeps its customer");
+    }
+    assert_eq!(of(&second, "web:W3"), of(&first, "crm:C3"), "W3 joins piet");
+    let text =
+        stdout(&idstitch(&["view", path_str(&mapping), "crm:C2", "--state", path_str(&state)]));
+    assert!(text.contains("Utrecht (crm/C2") && !text.contains("Gouda"), "{text}");
+}
+
+#[test]
+fn snapshot_compacts_the_state() {
+    let state = scratch("cli-state-snapshot");
+    resolve_state(&mapping(), &state);
+    let journal = || {
+        let mut segments: Vec<(String, u64)> = std::fs::read_dir(&state)
+            .expect("the state")
+            .map(|e| e.expect("an entry"))
+            .filter(|e| e.file_name().to_string_lossy().starts_with("journal-"))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+            .collect();
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        segments.pop().unwrap()
+    };
+    let (_, empty) = journal();
+    // A change made through the library, journaled and not compacted.
+    let generation = {
+        let mut d = idstitch::Durable::open(&state, idstitch::DurableOptions::default())
+            .expect("the state opens");
+        let crm = d.source_id("crm").expect("crm");
+        d.upsert(
+            idstitch::RecordInput::new(crm, "C-NEW").with_key(idstitch::KindId::EMAIL, "n@x.nl"),
+        )
+        .expect("upsert");
+        d.generation()
+    };
+    assert!(journal().1 > empty);
+    let out = idstitch(&["snapshot", "--state", path_str(&state)]);
+    let text = stdout(&out);
+    assert_eq!(
+        text,
+        format!(
+            "{}: snapshot generation {}, 1020 records, 579 customers, {} bytes\n",
+            state.display(),
+            generation + 1,
+            dir_bytes(&state)
+        )
+    );
+    assert_eq!(journal(), (format!("journal-{:020}", generation + 1), empty));
+    let text = stdout(&idstitch(&[
+        "view",
+        path_str(&mapping()),
+        "crm:C-NEW",
+        "--state",
+        path_str(&state),
+    ]));
+    assert!(text.starts_with("customer "), "{text}");
+
+    // No state there: one line naming the directory, and no state made.
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-no-state-here");
+    let _ = std::fs::remove_dir_all(&missing);
+    let line = one_line_failure(&idstitch(&["snapshot", "--state", path_str(&missing)]), 1);
+    assert!(line.contains(&format!("{}: no idstitch state there", missing.display())), "{line}");
+    let line = one_line_failure(&with_mapping("view", &[CRM, "--state", path_str(&missing)]), 1);
+    assert!(line.contains("no idstitch state there"), "{line}");
+    assert!(!missing.exists());
+    let line = one_line_failure(&idstitch(&["snapshot"]), 2);
+    assert!(line.contains("--state <DIR>"), "{line}");
+}
+
+/// The bytes of the files in a directory.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("the directory")
+        .map(|e| e.expect("an entry").metadata().expect("metadata"))
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn a_state_made_with_other_kinds_is_one_line_naming_the_directory() {
+    let dir = scratch("cli-state-config");
+    std::fs::write(dir.join("crm.csv"), "id,email,phone,city\nC1,jan@x.nl,,Delft\n").expect("crm");
+    std::fs::write(dir.join("web.csv"), "id,email,deleted\n").expect("web");
+    let mapping = dir.join("mapping.toml");
+    std::fs::write(&mapping, SMALL_MAPPING).expect("mapping");
+    let state = dir.join("state");
+    resolve_state(&mapping, &state);
+    let other = dir.join("other.toml");
+    std::fs::write(&other, format!("{SMALL_MAPPING}[kinds.email]\nlimit = 1\n")).expect("other");
+    let line = one_line_failure(
+        &idstitch(&["view", path_str(&other), "crm:C1", "--state", path_str(&state)]),
+        1,
+    );
+    assert!(
+        line.starts_with(&format!("idstitch: cannot open state {}: ", state.display())),
+        "{line}"
+    );
+    assert!(line.contains("the mapping's kinds or default_country"), "{line}");
+    let line =
+        one_line_failure(&idstitch(&["resolve", path_str(&other), "--state", path_str(&state)]), 1);
+    assert!(line.contains(&format!("cannot open state {}", state.display())), "{line}");
+}
+
+/// The crash test's input: a CRM export of `n` records (e-mails shared by threes, phones by
+/// sevens) and a web change feed. The second version drops a tenth of the CRM's rows, changes
+/// the e-mail of three tenths, adds new people, and deletes and adds web records.
+fn write_crash_input(dir: &Path, n: usize, second: bool) {
+    use std::fmt::Write as _;
+    let mut crm = String::from("id,email,phone,city\n");
+    for i in 0..n {
+        let email = match i % 10 {
+            3 if second => continue,
+            5..=7 if second => format!("q{}@example.nl", i / 2),
+            _ => format!("p{}@example.nl", i / 3),
+        };
+        let _ = writeln!(crm, "C{i},{email},+3161{:07},Town {}", (i / 7) % 100_000, i % 50);
+    }
+    if second {
+        for i in n..n + n / 20 {
+            let _ = writeln!(crm, "C{i},p{}@example.nl,,Town {}", i / 3 - n / 3, i % 50);
+        }
+    }
+    let mut web = String::from("id,email,deleted\n");
+    for j in 0..n / 4 {
+        let _ = match (second, j % 5) {
+            (false, _) => writeln!(web, "W{j},p{}@example.nl,", j * 2),
+            (true, 0) => writeln!(web, "W{j},,yes"),
+            (true, 1) => writeln!(web, "W{j},q{}@example.nl,", j),
+            (true, _) => continue,
+        };
+    }
+    std::fs::write(dir.join("crm.csv"), crm).expect("crm");
+    std::fs::write(dir.join("web.csv"), web).expect("web");
+}
+
+/// Copies the files of `from` into a fresh `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).expect("the copy");
+    for entry in std::fs::read_dir(from).expect("the original") {
+        let entry = entry.expect("an entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("a file copied");
+    }
+}
+
+/// `resolve --state` killed with SIGKILL at a random moment of its second run, then run again
+/// to completion, ends in the state of an uninterrupted second run: every record with the same
+/// customer id.
+#[test]
+fn a_resolve_killed_part_way_finishes_on_the_next_run_with_the_same_ids() {
+    const PEOPLE: usize = 8_000;
+    const ROUNDS: u64 = 4;
+    let dir = scratch("cli-state-crash");
+    let mapping = dir.join("mapping.toml");
+    std::fs::write(&mapping, SMALL_MAPPING).expect("mapping");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64);
+
+    // The first run, kept as the start of every round, and the uninterrupted second run.
+    write_crash_input(&dir, PEOPLE, false);
+    let base = dir.join("base");
+    resolve_state(&mapping, &base);
+    write_crash_input(&dir, PEOPLE, true);
+    let reference = dir.join("reference");
+    copy_dir(&base, &reference);
+    let started = std::time::Instant::now();
+    let (expected, summary) = resolve_state(&mapping, &reference);
+    let took = started.elapsed();
+    assert!(summary.contains(", removed: "), "{summary}");
+    assert!(expected.len() > PEOPLE, "{}", expected.len());
+
+    let mut killed = 0;
+    let mut x = seed;
+    for round in 0..ROUNDS {
+        // SplitMix64: a delay reproducible from the seed.
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        // The later part of a run holds its writes: the load, the removals, the compaction.
+        let delay = took.mul_f64(0.3 + 0.7 * (z % 1000) as f64 / 1000.0);
+        let state = dir.join(format!("round-{round}"));
+        copy_dir(&base, &state);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idstitch"))
+            .args(["resolve", path_str(&mapping), "--state", path_str(&state)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("the child").is_none() {
+            killed += 1;
+        }
+        child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix
+        child.wait().expect("the child ends");
+        let (got, summary) = resolve_state(&mapping, &state);
+        let recovered = summary.lines().find(|l| l.starts_with("recovered ")).unwrap_or("");
+        eprintln!("round {round}: killed after {delay:?} of {took:?}; {recovered}");
+        assert!(
+            got == expected,
+            "round {round} (seed {seed}, killed after {delay:?} of {took:?}): the state differs \
+             from an uninterrupted run's"
+        );
+    }
+    assert!(killed > 0, "no round was killed while running (seed {seed}, runs take {took:?})");
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
 }

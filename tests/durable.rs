@@ -440,3 +440,57 @@ fn a_pseudonymised_state_directory_holds_no_raw_key_value() {
     assert!(matches!(err, idstitch::StateError::Snapshot(SnapshotError::SecretRequired)), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_bulk_load_reports_what_it_skipped_as_the_resolver_does() {
+    let dir = temp_dir("skipped");
+    let records = [
+        RecordInput::new(SourceId::from_raw(0), "C-1").with_key(KindId::EMAIL, "a@example.nl"),
+        RecordInput::new(SourceId::from_raw(0), "  "),
+        RecordInput::new(SourceId::from_raw(7), "C-2"),
+    ];
+    let mut plain = base();
+    let expected = plain.ingest(&records).report;
+    let mut d = open(&dir, SyncPolicy::Never);
+    let report = d.ingest(&records).unwrap().report;
+    assert_eq!(report.n_records_skipped(), 2, "{report:?}");
+    assert_eq!(report, expected);
+    drop(d);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A bulk load whose commit never reached the journal is left out when the state is opened,
+/// and stays out: the next process's own load must not pick its chunks up on a later replay.
+#[test]
+fn an_uncommitted_load_stays_out_after_the_next_load() {
+    let dir = temp_dir("uncommitted");
+    let crm = SourceId::from_raw(0);
+    let ghosts: Vec<RecordInput> = (0..5000)
+        .map(|i| {
+            RecordInput::new(crm, format!("g{i}")).with_key(KindId::EMAIL, format!("g{i}@x.nl"))
+        })
+        .collect();
+    let mut d = open(&dir, SyncPolicy::Never);
+    d.ingest(&ghosts).unwrap();
+    let full = d.journal_len();
+    let segment = dir.join(format!("journal-{:020}", d.generation()));
+    drop(d);
+    // The process died while writing the commit.
+    let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+    file.set_len(full - 1).unwrap();
+    drop(file);
+
+    let mut d = open(&dir, SyncPolicy::Never);
+    assert_eq!(d.recovery().uncommitted_records, 5000);
+    assert_eq!(d.n_records(), 0);
+    let real = [RecordInput::new(crm, "r1").with_key(KindId::EMAIL, "r@x.nl")];
+    d.ingest(&real).unwrap();
+    let expected = fingerprint(&d);
+    drop(d);
+
+    let d = open(&dir, SyncPolicy::Never);
+    assert_eq!(d.n_records(), 1, "the first load's chunks were replayed with the second's");
+    assert_eq!(fingerprint(&d), expected);
+    drop(d);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idstitch::mapping::{InputFormat, Mapping, MappingError};
+use idstitch::mapping::{deletion_flag, InputFormat, Mapping, MappingError, SourceMode};
 use idstitch::{KindId, Normalizer, Resolver};
 
 /// A scratch directory for one test, removed when dropped.
@@ -313,6 +313,62 @@ fn source_errors() {
 }
 
 #[test]
+fn source_modes_and_the_deleted_column() {
+    let m = Mapping::from_str(
+        &format!(
+            "{}{}{}",
+            source("keys = { email = \"e\" }"),
+            "[[source]]\nname = \"feed\"\npath = \"f.csv\"\nid = \"id\"\nmode = \" changes \"\n\
+             deleted = \" gone \"\n",
+            "[[source]]\nname = \"plain\"\npath = \"p.csv\"\nid = \"id\"\nmode = \"changes\"\n\
+             [[source]]\nname = \"full\"\npath = \"x.csv\"\nid = \"id\"\nmode = \"export\"\n",
+        ),
+        ".",
+    )
+    .unwrap();
+    let modes: Vec<&SourceMode> = m.sources().iter().map(|s| &s.mode).collect();
+    assert_eq!(
+        modes,
+        [
+            &SourceMode::Export,
+            &SourceMode::Changes { deleted: Some("gone".into()) },
+            &SourceMode::Changes { deleted: None },
+            &SourceMode::Export,
+        ]
+    );
+
+    let e = err(&source("mode = \"full\""));
+    let MappingError::UnknownMode { at, mode } = &e else { panic!("{e:?}") };
+    assert_eq!((mode.as_str(), at.key.as_str(), at.line, at.column), ("full", "mode", 5, 8));
+    assert_eq!(
+        e.to_string(),
+        "<string>:5:8: [[source]] \"crm\", key `mode`: unknown mode \"full\" \
+         (expected \"export\" or \"changes\")"
+    );
+    for body in ["deleted = \"gone\"", "mode = \"export\"\ndeleted = \"gone\""] {
+        let e = err(&source(body));
+        let MappingError::DeletedWithoutChanges { at } = &e else { panic!("{body}: {e:?}") };
+        assert_eq!(at.key, "deleted", "{body}");
+        assert!(e.to_string().contains("it needs mode = \"changes\""), "{e}");
+    }
+    let e = err(&source("mode = \"changes\"\ndeleted = \" \""));
+    assert!(matches!(&e, MappingError::EmptyName { at } if at.key == "deleted"), "{e:?}");
+}
+
+#[test]
+fn deletion_flags() {
+    for cell in ["true", "TRUE", " t ", "Yes", "y", "1", "Deleted"] {
+        assert_eq!(deletion_flag(cell), Some(true), "{cell:?}");
+    }
+    for cell in ["", "  ", "false", "F", "no", "N", "0"] {
+        assert_eq!(deletion_flag(cell), Some(false), "{cell:?}");
+    }
+    for cell in ["2", "ja", "delete", "x", "true!", "-1"] {
+        assert_eq!(deletion_flag(cell), None, "{cell:?}");
+    }
+}
+
+#[test]
 fn resolver_configuration_errors() {
     let m = Mapping::from_str(&source("keys = { email = \"e\" }"), ".").unwrap();
     let mut resolver = m.resolver_builder().build().unwrap();
@@ -580,6 +636,304 @@ mod csv_input {
     }
 }
 
+/// Change feeds read from CSV, and mappings applied to a durable state: full exports and
+/// change feeds against what the state holds, customer ids kept.
+#[cfg(feature = "csv")]
+mod state {
+    use super::*;
+    use idstitch::mapping::{AppliedRun, SourceTally};
+    use idstitch::{CustomerId, Durable, DurableOptions};
+    use std::collections::BTreeMap;
+
+    const MAPPING: &str = "default_country = \"NL\"\n\
+        [[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\n\
+        keys = { email = \"email\", phone = \"phone\" }\nattributes = { city = \"city\" }\n\
+        [[source]]\nname = \"web\"\npath = \"web.csv\"\nid = \"id\"\nmode = \"changes\"\n\
+        deleted = \"deleted\"\nkeys = { email = \"email\" }\n";
+
+    const CRM: &str = "id,email,phone,city\n\
+        C1,jan@x.nl,0612345678,Delft\n\
+        C2,jan@x.nl,,Delft\n\
+        C3,piet@x.nl,0698765432,Leiden\n\
+        C4,kees@x.nl,,Gouda\n\
+        C5,,0698765432,Leiden\n";
+
+    const WEB: &str = "id,email,deleted\nW1,jan@x.nl,\nW2,kees@x.nl,0\nW3,anna@x.nl,no\n";
+
+    fn open(dir: &Scratch, mapping: &Mapping) -> Durable {
+        Durable::open_with(
+            dir.0.join("state"),
+            &mapping.resolver_builder(),
+            DurableOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// Every record's customer, by `source:id`.
+    fn customers(state: &Durable) -> BTreeMap<String, CustomerId> {
+        state
+            .assignments()
+            .map(|(r, c)| {
+                (format!("{}:{}", state.source_name(r.source).unwrap(), r.external_id), c)
+            })
+            .collect()
+    }
+
+    fn tally(run: &AppliedRun, source: &str) -> (u64, u64, u64, u64, u64) {
+        let t: &SourceTally = run.tallies.iter().find(|t| t.source == source).unwrap();
+        (t.added, t.updated, t.unchanged, t.removed, t.unknown_deletions)
+    }
+
+    fn first_load(dir: &Scratch) -> (Mapping, Durable, AppliedRun) {
+        dir.write("crm.csv", CRM);
+        dir.write("web.csv", WEB);
+        let mapping = Mapping::from_path(dir.write("mapping.toml", MAPPING)).unwrap();
+        let mut state = open(dir, &mapping);
+        let run = mapping.apply(&mut state, 2, |_| {}).unwrap();
+        (mapping, state, run)
+    }
+
+    #[test]
+    fn an_export_applied_twice_changes_nothing_and_keeps_every_id() {
+        let dir = Scratch::new("apply-twice");
+        let (mapping, mut state, first) = first_load(&dir);
+        assert_eq!(tally(&first, "crm"), (5, 0, 0, 0, 0));
+        assert_eq!(tally(&first, "web"), (3, 0, 0, 0, 0));
+        assert_eq!(state.n_records(), 8);
+        let ids = customers(&state);
+        assert_eq!(ids["crm:C1"], ids["web:W1"]);
+        assert_eq!(ids["crm:C3"], ids["crm:C5"], "the shared phone");
+
+        let journal = state.journal_len();
+        let again = mapping.apply(&mut state, 3, |_| {}).unwrap();
+        assert!(again.changes.events.is_empty(), "{:?}", again.changes.events);
+        assert!(again.is_unchanged());
+        assert_eq!(tally(&again, "crm"), (0, 0, 5, 0, 0));
+        assert_eq!(tally(&again, "web"), (0, 0, 3, 0, 0));
+        assert_eq!(state.journal_len(), journal, "nothing journaled");
+        assert_eq!(customers(&state), ids);
+        // The values rejected are reported on every run.
+        assert_eq!(again.input.sources[0].empty_values.get("phone"), Some(&2));
+
+        // Reopened, compacted, reopened: the same customers.
+        drop(state);
+        let mut state = open(&dir, &mapping);
+        assert_eq!(customers(&state), ids);
+        state.compact().unwrap();
+        drop(state);
+        let mut state = open(&dir, &mapping);
+        assert_eq!(customers(&state), ids);
+        assert!(mapping.apply(&mut state, 100, |_| {}).unwrap().is_unchanged());
+    }
+
+    /// Pseudonymised keys compare as raw ones do: the same files twice change nothing.
+    #[test]
+    fn a_pseudonymised_state_applied_twice_changes_nothing() {
+        let dir = Scratch::new("apply-pseudo");
+        dir.write("crm.csv", CRM);
+        dir.write("web.csv", WEB);
+        let mapping = Mapping::from_path(dir.write("mapping.toml", MAPPING)).unwrap();
+        let mut builder = mapping.resolver_builder();
+        builder.pseudonymize("the publisher's secret");
+        let mut state =
+            Durable::open_with(dir.0.join("state"), &builder, DurableOptions::default()).unwrap();
+        assert_eq!(mapping.apply(&mut state, 2, |_| {}).unwrap().added(), 8);
+        let ids = customers(&state);
+        let again = mapping.apply(&mut state, 2, |_| {}).unwrap();
+        assert!(again.is_unchanged() && again.changes.events.is_empty());
+        assert_eq!(customers(&state), ids);
+        dir.write("crm.csv", CRM.replace("C2,jan@x.nl", "C2,kees@x.nl"));
+        let changed = mapping.apply(&mut state, 2, |_| {}).unwrap();
+        assert_eq!(tally(&changed, "crm"), (0, 1, 4, 0, 0));
+        assert_eq!(customers(&state)["crm:C2"], ids["crm:C4"]);
+    }
+
+    #[test]
+    fn an_export_without_a_row_removes_exactly_that_record() {
+        let dir = Scratch::new("apply-export");
+        let (mapping, mut state, _) = first_load(&dir);
+        // A source the mapping does not name keeps its records.
+        let other = state.add_source("shop", 1).unwrap();
+        state
+            .upsert(idstitch::RecordInput::new(other, "S1").with_key(KindId::EMAIL, "piet@x.nl"))
+            .unwrap();
+        let before = customers(&state);
+
+        // C4 leaves the export, C2 changes its city, C6 is new.
+        dir.write(
+            "crm.csv",
+            "id,email,phone,city\nC1,jan@x.nl,0612345678,Delft\nC2,jan@x.nl,,Den Haag\n\
+             C3,piet@x.nl,0698765432,Leiden\nC5,,0698765432,Leiden\nC6,els@x.nl,,Breda\n",
+        );
+        // An empty feed changes nothing.
+        dir.write("web.csv", "id,email,deleted\n");
+        let run = mapping.apply(&mut state, 2, |_| {}).unwrap();
+        assert_eq!(tally(&run, "crm"), (1, 1, 3, 1, 0));
+        assert_eq!(tally(&run, "web"), (0, 0, 0, 0, 0));
+        assert_eq!((run.added(), run.updated(), run.removed()), (1, 1, 1));
+        let after = customers(&state);
+        let crm = state.source_id("crm").unwrap();
+        assert_eq!(state.customer_of(crm, "C4"), None);
+        let mut expected = before.clone();
+        expected.remove("crm:C4");
+        expected.insert("crm:C6".into(), after["crm:C6"]);
+        assert_eq!(after, expected, "every other record keeps its customer");
+        assert!(!before.values().any(|&c| c == after["crm:C6"]), "C6 is a new customer");
+        assert_eq!(
+            state.record_attributes(crm, "C2").unwrap().next().map(|a| a.value.to_string()),
+            Some("Den Haag".to_string())
+        );
+        // C6's new customer, C2's updated one, and C4's, which keeps kees's web record W2.
+        assert_eq!(after["web:W2"], before["crm:C4"]);
+        assert_eq!(
+            run.changes.events,
+            [
+                idstitch::ChangeEvent::Created {
+                    customers: idstitch::CustomerIdRange::single(after["crm:C6"])
+                },
+                idstitch::ChangeEvent::Updated { customer: after["crm:C2"] },
+                idstitch::ChangeEvent::Updated { customer: after["web:W2"] },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_feed_upserts_and_deletes() {
+        let dir = Scratch::new("apply-feed");
+        let (mapping, mut state, _) = first_load(&dir);
+        let before = customers(&state);
+        // W1 is deleted; W2 changes its e-mail to piet's (it moves to piet's customer); W4 is
+        // new; W9 was never stored; W3 is deleted and then comes back unchanged (the last row
+        // of an id decides); W5 is added and then deleted.
+        dir.write(
+            "web.csv",
+            "id , email , deleted\n\
+             W1,, yes \nW2,piet@x.nl,\nW4,anna@x.nl,false\nW9,,DELETED\n\
+             W3,,1\nW3,anna@x.nl,0\nW5,els@x.nl,\nW5,,t\n",
+        );
+        let run = mapping.apply(&mut state, 3, |_| {}).unwrap();
+        assert_eq!(tally(&run, "crm"), (0, 0, 5, 0, 0));
+        // W4 and W5 added, W2 updated, W3 unchanged; W1 and W5 removed, W9 unknown.
+        assert_eq!(tally(&run, "web"), (2, 1, 1, 2, 1));
+        assert_eq!(run.input.sources[1].records_read, 8);
+        assert_eq!(run.input.sources[1].deletions, 4);
+        let after = customers(&state);
+        let web = state.source_id("web").unwrap();
+        assert_eq!(state.customer_of(web, "W1"), None);
+        assert_eq!(state.customer_of(web, "W5"), None);
+        assert_eq!(after["web:W2"], before["crm:C3"], "W2 joined piet");
+        assert_eq!(after["web:W3"], before["web:W3"]);
+        assert_eq!(after["web:W4"], after["web:W3"], "anna's e-mail");
+        for (record, customer) in &before {
+            if !record.starts_with("web:") {
+                assert_eq!(after.get(record), Some(customer), "{record}");
+            }
+        }
+
+        // A flag that says neither stops the load at its row.
+        dir.write("web.csv", "id,email,deleted\nW1,jan@x.nl,\nW2,kees@x.nl,maybe\n");
+        let e = mapping.apply(&mut state, 10, |_| {}).unwrap_err();
+        let MappingError::BadDeletionFlag { file, line, column, value } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(file.ends_with("web.csv"));
+        assert_eq!((*line, column.as_str(), value.as_str()), (3, "deleted", "maybe"));
+        assert!(e.to_string().contains("web.csv:3: column \"deleted\": \"maybe\""), "{e}");
+        // A missing `deleted` column names the key.
+        dir.write("web.csv", "id,email\nW1,jan@x.nl\n");
+        let e = mapping.apply(&mut state, 10, |_| {}).unwrap_err();
+        assert!(matches!(&e, MappingError::MissingColumn { key, .. } if key == "deleted"), "{e:?}");
+    }
+
+    #[test]
+    fn a_change_feed_in_a_fresh_run_leaves_out_what_it_deletes() {
+        let dir = Scratch::new("run-feed");
+        dir.write("crm.csv", CRM);
+        dir.write("web.csv", "id,email,deleted\nW1,jan@x.nl,\nW2,kees@x.nl,\nW2,,y\nW3,,y\n");
+        let run = run_in(&dir, MAPPING).unwrap();
+        let web = run.sources[1];
+        assert_eq!(run.resolver.n_records(), 6);
+        assert_eq!(run.resolver.customer_of(web, "W2"), None);
+        assert!(run.resolver.customer_of(web, "W1").is_some());
+        assert_eq!(run.input.sources[1].deletions, 2);
+        assert!(run.summary().to_string().contains("2 rows marked deleted"));
+    }
+
+    /// A row of a full export that cannot be stored (too many keys) leaves the stored record
+    /// as it is: it is counted, not taken for a record that left the export.
+    #[cfg(feature = "serde_json")]
+    #[test]
+    fn an_export_row_that_cannot_be_stored_leaves_the_stored_record() {
+        let dir = Scratch::new("apply-skipped");
+        let mapping = Mapping::from_path(dir.write(
+            "mapping.toml",
+            "[[source]]\nname = \"web\"\npath = \"web.jsonl\"\nid = \"id\"\nkeys = { cookie = \"c\" }\n",
+        ))
+        .unwrap();
+        dir.write("web.jsonl", "{\"id\": \"w1\", \"c\": \"a\"}\n{\"id\": \"w2\", \"c\": \"b\"}\n");
+        let mut state = open(&dir, &mapping);
+        mapping.apply(&mut state, 10, |_| {}).unwrap();
+        let cookies: Vec<String> = (0..5000).map(|i| format!("\"c{i}\"")).collect();
+        dir.write(
+            "web.jsonl",
+            format!(
+                "{{\"id\": \"w1\", \"c\": [{}]}}\n{{\"id\": \"w2\", \"c\": \"b\"}}\n",
+                cookies.join(",")
+            ),
+        );
+        let run = mapping.apply(&mut state, 10, |_| {}).unwrap();
+        assert_eq!(run.changes.report.n_records_skipped(), 1);
+        assert_eq!(tally(&run, "web"), (0, 0, 1, 0, 0));
+        let web = state.source_id("web").unwrap();
+        assert_eq!(state.record_keys(web, "w1").unwrap(), [(KindId::COOKIE, "a")]);
+    }
+
+    #[test]
+    fn a_state_without_the_mappings_kinds_is_refused_before_anything_is_read() {
+        let dir = Scratch::new("apply-kinds");
+        dir.write("crm.csv", "id,no\nC1,L-1\n");
+        let mapping = Mapping::from_path(dir.write(
+            "mapping.toml",
+            "[kinds.legacy_no]\nlimit = 1\n[[source]]\nname = \"crm\"\npath = \"crm.csv\"\n\
+             id = \"id\"\nkeys = { legacy_no = \"no\" }\n",
+        ))
+        .unwrap();
+        // Opened without the mapping's configuration: the kind is missing.
+        let mut state = Durable::open(dir.0.join("state"), DurableOptions::default()).unwrap();
+        let e = mapping.apply(&mut state, 10, |_| {}).unwrap_err();
+        assert!(
+            matches!(&e, MappingError::Config { error: idstitch::ConfigError::UnknownKind(k), .. } if k == "legacy_no"),
+            "{e:?}"
+        );
+        assert_eq!(state.n_records(), 0);
+        drop(state);
+        // With it, the state refuses to open: its configuration differs.
+        let e = Durable::open_with(
+            dir.0.join("state"),
+            &mapping.resolver_builder(),
+            DurableOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                idstitch::StateError::Snapshot(idstitch::SnapshotError::ConfigMismatch { .. })
+            ),
+            "{e:?}"
+        );
+        // A state error while applying names the directory.
+        let e =
+            MappingError::State { dir: dir.0.join("state"), error: idstitch::StateError::Poisoned };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: an earlier journal write failed; reopen the state directory",
+                dir.0.join("state").display()
+            )
+        );
+    }
+}
+
 #[cfg(feature = "serde_json")]
 mod json_input {
     use super::*;
@@ -685,6 +1039,48 @@ fn rows_in(path: &Path) -> u64 {
 }
 
 /// The sample as `examples/resolve_csv.rs` resolves it: every row read, every record assigned.
+/// The sample applied to an empty state gives the customers and ids of a fresh run, and
+/// applied again changes nothing.
+#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[test]
+fn the_sample_applied_to_a_state_gives_the_customers_of_a_run() {
+    use idstitch::{Durable, DurableOptions};
+    let mapping = Mapping::from_path(examples_data().join("publisher.toml")).unwrap();
+    let run = mapping.run(512, |_| {}).unwrap();
+    let dir = Scratch::new("sample-state");
+    let mut state =
+        Durable::open_with(&dir.0, &mapping.resolver_builder(), DurableOptions::default()).unwrap();
+    let mut last = None;
+    let applied = mapping.apply(&mut state, 512, |p| last = Some(p)).unwrap();
+    assert_eq!(last.map(|p| p.done), Some(1019));
+    assert_eq!(applied.added(), 1019);
+    assert_eq!(applied.input, run.input);
+    assert_eq!(applied.changes, run.changes, "the same events and report");
+    let of = |r: &Resolver| -> Vec<(String, String, idstitch::CustomerId)> {
+        let mut rows: Vec<_> = r
+            .assignments()
+            .map(|(rec, c)| {
+                (r.source_name(rec.source).unwrap().to_string(), rec.external_id.to_string(), c)
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(of(&state), of(&run.resolver));
+    let again = mapping.apply(&mut state, 512, |_| {}).unwrap();
+    assert!(again.is_unchanged() && again.changes.events.is_empty());
+    assert_eq!(of(&state), of(&run.resolver));
+    let summary = again.summary(&state).to_string();
+    assert!(
+        summary.contains("records added: 0, updated: 0, removed: 0; change events: 0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("\ncrm                 0        0        231        0\n"),
+        "{summary}"
+    );
+}
+
 #[cfg(all(feature = "csv", feature = "serde_json"))]
 #[test]
 fn the_sample_resolves_end_to_end() {

@@ -11,17 +11,24 @@ use std::borrow::Borrow;
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "mapping")]
+use ahash::AHashMap;
+
 #[cfg(doc)]
 use crate::durable::error::SnapshotError;
 use crate::durable::error::{io_error, StateError};
 use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
 use crate::durable::snapshot::{self, Opener};
 use crate::error::ConfigError;
+#[cfg(feature = "mapping")]
+use crate::ids::RecordIdx;
 use crate::ids::SourceId;
 use crate::input::record::RecordInput;
 use crate::input::report::IngestReport;
 use crate::input::stored::StoredRecord;
 use crate::partition::events::Changes;
+#[cfg(feature = "mapping")]
+use crate::resolver::PendingIngest;
 use crate::resolver::{Resolver, ResolverBuilder};
 
 /// Records per journal entry of a bulk load.
@@ -59,7 +66,7 @@ pub struct Recovery {
     /// Journal entries applied on top of the snapshot.
     pub entries_replayed: u64,
     /// Records of a bulk load whose call never returned (its journal has no commit): not
-    /// applied, as the call was never acknowledged.
+    /// applied, as the call was never acknowledged, and cut off the journal.
     pub uncommitted_records: u64,
     /// A damaged end of the journal, cut off.
     pub torn_tail: Option<TornTail>,
@@ -150,6 +157,13 @@ impl Durable {
         Self::open_inner(dir.as_ref(), Some(builder), options)
     }
 
+    /// Whether `dir` holds a state (its snapshot): what [`Durable::open`] would restore
+    /// rather than create. A host that only reads checks this first, so that a mistyped
+    /// directory is not made into a new, empty state.
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join(SNAPSHOT_FILE).is_file()
+    }
+
     fn open_inner(
         dir: &Path,
         builder: Option<&ResolverBuilder>,
@@ -208,15 +222,13 @@ impl Durable {
                 }
             })?;
             drop(bytes);
-            replay(&mut resolver, &read.entries, &mut recovery, generation)?;
+            let unfinished = replay(&mut resolver, &read.entries, &mut recovery, generation)?;
             recovery.torn_tail = read.torn;
-            Journal::reopen(
-                segment,
-                generation,
-                options.sync,
-                read.good_len.max(journal::HEADER_LEN),
-            )
-            .map_err(io_error("open journal"))?
+            // A load without its commit is cut off with the torn tail: left in, its chunks
+            // would join the next load's on a later replay.
+            let good_len = unfinished.unwrap_or(read.good_len);
+            Journal::reopen(segment, generation, options.sync, good_len.max(journal::HEADER_LEN))
+                .map_err(io_error("open journal"))?
         } else {
             Journal::create(dir, generation, options.sync).map_err(io_error("create journal"))?
         };
@@ -250,6 +262,12 @@ impl Durable {
     /// Bytes in the current journal segment: a host compacts when it has grown large.
     pub fn journal_len(&self) -> u64 {
         self.journal.len
+    }
+
+    /// The generation of the snapshot the state stands on: [`Recovery::generation`] when
+    /// opened, one more after each [`Durable::compact`].
+    pub fn generation(&self) -> u64 {
+        self.journal.generation
     }
 
     fn write(&mut self, entry: &Entry, commit: bool) -> Result<(), StateError> {
@@ -359,11 +377,113 @@ impl Durable {
         }
         self.write(&Entry::IngestCommit, true)?;
         let mut changes = self.resolver.finish_ingest(pending);
+        // The records skipped before they were journaled, and their rejected values.
         changes.report.absorb(&report);
-        for (e, n) in &report.records_skipped {
-            *changes.report.records_skipped.entry(e.clone()).or_default() += n;
-        }
         Ok(changes)
+    }
+
+    /// [`Durable::ingest`] of the records `next` puts into its batch (until it returns
+    /// `Ok(false)`), leaving out every record the state already holds exactly as given: those
+    /// are neither journaled nor stored, as storing them would change nothing. `seen` hears of
+    /// each record: its source, its slot if the state held it before, and whether it is new,
+    /// changed, unchanged or cannot be stored (counted in the report, as by
+    /// [`Durable::ingest`]).
+    ///
+    /// If `next` fails, what it yielded before is journaled, committed and resolved, and its
+    /// error is returned beside the changes: the state stays as consistent as the journal.
+    /// Nothing is journaled when nothing changes.
+    ///
+    /// # Errors
+    /// Journal errors.
+    #[cfg(feature = "mapping")]
+    pub(crate) fn ingest_changes<E>(
+        &mut self,
+        mut next: impl FnMut(&mut Vec<RecordInput>) -> Result<bool, E>,
+        mut seen: impl FnMut(SourceId, Option<RecordIdx>, Outcome),
+    ) -> Result<(Changes, Option<E>), StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        // Begun with the first chunk: the load's start is the state before it either way.
+        let mut pending: Option<PendingIngest> = None;
+        let mut report = IngestReport::default();
+        let mut chunk: Vec<StoredRecord> = Vec::with_capacity(INGEST_CHUNK);
+        // The records of `chunk` by (source, id): a later record of the same id compares with
+        // the earlier one, which is not stored yet.
+        let mut in_chunk: AHashMap<(SourceId, String), usize> = AHashMap::new();
+        let mut batch = Vec::new();
+        let failure = loop {
+            batch.clear();
+            match next(&mut batch) {
+                Ok(true) => {}
+                Ok(false) => break None,
+                Err(error) => break Some(error),
+            }
+            for input in &batch {
+                let stored = match self.resolver.stored_form(input, &mut report) {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        *report.records_skipped.entry(e).or_default() += 1;
+                        let id = crate::input::record::trim_external_id(&input.external_id);
+                        seen(
+                            input.source,
+                            self.resolver.record_idx(input.source, id),
+                            Outcome::Skipped,
+                        );
+                        continue;
+                    }
+                };
+                let slot = self.resolver.record_idx(stored.source, &stored.external_id);
+                let id = (stored.source, stored.external_id.clone());
+                let outcome = match (in_chunk.get(&id), slot) {
+                    (Some(&i), _) if chunk.get(i) == Some(&stored) => Outcome::Unchanged,
+                    (Some(_), _) => Outcome::Changed,
+                    (None, None) => Outcome::New,
+                    (None, Some(r)) if self.resolver.holds(r, &stored) => Outcome::Unchanged,
+                    (None, Some(_)) => Outcome::Changed,
+                };
+                seen(stored.source, slot, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                in_chunk.insert(id, chunk.len());
+                chunk.push(stored);
+                if chunk.len() == INGEST_CHUNK {
+                    self.load_chunk(&mut pending, std::mem::take(&mut chunk))?;
+                    in_chunk.clear();
+                }
+            }
+        };
+        if !chunk.is_empty() {
+            self.load_chunk(&mut pending, chunk)?;
+        }
+        let mut changes = match pending {
+            None => Changes::default(),
+            Some(pending) => {
+                self.write(&Entry::IngestCommit, true)?;
+                self.resolver.finish_ingest(pending)
+            }
+        };
+        changes.report.absorb(&report);
+        Ok((changes, failure))
+    }
+
+    /// Journals one chunk of a bulk load and stores it, beginning the load with the first.
+    #[cfg(feature = "mapping")]
+    fn load_chunk(
+        &mut self,
+        pending: &mut Option<PendingIngest>,
+        chunk: Vec<StoredRecord>,
+    ) -> Result<(), StateError> {
+        let entry = Entry::IngestChunk(chunk);
+        self.write(&entry, false)?;
+        let Entry::IngestChunk(chunk) = entry else { unreachable!("built above") };
+        let pending = match pending {
+            Some(pending) => pending,
+            None => pending.insert(self.resolver.begin_ingest()),
+        };
+        self.resolver.load_stored(pending, &chunk);
+        Ok(())
     }
 
     /// [`Resolver::rebuild`], journaled.
@@ -417,6 +537,20 @@ impl Durable {
     }
 }
 
+/// What a record read by [`Durable::ingest_changes`] is to the state.
+#[cfg(feature = "mapping")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// No record of its source and id was stored.
+    New,
+    /// It replaces a stored record that differs.
+    Changed,
+    /// The state holds it exactly as given: left out of the load.
+    Unchanged,
+    /// It cannot be stored (counted in the report); a record stored before stays as it is.
+    Skipped,
+}
+
 /// Deletes journal segments of other generations: older ones a compaction did not get to
 /// delete, or a newer one created before its snapshot was renamed into place.
 fn remove_other_segments(dir: &Path, generation: u64) -> Result<(), StateError> {
@@ -432,15 +566,18 @@ fn remove_other_segments(dir: &Path, generation: u64) -> Result<(), StateError> 
     Ok(())
 }
 
-/// Applies a segment's entries to `resolver` in order.
+/// Applies a segment's entries to `resolver` in order. Returns where a bulk load that ends
+/// the segment without its commit starts, if one does.
 fn replay(
     resolver: &mut Resolver,
     entries: &[(u64, Vec<u8>)],
     recovery: &mut Recovery,
     generation: u64,
-) -> Result<(), StateError> {
+) -> Result<Option<u64>, StateError> {
     let mut load: Vec<StoredRecord> = Vec::new();
     let mut in_load = false;
+    // Where the load being read started.
+    let mut load_start = None;
     for (offset, payload) in entries {
         let damaged = |reason| StateError::Journal {
             segment: journal::segment_name(generation),
@@ -472,6 +609,9 @@ fn replay(
                 let _ = resolver.remove(source, &external_id);
             }
             Entry::IngestChunk(records) => {
+                if !in_load {
+                    load_start = Some(*offset);
+                }
                 in_load = true;
                 load.extend(records);
             }
@@ -490,5 +630,5 @@ fn replay(
         }
     }
     recovery.uncommitted_records += load.len() as u64;
-    Ok(())
+    Ok(load_start.filter(|_| in_load))
 }

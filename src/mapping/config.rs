@@ -52,6 +52,26 @@ impl fmt::Display for InputFormat {
     }
 }
 
+/// What a source's file is: everything the source holds now, or what changed since the last
+/// load (`mode` in the mapping).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceMode {
+    /// `mode = "export"` (the default): the file holds every record of the source. Applied to
+    /// a state ([`Mapping::apply`](super::Mapping::apply)), the source's stored records that
+    /// are not in the file are removed.
+    #[default]
+    Export,
+    /// `mode = "changes"`: the file holds records added or changed since the last load, and,
+    /// with `deleted = "COLUMN"`, rows that remove a record. Stored records the file does not
+    /// name stay as they are.
+    Changes {
+        /// The column whose truthy cell marks a row as a deletion (see
+        /// [`deletion_flag`](super::deletion_flag)).
+        deleted: Option<String>,
+    },
+}
+
 /// One `[[source]]` table: a source system and how its file's columns become a record.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -77,6 +97,8 @@ pub struct SourceMapping {
     pub attributes: Vec<(String, String)>,
     /// The column holding when the record's values were observed, if any.
     pub observed_at: Option<String>,
+    /// A full export or a change feed.
+    pub mode: SourceMode,
 }
 
 impl SourceMapping {
@@ -104,6 +126,9 @@ impl SourceMapping {
         }
         if let Some(c) = &self.observed_at {
             push(c, "observed_at".to_string());
+        }
+        if let SourceMode::Changes { deleted: Some(c) } = &self.mode {
+            push(c, "deleted".to_string());
         }
         out
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::durable::error::StateError;
 use crate::error::ConfigError;
 
 /// A place in a mapping file: file, line and column (both from 1), the source the key belongs
@@ -183,6 +184,21 @@ pub enum MappingError {
         /// The path.
         path: PathBuf,
     },
+    /// A source's `mode` is neither `"export"` nor `"changes"`.
+    #[error("{at}: unknown mode {mode:?} (expected \"export\" or \"changes\")")]
+    UnknownMode {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The mode given.
+        mode: String,
+    },
+    /// A source names a `deleted` column without `mode = "changes"`: only a change feed has
+    /// rows that delete (a full export deletes by leaving records out).
+    #[error("{at}: `deleted` marks deletions in a change feed; it needs mode = \"changes\"")]
+    DeletedWithoutChanges {
+        /// Where.
+        at: Box<TomlPlace>,
+    },
     /// A source's file format needs a crate feature that is not enabled (`csv` for `.csv`,
     /// `serde_json` for `.jsonl`). Reported when the sources are opened.
     #[error("{}: reading this file needs idstitch's {feature:?} feature", file.display())]
@@ -293,6 +309,34 @@ pub enum MappingError {
         line: u64,
         /// What was found (`an array`, `a string`, …).
         found: &'static str,
+    },
+    /// A change feed's `deleted` cell holds neither a truthy nor a falsy value (see
+    /// [`deletion_flag`](super::deletion_flag)): whether the row deletes its record cannot be
+    /// told, so the load stops there, as for a malformed row.
+    #[error(
+        "{}:{line}: column {column:?}: {value:?} is not a deletion flag (deleted: true, t, \
+         yes, y, 1 or deleted; kept: false, f, no, n, 0 or empty)",
+        file.display()
+    )]
+    BadDeletionFlag {
+        /// The input file.
+        file: PathBuf,
+        /// Line where the row starts, from 1.
+        line: u64,
+        /// The `deleted` column.
+        column: String,
+        /// The cell, trimmed.
+        value: String,
+    },
+    /// Reading or changing a durable state failed while a mapping was applied to it
+    /// ([`Mapping::apply`](super::Mapping::apply)); the error names what was being done.
+    #[error("{}: {error}", dir.display())]
+    State {
+        /// The state directory.
+        dir: PathBuf,
+        /// The state's error.
+        #[source]
+        error: StateError,
     },
     /// A JSON field holds a value of the wrong shape: an object, an array inside an array, or
     /// an array for a field that takes one value (arrays are allowed only for `keys`).

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+#[cfg(doc)]
+use super::config::SourceMode;
 use super::config::{InputFormat, Mapping};
 use super::error::MappingError;
 use super::reader::{check_feature, count_lines, open_reader, Cell, Reader};
@@ -11,6 +13,7 @@ use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json"))]
 use super::row::{build, CellRef};
 use crate::adapter::RecordSource;
+use crate::ids::SourceId;
 use crate::input::record::RecordInput;
 use crate::resolver::Resolver;
 
@@ -33,6 +36,8 @@ pub struct SourceReport {
     pub empty_values: BTreeMap<String, u64>,
     /// `observed_at` values that did not parse (the record's attributes then carry no time).
     pub bad_timestamps: u64,
+    /// Rows of a change feed that delete their record (its `deleted` cell is truthy).
+    pub deletions: u64,
 }
 
 /// What was read, per source in mapping order.
@@ -146,6 +151,14 @@ impl MappedSource {
         }
     }
 
+    /// The records the change feeds read so far delete, by source in mapping order and by id:
+    /// those whose last row marks them deleted (see [`SourceMode::Changes`]). The records
+    /// themselves are not yielded by [`RecordSource::next_batch`]: a host that ingests the
+    /// rest removes these afterwards, as [`Mapping::run`] and [`Mapping::apply`] do.
+    pub fn deletions(&self) -> impl Iterator<Item = (SourceId, &str)> + '_ {
+        self.plans.iter().flat_map(|p| p.deletions.iter().map(move |id| (p.source, id.as_str())))
+    }
+
     /// Reads the next row of the current file (a CSV reader keeps it in its record, a JSON
     /// Lines row goes to `self.cells`); `Ok(None)` at the end of the file, else the row's line.
     fn next_row(&mut self) -> Result<Option<u64>, MappingError> {
@@ -167,8 +180,7 @@ impl MappedSource {
             #[cfg(feature = "csv")]
             Some(Reader::Csv { record, index, .. }) => build(plan, line, |col| {
                 index.get(col).and_then(|&i| record.get(i)).map_or(CellRef::Missing, CellRef::One)
-            })
-            .map(Some),
+            }),
             #[cfg(feature = "serde_json")]
             Some(Reader::Jsonl { .. }) => {
                 let cells = &self.cells;
@@ -177,7 +189,6 @@ impl MappedSource {
                     Some(Cell::Many(v)) => CellRef::Many(v),
                     _ => CellRef::Missing,
                 })
-                .map(Some)
             }
         }
     }

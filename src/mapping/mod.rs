@@ -60,6 +60,22 @@
 //! | `observed_at` | optional column: when the values were observed, RFC 3339 (`2024-05-01T09:30:00+02:00`) or `YYYY-MM-DD` (midnight UTC); see [`parse_timestamp`] |
 //! | `trust` | optional trust rank (0 to 4294967295); by default 10 × the number of sources for the first source and 10 less for each next one |
 //! | `delimiter` | optional CSV field delimiter, one ASCII character (`","`) |
+//! | `mode` | `"export"` (default): the file holds every record of the source; `"changes"`: a change feed, the records added or changed since the last load (see [`SourceMode`]) |
+//! | `deleted` | with `mode = "changes"` only: the column marking rows that remove their record; see below |
+//!
+//! **Full exports and change feeds.** Applied to a durable state ([`Mapping::apply`]), an
+//! export's rows add or replace their records and then the source's stored records that no row
+//! named are removed; a change feed's rows add or replace their records and its deletion rows
+//! remove theirs, while the records it does not name stay. A deletion row is one whose
+//! `deleted` cell reads as true by [`deletion_flag`]: trimmed and in any ASCII case, `true`,
+//! `t`, `yes`, `y`, `1` and `deleted` delete; `false`, `f`, `no`, `n`, `0`, an empty cell, a
+//! missing field or JSON `null` keep; anything else stops the load at that row
+//! ([`MappingError::BadDeletionFlag`], naming file, line and column). A deletion row needs only
+//! its id; when an id has several rows, the last decides. Deleting a record the state does not
+//! hold is counted ([`SourceTally::unknown_deletions`]), not an error. Into a fresh resolver
+//! ([`Mapping::run`]) both modes load their rows, and a feed's deletions remove what earlier
+//! rows of the same load added. `deleted` without `mode = "changes"` is
+//! [`MappingError::DeletedWithoutChanges`]; another mode is [`MappingError::UnknownMode`].
 //!
 //! A composite kind's parts are registered as attributes named `NAME#0`, `NAME#1`, … (see
 //! [`KindMapping::spec`]); each source stores its columns' values under those names, so
@@ -75,7 +91,11 @@
 //! fields, invalid JSON) stops it with an error naming file, line and column; bad values (an
 //! empty cell, an `observed_at` that does not parse) are counted in an [`InputReport`].
 //! [`Mapping::run`] does all of it in one call, and [`write_assignments`] writes every
-//! record's customer as CSV.
+//! record's customer as CSV. [`Mapping::apply`] brings a [`Durable`](crate::Durable) state up
+//! to date with the files instead, journaling every change, leaving out the rows the state
+//! already holds and keeping customer ids from load to load; its [`AppliedRun`] says per
+//! source what was added, updated, left unchanged and removed. Records that change feeds
+//! delete are not yielded by the [`MappedSource`]: [`MappedSource::deletions`] lists them.
 //!
 //! # Example
 //!
@@ -162,6 +182,7 @@
 //! # fn main() {}
 //! ```
 
+mod apply;
 mod config;
 mod error;
 mod input;
@@ -171,8 +192,10 @@ mod row;
 mod run;
 mod timestamp;
 
-pub use config::{InputFormat, KindMapping, Mapping, SourceMapping};
+pub use apply::{AppliedRun, SourceTally};
+pub use config::{InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
 pub use error::{MappingError, TomlPlace};
 pub use input::{InputReport, MappedSource, SourceReport};
+pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
 pub use timestamp::parse_timestamp;

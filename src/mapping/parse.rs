@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::config::{part_name, InputFormat, KindMapping, Mapping, SourceMapping};
+use super::config::{part_name, InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
 use super::error::{MappingError, TomlPlace};
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
@@ -53,6 +53,8 @@ struct SourceToml {
     #[serde(default)]
     attributes: BTreeMap<Spanned<String>, Spanned<String>>,
     observed_at: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    deleted: Option<Spanned<String>>,
 }
 
 /// A column name or an array of column names.
@@ -204,8 +206,11 @@ impl Mapping {
     /// [`UnknownNormalizer`](MappingError::UnknownNormalizer),
     /// [`BadNumber`](MappingError::BadNumber), [`UnknownCountry`](MappingError::UnknownCountry),
     /// [`DuplicateSource`](MappingError::DuplicateSource), [`EmptyName`](MappingError::EmptyName),
-    /// [`BadDelimiter`](MappingError::BadDelimiter) or
-    /// [`UnknownFormat`](MappingError::UnknownFormat) for content that does not make sense.
+    /// [`BadDelimiter`](MappingError::BadDelimiter),
+    /// [`UnknownFormat`](MappingError::UnknownFormat),
+    /// [`UnknownMode`](MappingError::UnknownMode) or
+    /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges) for content that does
+    /// not make sense.
     pub fn from_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, MappingError> {
         Self::parse(text, base_dir.as_ref(), Path::new("<string>"))
     }
@@ -345,6 +350,27 @@ impl Mapping {
                 Some(c) => Some(non_empty(&loc, c, src, || "observed_at".into())?),
                 None => None,
             };
+            let mode = match s.mode.as_ref().map(|m| (m, m.get_ref().trim())) {
+                None | Some((_, "export")) => SourceMode::Export,
+                Some((_, "changes")) => SourceMode::Changes { deleted: None },
+                Some((m, _)) => {
+                    return Err(MappingError::UnknownMode {
+                        at: loc.at(m.span(), src, "mode".into()),
+                        mode: m.get_ref().clone(),
+                    })
+                }
+            };
+            let mode = match (mode, &s.deleted) {
+                (mode, None) => mode,
+                (SourceMode::Changes { .. }, Some(c)) => SourceMode::Changes {
+                    deleted: Some(non_empty(&loc, c, src, || "deleted".into())?),
+                },
+                (_, Some(c)) => {
+                    return Err(MappingError::DeletedWithoutChanges {
+                        at: loc.at(c.span(), src, "deleted".into()),
+                    })
+                }
+            };
             sources.push(SourceMapping {
                 name,
                 trust,
@@ -356,6 +382,7 @@ impl Mapping {
                 composite,
                 attributes,
                 observed_at,
+                mode,
             });
         }
 

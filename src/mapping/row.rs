@@ -2,10 +2,11 @@
 //! columns, kinds and attributes, resolved against the resolver) and the record built from a
 //! row's cells by it, counting empty values and unparsed times on the way.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::config::{part_name, InputFormat, Mapping, SourceMapping};
+use super::config::{part_name, InputFormat, Mapping, SourceMapping, SourceMode};
 use super::error::MappingError;
 use super::input::SourceReport;
 use super::timestamp::parse_timestamp;
@@ -16,7 +17,7 @@ use crate::resolver::Resolver;
 /// How one source's row becomes a record; columns are indices into `columns`.
 #[derive(Debug)]
 pub(super) struct Plan {
-    source: SourceId,
+    pub(super) source: SourceId,
     pub(super) format: InputFormat,
     #[cfg_attr(not(feature = "csv"), allow(dead_code))]
     pub(super) delimiter: u8,
@@ -34,6 +35,10 @@ pub(super) struct Plan {
     /// [`Attribute::name`]) and their columns.
     attributes: Vec<(Arc<str>, usize)>,
     observed_at: Option<usize>,
+    /// A change feed's `deleted` column.
+    deleted: Option<usize>,
+    /// The ids whose last row so far marks them deleted.
+    pub(super) deletions: BTreeSet<String>,
     /// Kind names for `empty`.
     pub(super) kind_names: Vec<String>,
     pub(super) report: SourceReport,
@@ -98,6 +103,11 @@ impl Mapping {
             composites,
             attributes,
             observed_at: s.observed_at.as_deref().map(col),
+            deleted: match &s.mode {
+                SourceMode::Changes { deleted: Some(c) } => Some(col(c)),
+                _ => None,
+            },
+            deletions: BTreeSet::new(),
             columns,
             column_keys,
             kind_names,
@@ -120,14 +130,45 @@ pub(super) enum CellRef<'a> {
     Many(&'a [String]),
 }
 
+/// What a change feed's `deleted` cell says: `Some(true)` for a row that deletes its record,
+/// `Some(false)` for one that adds or changes it, `None` for a value that says neither.
+///
+/// The cell is trimmed and read without regard to ASCII case: `true`, `t`, `yes`, `y`, `1`
+/// and `deleted` delete; `false`, `f`, `no`, `n`, `0` and the empty cell keep (so do a
+/// missing field and `null` in JSON Lines, and JSON's `true`, `false`, `1` and `0` read as
+/// their text). Anything else stops the load with [`MappingError::BadDeletionFlag`].
+///
+/// ```
+/// use idstitch::mapping::deletion_flag;
+///
+/// assert_eq!(deletion_flag(" Yes "), Some(true));
+/// assert_eq!(deletion_flag("DELETED"), Some(true));
+/// assert_eq!(deletion_flag("0"), Some(false));
+/// assert_eq!(deletion_flag(""), Some(false));
+/// assert_eq!(deletion_flag("2024-05-01"), None);
+/// ```
+pub fn deletion_flag(cell: &str) -> Option<bool> {
+    const DELETES: [&str; 6] = ["true", "t", "yes", "y", "1", "deleted"];
+    const KEEPS: [&str; 6] = ["false", "f", "no", "n", "0", ""];
+    let cell = cell.trim();
+    if DELETES.iter().any(|v| cell.eq_ignore_ascii_case(v)) {
+        Some(true)
+    } else if KEEPS.iter().any(|v| cell.eq_ignore_ascii_case(v)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// The record of one row whose cells (by plan column) `cell` gives, counting bad values in
-/// the plan's report.
+/// the plan's report; `None` for a change feed's row that deletes its record (noted in the
+/// plan's `deletions`).
 #[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code))]
 pub(super) fn build<'a>(
     plan: &mut Plan,
     line: u64,
     cell: impl Fn(usize) -> CellRef<'a>,
-) -> Result<RecordInput, MappingError> {
+) -> Result<Option<RecordInput>, MappingError> {
     plan.report.records_read += 1;
     let file = &plan.file;
     let columns = &plan.columns;
@@ -145,6 +186,30 @@ pub(super) fn build<'a>(
         }
     };
     let id = single(plan.id)?;
+    if let Some(col) = plan.deleted {
+        let flag = single(col)?.unwrap_or_default();
+        let deletes = deletion_flag(flag).ok_or_else(|| MappingError::BadDeletionFlag {
+            file: file.clone(),
+            line,
+            column: columns.get(col).cloned().unwrap_or_default(),
+            value: flag.to_string(),
+        })?;
+        // The last row of an id decides: a deletion after an upsert removes the record, an
+        // upsert after a deletion keeps it.
+        if deletes {
+            plan.report.deletions += 1;
+            match id {
+                Some(id) => {
+                    plan.deletions.insert(id.to_string());
+                }
+                None => plan.report.empty_ids += 1,
+            }
+            return Ok(None);
+        }
+        if let Some(id) = id.filter(|_| !plan.deletions.is_empty()) {
+            plan.deletions.remove(id);
+        }
+    }
     if id.is_none() {
         plan.report.empty_ids += 1;
     }
@@ -209,5 +274,5 @@ pub(super) fn build<'a>(
             record.attributes.push(attribute(name, value));
         }
     }
-    Ok(record)
+    Ok(Some(record))
 }

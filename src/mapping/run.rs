@@ -5,11 +5,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 
+#[cfg(doc)]
+use super::apply::AppliedRun;
+use super::apply::SourceTally;
 use super::config::Mapping;
 use super::error::MappingError;
 use super::input::InputReport;
+#[cfg(doc)]
+use super::input::MappedSource;
 use crate::adapter::{Progress, SourceError};
 use crate::ids::{CustomerId, SourceId};
+use crate::input::report::IngestReport;
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
 
@@ -22,7 +28,8 @@ pub struct MappedRun {
     pub resolver: Resolver,
     /// The mapping's sources, in mapping order.
     pub sources: Vec<SourceId>,
-    /// The ingest's events and its report (values that did not normalise, skipped records).
+    /// The ingest's events and its report (values that did not normalise, skipped records),
+    /// followed by the events of each record a change feed deletes, removed in turn.
     pub changes: Changes,
     /// What was read from the files (records, empty values, bad timestamps).
     pub input: InputReport,
@@ -30,7 +37,9 @@ pub struct MappedRun {
 
 impl Mapping {
     /// Builds a resolver from the mapping, registers its sources, reads every file and
-    /// resolves, `batch_size` records at a time, calling `progress` after each batch.
+    /// resolves, `batch_size` records at a time, calling `progress` after each batch. Then it
+    /// removes the records change feeds delete ([`MappedSource::deletions`]: a feed that adds
+    /// a record and deletes it later leaves nothing).
     ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
@@ -46,10 +55,16 @@ impl Mapping {
             .map_err(|error| MappingError::Config { file: self.file().to_path_buf(), error })?;
         let sources = self.register_sources(&mut resolver)?;
         let mut input = self.open(&resolver)?;
-        let changes =
+        let mut changes =
             resolver.ingest_from(&mut input, batch_size, progress).map_err(|e| match e {
                 SourceError::Source { error, .. } => error,
             })?;
+        for (source, id) in input.deletions() {
+            // A deletion of a record the files never added is nothing to do.
+            if let Ok(removed) = resolver.remove(source, id) {
+                changes.events.extend(removed.events);
+            }
+        }
         Ok(MappedRun { resolver, sources, changes, input: input.report() })
     }
 }
@@ -76,20 +91,33 @@ impl MappedRun {
     ///   generic (over the kind's cap): 1
     /// ```
     pub fn summary(&self) -> impl fmt::Display + '_ {
-        Summary(self)
+        Summary {
+            resolver: &self.resolver,
+            sources: &self.sources,
+            report: &self.changes.report,
+            input: &self.input,
+            applied: None,
+        }
     }
 }
 
-/// The [`MappedRun::summary`] of a run.
-struct Summary<'a>(&'a MappedRun);
+/// The summary of a run ([`MappedRun::summary`]) or of a mapping applied to a state
+/// ([`AppliedRun::summary`]).
+pub(super) struct Summary<'a> {
+    pub resolver: &'a Resolver,
+    pub sources: &'a [SourceId],
+    pub report: &'a IngestReport,
+    pub input: &'a InputReport,
+    /// What applying did per source, and the number of change events.
+    pub applied: Option<(&'a [SourceTally], usize)>,
+}
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let run = self.0;
-        let resolver = &run.resolver;
-        let report = &run.changes.report;
+        let resolver = self.resolver;
+        let report = self.report;
         writeln!(f, "{:<12} {:>8}  values rejected by kind", "source", "records")?;
-        for (read, &source) in run.input.sources.iter().zip(&run.sources) {
+        for (read, &source) in self.input.sources.iter().zip(self.sources) {
             let mut rejected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
             for (kind, n) in &read.empty_values {
                 rejected.entry(kind).or_default().push(format!("{n} empty"));
@@ -110,6 +138,9 @@ impl fmt::Display for Summary<'_> {
             if read.bad_timestamps > 0 {
                 notes.push(format!("{} bad timestamps", read.bad_timestamps));
             }
+            if read.deletions > 0 {
+                notes.push(format!("{} rows marked deleted", read.deletions));
+            }
             let notes = if notes.is_empty() { "-".to_string() } else { notes.join("; ") };
             writeln!(f, "{:<12} {:>8}  {notes}", read.source, read.records_read)?;
         }
@@ -117,6 +148,33 @@ impl fmt::Display for Summary<'_> {
             let why: Vec<String> =
                 report.records_skipped.iter().map(|(error, n)| format!("{n} {error}")).collect();
             writeln!(f, "records skipped: {} ({})", report.n_records_skipped(), why.join(", "))?;
+        }
+        if let Some((tallies, n_events)) = self.applied {
+            writeln!(
+                f,
+                "\n{:<12} {:>8} {:>8} {:>10} {:>8}",
+                "source", "added", "updated", "unchanged", "removed"
+            )?;
+            for t in tallies {
+                write!(
+                    f,
+                    "{:<12} {:>8} {:>8} {:>10} {:>8}",
+                    t.source, t.added, t.updated, t.unchanged, t.removed
+                )?;
+                match t.unknown_deletions {
+                    0 => writeln!(f)?,
+                    1 => writeln!(f, "  (1 deletion of a record not stored)")?,
+                    n => writeln!(f, "  ({n} deletions of records not stored)")?,
+                }
+            }
+            let sum = |field: fn(&SourceTally) -> u64| tallies.iter().map(field).sum::<u64>();
+            writeln!(
+                f,
+                "records added: {}, updated: {}, removed: {}; change events: {n_events}",
+                sum(|t| t.added),
+                sum(|t| t.updated),
+                sum(|t| t.removed),
+            )?;
         }
         writeln!(f, "\nrecords: {}, customers: {}", resolver.n_records(), resolver.n_customers())?;
         // How many customers span how many sources, and the largest customer (the oldest of

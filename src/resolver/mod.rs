@@ -16,6 +16,8 @@ mod write;
 use std::sync::Arc;
 
 pub use builder::ResolverBuilder;
+#[cfg(feature = "mapping")]
+pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
 
 use crate::input::kind::KindTable;

@@ -1,7 +1,12 @@
 //! What the durable layer reads from and rebuilds into a resolver: its parts for a snapshot,
 //! records in stored form for the journal, and a resolver put back together from a file.
 
+#[cfg(feature = "mapping")]
+use smallvec::SmallVec;
+
 use crate::error::IngestError;
+#[cfg(feature = "mapping")]
+use crate::ids::{RecordIdx, SourceId};
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
 use crate::input::record::RecordInput;
@@ -70,5 +75,39 @@ impl Resolver {
         };
         self.prepared.chunk = Some(chunk);
         result
+    }
+}
+
+/// What applying a mapping to a durable state reads of the resolver.
+#[cfg(feature = "mapping")]
+impl Resolver {
+    /// Whether record `r` is stored exactly as `record` would store it: the same keys and
+    /// the same attributes, so that upserting `record` would change nothing.
+    pub(crate) fn holds(&self, r: RecordIdx, record: &StoredRecord) -> bool {
+        if !self.graph.attributes_equal(r, &record.attributes) {
+            return false;
+        }
+        let mut keys: SmallVec<[crate::ids::KeyIdx; 8]> = SmallVec::new();
+        for key in &record.keys {
+            match self.graph.find_key(key.kind, &key.value) {
+                Some(k) => keys.push(k),
+                // A value never interned: the record cannot carry it.
+                None => return false,
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        // A record's key list is sorted and holds each key once.
+        self.graph.key_list(r) == keys.as_slice()
+    }
+
+    /// Every live record's slot and source, in slot order.
+    pub(crate) fn record_sources(&self) -> impl Iterator<Item = (RecordIdx, SourceId)> + '_ {
+        self.graph.records().map(|(r, slot)| (r, slot.source))
+    }
+
+    /// One past the highest record slot ever used.
+    pub(crate) fn record_capacity(&self) -> usize {
+        self.graph.record_capacity()
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 
-/// Exit status of a bad mapping, input file, record or output.
+/// Exit status of a bad mapping, input file, record, state directory or output.
 const FAILED: u8 = 1;
 /// Exit status of bad arguments (as clap's own).
 const USAGE: u8 = 2;
@@ -32,6 +32,17 @@ impl Failure {
         let mut failure = Failure::new(format!("cannot write {name}: {error}"));
         failure.quiet = error.kind() == std::io::ErrorKind::BrokenPipe;
         failure
+    }
+
+    /// Doing `what` (open, compact) to the state in `dir` failed.
+    pub fn state(what: &str, dir: &std::path::Path, error: &idstitch::StateError) -> Self {
+        let hint = match error {
+            idstitch::StateError::Snapshot(idstitch::SnapshotError::ConfigMismatch { .. }) => {
+                " (the mapping's kinds or default_country are not those the state was made with)"
+            }
+            _ => "",
+        };
+        Failure::new(format!("cannot {what} state {}: {error}{hint}", dir.display()))
     }
 
     /// Prints the message as one line on stderr (unless quiet) and gives the exit status.

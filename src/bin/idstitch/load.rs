@@ -1,4 +1,5 @@
-//! From a mapping file to a resolver, with a progress bar; from `SOURCE:ID` to a record.
+//! From a mapping file to a resolver, with a progress bar, or to a state directory brought up
+//! to date; a state read back for questions; from `SOURCE:ID` to a record.
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -7,8 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use idstitch::adapter::Progress;
-use idstitch::mapping::{MappedRun, Mapping};
-use idstitch::{CustomerId, Resolver, SourceId};
+use idstitch::mapping::{AppliedRun, MappedRun, Mapping};
+use idstitch::{CustomerId, Durable, DurableOptions, Resolver, SourceId, SyncPolicy};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::failure::Failure;
@@ -24,6 +25,111 @@ pub fn resolve(mapping: &Path) -> Result<MappedRun, Failure> {
     let run = mapping.run(BATCH, |progress| show(&bar, progress));
     bar.finish_and_clear();
     Ok(run?)
+}
+
+/// Opens (or creates) the state in `dir` with the mapping's configuration, applies every
+/// source (full exports and change feeds, journaled) and compacts if anything was journaled.
+/// Says on stderr what
+/// opening recovered from a run that was cut short.
+///
+/// The journal is left to the operating system to sync: a killed process loses nothing
+/// written, and the run ends in a compaction that writes and syncs a new snapshot. A machine
+/// that crashes before it keeps the previous snapshot; running the command again finishes the
+/// job.
+pub fn resolve_state(mapping: &Path, dir: &Path) -> Result<(Durable, AppliedRun), Failure> {
+    let mapping = Mapping::from_path(mapping)?;
+    let options = DurableOptions::default().sync(SyncPolicy::Never);
+    let mut state = Durable::open_with(dir, &mapping.resolver_builder(), options)
+        .map_err(|error| Failure::state("open", dir, &error))?;
+    report_recovery(&state);
+    let recovery = state.recovery();
+    let clean = recovery.entries_replayed == 0
+        && recovery.uncommitted_records == 0
+        && recovery.torn_tail.is_none();
+    let journal = state.journal_len();
+    let bar = progress_bar();
+    let run = mapping.apply(&mut state, BATCH, |progress| show(&bar, progress));
+    bar.finish_and_clear();
+    let run = run?;
+    // Compacted unless the journal holds nothing: a run that changed nothing rewrites no
+    // snapshot.
+    if !clean || state.journal_len() > journal {
+        state.compact().map_err(|error| Failure::state("compact", dir, &error))?;
+    }
+    Ok((state, run))
+}
+
+/// Opens the state in `dir`, which must exist: with the mapping's configuration (checked
+/// against the state's) if one is given. Reads no input file.
+pub fn open_state(dir: &Path, mapping: Option<&Path>) -> Result<Durable, Failure> {
+    if !Durable::exists(dir) {
+        return Err(Failure::new(format!(
+            "{}: no idstitch state there (`idstitch resolve MAPPING --state {}` makes one)",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    let opened = match mapping {
+        Some(mapping) => {
+            let mapping = Mapping::from_path(mapping)?;
+            Durable::open_with(dir, &mapping.resolver_builder(), DurableOptions::default())
+        }
+        None => Durable::open(dir, DurableOptions::default()),
+    };
+    let state = opened.map_err(|error| Failure::state("open", dir, &error))?;
+    report_recovery(&state);
+    Ok(state)
+}
+
+/// One line on stderr if opening the state replayed a journal or cut a damaged end off it.
+fn report_recovery(state: &Durable) {
+    let recovery = state.recovery();
+    let mut what = Vec::new();
+    if recovery.entries_replayed > 0 {
+        what.push(format!("replayed {} journal entries", recovery.entries_replayed));
+    }
+    if recovery.uncommitted_records > 0 {
+        what.push(format!(
+            "left out {} records of a load that never finished",
+            recovery.uncommitted_records
+        ));
+    }
+    if let Some(torn) = &recovery.torn_tail {
+        what.push(format!(
+            "cut {} damaged bytes off the journal at byte {} ({})",
+            torn.bytes, torn.offset, torn.reason
+        ));
+    }
+    if !what.is_empty() {
+        eprintln!("recovered {}: {}", state.dir().display(), what.join(", "));
+    }
+}
+
+/// The resolver a question is answered from: the mapping's files resolved now, or a state.
+pub enum Loaded {
+    /// The files, resolved in memory.
+    Run(Box<MappedRun>),
+    /// A state directory.
+    State(Box<Durable>),
+}
+
+impl Loaded {
+    /// Resolves the mapping's files, or reads the state in `state` if one is given (the
+    /// mapping's configuration checked against it).
+    pub fn new(mapping: &Path, state: Option<&Path>) -> Result<Loaded, Failure> {
+        match state {
+            Some(dir) => Ok(Loaded::State(Box::new(open_state(dir, Some(mapping))?))),
+            None => Ok(Loaded::Run(Box::new(resolve(mapping)?))),
+        }
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &Resolver {
+        match self {
+            Loaded::Run(run) => &run.resolver,
+            Loaded::State(state) => state,
+        }
+    }
 }
 
 /// A bar on stderr if it is a terminal, else one that draws nothing.

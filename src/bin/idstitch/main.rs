@@ -6,15 +6,23 @@
 //! idstitch explain examples/data/publisher.toml crm:C-1 web:W-9
 //! idstitch view examples/data/publisher.toml crm:C-1 --json
 //! idstitch dot examples/data/publisher.toml crm:C-1 -o customer.dot
+//! idstitch resolve examples/data/publisher.toml --state state/ -o customers.csv
+//! idstitch view examples/data/publisher.toml crm:C-1 --state state/
+//! idstitch snapshot --state state/
 //! ```
 //!
-//! Every subcommand loads the mapping and resolves all its files first (with a progress bar
-//! on stderr when stderr is a terminal). A mistake ends the program with one line on stderr:
-//! the mapping error with its file, line and column, or the offending argument.
+//! Without `--state`, every subcommand loads the mapping and resolves all its files first
+//! (with a progress bar on stderr when stderr is a terminal). With `--state DIR`, `resolve`
+//! brings the state in DIR up to date with the files (full exports and change feeds, every
+//! change journaled, customer ids kept from run to run) and compacts it; the questions read
+//! the state instead of the files. A mistake ends the program with one line on stderr: the
+//! mapping error with its file, line and column, the state directory and what failed, or the
+//! offending argument.
 //!
-//! The modules: [`load`] reads the mapping and resolves, and turns `SOURCE:ID` arguments into
-//! records; [`output`] writes results to a file or stdout and renders a customer view as text;
-//! [`failure`] is the one-line error and its exit code.
+//! The modules: [`load`] reads the mapping and resolves or applies it to a state, opens a
+//! state, and turns `SOURCE:ID` arguments into records; [`output`] writes results to a file or
+//! stdout and renders a customer view as text; [`failure`] is the one-line error and its exit
+//! code.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -42,11 +50,14 @@ use output::Output;
     long_about = "Customer identity resolution: link the records of many source systems into \
                   customers.\n\nEvery command reads a TOML mapping (the sources, their files \
                   and columns, the kinds' policies; see the `idstitch::mapping` docs), reads \
-                  and resolves all its files, then answers. A record is named SOURCE:ID: the \
-                  source's name from the mapping, a colon, the record's id in that source \
-                  (split at the first colon, so ids may contain colons).",
-    after_help = "Exit status: 0 on success, 1 for a bad mapping, input file, record or \
-                  output, 2 for bad arguments. Errors are one line on stderr."
+                  and resolves all its files, then answers. With --state DIR, `resolve` keeps \
+                  the customers in a state directory and brings it up to date with the files \
+                  (customer ids stay from run to run), and the other commands read that state \
+                  instead of the files. A record is named SOURCE:ID: the source's name from \
+                  the mapping, a colon, the record's id in that source (split at the first \
+                  colon, so ids may contain colons).",
+    after_help = "Exit status: 0 on success, 1 for a bad mapping, input file, record, state \
+                  directory or output, 2 for bad arguments. Errors are one line on stderr."
 )]
 struct Cli {
     /// What to do.
@@ -64,12 +75,25 @@ enum Command {
     /// stdout without it. A summary goes to stderr: per source the records read and the
     /// values rejected by kind, the records skipped, the records and customers, the largest
     /// customer and the refused links by reason.
+    ///
+    /// With --state DIR the customers live in DIR (created with the mapping's configuration
+    /// if it holds no state): every source is applied to it as its mapping says — a full
+    /// export (`mode = "export"`, the default) adds and updates its rows' records and removes
+    /// the source's records it no longer holds, a change feed (`mode = "changes"`) adds and
+    /// updates its rows' records and removes those its `deleted` column marks. Every change
+    /// is journaled, the state is compacted at the end, and customer ids are kept from run to
+    /// run: a second run over the same files changes nothing. The summary adds per source the
+    /// records added, updated, unchanged and removed, and the number of change events. A run
+    /// cut short (killed, a crash) is finished by running the command again.
     Resolve {
         /// The mapping file.
         mapping: PathBuf,
         /// Write the CSV to this file instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Keep the customers in this state directory and bring it up to date.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// Explain why two records are one customer, or why they are apart.
     ///
@@ -83,6 +107,9 @@ enum Command {
         first: RecordArg,
         /// The second record, SOURCE:ID.
         second: RecordArg,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// Show the merged view of a record's customer.
     ///
@@ -97,6 +124,9 @@ enum Command {
         /// Print the view as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// Draw a record's customer and its identity graph as Graphviz DOT.
     ///
@@ -109,6 +139,19 @@ enum Command {
         /// Write the DOT to this file instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
+    /// Compact a state directory: fold its journal into a new snapshot.
+    ///
+    /// Prints the new snapshot's generation, the records and customers it holds and the bytes
+    /// the directory takes. `resolve --state` compacts at the end of every run already; this
+    /// is for a state a run left uncompacted, or to see what it holds.
+    Snapshot {
+        /// The state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
     },
 }
 
@@ -126,7 +169,7 @@ fn main() -> ExitCode {
 /// Runs one subcommand.
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Resolve { mapping, output } => {
+        Command::Resolve { mapping, output, state: None } => {
             let run = load::resolve(&mapping)?;
             let out = Output::open(output.as_deref())?;
             let name = out.name();
@@ -136,9 +179,20 @@ fn run(command: Command) -> Result<(), Failure> {
             eprintln!("\nwrote {written} rows to {name}");
             Ok(())
         }
-        Command::Explain { mapping, first, second } => {
-            let run = load::resolve(&mapping)?;
-            let resolver = &run.resolver;
+        Command::Resolve { mapping, output, state: Some(dir) } => {
+            let (state, run) = load::resolve_state(&mapping, &dir)?;
+            let out = Output::open(output.as_deref())?;
+            let name = out.name();
+            let written =
+                write_assignments(&state, out).map_err(|error| Failure::write(&name, &error))?;
+            eprint!("{}", run.summary(&state));
+            eprintln!("\nwrote {written} rows to {name}");
+            eprintln!("state {}: snapshot generation {}", dir.display(), state.generation());
+            Ok(())
+        }
+        Command::Explain { mapping, first, second, state } => {
+            let loaded = load::Loaded::new(&mapping, state.as_deref())?;
+            let resolver = loaded.resolver();
             let a = first.find(resolver)?;
             let b = second.find(resolver)?;
             let explanation = resolver
@@ -146,11 +200,12 @@ fn run(command: Command) -> Result<(), Failure> {
                 .map_err(|error| Failure::new(error.to_string()))?;
             Output::stdout().write_text(&resolver.describe(&explanation))
         }
-        Command::View { mapping, record, json } => {
-            let run = load::resolve(&mapping)?;
-            let customer = record.find(&run.resolver)?.customer;
+        Command::View { mapping, record, json, state } => {
+            let loaded = load::Loaded::new(&mapping, state.as_deref())?;
+            let resolver = loaded.resolver();
+            let customer = record.find(resolver)?.customer;
             let view =
-                run.resolver.customer_view(customer, &ViewConfig::default()).ok_or_else(|| {
+                resolver.customer_view(customer, &ViewConfig::default()).ok_or_else(|| {
                     Failure::new(format!("customer {customer} of {record} has no view"))
                 })?;
             let text = if json {
@@ -163,13 +218,27 @@ fn run(command: Command) -> Result<(), Failure> {
             };
             Output::stdout().write_text(&text)
         }
-        Command::Dot { mapping, record, output } => {
-            let run = load::resolve(&mapping)?;
-            let customer = record.find(&run.resolver)?.customer;
-            let dot = run.resolver.customer_dot(customer).ok_or_else(|| {
+        Command::Dot { mapping, record, output, state } => {
+            let loaded = load::Loaded::new(&mapping, state.as_deref())?;
+            let resolver = loaded.resolver();
+            let customer = record.find(resolver)?.customer;
+            let dot = resolver.customer_dot(customer).ok_or_else(|| {
                 Failure::new(format!("customer {customer} of {record} has no graph"))
             })?;
             Output::open(output.as_deref())?.write_text(&dot)
+        }
+        Command::Snapshot { state: dir } => {
+            let mut state = load::open_state(&dir, None)?;
+            state.compact().map_err(|error| Failure::state("compact", &dir, &error))?;
+            let bytes = output::dir_bytes(&dir)
+                .map_err(|error| Failure::new(format!("cannot read {}: {error}", dir.display())))?;
+            Output::stdout().write_text(&format!(
+                "{}: snapshot generation {}, {} records, {} customers, {bytes} bytes\n",
+                dir.display(),
+                state.generation(),
+                state.n_records(),
+                state.n_customers(),
+            ))
         }
     }
 }

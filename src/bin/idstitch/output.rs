@@ -73,6 +73,18 @@ impl Write for Output {
     }
 }
 
+/// The bytes the files directly in `dir` take.
+pub fn dir_bytes(dir: &Path) -> io::Result<u64> {
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let metadata = entry?.metadata()?;
+        if metadata.is_file() {
+            bytes += metadata.len();
+        }
+    }
+    Ok(bytes)
+}
+
 /// A customer view as text: the records by source, the keys by kind with the records that
 /// carry them, and each attribute's golden value with its provenance and the other
 /// candidates.

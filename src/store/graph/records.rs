@@ -192,6 +192,13 @@ impl IdentityGraph {
         Ok(true)
     }
 
+    /// Whether record `record` is stored with exactly `attributes` (as
+    /// [`IdentityGraph::set_attributes`] decides whether they changed).
+    #[cfg(feature = "mapping")]
+    pub fn attributes_equal(&self, record: RecordIdx, attributes: &[Attribute]) -> bool {
+        self.record(record).is_some_and(|slot| self.attributes.equals(slot.attributes, attributes))
+    }
+
     fn maybe_compact_attributes(&mut self) {
         if self.attributes.needs_compaction(self.tuning.min_attribute_compaction) {
             self.attributes.compact(self.records.iter_mut().flatten().map(|s| &mut s.attributes));

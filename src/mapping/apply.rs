@@ -1,0 +1,266 @@
+//! A mapping applied to a durable state: each source's file, a full export or a change feed,
+//! brought into what the state holds, with customer ids kept across loads.
+
+use std::fmt;
+
+use super::config::{Mapping, SourceMode};
+use super::error::MappingError;
+use super::input::InputReport;
+use super::run::Summary;
+use crate::adapter::{Progress, RecordSource};
+use crate::durable::error::StateError;
+use crate::durable::state::{Durable, Outcome};
+use crate::ids::{RecordIdx, SourceId};
+use crate::partition::events::Changes;
+use crate::resolver::Resolver;
+
+/// What applying a mapping did to one source's records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceTally {
+    /// The source's name.
+    pub source: String,
+    /// Records the state did not hold, now stored.
+    pub added: u64,
+    /// Stored records replaced by a row that differs.
+    pub updated: u64,
+    /// Rows the state already held exactly: nothing journaled, nothing changed.
+    pub unchanged: u64,
+    /// Records removed: for a full export those it no longer holds, for a change feed those
+    /// it marks deleted.
+    pub removed: u64,
+    /// Rows of a change feed deleting a record the state does not hold (not an error).
+    pub unknown_deletions: u64,
+}
+
+/// The outcome of [`Mapping::apply`]: what was read, what it did to each source's records,
+/// and the change events a host applies to its own store.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AppliedRun {
+    /// The mapping's sources, in mapping order.
+    pub sources: Vec<SourceId>,
+    /// The events of the load, then those of each removal in turn (apply them in this order),
+    /// and the load's report (values that did not normalise, skipped records).
+    pub changes: Changes,
+    /// What was read from the files.
+    pub input: InputReport,
+    /// What happened to each source's records, in mapping order.
+    pub tallies: Vec<SourceTally>,
+}
+
+impl AppliedRun {
+    /// Records added, over all sources.
+    pub fn added(&self) -> u64 {
+        self.tallies.iter().map(|t| t.added).sum()
+    }
+
+    /// Records updated, over all sources.
+    pub fn updated(&self) -> u64 {
+        self.tallies.iter().map(|t| t.updated).sum()
+    }
+
+    /// Records removed, over all sources.
+    pub fn removed(&self) -> u64 {
+        self.tallies.iter().map(|t| t.removed).sum()
+    }
+
+    /// Whether the run changed no record.
+    pub fn is_unchanged(&self) -> bool {
+        self.added() == 0 && self.updated() == 0 && self.removed() == 0
+    }
+
+    /// A summary for people, as [`MappedRun::summary`](super::MappedRun::summary) gives it
+    /// for `resolver` (the state's), with per source the records added, updated, unchanged and
+    /// removed, and the number of change events:
+    ///
+    /// ```text
+    /// source          added  updated  unchanged  removed
+    /// crm                 0        1        229        1
+    /// web                 2        0          0        1  (1 deletion of a record not stored)
+    /// records added: 2, updated: 1, removed: 2; change events: 4
+    /// ```
+    pub fn summary<'a>(&'a self, resolver: &'a Resolver) -> impl fmt::Display + 'a {
+        Summary {
+            resolver,
+            sources: &self.sources,
+            report: &self.changes.report,
+            input: &self.input,
+            applied: Some((&self.tallies, self.changes.events.len())),
+        }
+    }
+}
+
+impl Mapping {
+    /// Brings the durable state `state` up to date with the mapping's files, journaling every
+    /// change: registers the sources it lacks ([`Durable::ensure_source`]), reads every file,
+    /// `batch_size` records at a time (calling `progress` after each batch), and applies each
+    /// source by its [`SourceMode`]:
+    ///
+    /// - a **full export** adds or replaces every row's record, then removes the source's
+    ///   stored records the file no longer holds;
+    /// - a **change feed** adds or replaces the records of its rows and removes the records
+    ///   its deletion rows name (the last row of an id decides; deleting a record the state
+    ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
+    ///
+    /// Records of sources the mapping does not name are left alone, and so is a stored record
+    /// whose row cannot be stored (counted in the report's records skipped). A source already
+    /// registered keeps its trust rank. Rows the state already holds exactly are left out
+    /// (nothing journaled, nothing changed), so applying the same files twice changes nothing
+    /// the second time: no events, every customer id kept; an id read twice in one load is
+    /// stored as its last row says, and counted as each row reads. The
+    /// rows of all sources go through one bulk load ([`Durable::ingest`]), then the removals
+    /// one by one ([`Durable::remove`]), per source in mapping order and by id; into an empty
+    /// state this gives the customers and ids [`Mapping::run`] gives.
+    ///
+    /// Open the state with the mapping's configuration, which is checked against a stored
+    /// one: `Durable::open_with(dir, &mapping.resolver_builder(), options)`. A process killed
+    /// while applying leaves what the journal holds; applying the same files again finishes
+    /// the job and ends in the state one uninterrupted run gives.
+    ///
+    /// ```
+    /// # #[cfg(feature = "csv")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use idstitch::mapping::Mapping;
+    /// use idstitch::{Durable, DurableOptions};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("idstitch-doc-apply-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("crm.csv"), "id,email\nC1,jan@example.nl\nC2,jan@example.nl\n")?;
+    /// let text = "[[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\n\
+    ///             keys = { email = \"email\" }\n";
+    /// let mapping = Mapping::from_str(text, &dir)?;
+    /// let builder = mapping.resolver_builder();
+    /// let mut state = Durable::open_with(dir.join("state"), &builder, DurableOptions::default())?;
+    /// let first = mapping.apply(&mut state, 1024, |_| {})?;
+    /// assert_eq!(first.added(), 2);
+    /// let customer = state.customer_of(first.sources[0], "C1");
+    ///
+    /// // The same export again: nothing to do.
+    /// let again = mapping.apply(&mut state, 1024, |_| {})?;
+    /// assert!(again.is_unchanged() && again.changes.events.is_empty());
+    ///
+    /// // C2 left the export: it is removed, C1 keeps its customer.
+    /// std::fs::write(dir.join("crm.csv"), "id,email\nC1,jan@example.nl\n")?;
+    /// let dropped = mapping.apply(&mut state, 1024, |_| {})?;
+    /// assert_eq!(dropped.removed(), 1);
+    /// assert_eq!(state.customer_of(first.sources[0], "C1"), customer);
+    /// assert_eq!(state.customer_of(first.sources[0], "C2"), None);
+    /// # drop(state);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "csv"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    /// [`MappingError::State`] naming the directory for the journal or the directory (the
+    /// state then holds what was journaled, see [`StateError`]); otherwise the errors of
+    /// [`Mapping::open`] and of reading the files. A file that fails part-way leaves the rows
+    /// read before it applied and journaled, and removes nothing.
+    pub fn apply(
+        &self,
+        state: &mut Durable,
+        batch_size: usize,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<AppliedRun, MappingError> {
+        let dir = state.dir().to_path_buf();
+        let failed = |error: StateError| MappingError::State { dir: dir.clone(), error };
+        let mut sources = Vec::with_capacity(self.sources().len());
+        for s in self.sources() {
+            sources.push(state.ensure_source(&s.name, s.trust).map_err(failed)?);
+        }
+        let mut input = self.open(state.resolver())?;
+        let position = |source: SourceId| sources.iter().position(|&s| s == source);
+
+        // The records of full exports, until a row names them: what no row names is removed.
+        let mut export =
+            vec![false; usize::from(sources.iter().map(|s| s.get()).max().unwrap_or(0)) + 1];
+        for (s, &id) in self.sources().iter().zip(&sources) {
+            if let (SourceMode::Export, Some(e)) = (&s.mode, export.get_mut(id.index())) {
+                *e = true;
+            }
+        }
+        let mut unread = vec![false; state.resolver().record_capacity()];
+        for (r, source) in state.resolver().record_sources() {
+            if export.get(source.index()).copied().unwrap_or(false) {
+                if let Some(u) = unread.get_mut(r.index()) {
+                    *u = true;
+                }
+            }
+        }
+
+        let mut tallies: Vec<SourceTally> = self
+            .sources()
+            .iter()
+            .map(|s| SourceTally { source: s.name.clone(), ..SourceTally::default() })
+            .collect();
+        let total = input.total();
+        let mut done = 0u64;
+        let (changes, failure) = state
+            .ingest_changes(
+                |batch| {
+                    let more = input.next_batch(batch, batch_size)?;
+                    done += batch.len() as u64;
+                    progress(Progress { done, total });
+                    Ok(more)
+                },
+                |source, slot, outcome| {
+                    if let Some(u) = slot.and_then(|r| unread.get_mut(r.index())) {
+                        *u = false;
+                    }
+                    if let Some(t) = position(source).and_then(|i| tallies.get_mut(i)) {
+                        match outcome {
+                            Outcome::New => t.added += 1,
+                            Outcome::Changed => t.updated += 1,
+                            Outcome::Unchanged => t.unchanged += 1,
+                            // Counted in the report's records skipped.
+                            Outcome::Skipped => {}
+                        }
+                    }
+                },
+            )
+            .map_err(failed)?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+
+        // Removals by source in mapping order, then by id: the same order whatever the slots,
+        // so that a run cut short and run again ends where one run ends.
+        let mut removals: Vec<(usize, String)> = Vec::new();
+        for (r, _) in unread.iter().enumerate().filter(|(_, &u)| u) {
+            let record =
+                u32::try_from(r).ok().and_then(|r| state.record_at(RecordIdx::from_raw(r)));
+            if let Some((i, record)) = record.and_then(|rec| Some((position(rec.source)?, rec))) {
+                removals.push((i, record.external_id.to_string()));
+            }
+        }
+        for (source, id) in input.deletions() {
+            if let Some(i) = position(source) {
+                removals.push((i, id.to_string()));
+            }
+        }
+        removals.sort_unstable();
+        removals.dedup();
+        let Changes { mut events, report, .. } = changes;
+        for (i, id) in removals {
+            let (Some(&source), Some(tally)) = (sources.get(i), tallies.get_mut(i)) else {
+                continue;
+            };
+            if state.record_idx(source, &id).is_none() {
+                tally.unknown_deletions += 1;
+                continue;
+            }
+            events.extend(state.remove(source, &id).map_err(failed)?.events);
+            tally.removed += 1;
+        }
+        Ok(AppliedRun {
+            sources,
+            changes: Changes { events, report },
+            input: input.report(),
+            tallies,
+        })
+    }
+}
