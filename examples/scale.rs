@@ -11,10 +11,14 @@
 //! - single-record upsert latency percentiles on the N-record graph;
 //! - adding 1 % new records incrementally, against the bulk ingest from scratch;
 //! - a remove that splits a 100-record customer;
-//! - a full rebuild.
+//! - a full rebuild;
+//! - compaction: every tenth record removed, then `compact` (keys left without records,
+//!   given-up record data); then erasing one person (removal and compaction), and a
+//!   compaction with nothing to reclaim.
 //!
 //! `cargo run --release --example scale -- --records 1000000` (`--bulk-only` stops after the
-//! memory figures, for profiling the bulk path). With the default `rayon` feature a bulk load
+//! memory figures, for profiling the bulk path; `--compaction` goes from the memory figures
+//! straight to the compaction). With the default `rayon` feature a bulk load
 //! prepares records on a second core; `RAYON_NUM_THREADS=1` measures one core.
 //!
 //! `--pseudonymize` then loads the same records, from scratch, into a pseudonymised resolver
@@ -35,7 +39,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use idstitch::{KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, ResolverBuilder};
+use idstitch::{
+    EraseTarget, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, ResolverBuilder, SourceId,
+};
 use idstitch_testkit::floor;
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
@@ -268,9 +274,65 @@ fn compare_pseudonymized(
     Ok(())
 }
 
+/// Runs `f`, returning its result, its wall time, and its time on a CPU if known.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let (cpu, start) = (thread_cpu(), Instant::now());
+    let result = f();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu.zip(thread_cpu()).map(|(a, b)| (b - a).as_secs_f64());
+    let figure = match cpu {
+        Some(cpu) => format!("{wall:.3} s ({cpu:.3} s on a CPU)"),
+        None => format!("{wall:.3} s"),
+    };
+    (result, figure)
+}
+
+/// Removes every tenth record (in storage order, one by one), then times `compact`; then
+/// erasing one person, and a compaction with nothing to reclaim.
+fn compaction(resolver: &mut Resolver) -> Result<(), Box<dyn std::error::Error>> {
+    let names: Vec<(SourceId, String)> = (resolver.assignments().step_by(10))
+        .map(|(r, _)| (r.source, r.external_id.to_string()))
+        .collect();
+    let start = Instant::now();
+    for (source, id) in &names {
+        resolver.remove(*source, id)?;
+    }
+    let removal = start.elapsed().as_secs_f64();
+    let (records, keys) = (resolver.n_records(), resolver.n_keys());
+    let (report, compact) = timed(|| resolver.compact());
+    let mb = |bytes: usize| bytes as f64 / 1e6;
+    println!(
+        "compact after removing {} records (every tenth, one by one in {removal:.2} s): \
+         {compact} for {records} records and {keys} keys; dropped {} keys ({:.1} MB of key \
+         text) and {:.1} MB of given-up record data; heap {:.1} -> {:.1} MB",
+        names.len(),
+        report.keys_removed,
+        mb(report.key_text_bytes),
+        mb(report.record_data_bytes),
+        mb(report.memory_before.total()),
+        mb(report.memory_after.total())
+    );
+    let (source, id) = resolver
+        .assignments()
+        .nth(records / 2)
+        .map(|(r, _)| (r.source, r.external_id.to_string()))
+        .ok_or("records left")?;
+    let (erased, erase) = timed(|| resolver.erase(EraseTarget::record(source, id)));
+    let erased = erased?;
+    println!(
+        "erase one person ({} records, {} keys gone) by record, compaction included: {erase}",
+        erased.records.len(),
+        erased.keys.len(),
+    );
+    let (report, compact) = timed(|| resolver.compact());
+    println!("compact with nothing to reclaim: {compact} ({} keys dropped)", report.keys_removed);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
     let mut bulk_only = false;
+    let mut compaction_only = false;
     let mut pseudonymize = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -279,10 +341,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 records = args.next().ok_or("--records needs a value")?.parse()?;
             }
             "--bulk-only" => bulk_only = true,
+            "--compaction" => compaction_only = true,
             "--pseudonymize" => pseudonymize = true,
             other => {
                 return Err(format!(
-                    "unknown flag {other}; use --records N [--bulk-only] [--pseudonymize]"
+                    "unknown flag {other}; use --records N [--bulk-only | --compaction] \
+                     [--pseudonymize]"
                 )
                 .into())
             }
@@ -407,6 +471,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    if compaction_only {
+        return compaction(&mut resolver);
+    }
+
     // The floor needs the normalised keys: read back from the resolver, outside any timing.
     let floor_input = floor::FloorInput::from_resolver(&resolver);
     let start = Instant::now();
@@ -499,6 +567,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         resolver.n_records() as f64 / rebuild,
         changes.events.len()
     );
+    compaction(&mut resolver)?;
     if let Some(rss) = peak_rss() {
         println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
     }

@@ -1,6 +1,7 @@
 //! Error types, one per fallible boundary.
 
-use crate::ids::{KindId, SourceId};
+use crate::ids::{CustomerId, KindId, SourceId};
+use crate::input::normalize::RejectReason;
 
 /// Why a resolver could not be configured. Returned by [`ResolverBuilder`](crate::ResolverBuilder)
 /// methods and [`Resolver::add_source`](crate::Resolver::add_source).
@@ -98,5 +99,61 @@ pub enum LookupError {
         source_id: SourceId,
         /// The external id asked for.
         external_id: String,
+    },
+}
+
+/// Why nothing was erased. Returned by [`Resolver::erase`](crate::Resolver::erase), which
+/// then changed nothing.
+///
+/// The messages name kinds, sources and customers but never the value or external id asked
+/// for: erasure requests are about people, and error messages end up in logs. The fields
+/// hold them for the caller.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EraseError {
+    /// [`EraseTarget::Record`](crate::EraseTarget::Record): no record `(source, external
+    /// id)` is stored (the id is trimmed as on ingest).
+    #[error("no record with this external id in source {source_id}")]
+    UnknownRecord {
+        /// The source asked for.
+        source_id: SourceId,
+        /// The external id asked for.
+        external_id: String,
+    },
+    /// [`EraseTarget::Key`](crate::EraseTarget::Key): the kind is not registered.
+    #[error("unknown key kind id {0}")]
+    UnknownKind(KindId),
+    /// [`EraseTarget::Key`](crate::EraseTarget::Key): the raw value does not normalise
+    /// under the kind's normaliser, so no record can carry it.
+    #[error("the value does not normalise as kind {kind}: {reason}")]
+    InvalidValue {
+        /// The kind asked for.
+        kind: KindId,
+        /// Why the value is not a key.
+        reason: RejectReason,
+    },
+    /// [`EraseTarget::Key`](crate::EraseTarget::Key): no stored record carries the key.
+    #[error("no record carries this key of kind {kind}")]
+    UnknownKey {
+        /// The kind asked for.
+        kind: KindId,
+        /// The value as normalised (in pseudonymised mode, its pseudonym).
+        value: String,
+    },
+    /// [`EraseTarget::Key`](crate::EraseTarget::Key): the records carrying the key belong to
+    /// more than one customer (an office phone, a family e-mail, a value refused as
+    /// ambiguous), so the key does not say whom to erase. Erase each person by one of their
+    /// records instead.
+    #[error(
+        "the key of kind {kind} is carried by {} customers; erase each by record",
+        customers.len()
+    )]
+    SharedKey {
+        /// The kind asked for.
+        kind: KindId,
+        /// The value as normalised (in pseudonymised mode, its pseudonym).
+        value: String,
+        /// The customers whose records carry it, ascending.
+        customers: Vec<CustomerId>,
     },
 }

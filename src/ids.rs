@@ -68,8 +68,10 @@ define_id!(
 );
 
 define_id!(
-    /// An interned, normalised key `(kind, value)`. Valid for the resolver's lifetime: keys are
-    /// never removed, only left without records.
+    /// An interned, normalised key `(kind, value)`. Valid until the next
+    /// [`Resolver::compact`](crate::Resolver::compact) (or [`Resolver::erase`](crate::Resolver::erase),
+    /// which compacts): a key left without records stays until then, and compacting drops such
+    /// keys and renumbers the others.
     KeyIdx(u32)
 );
 

@@ -13,6 +13,8 @@
 //!   [`KindId`], attributes (from which composite kinds are built).
 //! - [`Resolver::upsert`], [`Resolver::ingest`] and [`Resolver::remove`] change the records and
 //!   return [`Changes`]: the [`ChangeEvent`]s and an [`IngestReport`] of rejected input.
+//! - [`Resolver::erase`] forgets a person: every record of their customer, and with
+//!   [`Resolver::compact`] every byte of them.
 //! - [`Resolver::explain`] tells why two records are one customer or why they are apart.
 //! - [`Resolver::customer_view`] merges a customer's records into one profile with provenance;
 //!   [`Resolver::customer_dot`] draws its identity graph as Graphviz DOT.
@@ -97,7 +99,7 @@ pub use durable::error::{SnapshotError, StateError};
 pub use durable::journal::{SyncPolicy, TornTail};
 pub use durable::snapshot::FORMAT_VERSION;
 pub use durable::state::{Durable, DurableOptions, Recovery};
-pub use error::{ConfigError, IngestError, LookupError};
+pub use error::{ConfigError, EraseError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;
@@ -114,7 +116,7 @@ pub use partition::events::{ChangeEvent, Changes};
 /// The petgraph version whose traits [`GraphView`] implements.
 #[cfg(feature = "petgraph")]
 pub use petgraph;
-pub use resolver::{Resolver, ResolverBuilder};
+pub use resolver::{CompactReport, EraseTarget, Erasure, Resolver, ResolverBuilder};
 pub use store::attributes::{AttributeRef, Attributes};
 pub use store::MemoryUsage;
 #[doc(hidden)]
@@ -145,6 +147,10 @@ mod tests {
         check::<crate::IngestError>();
         check::<crate::ConfigError>();
         check::<crate::LookupError>();
+        check::<crate::EraseError>();
+        check::<crate::EraseTarget>();
+        check::<crate::Erasure>();
+        check::<crate::CompactReport>();
         check::<crate::inspect::view::CustomerView>();
         check::<crate::inspect::view::ViewConfig>();
         check::<crate::inspect::view::ViewUpdate>();

@@ -13,8 +13,8 @@ use common::{assignment_of, partition_of, RecordName};
 use hmac::{Hmac, Mac};
 use idstitch::view::ViewConfig;
 use idstitch::{
-    pseudonym, BlockReason, Changes, ConfigError, Explanation, KeyIdx, KindId, KindPolicy,
-    KindSpec, RecordInput, Resolver, SnapshotError, SourceId, Tuning,
+    pseudonym, BlockReason, Changes, ConfigError, EraseTarget, Explanation, KeyIdx, KindId,
+    KindPolicy, KindSpec, RecordInput, Resolver, SnapshotError, SourceId, Tuning,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -375,6 +375,22 @@ fn apply(resolver: &mut Resolver, mode: Mode, op: &Op) -> Changes {
             resolver.ingest(inputs)
         }
         Op::Rebuild => resolver.rebuild(),
+        Op::Compact => {
+            resolver.compact();
+            Changes::default()
+        }
+        Op::EraseRecord(s, i) => resolver
+            .erase(EraseTarget::record(SourceId::from_raw(*s), format!("r{i}")))
+            .map(|erasure| erasure.changes)
+            .unwrap_or_default(),
+        Op::EraseKey(k, v) => {
+            let kind = resolver.kind_id(&format!("k{k}")).unwrap();
+            let v = if mode == Mode::Hashed { hmac_hex(v) } else { v.clone() };
+            resolver
+                .erase(EraseTarget::key(kind, v))
+                .map(|erasure| erasure.changes)
+                .unwrap_or_default()
+        }
     }
 }
 

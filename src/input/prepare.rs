@@ -191,6 +191,21 @@ impl PreparedChunk {
         self.text.get(span.start..span.end).unwrap_or_default()
     }
 
+    /// Forgets the records last prepared: the normalised values are overwritten with zeros
+    /// (buffers kept for the next chunk), so that an erased person's values do not stay here
+    /// after their records went.
+    pub fn wipe(&mut self) {
+        wipe(&mut self.text);
+        wipe(&mut self.part);
+        wipe(&mut self.parts);
+        wipe(&mut self.joined);
+        self.spans.clear();
+        self.records.clear();
+        self.record_hashes.clear();
+        self.rejected.clear();
+        self.part_states.clear();
+    }
+
     /// Prepares `inputs`, replacing what the chunk held.
     pub fn prepare(&mut self, preparer: &Preparer<'_>, inputs: &[&RecordInput]) {
         self.text.clear();

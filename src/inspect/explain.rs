@@ -358,10 +358,13 @@ impl<'a> Parts<'a> {
     /// The work of `Resolver::refused_values`.
     pub(crate) fn refused_values(&self) -> impl Iterator<Item = (KindId, &'a str)> + 'a {
         let graph = self.graph;
-        graph
+        let mut refused: Vec<(KindId, &'a str)> = graph
             .keys()
             .filter(|(_, slot)| slot.refused && !slot.is_generic())
             .map(|(k, slot)| (slot.kind, graph.key_value(k)))
+            .collect();
+        refused.sort_unstable();
+        refused.into_iter()
     }
 
     /// The work of `Resolver::refusal_stats`.

@@ -20,7 +20,8 @@ use crate::store::graph::{IdentityGraph, RecordsOf};
 pub enum GraphNode {
     /// A stored record (see [`crate::Resolver::record_at`]).
     Record(RecordIdx),
-    /// An interned key (see [`crate::Resolver::key_at`]).
+    /// An interned key (see [`crate::Resolver::key_at`]); valid until the next
+    /// [`crate::Resolver::compact`].
     Key(KeyIdx),
 }
 

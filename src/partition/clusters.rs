@@ -15,6 +15,7 @@
 use smallvec::SmallVec;
 
 use crate::ids::{CustomerId, KeyIdx, RecordIdx, MAX_RECORDS};
+use crate::store::graph::KeyRemap;
 
 /// Sorted, deduplicated key values of the limited kinds in one cluster.
 pub(crate) type ValueSet = SmallVec<[KeyIdx; 4]>;
@@ -235,6 +236,28 @@ impl Clusters {
         }
         let v = reuse_or_push(&mut self.value_sets, &mut self.free_value_sets, values);
         self.root_mut(root).values = v;
+    }
+
+    /// Maps every stored value set through a key compaction's renumbering. The map is
+    /// monotone, so each set stays sorted; a value set holds values its members carry, which
+    /// a compaction keeps, so nothing is dropped (a dropped key is taken out, should one be
+    /// there).
+    pub fn remap_values(&mut self, remap: &KeyRemap) {
+        if remap.is_identity() {
+            return;
+        }
+        for set in &mut self.value_sets {
+            set.retain(|k| match remap.get(*k) {
+                Some(new) => {
+                    *k = new;
+                    true
+                }
+                None => {
+                    debug_assert!(false, "a cluster's value {k:?} lost its records");
+                    false
+                }
+            });
+        }
     }
 
     /// Forgets the stored value set of a root: its values are read from the graph again.

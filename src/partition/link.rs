@@ -125,8 +125,8 @@ fn members_values(
     values
 }
 
-/// The first kind (in value order) whose distinct values exceed its limit in `values`, which
-/// must be sorted and deduplicated.
+/// The first kind (in the order of `values`) whose distinct values exceed its limit in
+/// `values`, which must be deduplicated.
 pub(crate) fn first_violation(
     graph: &IdentityGraph,
     kinds: &KindTable,

@@ -14,6 +14,7 @@ pub(crate) mod settle;
 use crate::ids::{CustomerId, RecordIdx};
 use crate::partition::clusters::{Clusters, CustomerTable, Members};
 use crate::partition::link::Scratch;
+use crate::store::graph::KeyRemap;
 use crate::tuning::Tuning;
 
 /// The records' partition into customers: clusters, the live customer ids and the next id.
@@ -94,6 +95,14 @@ impl Partition {
     /// The union-find, for inspectors that read cluster roots and value sets.
     pub fn clusters(&self) -> &Clusters {
         &self.clusters
+    }
+
+    /// Follows a key compaction of the graph: maps the stored value sets through `remap`
+    /// and drops the scratch buffers (which held keys and value hashes of the last
+    /// resolution).
+    pub fn remap_keys(&mut self, remap: &KeyRemap) {
+        self.clusters.remap_values(remap);
+        self.scratch = Scratch::default();
     }
 
     /// The next customer id to hand out.

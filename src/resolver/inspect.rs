@@ -47,9 +47,9 @@ impl Resolver {
     }
 
     /// Values (in pseudonymised mode, pseudonyms) that the last resolution refused to link
-    /// because joining their customers would break a limit (ambiguous or limit refusals), in
-    /// interning order. Generic and deny-listed values are not listed; see
-    /// [`Resolver::refusal_stats`].
+    /// because joining their customers would break a limit (ambiguous or limit refusals),
+    /// sorted by kind, then value. Generic and deny-listed values are not listed; see
+    /// [`Resolver::refusal_stats`]. Costs a pass over all keys.
     pub fn refused_values(&self) -> impl Iterator<Item = (KindId, &str)> + '_ {
         self.parts().refused_values()
     }

@@ -88,7 +88,9 @@ impl Resolver {
         self.partition.n_customers()
     }
 
-    /// Number of distinct keys ever seen (keys stay interned when their records go).
+    /// Number of distinct keys held: those the records carry, and those left without records
+    /// since the last [`Resolver::compact`] (a key stays interned when its last record goes,
+    /// until a compaction drops it).
     pub fn n_keys(&self) -> usize {
         self.graph.n_keys()
     }
@@ -126,7 +128,8 @@ impl Resolver {
     }
 
     /// The identity graph (records, keys and the edges between them) for petgraph's
-    /// traversals; see [`GraphView`]. Feature `petgraph` (on by default).
+    /// traversals; see [`GraphView`]. Feature `petgraph` (on by default). Its key nodes'
+    /// indices are valid until the next [`Resolver::compact`].
     #[cfg(feature = "petgraph")]
     pub fn graph(&self) -> GraphView<'_> {
         GraphView::new(&self.graph)
@@ -143,7 +146,9 @@ impl Resolver {
         self.parts().record_ref(record)
     }
 
-    /// The kind and normalised value of key `key` (in pseudonymised mode, its pseudonym).
+    /// The kind and normalised value of key `key` (in pseudonymised mode, its pseudonym), a
+    /// node of [`Resolver::graph`]. Key indices are valid until the next [`Resolver::compact`],
+    /// which renumbers them.
     pub fn key_at(&self, key: KeyIdx) -> Option<(KindId, &str)> {
         (key.index() < self.graph.n_keys())
             .then(|| (self.graph.key(key).kind, self.graph.key_value(key)))

@@ -4,6 +4,7 @@
 
 mod builder;
 mod bulk;
+mod erase;
 mod inspect;
 mod lookup;
 pub(crate) mod persist;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use builder::ResolverBuilder;
 #[cfg(feature = "mapping")]
 pub(crate) use bulk::PendingIngest;
+pub use erase::{CompactReport, EraseTarget, Erasure};
 
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;

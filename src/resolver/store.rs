@@ -32,6 +32,20 @@ pub(super) struct Prepared {
     pub old_keys: Vec<KeyIdx>,
 }
 
+impl Prepared {
+    /// Forgets the last record stored: its keys (which a compaction renumbers) and its
+    /// normalised values (wiped).
+    pub fn forget(&mut self) {
+        self.keys.clear();
+        self.has_limited = false;
+        self.span_keys.clear();
+        self.old_keys.clear();
+        if let Some(chunk) = &mut self.chunk {
+            chunk.wipe();
+        }
+    }
+}
+
 impl Resolver {
     /// What preparing records needs, borrowed from the resolver.
     pub(super) fn preparer(&self) -> Preparer<'_> {

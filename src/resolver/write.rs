@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use ahash::AHashSet;
 
 use crate::error::{IngestError, LookupError};
-use crate::ids::SourceId;
+use crate::ids::{RecordIdx, SourceId};
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::stored::{RecordFields, StoredRecord};
 use crate::partition::events::{ChangeEvent, Changes};
@@ -116,15 +116,29 @@ impl Resolver {
                 external_id: external_id.to_string(),
             });
         };
-        let mut old_keys = Vec::new();
-        self.graph.unlink_all(r, &mut old_keys);
-        let mut seeds = vec![r];
-        for &k in &old_keys {
-            seed_key(&self.graph, k, self.graph.key(k).n_records + 1, &mut seeds);
-        }
-        self.graph.remove_record(r);
-        let events = self.partition.settle(&mut self.graph, &self.kinds, seeds, &AHashSet::new());
+        let events = self.remove_slots(&[r]);
         Ok(Changes { events, ..Default::default() })
+    }
+
+    /// Removes the stored records in `records` (each once) and settles once: the way every
+    /// removal takes. Each record leaves its keys in turn, seeding the records of every key
+    /// whose linking that step may alter (as a single removal would); the removed records stay
+    /// in their clusters until the settle, so the region holds their whole old customers.
+    pub(super) fn remove_slots(&mut self, records: &[RecordIdx]) -> Vec<ChangeEvent> {
+        let mut old_keys = Vec::new();
+        let mut seeds = Vec::with_capacity(records.len());
+        for &r in records {
+            if self.graph.record(r).is_none() {
+                continue;
+            }
+            self.graph.unlink_all(r, &mut old_keys);
+            seeds.push(r);
+            for &k in &old_keys {
+                seed_key(&self.graph, k, self.graph.key(k).n_records + 1, &mut seeds);
+            }
+            self.graph.remove_record(r);
+        }
+        self.partition.settle(&mut self.graph, &self.kinds, seeds, &AHashSet::new())
     }
 
     /// Re-resolves every record from scratch, as a batch run would. Customer ids follow the

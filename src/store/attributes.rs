@@ -8,7 +8,8 @@
 //! Invariants:
 //! - a record's attributes are `items[start..start + len]`, in the order the host gave them;
 //! - space given up when a record's attributes change or the record goes is counted, and
-//!   reclaimed by [`AttributeStore::compact`] once it is more than half of the whole.
+//!   reclaimed by [`AttributeStore::compact`] once it is more than half of the whole (or on
+//!   demand, when the resolver compacts).
 
 use std::sync::Arc;
 
@@ -38,6 +39,9 @@ struct StoredAttribute {
 }
 
 impl StoredAttribute {
+    const ZERO: StoredAttribute =
+        StoredAttribute { value_start: 0, value_len: 0, time: [0; 2], name: 0, has_time: false };
+
     fn observed_at(&self) -> Option<Timestamp> {
         self.has_time
             .then(|| Timestamp((u64::from(self.time[0]) | (u64::from(self.time[1]) << 32)) as i64))
@@ -217,33 +221,78 @@ impl AttributeStore {
         self.garbage_text += text;
     }
 
+    /// Whether any space is given up.
+    pub fn has_garbage(&self) -> bool {
+        self.garbage_items > 0 || self.garbage_text > 0
+    }
+
     /// Whether given-up space is more than half of the whole and at least `min_bytes` (below
     /// that a pass is never worth it).
     pub fn needs_compaction(&self, min_bytes: usize) -> bool {
         let garbage =
             self.garbage_text + self.garbage_items * std::mem::size_of::<StoredAttribute>();
-        let total = self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>();
-        garbage >= min_bytes && garbage * 2 > total
+        garbage >= min_bytes && garbage * 2 > self.bytes()
     }
 
-    /// Rewrites the store with only the live `ranges`, updating each in place.
-    pub fn compact<'a>(&mut self, ranges: impl Iterator<Item = &'a mut AttributeRange>) {
+    /// Rewrites the store with only the live `ranges`, updating each in place, and wipes the
+    /// old value text. Returns the bytes dropped (values and items).
+    pub fn compact<'a>(&mut self, ranges: impl Iterator<Item = &'a mut AttributeRange>) -> usize {
+        let before = self.bytes();
         let mut items = Vec::with_capacity(self.items.len() - self.garbage_items);
         let mut text = String::with_capacity(self.text.len() - self.garbage_text);
+        // Ranges that follow each other in `items` (records stored one after the other, as a
+        // bulk load leaves them) are copied as one run: items, and values, which sit back to
+        // back in the same order (see `push`).
+        let mut run: Option<(usize, usize)> = None;
+        let copy_run = |run: Option<(usize, usize)>, items: &mut Vec<_>, text: &mut String| {
+            let Some(stored) = run.and_then(|(start, end)| self.items.get(start..end)) else {
+                return;
+            };
+            let (Some(first), Some(last)) = (stored.first(), stored.last()) else { return };
+            let (from, to) = (first.value_start, last.value_start + last.value_len);
+            debug_assert!(
+                stored.windows(2).all(|w| w[0].value_start + w[0].value_len == w[1].value_start),
+                "adjacent items have adjacent values"
+            );
+            let to_new = |old: u32| old - from + text.len() as u32;
+            items.extend(
+                stored.iter().map(|a| StoredAttribute { value_start: to_new(a.value_start), ..*a }),
+            );
+            text.push_str(self.text.get(from as usize..to as usize).unwrap_or_default());
+        };
+        let mut n_items = 0;
         for range in ranges {
-            let start = items.len() as u32;
-            for a in self.stored(*range) {
-                let value =
-                    &self.text[a.value_start as usize..(a.value_start + a.value_len) as usize];
-                items.push(StoredAttribute { value_start: text.len() as u32, ..*a });
-                text.push_str(value);
+            let (start, end) =
+                (range.start as usize, range.start as usize + usize::from(range.len));
+            range.start = n_items as u32;
+            if start == end {
+                continue;
             }
-            range.start = start;
+            n_items += end - start;
+            run = match run {
+                Some((run_start, run_end)) if run_end == start => Some((run_start, end)),
+                other => {
+                    copy_run(other, &mut items, &mut text);
+                    Some((start, end))
+                }
+            };
         }
-        self.items = items;
-        self.text = text;
+        copy_run(run, &mut items, &mut text);
+        debug_assert_eq!(items.len(), n_items);
+        // The old items hold observation times: zeroed as the old values are.
+        let mut old = std::mem::replace(&mut self.items, items);
+        old.clear();
+        old.resize(old.capacity(), StoredAttribute::ZERO);
+        std::hint::black_box(&old);
+        crate::store::wipe(std::mem::replace(&mut self.text, text));
         self.garbage_items = 0;
         self.garbage_text = 0;
+        before - self.bytes()
+    }
+
+    /// Bytes of values and items held (not counting spare room).
+    fn bytes(&self) -> usize {
+        self.text.len() + self.items.len() * std::mem::size_of::<StoredAttribute>()
     }
 
     /// Gives back the room of vectors more than a quarter empty.

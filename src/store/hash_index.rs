@@ -14,9 +14,9 @@
 //! A hash's home is a group; a probe scans it and, if it is full, the next (linear probing
 //! over groups). A removed id leaves a tombstone, so a group fills front to back and a probe
 //! ends at the first empty slot; an insert takes the first tombstone on its way, and the
-//! rest count toward the load and go at the next rebuild (keys are never removed; records
-//! are). The tag turns away 127 of 128 other ids before the caller's equality check reads
-//! anything else.
+//! rest count toward the load and go at the next rebuild (records are removed one by one;
+//! keys only by a compaction, which renumbers the rest in place: [`HashIndex::remap`]). The
+//! tag turns away 127 of 128 other ids before the caller's equality check reads anything else.
 
 /// Most of the slots that may be taken: 7/8, as hashbrown.
 const MAX_LOAD_NUM: usize = 7;
@@ -174,6 +174,28 @@ impl HashIndex {
                 Some(id)
             }
             Slot::Vacant(_) => None,
+        }
+    }
+
+    /// Gives every id held the id `f` maps it to, or removes it where `f` gives `None`
+    /// (leaving a tombstone, whose tag keeps nothing of the hash). One pass over the slots,
+    /// no hashing: for renumbering ids, which keeps every hash where it is.
+    pub fn remap(&mut self, mut f: impl FnMut(u32) -> Option<u32>) {
+        for group in &mut self.groups {
+            for (tag, id) in group.tags.iter_mut().zip(&mut group.ids) {
+                if *tag & 0x80 == 0 {
+                    continue;
+                }
+                match f(*id) {
+                    Some(new) => *id = new,
+                    None => {
+                        *tag = TOMBSTONE;
+                        *id = 0;
+                        self.len -= 1;
+                        self.tombstones += 1;
+                    }
+                }
+            }
         }
     }
 
@@ -344,6 +366,40 @@ mod tests {
             assert_eq!(index.remove(hash, |id| id == 7), Some(7));
             assert!(index.tombstones <= 1, "{} tombstones", index.tombstones);
         }
+    }
+
+    #[test]
+    fn remap_renumbers_in_place_and_drops_without_a_trace() {
+        let mut index = HashIndex::default();
+        let hash = |id: u32| u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        index.reserve(100, std::iter::empty);
+        for id in 0..100u32 {
+            if let Slot::Vacant(position) = index.find_or_insert(hash(id), |_| false) {
+                index.insert_at(position, hash(id), id);
+            }
+        }
+        // Drop every third id, renumber the rest densely in their order.
+        let new = |id: u32| (!id.is_multiple_of(3)).then(|| id - id / 3 - 1);
+        index.remap(new);
+        assert_eq!((index.len(), index.tombstones), (66, 34));
+        for id in 0..100u32 {
+            let want = new(id);
+            assert_eq!(index.find(hash(id), |i| Some(i) == want), want, "{id}");
+        }
+        let dropped = index.groups.iter().flat_map(|g| g.tags.iter().zip(&g.ids));
+        assert!(dropped.filter(|(&t, _)| t == TOMBSTONE).all(|(_, &id)| id == 0));
+        // Inserting past the load rebuilds without the tombstones.
+        let mut held: Vec<(u32, u64)> =
+            (0..100).filter_map(|i| new(i).map(|n| (n, hash(i)))).collect();
+        for id in 100..150u32 {
+            index.reserve(1, || held.clone().into_iter());
+            if let Slot::Vacant(position) = index.find_or_insert(hash(id), |_| false) {
+                index.insert_at(position, hash(id), id);
+                held.push((id, hash(id)));
+            }
+        }
+        assert_eq!(index.len(), 116);
+        assert!(index.tombstones < 34, "a rebuild cleared them");
     }
 
     #[test]

@@ -5,6 +5,17 @@ pub(crate) mod attributes;
 pub(crate) mod graph;
 pub(crate) mod hash_index;
 
+/// Overwrites a text arena's whole buffer (spare room included) with zeros before giving it
+/// back, so that an arena replaced by a compaction does not leave the values it held (a
+/// removed record's external id, an erased person's e-mail) in memory the allocator hands out
+/// again. `black_box` keeps the compiler from dropping the writes as dead stores.
+pub(crate) fn wipe(text: String) {
+    let mut bytes = text.into_bytes();
+    bytes.clear();
+    bytes.resize(bytes.capacity(), 0);
+    std::hint::black_box(&bytes);
+}
+
 /// Heap bytes a resolver holds, by structure (see `Resolver::memory_usage`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -1,5 +1,6 @@
-//! Random histories of upserts, removals, bulk loads and rebuilds over five opaque kinds that
-//! exercise every protection, as `tests/incremental.rs` and `tests/pseudonymize.rs` run them.
+//! Random histories of upserts, removals, bulk loads, rebuilds, compactions and erasures over
+//! five opaque kinds that exercise every protection, as `tests/incremental.rs` and
+//! `tests/pseudonymize.rs` run them.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +20,26 @@ pub enum Op {
     Remove(u16, u8),
     Bulk(Vec<(u16, u8, Keys)>),
     Rebuild,
+    /// `Resolver::compact`: changes nothing a host sees, drops every key without records.
+    Compact,
+    /// `Resolver::erase` by record: every record of its customer goes.
+    EraseRecord(u16, u8),
+    /// `Resolver::erase` by key `(kind index, value)`: refused if its records belong to
+    /// several customers.
+    EraseKey(usize, String),
+}
+
+impl Op {
+    pub fn is_erase(&self) -> bool {
+        matches!(self, Op::EraseRecord(..) | Op::EraseKey(..))
+    }
+}
+
+/// A key to erase by: popular values, so that it is often carried, and often by several
+/// customers.
+pub fn erase_key_strategy() -> impl Strategy<Value = Op> {
+    let value = prop_oneof![2 => 0usize..2, 1 => 0usize..VALUES.len()];
+    (0usize..5, value).prop_map(|(k, v)| Op::EraseKey(k, VALUES[v].to_string()))
 }
 
 pub fn keys_strategy() -> impl Strategy<Value = Keys> {
@@ -32,6 +53,9 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::Remove(s, i)),
         2 => proptest::collection::vec((0u16..2, 0u8..10, keys_strategy()), 1..10).prop_map(Op::Bulk),
         1 => Just(Op::Rebuild),
+        1 => Just(Op::Compact),
+        1 => (0u16..2, 0u8..10).prop_map(|(s, i)| Op::EraseRecord(s, i)),
+        1 => erase_key_strategy(),
     ]
 }
 

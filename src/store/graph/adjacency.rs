@@ -5,7 +5,7 @@ use crate::error::IngestError;
 use crate::ids::{KeyIdx, RecordIdx};
 use crate::input::record::Attribute;
 
-use super::keys::BIG;
+use super::keys::{KeyRemap, BIG};
 use super::records::HAS_LIMITED;
 use super::{arena_start, IdentityGraph, NONE};
 
@@ -242,16 +242,32 @@ impl IdentityGraph {
         {
             return;
         }
+        self.rewrite_pool(None);
+    }
+
+    /// Rewrites the key pool with only the live records' key lists, in slot order, each key
+    /// mapped through `remap` if given (a monotone map: the lists stay sorted). Returns the
+    /// entries dropped.
+    pub(super) fn rewrite_pool(&mut self, remap: Option<&KeyRemap>) -> usize {
         let mut pool = Vec::with_capacity(self.record_keys.len() - self.pool_garbage);
         for slot in self.records.iter_mut().flatten() {
             let start = slot.keys_start as usize;
             let keys = &self.record_keys[start..start + slot.keys_len()];
             slot.keys_start = pool.len() as u32;
             slot.keys_room = keys.len() as u16;
-            pool.extend_from_slice(keys);
+            match remap {
+                None => pool.extend_from_slice(keys),
+                Some(remap) => pool.extend(keys.iter().map(|&k| {
+                    // A carried key has a record, so it was kept.
+                    debug_assert!(remap.get(k).is_some(), "a carried key was dropped");
+                    remap.get(k).unwrap_or(k)
+                })),
+            }
         }
+        let dropped = self.record_keys.len() - pool.len();
         self.record_keys = pool;
         self.pool_garbage = 0;
+        dropped
     }
 }
 

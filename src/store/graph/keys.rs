@@ -16,8 +16,9 @@ pub(super) const BIG: u32 = 1 << 31;
 #[derive(Clone, Debug)]
 pub(crate) struct KeySlot {
     /// The value's bytes start here in `key_text` and end where the next key's start (keys
-    /// and their values are appended in the same order and never removed): one arena for all
-    /// key values saves an allocation and a pointer per key, and no length is stored.
+    /// and their values are appended in the same order, and a compaction drops both
+    /// together): one arena for all key values saves an allocation and a pointer per key, and
+    /// no length is stored.
     pub(super) text_start: u32,
     /// A record carrying the key, or `NONE`.
     pub(super) first: u32,
@@ -107,6 +108,37 @@ impl KeyInfo {
     }
 }
 
+/// Where each key went in a key compaction ([`IdentityGraph::compact`]): its new index, or
+/// nothing for a key dropped because no record carried it. Monotone: kept keys keep their
+/// relative order, so a list sorted by `KeyIdx` stays sorted when mapped.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyRemap {
+    /// By old index: the new one, or `NONE`.
+    new: Vec<u32>,
+    removed: usize,
+}
+
+impl KeyRemap {
+    /// The new index of `old`, or `None` if the key was dropped.
+    #[inline]
+    pub fn get(&self, old: KeyIdx) -> Option<KeyIdx> {
+        if self.removed == 0 {
+            return Some(old);
+        }
+        self.new.get(old.index()).copied().filter(|&k| k != NONE).map(KeyIdx)
+    }
+
+    /// Number of keys dropped.
+    pub fn removed(&self) -> usize {
+        self.removed
+    }
+
+    /// Whether every key kept its index (none was dropped).
+    pub fn is_identity(&self) -> bool {
+        self.removed == 0
+    }
+}
+
 #[inline]
 pub(super) fn key_text_of<'a>(key_text: &'a str, keys: &[KeySlot], key: KeyIdx) -> &'a str {
     let start = keys[key.index()].text_start as usize;
@@ -129,6 +161,70 @@ impl IdentityGraph {
             links: rule.links,
             refused: slot.state & REFUSED != 0,
         }
+    }
+
+    /// Drops every key that no record carries: rewrites the key slots and `key_text` densely
+    /// (the old text wiped), renumbers the kept keys in their order and the key index with
+    /// them. The record side is left to the caller: every record's key list must be mapped
+    /// through the returned [`KeyRemap`] before the graph is read again (see
+    /// [`IdentityGraph::compact`]). A key keeps its state (refused, deny-listed) and its
+    /// records.
+    pub(super) fn compact_keys(&mut self) -> KeyRemap {
+        // A key without records has neither an inline record nor a list (a big list that
+        // empties goes back to the inline form).
+        let dead = |slot: &KeySlot| slot.first == NONE && slot.rest == NONE;
+        let n = self.keys.len();
+        let start_of =
+            |i: usize| self.keys.get(i).map_or(self.key_text.len(), |s| s.text_start as usize);
+        let (mut removed, mut dead_text) = (0, 0);
+        for (i, slot) in self.keys.iter().enumerate() {
+            debug_assert_eq!(dead(slot), self.info(slot).n_records == 0);
+            if dead(slot) {
+                removed += 1;
+                dead_text += start_of(i + 1) - start_of(i);
+            }
+        }
+        if removed == 0 {
+            return KeyRemap::default();
+        }
+        let mut new = Vec::with_capacity(n);
+        let mut keys = Vec::with_capacity(n - removed);
+        let mut text = String::with_capacity(self.key_text.len() - dead_text);
+        // Order tags (pseudonymised mode) go with their keys.
+        let mut tags = Vec::with_capacity(if self.keeps_order_tags { n - removed } else { 0 });
+        // Runs of kept keys: their slots are one block, and so are their values (a key's
+        // value ends where the next key's starts), each copied at once.
+        let mut i = 0;
+        while i < n {
+            if dead(&self.keys[i]) {
+                new.push(NONE);
+                i += 1;
+                continue;
+            }
+            let run = i;
+            while i < n && !dead(&self.keys[i]) {
+                // Fits: fewer keys than before.
+                new.push((keys.len() + i - run) as u32);
+                i += 1;
+            }
+            let (from, to) = (start_of(run), start_of(i));
+            // Where the run's values move to: only ever down.
+            let shift = (from - text.len()) as u32;
+            keys.extend(
+                self.keys[run..i]
+                    .iter()
+                    .map(|slot| KeySlot { text_start: slot.text_start - shift, ..slot.clone() }),
+            );
+            text.push_str(self.key_text.get(from..to).unwrap_or_default());
+            tags.extend_from_slice(self.order_tags.get(run..i).unwrap_or_default());
+        }
+        debug_assert_eq!(tags.len(), if self.keeps_order_tags { keys.len() } else { 0 });
+        self.keys = keys;
+        self.order_tags = tags;
+        crate::store::wipe(std::mem::replace(&mut self.key_text, text));
+        self.key_table.remap(|k| new.get(k as usize).copied().filter(|&k| k != NONE));
+        debug_assert_eq!(self.key_table.len(), self.keys.len(), "every key indexed once");
+        KeyRemap { new, removed }
     }
 
     /// Marks or clears a key's refusal (see [`KeyInfo::refused`]).

@@ -20,9 +20,12 @@
 //! - a record's key list is sorted and holds each key once;
 //! - record `r` is in key `k`'s list exactly when `k` is in `r`'s key list, and
 //!   `KeySlot::n_records` is the length of the key's list;
-//! - keys are never removed, so a `KeyIdx` stays valid; record slots are reused after removal;
+//! - a key stays (without records) when its last record goes, until [`IdentityGraph::compact`]
+//!   drops every such key and renumbers the others in their order, so a `KeyIdx` is valid until
+//!   then and key order is interning order; record slots are reused after removal;
 //! - pool space, external-id text and attribute space given up by upserts and removals is
-//!   counted and reclaimed by compaction once it is more than half of the whole.
+//!   counted and reclaimed by compaction once it is more than half of the whole, or at once by
+//!   [`IdentityGraph::compact`]; an arena a compaction replaces is wiped first.
 
 mod adjacency;
 mod index;
@@ -32,7 +35,7 @@ mod restore;
 
 #[cfg(feature = "petgraph")]
 pub(crate) use adjacency::RecordsOf;
-pub(crate) use keys::{KeyInfo, KeySlot};
+pub(crate) use keys::{KeyInfo, KeyRemap, KeySlot};
 pub(crate) use records::RecordSlot;
 pub(crate) use restore::KeyFlags;
 
@@ -280,6 +283,46 @@ impl IdentityGraph {
     }
 }
 
+/// What [`IdentityGraph::compact`] dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Reclaimed {
+    /// Keys no record carried.
+    pub keys: usize,
+    /// Their values' bytes.
+    pub key_text: usize,
+    /// Bytes of external ids, attributes and key-list entries that removed and replaced
+    /// records had given up.
+    pub record_data: usize,
+}
+
+impl IdentityGraph {
+    /// Drops everything no live record holds: keys without records (and their values), and the
+    /// space removed and replaced records gave up in the key pool, the external-id text and
+    /// the attribute store, whatever its share. Afterwards no byte of a removed record is in
+    /// any of them, and the old arenas were wiped before they were freed.
+    ///
+    /// Kept keys are renumbered in their order; the caller maps every `KeyIdx` it holds
+    /// through the returned [`KeyRemap`]. Record slots and everything else keep their places.
+    /// Costs a pass over all keys, records and attributes.
+    pub fn compact(&mut self) -> (KeyRemap, Reclaimed) {
+        let key_text = self.key_text.len();
+        let remap = self.compact_keys();
+        let pool = if remap.is_identity() && self.pool_garbage == 0 {
+            0
+        } else {
+            self.rewrite_pool((!remap.is_identity()).then_some(&remap))
+        };
+        let ext = if self.ext_garbage == 0 { 0 } else { self.rewrite_ext() };
+        let attributes = if self.attributes.has_garbage() { self.rewrite_attributes() } else { 0 };
+        let reclaimed = Reclaimed {
+            keys: remap.removed(),
+            key_text: key_text - self.key_text.len(),
+            record_data: pool * std::mem::size_of::<KeyIdx>() + ext + attributes,
+        };
+        (remap, reclaimed)
+    }
+}
+
 /// Where a value of `len` elements goes at the end of an arena of `len_now`, if 32-bit offsets
 /// still reach it.
 fn arena_start(len_now: usize, len: usize) -> Result<u32, IngestError> {
@@ -352,6 +395,8 @@ mod tests {
             /// Store record `id` (new or replacing) with these keys and attribute values.
             Put(u8, BTreeSet<u8>, Vec<u8>),
             Remove(u8),
+            /// [`IdentityGraph::compact`].
+            Compact,
         }
 
         fn op() -> impl Strategy<Value = Op> {
@@ -360,22 +405,31 @@ mod tests {
                       proptest::collection::vec(0u8..4, 0..3))
                     .prop_map(|(r, k, a)| Op::Put(r, k, a)),
                 1 => (0u8..24).prop_map(Op::Remove),
+                1 => Just(Op::Compact),
             ]
         }
 
         proptest! {
-            /// Random stores and removals, compacting often (tiny thresholds under test),
-            /// against a plain map: both directions of the adjacency, counts, external ids
-            /// and attributes stay exactly what was stored.
+            /// Random stores and removals, compacting often (tiny thresholds under test, and
+            /// on demand), against a plain map: both directions of the adjacency, counts,
+            /// external ids and attributes stay exactly what was stored, and refusals too;
+            /// after a compaction on demand no key is left without records, the kept keys
+            /// are in their old order, and no removed record's bytes remain.
             #[test]
             fn adjacency_ids_and_attributes_survive_compaction(
-                ops in proptest::collection::vec(op(), 1..80)
+                ops in proptest::collection::vec(op(), 1..80),
+                tagged in any::<bool>(),
             ) {
                 let mut g = IdentityGraph::new();
+                if tagged {
+                    g.keep_order_tags();
+                }
+                // Each key's order tag (pseudonymised mode), made from its value.
+                let tag_of = |k: u8| 1000 + u64::from(k);
                 let key_of = |g: &mut IdentityGraph, k: u8| {
                     let value = format!("key-{k}");
                     let hash = hash_key(g.key_hasher(), KindId::EMAIL, &value);
-                    g.intern_key(KindId::EMAIL, &value, hash, 0, || false).unwrap()
+                    g.intern_key(KindId::EMAIL, &value, hash, tag_of(k), || false).unwrap()
                 };
                 let mut model: BTreeMap<u8, (BTreeSet<u8>, Vec<u8>)> = BTreeMap::new();
                 let mut out = Vec::new();
@@ -398,6 +452,10 @@ mod tests {
                                 })
                                 .collect();
                             g.set_attributes(r, &attributes).unwrap();
+                            // Some state to keep through compactions.
+                            if let Some(&k) = idx.first() {
+                                g.set_refused(k, id % 2 == 0);
+                            }
                             model.insert(id, (keys, attrs));
                         }
                         Op::Remove(id) => {
@@ -407,6 +465,44 @@ mod tests {
                                 g.remove_record(r).unwrap();
                             }
                             model.remove(&id);
+                        }
+                        Op::Compact => {
+                            let before: Vec<(KeyIdx, String, bool, u32)> = g
+                                .keys()
+                                .map(|(k, info)| {
+                                    (k, g.key_value(k).to_string(), info.refused, info.n_records)
+                                })
+                                .collect();
+                            let (remap, reclaimed) = g.compact();
+                            let kept: Vec<_> =
+                                before.iter().filter(|b| b.3 > 0).collect();
+                            prop_assert_eq!(reclaimed.keys, before.len() - kept.len());
+                            prop_assert_eq!(g.n_keys(), kept.len());
+                            for (new, (old, value, refused, n)) in kept.into_iter().enumerate() {
+                                let new = KeyIdx(new as u32);
+                                prop_assert_eq!(remap.get(*old), Some(new), "monotone");
+                                prop_assert_eq!(g.key_value(new), value.as_str());
+                                prop_assert_eq!(g.key(new).refused, *refused);
+                                prop_assert_eq!(g.key(new).n_records, *n);
+                                prop_assert_eq!(g.find_key(KindId::EMAIL, value), Some(new));
+                            }
+                            for (old, value, _, n) in &before {
+                                if *n == 0 {
+                                    prop_assert_eq!(remap.get(*old), None);
+                                    prop_assert_eq!(g.find_key(KindId::EMAIL, value), None);
+                                }
+                            }
+                            prop_assert_eq!(g.pool_garbage + g.ext_garbage, 0);
+                            prop_assert!(!g.attributes.has_garbage());
+                            let live: usize = g.records().map(|(r, _)| g.key_list(r).len()).sum();
+                            prop_assert_eq!(g.record_keys.len(), live);
+                            // Only live records' ids remain in the arena.
+                            let ids: usize = model
+                                .keys()
+                                .map(|&id| format!("record-{id}-{}", "x".repeat(usize::from(id))))
+                                .map(|ext| ext.len() + 1)
+                                .sum();
+                            prop_assert_eq!(g.ext_text.len(), ids);
                         }
                     }
                     prop_assert_eq!(g.n_records(), model.len());
@@ -433,6 +529,9 @@ mod tests {
                         }
                     }
                     for (k, _) in g.keys() {
+                        let value = g.key_value(k);
+                        let n: u8 = value.trim_start_matches("key-").parse().unwrap();
+                        prop_assert_eq!(g.order_tag(k), if tagged { tag_of(n) } else { 0 });
                         let listed: BTreeSet<RecordIdx> = g.records_of(k).collect();
                         let want = by_key.remove(&k).unwrap_or_default();
                         prop_assert_eq!(g.key(k).n_records as usize, want.len());

@@ -230,14 +230,28 @@ impl IdentityGraph {
         {
             return;
         }
+        self.rewrite_ext();
+    }
+
+    /// Rewrites the external-id text with only the live records' ids, in slot order, and
+    /// wipes the old text. Returns the bytes dropped.
+    pub(super) fn rewrite_ext(&mut self) -> usize {
         let mut text = String::with_capacity(self.ext_text.len() - self.ext_garbage);
         for slot in self.records.iter_mut().flatten() {
             let id = ext_text(&self.ext_text, slot);
             slot.ext_start = text.len() as u32;
             push_ext(&mut text, id);
         }
-        self.ext_text = text;
+        let dropped = self.ext_text.len() - text.len();
+        crate::store::wipe(std::mem::replace(&mut self.ext_text, text));
         self.ext_garbage = 0;
+        dropped
+    }
+
+    /// Rewrites the attribute store with only the live records' attributes, whatever the
+    /// share given up. Returns the bytes dropped.
+    pub(super) fn rewrite_attributes(&mut self) -> usize {
+        self.attributes.compact(self.records.iter_mut().flatten().map(|s| &mut s.attributes))
     }
 }
 
