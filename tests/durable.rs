@@ -494,3 +494,54 @@ fn an_uncommitted_load_stays_out_after_the_next_load() {
     drop(d);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
+    let dir = temp_dir("erase");
+    let person =
+        ["anna.devries@example.nl", "+31687654321", "Anna de Vries", "CRM-ANNA-7", "NL-ANNA-9"];
+    let other = ["bart.bakker@example.nl", "Bart Bakker", "CRM-BART-3"];
+    let mut d = open(&dir, SyncPolicy::EveryCall);
+    let (crm, web) = (d.source_id("crm").unwrap(), d.source_id("web").unwrap());
+    d.upsert(
+        RecordInput::new(crm, person[3])
+            .with_key(KindId::EMAIL, person[0])
+            .with_attribute("name", person[2]),
+    )
+    .unwrap();
+    d.upsert(
+        RecordInput::new(web, person[4])
+            .with_key(KindId::PHONE, person[1])
+            .with_key(KindId::EMAIL, person[0]),
+    )
+    .unwrap();
+    d.upsert(
+        RecordInput::new(crm, other[2])
+            .with_key(KindId::EMAIL, other[0])
+            .with_attribute("name", other[1]),
+    )
+    .unwrap();
+    d.compact().unwrap();
+    d.upsert(RecordInput::new(web, "W-1").with_key(KindId::EMAIL, other[0])).unwrap();
+    let bart = d.customer_of(crm, other[2]).unwrap();
+    assert!(
+        person.iter().all(|v| contains(&all_bytes(&dir), v)),
+        "the journal and snapshot hold her"
+    );
+
+    let erasure =
+        d.erase(idstitch::EraseTarget::key(KindId::EMAIL, "Anna.deVries@Example.nl")).unwrap();
+    assert_eq!(erasure.records.len(), 2);
+    let files = all_bytes(&dir);
+    for v in person {
+        assert!(!contains(&files, v), "{v:?} left in the state directory");
+        assert!(!format!("{:?}", *d).contains(v), "{v:?} left in the resolver");
+    }
+    assert!(other.iter().all(|v| contains(&files, v)), "the others stay");
+    assert_eq!(d.customer_of(crm, other[2]), Some(bart), "the others keep their ids");
+    drop(d);
+    let d = Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap();
+    assert_eq!(d.customer_of(crm, person[3]), None);
+    assert_eq!(d.customer_of(web, "W-1"), Some(bart));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::error::{ConfigError, IngestError, LookupError};
+use crate::error::{ConfigError, EraseError, IngestError, LookupError};
 
 /// Why a snapshot could not be written or read. Reading never trusts a damaged file: every
 /// section is checksummed, and every value is checked before it is used.
@@ -89,6 +89,9 @@ pub enum StateError {
     /// The record cannot be stored (nothing was written or changed).
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// The erasure cannot be done (nothing was written or changed).
+    #[error(transparent)]
+    Erase(#[from] EraseError),
     /// No such record (nothing was written or changed).
     #[error(transparent)]
     Lookup(#[from] LookupError),

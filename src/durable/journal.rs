@@ -60,6 +60,11 @@ pub(crate) enum Entry {
     IngestChunk(Vec<StoredRecord>),
     IngestCommit,
     Rebuild,
+    /// `Resolver::erase` of the customer holding this record.
+    Erase {
+        source: SourceId,
+        external_id: String,
+    },
 }
 
 const ADD_SOURCE: u8 = 1;
@@ -68,6 +73,7 @@ const REMOVE: u8 = 3;
 const INGEST_CHUNK: u8 = 4;
 const INGEST_COMMIT: u8 = 5;
 const REBUILD: u8 = 6;
+const ERASE: u8 = 7;
 
 fn write_record(w: &mut Writer, r: &StoredRecord) {
     w.var(u64::from(r.source.get()));
@@ -148,6 +154,11 @@ impl Entry {
             }
             Entry::IngestCommit => w.u8(INGEST_COMMIT),
             Entry::Rebuild => w.u8(REBUILD),
+            Entry::Erase { source, external_id } => {
+                w.u8(ERASE);
+                w.var(u64::from(source.get()));
+                w.str(external_id);
+            }
         }
     }
 
@@ -166,6 +177,9 @@ impl Entry {
             }
             INGEST_COMMIT => Entry::IngestCommit,
             REBUILD => Entry::Rebuild,
+            ERASE => {
+                Entry::Erase { source: SourceId(r.var_u16()?), external_id: r.str()?.to_string() }
+            }
             _ => return Err(Malformed::Invalid("unknown entry")),
         };
         if !r.is_empty() {
@@ -396,6 +410,7 @@ mod tests {
             Entry::IngestChunk(vec![record(2), record(3)]),
             Entry::IngestCommit,
             Entry::Rebuild,
+            Entry::Erase { source: SourceId(0), external_id: "r2".into() },
         ];
         let mut bytes = header(9);
         let mut ends = vec![bytes.len()];

@@ -29,7 +29,7 @@ use crate::input::stored::StoredRecord;
 use crate::partition::events::Changes;
 #[cfg(feature = "mapping")]
 use crate::resolver::PendingIngest;
-use crate::resolver::{Resolver, ResolverBuilder};
+use crate::resolver::{EraseTarget, Erasure, Resolver, ResolverBuilder};
 
 /// Records per journal entry of a bulk load.
 const INGEST_CHUNK: usize = 2048;
@@ -495,6 +495,31 @@ impl Durable {
         Ok(self.resolver.rebuild())
     }
 
+    /// [`Resolver::erase`], then [`Durable::compact`]: when it returns, neither the resolver
+    /// nor any file of the directory holds the erased records, their keys or attributes
+    /// (the journal entry that named one of the records went with the old segment).
+    ///
+    /// The erasure is done in memory first (it decides which records go), then journaled
+    /// by one of those records, then compacted; if the journal write fails the state is
+    /// poisoned ([`StateError::Poisoned`]) and reopening the directory returns the state
+    /// before the erasure.
+    ///
+    /// # Errors
+    /// [`StateError::Erase`] as [`Resolver::erase`] (nothing changed or written); journal and
+    /// snapshot errors.
+    pub fn erase(&mut self, target: EraseTarget) -> Result<Erasure, StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let erasure = self.resolver.erase(target)?;
+        let Some((source, external_id)) = erasure.records.first().cloned() else {
+            return Ok(erasure);
+        };
+        self.write(&Entry::Erase { source, external_id }, true)?;
+        self.compact()?;
+        Ok(erasure)
+    }
+
     /// Syncs the journal to the disk now, whatever the policy.
     ///
     /// # Errors
@@ -515,6 +540,8 @@ impl Durable {
             return Err(StateError::Poisoned);
         }
         let next = self.journal.generation + 1;
+        // Keys no record carries and the text of removed records are dropped in memory too.
+        self.resolver.compact();
         snapshot::save(&self.resolver, &self.dir.join(SNAPSHOT_FILE), next)?;
         let old = std::mem::replace(
             &mut self.journal,
@@ -626,6 +653,9 @@ fn replay(
             }
             Entry::Rebuild => {
                 resolver.rebuild();
+            }
+            Entry::Erase { source, external_id } => {
+                let _ = resolver.erase(EraseTarget::record(source, external_id));
             }
         }
     }
