@@ -553,3 +553,37 @@ fn a_resolve_killed_part_way_finishes_on_the_next_run_with_the_same_ids() {
     assert!(killed > 0, "no round was killed while running (seed {seed}, runs take {took:?})");
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
+
+#[test]
+fn erase_removes_a_persons_records_from_the_state_and_keeps_the_others_ids() {
+    let state = scratch("cli-state-erase");
+    let (before, _) = resolve_state(&mapping(), &state);
+    let dir = path_str(&state);
+    let (source, id) = CRM.split_once(':').unwrap();
+    let customer = before.iter().find(|(s, i, _)| s == source && i == id).unwrap().2;
+    let members: Vec<String> = (before.iter())
+        .filter(|(_, _, c)| *c == customer)
+        .map(|(s, i, _)| format!("{s}:{i}"))
+        .collect();
+    let out = stdout(&idstitch(&["erase", "--state", dir, "--record", CRM]));
+    assert!(out.starts_with(&format!("erased customer {customer} from ")), "{out}");
+    for m in &members {
+        assert!(out.lines().any(|l| l == m), "{m} not listed: {out}");
+    }
+    // Every byte of the directory: none of the erased external ids is left.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&state).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for m in &members {
+        let (_, id) = m.split_once(':').unwrap();
+        assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()), "{id} left in the state");
+    }
+    let view = idstitch(&["view", path_str(&mapping()), CRM, "--state", dir]);
+    assert!(!view.status.success(), "the record is gone");
+    let other = before.iter().find(|(s, i, _)| format!("{s}:{i}") == OTHER).unwrap().2;
+    let out = stdout(&idstitch(&["view", path_str(&mapping()), OTHER, "--state", dir]));
+    assert!(out.contains(&other.to_string()), "the other customer keeps its id: {out}");
+    let refused = idstitch(&["erase", "--state", dir, "--key", "email"]);
+    assert_eq!(refused.status.code(), Some(1), "KIND=VALUE needed");
+}

@@ -36,6 +36,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use idstitch::mapping::write_assignments;
 use idstitch::view::ViewConfig;
+use idstitch::EraseTarget;
 
 use failure::Failure;
 use load::RecordArg;
@@ -143,6 +144,25 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
     },
+    /// Erase a person from a state directory: every record of the customer a record or a
+    /// key resolves to, with its keys and attributes.
+    ///
+    /// The state is compacted at the end, so no byte of the erased records is left in the
+    /// directory. Prints the erased customer and its records (SOURCE:ID, one per line: what a
+    /// host deletes downstream). A key shared by several customers (an office phone,
+    /// info@company.nl) is refused, listing them; erase each by record then.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["record", "key"])))]
+    Erase {
+        /// The state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// A record of the person, SOURCE:ID.
+        #[arg(long, value_name = "SOURCE:ID")]
+        record: Option<RecordArg>,
+        /// A key of the person, KIND=VALUE (the value is normalised as on ingest).
+        #[arg(long, value_name = "KIND=VALUE")]
+        key: Option<String>,
+    },
     /// Compact a state directory: fold its journal into a new snapshot.
     ///
     /// Prints the new snapshot's generation, the records and customers it holds and the bytes
@@ -226,6 +246,40 @@ fn run(command: Command) -> Result<(), Failure> {
                 Failure::new(format!("customer {customer} of {record} has no graph"))
             })?;
             Output::open(output.as_deref())?.write_text(&dot)
+        }
+        Command::Erase { state: dir, record, key } => {
+            let mut state = load::open_state(&dir, None)?;
+            let target = match (record, key) {
+                (Some(record), _) => {
+                    let source = state.source_id(record.source.trim()).ok_or_else(|| {
+                        Failure::new(format!("no source {:?} in {}", record.source, dir.display()))
+                    })?;
+                    EraseTarget::record(source, record.id)
+                }
+                (None, Some(key)) => {
+                    let (kind, value) = key.split_once('=').ok_or_else(|| {
+                        Failure::new(format!("--key {key:?}: expected KIND=VALUE"))
+                    })?;
+                    let kind = state.kind_id(kind.trim()).ok_or_else(|| {
+                        Failure::new(format!("no key kind {kind:?} in {}", dir.display()))
+                    })?;
+                    EraseTarget::key(kind, value)
+                }
+                (None, None) => return Err(Failure::new("give --record or --key")),
+            };
+            let erasure =
+                state.erase(target).map_err(|error| Failure::state("erase in", &dir, &error))?;
+            let mut text = format!(
+                "erased customer {} from {}: {} records\n",
+                erasure.customer,
+                dir.display(),
+                erasure.records.len()
+            );
+            for (source, id) in &erasure.records {
+                let name = state.source_name(*source).unwrap_or("?");
+                text.push_str(&format!("{name}:{id}\n"));
+            }
+            Output::stdout().write_text(&text)
         }
         Command::Snapshot { state: dir } => {
             let mut state = load::open_state(&dir, None)?;
