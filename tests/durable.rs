@@ -545,3 +545,29 @@ fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
     assert_eq!(d.customer_of(web, "W-1"), Some(bart));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Found by the deep crash run: a process killed while it created a journal segment left it
+/// shorter than its header; opening padded it with zeros, and the next open found no header.
+#[test]
+fn a_segment_cut_inside_its_header_is_written_afresh() {
+    let dir = temp_dir("short-header");
+    drop(open(&dir, SyncPolicy::EveryCall));
+    let segment = dir.join("journal-00000000000000000000");
+    let header = std::fs::read(&segment).unwrap();
+    for cut in 0..header.len() {
+        std::fs::write(&segment, &header[..cut]).unwrap();
+        let mut d = open(&dir, SyncPolicy::EveryCall);
+        d.upsert(
+            RecordInput::new(SourceId::from_raw(0), format!("r{cut}"))
+                .with_key(KindId::EMAIL, "a@b.nl"),
+        )
+        .unwrap();
+        drop(d);
+        let d = open(&dir, SyncPolicy::EveryCall);
+        assert_eq!(d.recovery().torn_tail, None, "cut at {cut}");
+        assert!(d.record_idx(SourceId::from_raw(0), &format!("r{cut}")).is_some(), "cut at {cut}");
+        drop(d);
+        std::fs::write(&segment, &header).unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

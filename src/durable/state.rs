@@ -227,8 +227,16 @@ impl Durable {
             // A load without its commit is cut off with the torn tail: left in, its chunks
             // would join the next load's on a later replay.
             let good_len = unfinished.unwrap_or(read.good_len);
-            Journal::reopen(segment, generation, options.sync, good_len.max(journal::HEADER_LEN))
-                .map_err(io_error("open journal"))?
+            if good_len < journal::HEADER_LEN {
+                // Killed while the segment was being created: its header is cut short, and
+                // no entry can follow it. Written afresh (extending it would leave zeros
+                // where the header belongs).
+                Journal::create(dir, generation, options.sync)
+                    .map_err(io_error("create journal"))?
+            } else {
+                Journal::reopen(segment, generation, options.sync, good_len)
+                    .map_err(io_error("open journal"))?
+            }
         } else {
             Journal::create(dir, generation, options.sync).map_err(io_error("create journal"))?
         };
