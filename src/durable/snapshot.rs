@@ -22,7 +22,7 @@ use crate::durable::error::SnapshotError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
-use crate::input::prepare::hash_key;
+use crate::input::prepare::{hash_key, hash_record};
 use crate::input::pseudonym::Pseudonymizer;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
@@ -40,6 +40,8 @@ pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
 pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
 /// Keys inserted together on loading (see `Loader::keys`).
 const KEY_BLOCK: usize = 128;
+/// Records stored together on loading (see `Loader::records`).
+const RECORD_BLOCK: usize = 64;
 
 const CONFIG: u8 = 1;
 const SOURCES: u8 = 2;
@@ -654,6 +656,20 @@ impl LoadError {
     }
 }
 
+/// A record read from a block, not stored yet.
+struct Pending<'b> {
+    slot: RecordIdx,
+    seq: u32,
+    source: SourceId,
+    external_id: &'b str,
+    hash: u64,
+    /// Its keys in `Loader::keys`.
+    keys: std::ops::Range<usize>,
+    customer: CustomerId,
+    /// Its attributes in the block's values.
+    values: std::ops::Range<usize>,
+}
+
 /// What loading collects across sections.
 #[derive(Default)]
 struct Loader {
@@ -707,63 +723,93 @@ impl Loader {
         let n_sources = resolver.state().sources.len();
         let state = resolver.state_mut();
         let n_keys = state.graph.n_keys() as u64;
+        // As keys: a block is read, the index lines and key slots it will touch are brought
+        // in together, then its records are stored.
+        let mut block: Vec<Pending<'_>> = Vec::with_capacity(RECORD_BLOCK);
+        let mut values: Vec<(usize, &str, Option<crate::Timestamp>)> = Vec::new();
         while !r.is_empty() {
-            let slot = RecordIdx(r.var_u32()?);
-            let seq = r.var_u32()?;
-            let source = SourceId(r.var_u16()?);
-            if source.index() >= n_sources {
-                return Err(LoadError::Invalid("record of an unknown source"));
-            }
-            let external_id = r.str()?;
-            state
-                .graph
-                .restore_record(slot, source, external_id, seq)
-                .map_err(LoadError::Invalid)?;
-            let n = r.count(1)?;
+            block.clear();
+            values.clear();
             self.keys.clear();
-            let mut next = 0u64;
-            let mut has_limited = false;
-            for _ in 0..n {
-                let k = next.checked_add(r.var()?).filter(|&k| k < n_keys);
-                let k = k.ok_or(LoadError::Invalid("key index out of range"))?;
-                let key = KeyIdx(k as u32);
-                has_limited |=
-                    state.kinds.entry(state.graph.key(key).kind).spec.policy.limit.is_some();
-                self.keys.push(key);
-                next = k + 1;
-            }
-            self.customers.push((slot, CustomerId(r.var()?)));
-            let n = r.count(3)?;
-            // The buffer's strings are reused from record to record: no allocation per value.
-            if self.attributes.len() < n {
-                self.attributes.resize_with(n, || crate::Attribute {
-                    name: Arc::from(""),
-                    value: String::new(),
-                    observed_at: None,
+            while block.len() < RECORD_BLOCK && !r.is_empty() {
+                let slot = RecordIdx(r.var_u32()?);
+                let seq = r.var_u32()?;
+                let source = SourceId(r.var_u16()?);
+                if source.index() >= n_sources {
+                    return Err(LoadError::Invalid("record of an unknown source"));
+                }
+                let external_id = r.str()?;
+                let n = r.count(1)?;
+                let keys_from = self.keys.len();
+                let mut next = 0u64;
+                for _ in 0..n {
+                    let k = next.checked_add(r.var()?).filter(|&k| k < n_keys);
+                    let k = k.ok_or(LoadError::Invalid("key index out of range"))?;
+                    self.keys.push(KeyIdx(k as u32));
+                    next = k + 1;
+                }
+                let customer = CustomerId(r.var()?);
+                let n = r.count(3)?;
+                let values_from = values.len();
+                for _ in 0..n {
+                    let name = usize::try_from(r.var()?).ok().filter(|&i| i < self.names.len());
+                    let name = name.ok_or(LoadError::Invalid("attribute name index"))?;
+                    let value = r.str()?;
+                    let observed_at = match r.u8()? {
+                        0 => None,
+                        1 => Some(crate::Timestamp(r.var_i64()?)),
+                        _ => return Err(LoadError::Invalid("option tag")),
+                    };
+                    values.push((name, value, observed_at));
+                }
+                let hash = hash_record(state.graph.key_hasher(), source, external_id);
+                block.push(Pending {
+                    slot,
+                    seq,
+                    source,
+                    external_id,
+                    hash,
+                    keys: keys_from..self.keys.len(),
+                    customer,
+                    values: values_from..values.len(),
                 });
             }
-            for a in &mut self.attributes[..n] {
-                let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
-                a.name = Arc::clone(name.ok_or(LoadError::Invalid("attribute name index"))?);
-                a.value.clear();
-                a.value.push_str(r.str()?);
-                a.observed_at = match r.u8()? {
-                    0 => None,
-                    1 => Some(crate::Timestamp(r.var_i64()?)),
-                    _ => return Err(LoadError::Invalid("option tag")),
-                };
+            let hashes = block.iter().map(|p| p.hash);
+            std::hint::black_box(state.graph.touch_records(hashes, &self.keys));
+            for p in &block {
+                let keys = &self.keys[p.keys.clone()];
+                state
+                    .graph
+                    .restore_record(p.slot, p.source, p.external_id, p.seq, p.hash)
+                    .map_err(LoadError::Invalid)?;
+                let has_limited = keys.iter().any(|&k| {
+                    state.kinds.entry(state.graph.key(k).kind).spec.policy.limit.is_some()
+                });
+                self.customers.push((p.slot, p.customer));
+                // The buffer's strings are reused from record to record: no allocation per
+                // value.
+                let n = p.values.len();
+                if self.attributes.len() < n {
+                    self.attributes.resize_with(n, || crate::Attribute {
+                        name: Arc::from(""),
+                        value: String::new(),
+                        observed_at: None,
+                    });
+                }
+                for (a, &(name, value, observed_at)) in
+                    self.attributes.iter_mut().zip(&values[p.values.clone()])
+                {
+                    a.name = Arc::clone(&self.names[name]);
+                    a.value.clear();
+                    a.value.push_str(value);
+                    a.observed_at = observed_at;
+                }
+                let attributes = &self.attributes[..n];
+                let too_large = |_| LoadError::Invalid("record too large");
+                state.graph.check_room(keys.len(), attributes).map_err(too_large)?;
+                state.graph.set_keys(p.slot, keys, has_limited).map_err(too_large)?;
+                state.graph.set_attributes(p.slot, attributes).map_err(too_large)?;
             }
-            let attributes = &self.attributes[..n];
-            let room = state.graph.check_room(self.keys.len(), attributes);
-            room.map_err(|_| LoadError::Invalid("record too large"))?;
-            state
-                .graph
-                .set_keys(slot, &self.keys, has_limited)
-                .map_err(|_| LoadError::Invalid("record too large"))?;
-            state
-                .graph
-                .set_attributes(slot, attributes)
-                .map_err(|_| LoadError::Invalid("record too large"))?;
         }
         Ok(())
     }

@@ -60,13 +60,15 @@ impl IdentityGraph {
         Ok(idx)
     }
 
-    /// Puts a saved record, still without keys and attributes, into slot `slot`.
+    /// Puts a saved record, still without keys and attributes, into slot `slot` (`hash`: its
+    /// [`hash_record`] under the graph's key hasher).
     pub fn restore_record(
         &mut self,
         slot: RecordIdx,
         source: SourceId,
         external_id: &str,
         seq: u32,
+        hash: u64,
     ) -> Result<(), &'static str> {
         if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID_BYTES {
             return Err("external id empty or too long");
@@ -82,7 +84,7 @@ impl IdentityGraph {
         }
         let ext_start =
             super::arena_start(self.ext_text.len(), external_id.len() + 2).map_err(|_| "full")?;
-        let hash = hash_record(&self.hasher, source, external_id);
+        debug_assert_eq!(hash, hash_record(&self.hasher, source, external_id));
         let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
         self.record_table.reserve(1, || held_records(hasher, records, ext));
         let found = self.record_table.find_or_insert(hash, |r| {
