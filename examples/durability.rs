@@ -6,7 +6,8 @@
 //! - journal: a journaled bulk ingest against the plain one; the cost of a journaled upsert
 //!   under each sync policy against the same upserts without a journal.
 //!
-//! `cargo run --release --example durability -- --records 1000000 [--dir PATH] [--upserts M]`
+//! `cargo run --release --example durability -- --records 1000000 [--dir PATH] [--upserts M]
+//! [--snapshot-only]`
 //! (the directory defaults to one under the system's temporary directory and is removed at
 //! the end; the snapshot of 10M records takes about 1 GB).
 
@@ -22,6 +23,25 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Time this thread has spent on a CPU (Linux `/proc/thread-self/schedstat`), which other
+/// work on a busy machine inflates less than wall time; `None` elsewhere.
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(text.split_whitespace().next()?.parse().ok()?))
+}
+
+/// Wall time and CPU time of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let out = f();
+    let cpu = cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
+    (out, start.elapsed(), cpu)
+}
+
+fn cpu_secs(d: Option<Duration>) -> String {
+    d.map_or("n/a".to_string(), |d| format!("{:.2} s", d.as_secs_f64()))
+}
+
 fn median_micros(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
@@ -31,6 +51,7 @@ fn median_micros(mut samples: Vec<Duration>) -> (f64, f64) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: usize = 1_000_000;
     let mut upserts: usize = 2_000;
+    let mut snapshot_only = false;
     let mut dir = std::env::temp_dir().join(format!("idstitch-durability-{}", std::process::id()));
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -39,6 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--records" => records = value()?.parse()?,
             "--upserts" => upserts = value()?.parse()?,
             "--dir" => dir = PathBuf::from(value()?),
+            "--snapshot-only" => snapshot_only = true,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -60,17 +82,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{} records, {} customers to be", inputs.len(), people);
 
     // Snapshot against a fresh bulk ingest of the same records.
-    let start = Instant::now();
-    resolver.ingest(&inputs);
-    let ingest = start.elapsed();
+    let (_, ingest, ingest_cpu) = timed(|| resolver.ingest(&inputs));
     let path = dir.join("state.snapshot");
-    let start = Instant::now();
-    resolver.save_snapshot(&path)?;
-    let save = start.elapsed();
+    let (saved, save, _) = timed(|| resolver.save_snapshot(&path));
+    saved?;
     let bytes = std::fs::metadata(&path)?.len();
-    let start = Instant::now();
-    let restored = synth::resolver_builder().load_snapshot(&path)?;
-    let load = start.elapsed();
+    let (restored, load, load_cpu) = timed(|| synth::resolver_builder().load_snapshot(&path));
+    let restored = restored?;
     assert_eq!(restored.n_customers(), resolver.n_customers());
     assert_eq!(restored.n_records(), resolver.n_records());
     println!(
@@ -84,8 +102,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs(load),
         secs(load) / secs(ingest),
     );
+    if let (Some(i), Some(l)) = (ingest_cpu, load_cpu) {
+        println!(
+            "CPU time: bulk ingest {}, load {} = {:.2}× the ingest",
+            cpu_secs(ingest_cpu),
+            cpu_secs(load_cpu),
+            secs(l) / secs(i)
+        );
+    }
     drop(restored);
     std::fs::remove_file(&path)?;
+    if snapshot_only {
+        std::fs::remove_dir_all(&dir)?;
+        return Ok(());
+    }
 
     // Journaled bulk ingest against the plain one just measured.
     let state_dir = dir.join("bulk");
