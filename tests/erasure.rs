@@ -435,8 +435,8 @@ mod suppression {
     use std::path::PathBuf;
 
     use idstitch::{
-        pseudonym, Durable, DurableOptions, EraseError, EraseTarget, KindId, RecordInput, Resolver,
-        ResolverBuilder, SnapshotError, SourceId, StateError,
+        pseudonym, Durable, DurableOptions, EraseError, EraseTarget, KindId, KindPolicy, KindSpec,
+        RecordInput, Resolver, ResolverBuilder, SnapshotError, SourceId, StateError,
     };
 
     const SECRET: &[u8] = b"suppression secret from the vault";
@@ -573,6 +573,30 @@ mod suppression {
         assert!(Resolver::builder().suppression_secret("").build().is_err());
     }
 
+    #[test]
+    fn a_suppressed_composite_key_links_nothing_in_either_mode() {
+        for mut builder in [raw_builder(), pseudonymised_builder()] {
+            let policy = KindPolicy::new(50).limit(1);
+            builder.kind("name_dob", KindSpec::composite(["name", "dob"], policy));
+            let mut resolver = builder.build().unwrap();
+            let name_dob = resolver.kind_id("name_dob").unwrap();
+            let crm = resolver.add_source("crm", 10).unwrap();
+            let person = |id: &str| {
+                RecordInput::new(crm, id)
+                    .with_attribute("name", "Jan de Vries")
+                    .with_attribute("dob", "1980-01-02")
+            };
+            resolver.upsert(person("C-1")).unwrap();
+            let erasure = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+            assert_eq!(erasure.keys.iter().filter(|(k, _)| *k == name_dob).count(), 1);
+            assert_eq!(resolver.n_suppressed(), 1);
+            let a = resolver.upsert(person("C-2")).unwrap();
+            resolver.upsert(person("C-3")).unwrap();
+            assert_eq!(a.report.values_suppressed.get(&(crm, name_dob)), Some(&1));
+            assert_ne!(resolver.customer_of(crm, "C-2"), resolver.customer_of(crm, "C-3"));
+        }
+    }
+
     fn snapshot_bytes(resolver: &Resolver) -> Vec<u8> {
         let mut bytes = Vec::new();
         resolver.write_snapshot(&mut bytes).unwrap();
@@ -624,6 +648,38 @@ mod suppression {
         assert_eq!(two_later_records(&mut restored, shop), (false, 2));
         let stored = pseudonym(b"pseudonymisation secret", JAN);
         assert_eq!(restored.records_with_key(KindId::EMAIL, &stored).len(), 2);
+    }
+
+    /// CRC-32 (IEEE), bit by bit: the snapshot header's checksum.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn snapshots_are_format_2_and_other_versions_are_refused() {
+        assert_eq!(idstitch::FORMAT_VERSION, 2);
+        let (resolver, _, _) = with_jan(&raw_builder());
+        let bytes = snapshot_bytes(&resolver);
+        assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+        assert!(raw_builder().read_snapshot(&bytes).is_ok());
+        for version in [1u32, 3] {
+            let mut old = bytes.clone();
+            old[12..16].copy_from_slice(&version.to_le_bytes());
+            let crc = crc32(&old[..24]);
+            old[24..28].copy_from_slice(&crc.to_le_bytes());
+            let result = raw_builder().read_snapshot(&old);
+            assert!(
+                matches!(result, Err(SnapshotError::UnsupportedVersion { found, supported: 2 }) if found == version),
+                "{result:?}"
+            );
+        }
     }
 
     fn temp_dir(name: &str) -> PathBuf {

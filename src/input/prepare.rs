@@ -117,7 +117,8 @@ pub(crate) struct PreparedChunk {
     /// Per input record, in order: the hash of its `(source, external id)` in the record
     /// index (0 for a record that cannot be stored).
     pub record_hashes: Vec<u64>,
-    /// Values that failed normalisation (only `values_rejected` is filled in).
+    /// Values that failed normalisation and values on the suppression list (only
+    /// `values_rejected` and `values_suppressed` are filled in).
     pub rejected: IngestReport,
     part: String,
     /// The record's composite parts normalised so far, back to back (see `part_states`).
@@ -181,7 +182,7 @@ fn append_value(
         None => {
             text.push_str(value);
             let suppressed = !suppression.is_empty() && suppression.contains_value(kind, value);
-            (((suppressed).then_some(true), 0), suppressed)
+            ((suppressed.then_some(true), 0), suppressed)
         }
         Some(p) => {
             let denied = kinds.is_denied(kind, value);
