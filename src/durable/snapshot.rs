@@ -983,8 +983,10 @@ impl ResolverBuilder {
     }
 
     /// Reads a resolver back from a snapshot, configured by this builder, which must be
-    /// configured as the resolver that saved it was (kinds, policies, phone country; custom
-    /// normalisers are matched by kind name).
+    /// configured as the resolver that saved it was (kinds, policies, phone country, secrets;
+    /// custom normalisers are matched by kind name). A raw-mode suppression secret
+    /// ([`ResolverBuilder::suppression_secret`]) must match the snapshot's, or is adopted by
+    /// a snapshot that has none.
     ///
     /// # Errors
     /// As [`Resolver::load_snapshot`], and [`SnapshotError::ConfigMismatch`] when the
