@@ -55,6 +55,10 @@ pub enum ConfigError {
     /// empty secret, which anyone could use to confirm a guessed value.
     #[error("the pseudonymisation secret is empty")]
     EmptySecret,
+    /// [`ResolverBuilder::suppression_secret`](crate::ResolverBuilder::suppression_secret)
+    /// was given an empty secret, which anyone could use to confirm a guessed value.
+    #[error("the suppression secret is empty")]
+    EmptySuppressionSecret,
 }
 
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);
@@ -102,8 +106,9 @@ pub enum LookupError {
     },
 }
 
-/// Why nothing was erased. Returned by [`Resolver::erase`](crate::Resolver::erase), which
-/// then changed nothing.
+/// Why nothing was erased. Returned by [`Resolver::erase`](crate::Resolver::erase) and
+/// [`Resolver::erase_and_suppress`](crate::Resolver::erase_and_suppress), which then changed
+/// nothing.
 ///
 /// The messages name kinds, sources and customers but never the value or external id asked
 /// for: erasure requests are about people, and error messages end up in logs. The fields
@@ -156,4 +161,10 @@ pub enum EraseError {
         /// The customers whose records carry it, ascending.
         customers: Vec<CustomerId>,
     },
+    /// [`Resolver::erase_and_suppress`](crate::Resolver::erase_and_suppress) in raw mode
+    /// without a suppression secret
+    /// ([`ResolverBuilder::suppression_secret`](crate::ResolverBuilder::suppression_secret)):
+    /// the list keeps keyed hashes, never values, so it needs a key.
+    #[error("suppression needs a secret: configure the builder's suppression_secret")]
+    NoSuppressionSecret,
 }

@@ -587,3 +587,46 @@ fn erase_removes_a_persons_records_from_the_state_and_keeps_the_others_ids() {
     let refused = idstitch(&["erase", "--state", dir, "--key", "email"]);
     assert_eq!(refused.status.code(), Some(1), "KIND=VALUE needed");
 }
+
+#[test]
+fn erase_suppress_needs_the_secret_and_later_runs_report_the_suppressed_values() {
+    let state = scratch("cli-state-suppress");
+    resolve_state(&mapping(), &state);
+    let dir = path_str(&state);
+    let with_secret = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_idstitch"))
+            .args(args)
+            .env("IDSTITCH_SUPPRESSION_SECRET", "cli test secret")
+            .output()
+            .expect("the binary runs")
+    };
+    let without = Command::new(env!("CARGO_BIN_EXE_idstitch"))
+        .args(["erase", "--state", dir, "--record", CRM, "--suppress"])
+        .env_remove("IDSTITCH_SUPPRESSION_SECRET")
+        .output()
+        .expect("the binary runs");
+    let message = one_line_failure(&without, 1);
+    assert!(message.contains("IDSTITCH_SUPPRESSION_SECRET"), "{message}");
+
+    let out = with_secret(&["erase", "--state", dir, "--record", CRM, "--suppress"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("erased customer "));
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(said.contains("suppressed "), "{said}");
+
+    // The state's list is keyed by the secret: opening it needs the variable.
+    let refused = Command::new(env!("CARGO_BIN_EXE_idstitch"))
+        .args(["snapshot", "--state", dir])
+        .env_remove("IDSTITCH_SUPPRESSION_SECRET")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(with_secret(&["snapshot", "--state", dir]).status.success());
+
+    // The files still hold the erased records: brought back, their keys link nothing.
+    let again = with_secret(&["resolve", path_str(&mapping()), "--state", dir]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let summary = String::from_utf8_lossy(&again.stderr).to_string();
+    assert!(summary.contains("suppressed"), "{summary}");
+    std::fs::remove_dir_all(&state).expect("cleaned up");
+}

@@ -428,3 +428,332 @@ fn erasing_in_pseudonymised_mode_leaves_neither_values_nor_pseudonyms() {
         assert!(after.contains(key.as_str()), "pseudonym {key} of someone not erased is gone");
     }
 }
+
+// ---- Suppression: erased keys that later records carry link nothing. ----
+
+mod suppression {
+    use std::path::PathBuf;
+
+    use idstitch::{
+        pseudonym, Durable, DurableOptions, EraseError, EraseTarget, KindId, KindPolicy, KindSpec,
+        RecordInput, Resolver, ResolverBuilder, SnapshotError, SourceId, StateError,
+    };
+
+    const SECRET: &[u8] = b"suppression secret from the vault";
+    const JAN: &str = "jan.suppressed@example.nl";
+
+    fn raw_builder() -> ResolverBuilder {
+        let mut builder = Resolver::builder();
+        builder.default_country("NL").suppression_secret(SECRET);
+        builder
+    }
+
+    fn pseudonymised_builder() -> ResolverBuilder {
+        let mut builder = Resolver::builder();
+        builder.default_country("NL").pseudonymize(b"pseudonymisation secret");
+        builder
+    }
+
+    /// A resolver holding Jan (crm C-1: customer number, e-mail, phone), with sources crm
+    /// and shop.
+    fn with_jan(builder: &ResolverBuilder) -> (Resolver, SourceId, SourceId) {
+        let mut resolver = builder.build().unwrap();
+        let crm = resolver.add_source("crm", 10).unwrap();
+        let shop = resolver.add_source("shop", 5).unwrap();
+        resolver
+            .upsert(
+                RecordInput::new(crm, "C-1")
+                    .with_key(KindId::CUSTOMER_NO, "1")
+                    .with_key(KindId::EMAIL, JAN)
+                    .with_key(KindId::PHONE, "06 1234 5678"),
+            )
+            .unwrap();
+        (resolver, crm, shop)
+    }
+
+    /// Two shop records carrying Jan's e-mail (written differently): whether they are one
+    /// customer, and how many suppressed values their upserts counted.
+    fn two_later_records(resolver: &mut Resolver, shop: SourceId) -> (bool, u64) {
+        let a = resolver
+            .upsert(
+                RecordInput::new(shop, "S-1").with_key(KindId::EMAIL, " Jan.Suppressed@Example.NL"),
+            )
+            .unwrap();
+        let b =
+            resolver.upsert(RecordInput::new(shop, "S-2").with_key(KindId::EMAIL, JAN)).unwrap();
+        let linked = resolver.customer_of(shop, "S-1") == resolver.customer_of(shop, "S-2");
+        (linked, a.report.n_values_suppressed() + b.report.n_values_suppressed())
+    }
+
+    fn linked(resolver: &Resolver, shop: SourceId) -> bool {
+        resolver.customer_of(shop, "S-1") == resolver.customer_of(shop, "S-2")
+    }
+
+    #[test]
+    fn a_suppressed_email_links_nothing_and_is_counted_and_without_suppression_it_links() {
+        for builder in [raw_builder(), pseudonymised_builder()] {
+            let (mut resolver, crm, shop) = with_jan(&builder);
+            let erasure = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+            assert_eq!(erasure.keys.len(), 3);
+            assert_eq!((erasure.suppressed, resolver.n_suppressed()), (3, 3));
+            let (linked, counted) = two_later_records(&mut resolver, shop);
+            assert!(!linked, "a suppressed e-mail links nothing");
+            assert_eq!(counted, 2);
+            // The key is stored (looked up), just denied.
+            assert_eq!(resolver.records_with_key(KindId::EMAIL, JAN).len(), 2);
+
+            // Control: erased without suppression, the same records link.
+            let (mut control, crm, shop) = with_jan(&builder);
+            let erasure = control.erase(EraseTarget::record(crm, "C-1")).unwrap();
+            assert_eq!((erasure.suppressed, control.n_suppressed()), (0, 0));
+            assert_eq!(two_later_records(&mut control, shop), (true, 0));
+        }
+    }
+
+    #[test]
+    fn bulk_ingest_counts_and_suppresses_on_every_path() {
+        let (mut resolver, crm, shop) = with_jan(&raw_builder());
+        resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        // Enough records for several chunks, so the second core prepares some (rayon).
+        let records: Vec<RecordInput> = (0..5000)
+            .map(|i| {
+                let email = if i % 1000 == 0 { JAN.to_string() } else { format!("p{i}@x.nl") };
+                RecordInput::new(shop, format!("B-{i}")).with_key(KindId::EMAIL, email)
+            })
+            .collect();
+        let report = resolver.ingest(records).report;
+        assert_eq!(report.values_suppressed.get(&(shop, KindId::EMAIL)), Some(&5));
+        let customers: std::collections::BTreeSet<_> =
+            (0..5).map(|i| resolver.customer_of(shop, &format!("B-{}", i * 1000))).collect();
+        assert_eq!(customers.len(), 5, "the five records carrying the e-mail stay apart");
+    }
+
+    #[test]
+    fn kept_keys_are_not_suppressed() {
+        let mut resolver = raw_builder().build().unwrap();
+        let crm = resolver.add_source("crm", 10).unwrap();
+        let shop = resolver.add_source("shop", 5).unwrap();
+        let office = "020 123 4567";
+        for (id, number) in [("C-1", "1"), ("C-2", "2")] {
+            resolver
+                .upsert(
+                    RecordInput::new(crm, id)
+                        .with_key(KindId::CUSTOMER_NO, number)
+                        .with_key(KindId::PHONE, office),
+                )
+                .unwrap();
+        }
+        resolver
+            .upsert(
+                RecordInput::new(crm, "C-1")
+                    .with_key(KindId::CUSTOMER_NO, "1")
+                    .with_key(KindId::PHONE, office)
+                    .with_key(KindId::EMAIL, JAN),
+            )
+            .unwrap();
+        let erasure = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        assert_eq!(erasure.kept_keys, [(KindId::PHONE, "+31201234567".to_string())]);
+        assert_eq!(resolver.n_suppressed(), 2, "customer number and e-mail, not the phone");
+        let changes =
+            resolver.upsert(RecordInput::new(shop, "S-1").with_key(KindId::PHONE, office)).unwrap();
+        assert_eq!(changes.report.n_values_suppressed(), 0);
+        assert_eq!(resolver.customer_of(shop, "S-1"), resolver.customer_of(crm, "C-2"));
+        // The erased key was created afresh by a later record, denied.
+        assert_eq!(two_later_records(&mut resolver, shop), (false, 2));
+    }
+
+    #[test]
+    fn raw_mode_without_a_secret_is_a_typed_error_and_changes_nothing() {
+        let mut builder = Resolver::builder();
+        builder.default_country("NL");
+        let (mut resolver, crm, _) = with_jan(&builder);
+        let result = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1"));
+        assert_eq!(result, Err(EraseError::NoSuppressionSecret));
+        assert_eq!((resolver.n_records(), resolver.n_suppressed()), (1, 0));
+        assert!(Resolver::builder().suppression_secret("").build().is_err());
+    }
+
+    #[test]
+    fn a_suppressed_composite_key_links_nothing_in_either_mode() {
+        for mut builder in [raw_builder(), pseudonymised_builder()] {
+            let policy = KindPolicy::new(50).limit(1);
+            builder.kind("name_dob", KindSpec::composite(["name", "dob"], policy));
+            let mut resolver = builder.build().unwrap();
+            let name_dob = resolver.kind_id("name_dob").unwrap();
+            let crm = resolver.add_source("crm", 10).unwrap();
+            let person = |id: &str| {
+                RecordInput::new(crm, id)
+                    .with_attribute("name", "Jan de Vries")
+                    .with_attribute("dob", "1980-01-02")
+            };
+            resolver.upsert(person("C-1")).unwrap();
+            let erasure = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+            assert_eq!(erasure.keys.iter().filter(|(k, _)| *k == name_dob).count(), 1);
+            assert_eq!(resolver.n_suppressed(), 1);
+            let a = resolver.upsert(person("C-2")).unwrap();
+            resolver.upsert(person("C-3")).unwrap();
+            assert_eq!(a.report.values_suppressed.get(&(crm, name_dob)), Some(&1));
+            assert_ne!(resolver.customer_of(crm, "C-2"), resolver.customer_of(crm, "C-3"));
+        }
+    }
+
+    fn snapshot_bytes(resolver: &Resolver) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        resolver.write_snapshot(&mut bytes).unwrap();
+        bytes
+    }
+
+    fn contains(bytes: &[u8], text: &str) -> bool {
+        bytes.windows(text.len()).any(|w| w == text.as_bytes())
+    }
+
+    #[test]
+    fn snapshots_keep_the_list_and_no_value_and_need_the_secret() {
+        // Raw mode.
+        let (mut resolver, crm, shop) = with_jan(&raw_builder());
+        resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        let bytes = snapshot_bytes(&resolver);
+        for value in [JAN, "Jan.Suppressed", "+31612345678", "0612345678"] {
+            assert!(!contains(&bytes, value), "{value} in the snapshot");
+        }
+        assert!(matches!(Resolver::read_snapshot(&bytes), Err(SnapshotError::SecretRequired)));
+        let mut wrong = Resolver::builder();
+        wrong.default_country("NL").suppression_secret(b"another secret");
+        assert!(matches!(wrong.read_snapshot(&bytes), Err(SnapshotError::ConfigMismatch { .. })));
+        let mut missing = Resolver::builder();
+        missing.default_country("NL");
+        assert!(matches!(missing.read_snapshot(&bytes), Err(SnapshotError::ConfigMismatch { .. })));
+        let mut restored = raw_builder().read_snapshot(&bytes).unwrap();
+        assert_eq!(restored.n_suppressed(), 3);
+        assert_eq!(two_later_records(&mut restored, shop), (false, 2));
+
+        // Through files, after the later records: the denied keys stay denied.
+        let dir = std::env::temp_dir().join(format!("idstitch-suppress-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        restored.save_snapshot(dir.join("s.snapshot")).unwrap();
+        let mut again = raw_builder().load_snapshot(dir.join("s.snapshot")).unwrap();
+        assert!(!linked(&again, shop));
+        again.upsert(RecordInput::new(shop, "S-3").with_key(KindId::EMAIL, JAN)).unwrap();
+        assert_ne!(again.customer_of(shop, "S-3"), again.customer_of(shop, "S-1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // Pseudonymised mode: the list holds pseudonyms, no extra secret.
+        let builder = pseudonymised_builder();
+        let (mut resolver, crm, shop) = with_jan(&builder);
+        resolver.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        let bytes = snapshot_bytes(&resolver);
+        assert!(!contains(&bytes, JAN));
+        let mut restored = builder.read_snapshot(&bytes).unwrap();
+        assert_eq!(restored.n_suppressed(), 3);
+        assert_eq!(two_later_records(&mut restored, shop), (false, 2));
+        let stored = pseudonym(b"pseudonymisation secret", JAN);
+        assert_eq!(restored.records_with_key(KindId::EMAIL, &stored).len(), 2);
+    }
+
+    /// CRC-32 (IEEE), bit by bit: the snapshot header's checksum.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn snapshots_are_format_2_and_other_versions_are_refused() {
+        assert_eq!(idstitch::FORMAT_VERSION, 2);
+        let (resolver, _, _) = with_jan(&raw_builder());
+        let bytes = snapshot_bytes(&resolver);
+        assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+        assert!(raw_builder().read_snapshot(&bytes).is_ok());
+        for version in [1u32, 3] {
+            let mut old = bytes.clone();
+            old[12..16].copy_from_slice(&version.to_le_bytes());
+            let crc = crc32(&old[..24]);
+            old[24..28].copy_from_slice(&crc.to_le_bytes());
+            let result = raw_builder().read_snapshot(&old);
+            assert!(
+                matches!(result, Err(SnapshotError::UnsupportedVersion { found, supported: 2 }) if found == version),
+                "{result:?}"
+            );
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("idstitch-suppress-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_durable_state_keeps_the_list_through_reopens() {
+        let dir = temp_dir("durable");
+        let builder = raw_builder();
+        let options = DurableOptions::default();
+        let mut state = Durable::open_with(&dir, &builder, options.clone()).unwrap();
+        let crm = state.add_source("crm", 10).unwrap();
+        let shop = state.add_source("shop", 5).unwrap();
+        state.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, JAN)).unwrap();
+        let erasure = state.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        assert_eq!(erasure.suppressed, 1);
+        // After the erasure's compaction, no file of the directory holds the e-mail.
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        assert!(!contains(&bytes, JAN), "the e-mail is in the files");
+        state.upsert(RecordInput::new(shop, "S-1").with_key(KindId::EMAIL, JAN)).unwrap();
+        drop(state);
+
+        // Snapshot (the erasure compacted) and journal (the upsert after it).
+        let mut state = Durable::open_with(&dir, &builder, options.clone()).unwrap();
+        assert!(state.recovery().entries_replayed > 0);
+        assert_eq!(state.n_suppressed(), 1);
+        let changes =
+            state.upsert(RecordInput::new(shop, "S-2").with_key(KindId::EMAIL, JAN)).unwrap();
+        assert_eq!(changes.report.n_values_suppressed(), 1);
+        assert!(!linked(&state, shop));
+        state.compact().unwrap();
+        drop(state);
+
+        let state = Durable::open_with(&dir, &builder, options.clone()).unwrap();
+        assert!(!linked(&state, shop));
+        drop(state);
+        // Without the secret, or with another: typed errors.
+        let missing = Durable::open(&dir, options.clone());
+        assert!(matches!(missing, Err(StateError::Snapshot(SnapshotError::SecretRequired))));
+        let other = DurableOptions::default().suppression_secret(b"another");
+        let wrong = Durable::open(&dir, other);
+        assert!(matches!(wrong, Err(StateError::Snapshot(SnapshotError::ConfigMismatch { .. }))));
+        let state = Durable::open(&dir, options.suppression_secret(SECRET)).unwrap();
+        assert_eq!(state.n_suppressed(), 1);
+        drop(state);
+
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_state_without_a_secret_adopts_one_and_refuses_suppression_without() {
+        let dir = temp_dir("adopt");
+        let mut plain = Resolver::builder();
+        plain.default_country("NL");
+        let mut state = Durable::open_with(&dir, &plain, DurableOptions::default()).unwrap();
+        let crm = state.add_source("crm", 10).unwrap();
+        state.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, JAN)).unwrap();
+        let refused = state.erase_and_suppress(EraseTarget::record(crm, "C-1"));
+        assert!(matches!(refused, Err(StateError::Erase(EraseError::NoSuppressionSecret))));
+        assert_eq!(state.n_records(), 1);
+        drop(state);
+        let mut state =
+            Durable::open_with(&dir, &raw_builder(), DurableOptions::default()).unwrap();
+        state.erase_and_suppress(EraseTarget::record(crm, "C-1")).unwrap();
+        assert_eq!(state.n_suppressed(), 1);
+        drop(state);
+        assert!(Durable::open_with(&dir, &plain, DurableOptions::default()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -66,9 +66,13 @@ pub enum SnapshotError {
         /// The kind.
         kind: String,
     },
-    /// The snapshot is pseudonymised: open it with a builder holding its secret
-    /// ([`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize)).
-    #[error("the snapshot is pseudonymised: open it with the builder that holds its secret")]
+    /// The snapshot is pseudonymised, or keys its suppression list with a raw-mode secret:
+    /// open it with a builder holding its secret
+    /// ([`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize),
+    /// [`ResolverBuilder::suppression_secret`](crate::ResolverBuilder::suppression_secret);
+    /// for a [`Durable`](crate::Durable) state also
+    /// [`DurableOptions::suppression_secret`](crate::DurableOptions::suppression_secret)).
+    #[error("the snapshot is pseudonymised or has a suppression secret: open it with the secret")]
     SecretRequired,
     /// The builder's kinds, policies or phone country differ from the snapshot's: the saved
     /// partition would not be the one this configuration gives.

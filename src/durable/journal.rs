@@ -60,10 +60,12 @@ pub(crate) enum Entry {
     IngestChunk(Vec<StoredRecord>),
     IngestCommit,
     Rebuild,
-    /// `Resolver::erase` of the customer holding this record.
+    /// `Resolver::erase` of the customer holding this record, or
+    /// `Resolver::erase_and_suppress` if `suppress`.
     Erase {
         source: SourceId,
         external_id: String,
+        suppress: bool,
     },
 }
 
@@ -74,6 +76,7 @@ const INGEST_CHUNK: u8 = 4;
 const INGEST_COMMIT: u8 = 5;
 const REBUILD: u8 = 6;
 const ERASE: u8 = 7;
+const ERASE_SUPPRESS: u8 = 8;
 
 fn write_record(w: &mut Writer, r: &StoredRecord) {
     w.var(u64::from(r.source.get()));
@@ -154,8 +157,8 @@ impl Entry {
             }
             Entry::IngestCommit => w.u8(INGEST_COMMIT),
             Entry::Rebuild => w.u8(REBUILD),
-            Entry::Erase { source, external_id } => {
-                w.u8(ERASE);
+            Entry::Erase { source, external_id, suppress } => {
+                w.u8(if *suppress { ERASE_SUPPRESS } else { ERASE });
                 w.var(u64::from(source.get()));
                 w.str(external_id);
             }
@@ -177,9 +180,11 @@ impl Entry {
             }
             INGEST_COMMIT => Entry::IngestCommit,
             REBUILD => Entry::Rebuild,
-            ERASE => {
-                Entry::Erase { source: SourceId(r.var_u16()?), external_id: r.str()?.to_string() }
-            }
+            tag @ (ERASE | ERASE_SUPPRESS) => Entry::Erase {
+                source: SourceId(r.var_u16()?),
+                external_id: r.str()?.to_string(),
+                suppress: tag == ERASE_SUPPRESS,
+            },
             _ => return Err(Malformed::Invalid("unknown entry")),
         };
         if !r.is_empty() {
@@ -410,7 +415,8 @@ mod tests {
             Entry::IngestChunk(vec![record(2), record(3)]),
             Entry::IngestCommit,
             Entry::Rebuild,
-            Entry::Erase { source: SourceId(0), external_id: "r2".into() },
+            Entry::Erase { source: SourceId(0), external_id: "r2".into(), suppress: false },
+            Entry::Erase { source: SourceId(1), external_id: "r3".into(), suppress: true },
         ];
         let mut bytes = header(9);
         let mut ends = vec![bytes.len()];

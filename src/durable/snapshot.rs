@@ -2,8 +2,8 @@
 //!
 //! A header (magic number, format version, generation, its own CRC-32), then sections, each
 //! `tag, length, payload, CRC-32`: configuration, sources (and the counts to come), keys,
-//! attribute names, records (each with its customer id), free record slots, and an end
-//! section with the counts. Large sections are split (at most [`KEYS_PER_SECTION`] keys,
+//! attribute names, records (each with its customer id), free record slots, the suppression
+//! list (keyed hashes), and an end section with the counts. Large sections are split (at most [`KEYS_PER_SECTION`] keys,
 //! [`RECORDS_PER_SECTION`] records each), so neither side holds more than one section in
 //! memory besides the resolver itself. Loading joins the saved clusters directly instead of
 //! linking the graph again. Saving writes a
@@ -24,6 +24,7 @@ use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::prepare::{hash_key, hash_record};
 use crate::input::pseudonym::Pseudonymizer;
+use crate::input::suppress::SUPPRESSION_VERIFIER;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
 use crate::store::graph::KeyFlags;
@@ -32,7 +33,7 @@ use crate::store::graph::KeyFlags;
 pub(crate) const MAGIC: &[u8; 8] = b"IDSTITCH";
 const SNAPSHOT: &[u8; 4] = b"SNAP";
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 28;
 /// Sections larger than this are refused as corrupt before anything is allocated.
 const MAX_SECTION: u64 = 1 << 31;
@@ -49,6 +50,7 @@ const KEYS: u8 = 3;
 const NAMES: u8 = 4;
 const RECORDS: u8 = 5;
 const FREE: u8 = 6;
+const SUPPRESSED: u8 = 7;
 const END: u8 = 0xff;
 
 /// What the secret's verifier is the pseudonym of.
@@ -62,6 +64,7 @@ fn section_name(tag: u8) -> &'static str {
         NAMES => "attribute names",
         RECORDS => "records",
         FREE => "free slots",
+        SUPPRESSED => "suppression list",
         END => "end",
         _ => "unknown section",
     }
@@ -73,6 +76,7 @@ pub(crate) fn encode_config(
     kinds: &[(String, KindSpec)],
     ctx: &NormalizeContext,
     pseudonymizer: Option<&Pseudonymizer>,
+    suppression_secret: Option<&Pseudonymizer>,
     w: &mut Writer,
 ) {
     // Pseudonymised mode: a pseudonym of a value no normaliser gives, which tells whether a
@@ -80,6 +84,12 @@ pub(crate) fn encode_config(
     let mut verifier = String::new();
     if let Some(p) = pseudonymizer {
         p.push_pseudonym(SECRET_VERIFIER, &mut verifier);
+    }
+    w.str(&verifier);
+    // Raw mode with a suppression secret: the same for that secret.
+    verifier.clear();
+    if let Some(p) = suppression_secret {
+        p.push_pseudonym(SUPPRESSION_VERIFIER, &mut verifier);
     }
     w.str(&verifier);
     w.opt_var(ctx.default_calling_code.map(u64::from));
@@ -124,14 +134,23 @@ fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
     let mut config = Writer::default();
     let specs: Vec<(String, KindSpec)> =
         (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
-    encode_config(&specs, state.ctx, state.kinds.pseudonymizer.as_ref(), &mut config);
+    let (pseudonymizer, suppression) =
+        (state.kinds.pseudonymizer.as_ref(), state.suppression.secret());
+    encode_config(&specs, state.ctx, pseudonymizer, suppression, &mut config);
     config.buf
 }
 
 /// A builder configured as the snapshot's configuration says, or why a file cannot configure
 /// one alone.
-fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, SnapshotError>, Malformed> {
+///
+/// The flag says whether the file keys a suppression list with a raw-mode secret (whose
+/// verifier the builder must then match).
+#[allow(clippy::type_complexity)]
+fn decode_config(
+    r: &mut Reader<'_>,
+) -> Result<(Result<ResolverBuilder, SnapshotError>, bool), Malformed> {
     let pseudonymized = !r.str()?.is_empty();
+    let suppression_keyed = !r.str()?.is_empty();
     let code = r.opt_var()?;
     let ctx = NormalizeContext {
         default_calling_code: code
@@ -180,11 +199,12 @@ fn decode_config(r: &mut Reader<'_>) -> Result<Result<ResolverBuilder, SnapshotE
         let policy = KindPolicy { limit, priority, generic_cap, deny, builtin_placeholders, links };
         builder.kind(&name, KindSpec { normalizer, policy, composite });
     }
-    Ok(match custom {
+    let builder = match custom {
         _ if pseudonymized => Err(SnapshotError::SecretRequired),
         Some(kind) => Err(SnapshotError::CustomNormalizer { kind }),
         None => Ok(builder),
-    })
+    };
+    Ok((builder, suppression_keyed))
 }
 
 /// Writes sections to a file, each with its CRC-32.
@@ -332,6 +352,15 @@ pub(crate) fn write_state(
     }
     s.flush_section(FREE)?;
 
+    // Keyed hashes only: `(kind, 32 bytes)`, ascending.
+    let suppression = state.suppression;
+    s.w.var(suppression.len() as u64);
+    for (kind, digest) in suppression.entries() {
+        s.w.var(u64::from(kind.get()));
+        s.w.buf.extend_from_slice(digest);
+    }
+    s.flush_section(SUPPRESSED)?;
+
     let partition = state.partition;
     s.w.var(u64::from(n_keys));
     s.w.var(graph.n_records() as u64);
@@ -444,8 +473,11 @@ impl<R: Read> SectionReader<R> {
 
 /// How a snapshot is opened: configured by itself, or by the host's builder (required when a
 /// kind has a custom normaliser), which must match it.
+///
+/// `FromFile` may carry a raw-mode suppression secret: required when the file keys its
+/// suppression list with one (and checked against its verifier), adopted when it has none.
 pub(crate) enum Opener<'a> {
-    FromFile,
+    FromFile(Option<&'a Pseudonymizer>),
     With(&'a ResolverBuilder),
 }
 
@@ -487,6 +519,8 @@ pub(crate) fn read_state(
     let mut loader = Loader::default();
     let mut resolver: Option<Resolver> = None;
     let mut expected = CONFIG;
+    // Whether the configuration keys a suppression list with a raw-mode secret.
+    let mut file_keyed = false;
     loop {
         let (tag, offset) = s.next()?;
         let section = section_name(tag);
@@ -501,6 +535,7 @@ pub(crate) fn read_state(
             SOURCES => tag == SOURCES,
             KEYS => tag == KEYS || tag == NAMES,
             RECORDS => tag == RECORDS || tag == FREE,
+            SUPPRESSED => tag == SUPPRESSED,
             END => tag == END,
             _ => false,
         };
@@ -510,16 +545,33 @@ pub(crate) fn read_state(
         let mut r = Reader::new(&s.buf);
         match tag {
             CONFIG => {
-                let from_file = decode_config(&mut r).map_err(malformed)?;
+                let from_file;
+                (from_file, file_keyed) = decode_config(&mut r).map_err(malformed)?;
                 let built = match opener {
-                    Opener::FromFile => from_file?.build()?,
+                    Opener::FromFile(secret) => {
+                        let mut builder = from_file?;
+                        if let Some(secret) = secret {
+                            builder.suppression_state(secret.clone());
+                        }
+                        if file_keyed {
+                            if secret.is_none() {
+                                return Err(SnapshotError::SecretRequired);
+                            }
+                            if config_of(&builder, true) != s.buf {
+                                return Err(SnapshotError::ConfigMismatch {
+                                    what: "another suppression secret".to_string(),
+                                });
+                            }
+                        }
+                        builder.build()?
+                    }
                     Opener::With(builder) => {
-                        let (kinds, ctx, pseudonymizer) = builder.config();
-                        let mut mine = Writer::default();
-                        encode_config(kinds, ctx, pseudonymizer, &mut mine);
-                        if mine.buf != s.buf {
+                        // A builder's suppression secret is adopted by a snapshot without
+                        // one (whose list is empty): the rest must match.
+                        let adopt = !file_keyed && builder.effective_suppression_secret().is_some();
+                        if config_of(builder, !adopt) != s.buf {
                             return Err(SnapshotError::ConfigMismatch {
-                                what: describe_mismatch(from_file, builder),
+                                what: describe_mismatch(from_file, file_keyed, builder),
                             });
                         }
                         builder.build()?
@@ -568,6 +620,28 @@ pub(crate) fn read_state(
                     .map(|_| r.var_u32().map(RecordIdx))
                     .collect::<Result<_, _>>()
                     .map_err(malformed)?;
+                expected = SUPPRESSED;
+            }
+            SUPPRESSED => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                let n = r.count(33).map_err(malformed)?;
+                let state = resolver.state_mut();
+                if n > 0 && state.kinds.pseudonymizer.is_none() && !file_keyed {
+                    return Err(corrupt("a suppression list without a secret"));
+                }
+                for _ in 0..n {
+                    let kind = KindId(r.var_u16().map_err(malformed)?);
+                    if state.kinds.get(kind).is_none() {
+                        return Err(corrupt("unknown kind"));
+                    }
+                    let mut digest = [0u8; 32];
+                    for byte in &mut digest {
+                        *byte = r.u8().map_err(malformed)?;
+                    }
+                    if !state.suppression.insert(kind, digest) {
+                        return Err(corrupt("repeated suppression entry"));
+                    }
+                }
                 expected = END;
             }
             END => {
@@ -597,14 +671,32 @@ pub(crate) fn read_state(
     }
 }
 
+/// The configuration bytes `builder` gives (with its suppression secret's verifier if
+/// `with_suppression`).
+fn config_of(builder: &ResolverBuilder, with_suppression: bool) -> Vec<u8> {
+    let (kinds, ctx, pseudonymizer) = builder.config();
+    let suppression = builder.effective_suppression_secret().filter(|_| with_suppression);
+    let mut mine = Writer::default();
+    encode_config(kinds, ctx, pseudonymizer, suppression, &mut mine);
+    mine.buf
+}
+
 /// Names the first difference between a snapshot's configuration and a builder's.
 fn describe_mismatch(
     from_file: Result<ResolverBuilder, SnapshotError>,
+    file_keyed: bool,
     builder: &ResolverBuilder,
 ) -> String {
     let pseudonymized = builder.config().2.is_some();
+    let keyed = builder.effective_suppression_secret().is_some();
     let file = match from_file {
         Ok(_) if pseudonymized => return "the snapshot is not pseudonymised".to_string(),
+        Ok(_) if file_keyed && !keyed => {
+            return "the snapshot keys its suppression list with a secret".to_string()
+        }
+        Ok(_) if file_keyed => {
+            return "another suppression secret, or other kinds or policies".to_string()
+        }
         Ok(file) => file,
         Err(SnapshotError::SecretRequired) if pseudonymized => {
             return "another pseudonymisation secret, or other kinds or policies".to_string()
@@ -887,7 +979,7 @@ impl Resolver {
     /// is cut short or damaged (every section is checksummed and every value checked), or
     /// uses a custom normaliser (open it with [`ResolverBuilder::load_snapshot`] then).
     pub fn load_snapshot(path: impl AsRef<Path>) -> Result<Resolver, SnapshotError> {
-        load(path.as_ref(), Opener::FromFile).map(|(resolver, _)| resolver)
+        load(path.as_ref(), Opener::FromFile(None)).map(|(resolver, _)| resolver)
     }
 }
 
@@ -923,7 +1015,7 @@ impl Resolver {
     /// # Errors
     /// As [`Resolver::load_snapshot`].
     pub fn read_snapshot(bytes: &[u8]) -> Result<Resolver, SnapshotError> {
-        read_state(bytes, bytes.len() as u64, Opener::FromFile).map(|(resolver, _)| resolver)
+        read_state(bytes, bytes.len() as u64, Opener::FromFile(None)).map(|(resolver, _)| resolver)
     }
 }
 
@@ -937,8 +1029,10 @@ impl ResolverBuilder {
     }
 
     /// Reads a resolver back from a snapshot, configured by this builder, which must be
-    /// configured as the resolver that saved it was (kinds, policies, phone country; custom
-    /// normalisers are matched by kind name).
+    /// configured as the resolver that saved it was (kinds, policies, phone country, secrets;
+    /// custom normalisers are matched by kind name). A raw-mode suppression secret
+    /// ([`ResolverBuilder::suppression_secret`]) must match the snapshot's, or is adopted by
+    /// a snapshot that has none.
     ///
     /// # Errors
     /// As [`Resolver::load_snapshot`], and [`SnapshotError::ConfigMismatch`] when the

@@ -14,15 +14,14 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "mapping")]
 use ahash::AHashMap;
 
-#[cfg(doc)]
-use crate::durable::error::SnapshotError;
-use crate::durable::error::{io_error, StateError};
+use crate::durable::error::{io_error, SnapshotError, StateError};
 use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
 use crate::durable::snapshot::{self, Opener};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, EraseError};
 #[cfg(feature = "mapping")]
 use crate::ids::RecordIdx;
 use crate::ids::SourceId;
+use crate::input::pseudonym::Pseudonymizer;
 use crate::input::record::RecordInput;
 use crate::input::report::IngestReport;
 use crate::input::stored::StoredRecord;
@@ -45,12 +44,46 @@ const LOCK_TRIES: u32 = 50;
 pub struct DurableOptions {
     /// When the journal is synced to the disk (default: before every call returns).
     pub sync: SyncPolicy,
+    /// The raw-mode suppression secret for [`Durable::open`] (prepared state only).
+    suppression_secret: Option<Pseudonymizer>,
 }
 
 impl DurableOptions {
     /// Options with the given sync policy.
     pub fn sync(mut self, policy: SyncPolicy) -> Self {
         self.sync = policy;
+        self
+    }
+
+    /// The raw-mode suppression secret ([`ResolverBuilder::suppression_secret`]) for
+    /// [`Durable::open`], which configures the resolver from the directory's snapshot: a
+    /// state whose suppression list is keyed with a secret opens only with it
+    /// ([`SnapshotError::SecretRequired`](crate::SnapshotError::SecretRequired) without,
+    /// [`SnapshotError::ConfigMismatch`](crate::SnapshotError::ConfigMismatch) with another),
+    /// and a state without one adopts it, so that [`Durable::erase_and_suppress`] can
+    /// suppress. [`Durable::open_with`] takes the builder's instead. An empty secret is no
+    /// secret.
+    ///
+    /// ```
+    /// use idstitch::{Durable, DurableOptions, EraseTarget, KindId, RecordInput};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("idstitch-doc-suppress-{}", std::process::id()));
+    /// let options = DurableOptions::default().suppression_secret(b"from the vault");
+    /// let mut state = Durable::open(&dir, options.clone())?;
+    /// let crm = state.add_source("crm", 10)?;
+    /// state.upsert(RecordInput::new(crm, "1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+    /// state.erase_and_suppress(EraseTarget::record(crm, "1"))?;
+    /// drop(state);
+    ///
+    /// assert!(Durable::open(&dir, DurableOptions::default()).is_err(), "the secret is needed");
+    /// let state = Durable::open(&dir, options)?;
+    /// assert_eq!(state.n_suppressed(), 1);
+    /// # drop(state);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn suppression_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.suppression_secret = Pseudonymizer::new(secret.as_ref());
         self
     }
 }
@@ -198,13 +231,17 @@ impl Durable {
         let _ = fs::remove_file(snapshot::temporary_path(&snapshot_path));
         let mut recovery = Recovery::default();
         let (mut resolver, generation) = if snapshot_path.exists() {
-            let opener = builder.map_or(Opener::FromFile, Opener::With);
+            let secret = options.suppression_secret.as_ref();
+            let opener = builder.map_or(Opener::FromFile(secret), Opener::With);
             snapshot::load(&snapshot_path, opener)?
         } else {
             recovery.created = true;
-            let resolver = match builder {
-                Some(b) => b.build()?,
-                None => Resolver::new(),
+            let resolver = match (builder, &options.suppression_secret) {
+                (Some(b), _) => b.build()?,
+                (None, Some(secret)) => {
+                    ResolverBuilder::new().suppression_state(secret.clone()).build()?
+                }
+                (None, None) => Resolver::new(),
             };
             snapshot::save(&resolver, &snapshot_path, 0)?;
             (resolver, 0)
@@ -516,14 +553,34 @@ impl Durable {
     /// [`StateError::Erase`] as [`Resolver::erase`] (nothing changed or written); journal and
     /// snapshot errors.
     pub fn erase(&mut self, target: EraseTarget) -> Result<Erasure, StateError> {
+        self.erase_with(target, false)
+    }
+
+    /// [`Resolver::erase_and_suppress`], then [`Durable::compact`], as [`Durable::erase`]:
+    /// the erased keys go on the suppression list, which the journal entry restores on
+    /// replay (it records that the erasure suppressed) and the snapshot the compaction
+    /// writes holds (keyed hashes only). Opening the directory again needs the same
+    /// secret: in raw mode a builder with
+    /// [`ResolverBuilder::suppression_secret`](crate::ResolverBuilder::suppression_secret)
+    /// ([`Durable::open_with`]).
+    ///
+    /// # Errors
+    /// As [`Durable::erase`]; [`StateError::Erase`] with
+    /// [`EraseError::NoSuppressionSecret`](crate::EraseError::NoSuppressionSecret) in raw
+    /// mode without a suppression secret (nothing changed or written).
+    pub fn erase_and_suppress(&mut self, target: EraseTarget) -> Result<Erasure, StateError> {
+        self.erase_with(target, true)
+    }
+
+    fn erase_with(&mut self, target: EraseTarget, suppress: bool) -> Result<Erasure, StateError> {
         if self.poisoned {
             return Err(StateError::Poisoned);
         }
-        let erasure = self.resolver.erase(target)?;
+        let erasure = self.resolver.erase_with(target, suppress)?;
         let Some((source, external_id)) = erasure.records.first().cloned() else {
             return Ok(erasure);
         };
-        self.write(&Entry::Erase { source, external_id }, true)?;
+        self.write(&Entry::Erase { source, external_id, suppress }, true)?;
         self.compact()?;
         Ok(erasure)
     }
@@ -662,11 +719,53 @@ fn replay(
             Entry::Rebuild => {
                 resolver.rebuild();
             }
-            Entry::Erase { source, external_id } => {
-                let _ = resolver.erase(EraseTarget::record(source, external_id));
+            Entry::Erase { source, external_id, suppress } => {
+                let target = EraseTarget::record(source, external_id);
+                if let Err(EraseError::NoSuppressionSecret) = resolver.erase_with(target, suppress)
+                {
+                    // Replaying it without would keep what was erased.
+                    return Err(SnapshotError::SecretRequired.into());
+                }
             }
         }
     }
     recovery.uncommitted_records += load.len() as u64;
     Ok(load_start.filter(|_| in_load))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::KindId;
+
+    /// An erasure with suppression journaled but not yet compacted (the process died in
+    /// between): replay erases and suppresses, and needs the secret to.
+    #[test]
+    fn replaying_an_erasure_with_suppression_restores_the_list() {
+        let dir = std::env::temp_dir()
+            .join(format!("idstitch-unit-replay-suppress-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut plain = ResolverBuilder::new();
+        plain.default_country("NL");
+        let mut keyed = plain.clone();
+        keyed.suppression_secret(b"unit secret");
+        let mut state = Durable::open_with(&dir, &plain, DurableOptions::default()).unwrap();
+        let crm = state.add_source("crm", 10).unwrap();
+        let jan = |id: &str| RecordInput::new(crm, id).with_key(KindId::EMAIL, "jan@example.nl");
+        state.upsert(jan("C-1")).unwrap();
+        let entry = Entry::Erase { source: crm, external_id: "C-1".into(), suppress: true };
+        state.write(&entry, true).unwrap();
+        drop(state);
+
+        let refused = Durable::open_with(&dir, &plain, DurableOptions::default());
+        assert!(matches!(refused, Err(StateError::Snapshot(SnapshotError::SecretRequired))));
+        let mut state = Durable::open_with(&dir, &keyed, DurableOptions::default()).unwrap();
+        assert_eq!((state.n_records(), state.n_suppressed()), (0, 1));
+        state.upsert(jan("C-2")).unwrap();
+        let changes = state.upsert(jan("C-3")).unwrap();
+        assert_eq!(changes.report.n_values_suppressed(), 1);
+        assert_ne!(state.customer_of(crm, "C-2"), state.customer_of(crm, "C-3"));
+        drop(state);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

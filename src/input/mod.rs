@@ -9,3 +9,4 @@ pub(crate) mod record;
 pub(crate) mod report;
 pub(crate) mod source;
 pub(crate) mod stored;
+pub(crate) mod suppress;

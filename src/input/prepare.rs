@@ -23,6 +23,7 @@ use crate::input::pseudonym::wipe;
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
 use crate::input::stored::{StoredKey, StoredRecord};
+use crate::input::suppress::SuppressionList;
 
 /// The hash of a key value under `hasher` (the store's key hasher).
 pub(crate) fn hash_key(hasher: &RandomState, kind: KindId, value: &str) -> u64 {
@@ -82,6 +83,9 @@ pub(crate) struct Preparer<'a> {
     pub n_sources: usize,
     /// The graph's key hasher, so values are hashed here and not again when interned.
     pub hasher: &'a RandomState,
+    /// Suppressed keys: a listed value is prepared as deny-listed (asked only while the list
+    /// is non-empty).
+    pub suppression: &'a SuppressionList,
 }
 
 /// One normalised key value of a prepared record (in pseudonymised mode, its pseudonym).
@@ -113,7 +117,8 @@ pub(crate) struct PreparedChunk {
     /// Per input record, in order: the hash of its `(source, external id)` in the record
     /// index (0 for a record that cannot be stored).
     pub record_hashes: Vec<u64>,
-    /// Values that failed normalisation (only `values_rejected` is filled in).
+    /// Values that failed normalisation and values on the suppression list (only
+    /// `values_rejected` and `values_suppressed` are filled in).
     pub rejected: IngestReport,
     part: String,
     /// The record's composite parts normalised so far, back to back (see `part_states`).
@@ -163,23 +168,27 @@ fn read_part(
 
 /// Appends normalised `value` of `kind` to `text`, in pseudonymised mode as its pseudonym.
 /// Returns the span's `denied` and `order_tag`: in pseudonymised mode decided here, where the
-/// pseudonym can no longer tell them; in raw mode left to interning and linking.
+/// pseudonym can no longer tell them; in raw mode left to interning and linking, unless the
+/// value is suppressed. The third value says whether it is (then `denied` is `Some(true)`).
 #[inline]
 fn append_value(
     kinds: &KindTable,
+    suppression: &SuppressionList,
     kind: KindId,
     value: &str,
     text: &mut String,
-) -> (Option<bool>, u64) {
+) -> ((Option<bool>, u64), bool) {
     match &kinds.pseudonymizer {
         None => {
             text.push_str(value);
-            (None, 0)
+            let suppressed = !suppression.is_empty() && suppression.contains_value(kind, value);
+            ((suppressed.then_some(true), 0), suppressed)
         }
         Some(p) => {
             let denied = kinds.is_denied(kind, value);
-            let order_tag = p.push_pseudonym_tagged(value, text);
-            (Some(denied), order_tag)
+            let (order_tag, digest) = p.push_pseudonym_digest(value, text);
+            let suppressed = !suppression.is_empty() && suppression.contains(kind, &digest);
+            ((Some(denied || suppressed), order_tag), suppressed)
         }
     }
 }
@@ -321,7 +330,7 @@ impl PreparedChunk {
         preparer: &Preparer<'_>,
         input: &RecordInput,
     ) -> Result<u64, IngestError> {
-        let Preparer { kinds, ctx, n_sources, hasher } = *preparer;
+        let Preparer { kinds, ctx, n_sources, hasher, suppression } = *preparer;
         if input.source.index() >= n_sources {
             return Err(IngestError::UnknownSource(input.source));
         }
@@ -356,7 +365,10 @@ impl PreparedChunk {
             match entry.spec.normalizer.normalize_into(raw, ctx, part) {
                 Ok(()) => {
                     let start = text.len();
-                    let decided = append_value(kinds, *kind, part, text);
+                    let (decided, suppressed) = append_value(kinds, suppression, *kind, part, text);
+                    if suppressed {
+                        *rejected.values_suppressed.entry((input.source, *kind)).or_default() += 1;
+                    }
                     push(*kind, start, text, decided);
                 }
                 Err(reason) => {
@@ -416,12 +428,24 @@ impl PreparedChunk {
             }
             if !complete {
                 out.truncate(start);
-            } else if pseudonymizer.is_some() {
-                let start = text.len();
-                let decided = append_value(kinds, kind, joined, text);
-                push(kind, start, text, decided);
             } else {
-                push(kind, start, text, (None, 0));
+                let suppressed = if pseudonymizer.is_some() {
+                    let start = text.len();
+                    let (decided, suppressed) =
+                        append_value(kinds, suppression, kind, joined, text);
+                    push(kind, start, text, decided);
+                    suppressed
+                } else {
+                    // Joined in place: `text[start..]` is the value.
+                    let value = text.get(start..).unwrap_or_default();
+                    let suppressed =
+                        !suppression.is_empty() && suppression.contains_value(kind, value);
+                    push(kind, start, text, (suppressed.then_some(true), 0));
+                    suppressed
+                };
+                if suppressed {
+                    *rejected.values_suppressed.entry((input.source, kind)).or_default() += 1;
+                }
             }
         }
         Ok(hash_record(hasher, input.source, external_id))

@@ -105,7 +105,7 @@ impl Pseudonymizer {
 
     /// The 32 bytes of HMAC-SHA256 of `value`.
     #[inline]
-    fn digest(&self, value: &str) -> [u8; 32] {
+    pub fn digest(&self, value: &str) -> [u8; 32] {
         let mut mac = self.keyed.clone();
         mac.update(value.as_bytes());
         mac.finalize().into_bytes().into()
@@ -129,11 +129,18 @@ impl Pseudonymizer {
     }
 
     /// Appends the pseudonym of the normalised `value` to `out` and returns its order tag.
-    #[inline]
+    #[cfg(test)]
     pub fn push_pseudonym_tagged(&self, value: &str, out: &mut String) -> u64 {
+        self.push_pseudonym_digest(value, out).0
+    }
+
+    /// [`Pseudonymizer::push_pseudonym_tagged`], also returning the pseudonym's 32 bytes
+    /// (which the suppression list holds).
+    #[inline]
+    pub fn push_pseudonym_digest(&self, value: &str, out: &mut String) -> (u64, [u8; 32]) {
         let digest = self.digest(value);
         push_hex(&digest, out);
-        value_order_hash(value) ^ self.mask(&digest)
+        (value_order_hash(value) ^ self.mask(&digest), digest)
     }
 
     /// The canonical-order hash of the value whose pseudonym is `pseudonym` and order tag
@@ -147,6 +154,20 @@ impl Pseudonymizer {
         }
         tag ^ self.mask(&digest)
     }
+}
+
+/// The 32 bytes a pseudonym (64 lower-case hex digits) writes; `None` for anything else.
+pub(crate) fn parse_pseudonym(pseudonym: &str) -> Option<[u8; 32]> {
+    let bytes = pseudonym.as_bytes();
+    if bytes.len() != PSEUDONYM_LEN || !bytes.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = (hex_digit(pair[0]) << 4) | hex_digit(pair[1]);
+    }
+    Some(digest)
 }
 
 /// Appends `digest` as lower-case hex.

@@ -22,12 +22,21 @@ pub struct IngestReport {
     /// Records that alone carry more distinct values of a kind than its limit. Such a record
     /// cannot link to anything that adds another value of that kind.
     pub records_over_limit: BTreeMap<(SourceId, KindId), u64>,
+    /// Key values on the suppression list (erased with
+    /// [`Resolver::erase_and_suppress`](crate::Resolver::erase_and_suppress)), by source and
+    /// kind: stored as deny-listed values are, so they link nothing.
+    pub values_suppressed: BTreeMap<(SourceId, KindId), u64>,
 }
 
 impl IngestReport {
     /// Total raw values rejected.
     pub fn n_values_rejected(&self) -> u64 {
         self.values_rejected.values().sum()
+    }
+
+    /// Total key values found on the suppression list.
+    pub fn n_values_suppressed(&self) -> u64 {
+        self.values_suppressed.values().sum()
     }
 
     /// Total records skipped.
@@ -39,8 +48,13 @@ impl IngestReport {
     /// dropping and rebuilding maps that are empty already).
     pub(crate) fn clear(&mut self) {
         // Every field named: a field added later cannot be forgotten here.
-        let IngestReport { records_accepted, records_skipped, values_rejected, records_over_limit } =
-            self;
+        let IngestReport {
+            records_accepted,
+            records_skipped,
+            values_rejected,
+            records_over_limit,
+            values_suppressed,
+        } = self;
         *records_accepted = 0;
         if !records_skipped.is_empty() {
             records_skipped.clear();
@@ -50,6 +64,9 @@ impl IngestReport {
         }
         if !records_over_limit.is_empty() {
             records_over_limit.clear();
+        }
+        if !values_suppressed.is_empty() {
+            values_suppressed.clear();
         }
     }
 
@@ -64,6 +81,9 @@ impl IngestReport {
         }
         for (k, v) in &other.records_over_limit {
             *self.records_over_limit.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.values_suppressed {
+            *self.values_suppressed.entry(*k).or_default() += v;
         }
     }
 }
@@ -81,7 +101,9 @@ mod tests {
         b.values_rejected.insert((s, k, RejectReason::InvalidEmail), 4);
         b.records_skipped.insert(IngestError::EmptyExternalId, 1);
         b.records_over_limit.insert((s, k), 2);
+        b.values_suppressed.insert((s, k), 3);
         a.absorb(&b);
+        assert_eq!(a.n_values_suppressed(), 3);
         assert_eq!(a.records_accepted, 5);
         assert_eq!(a.n_values_rejected(), 5);
         assert_eq!(a.n_records_skipped(), 1);

@@ -128,6 +128,12 @@ impl fmt::Display for Summary<'_> {
                     rejected.entry(kind).or_default().push(format!("{n} {reason}"));
                 }
             }
+            for (&(s, kind), n) in &report.values_suppressed {
+                if s == source {
+                    let kind = resolver.kind_name(kind).unwrap_or("?");
+                    rejected.entry(kind).or_default().push(format!("{n} suppressed"));
+                }
+            }
             let mut notes: Vec<String> = rejected
                 .into_iter()
                 .map(|(kind, why)| format!("{kind}: {}", why.join(", ")))

@@ -8,6 +8,7 @@ use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_I
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::pseudonym::Pseudonymizer;
 use crate::input::source::SourceTable;
+use crate::input::suppress::SuppressionList;
 use crate::partition::Partition;
 use crate::resolver::store::Prepared;
 use crate::resolver::Resolver;
@@ -49,6 +50,8 @@ pub struct ResolverBuilder {
     tuning: Tuning,
     /// The prepared key state of the pseudonymisation secret (never the secret itself).
     pseudonymizer: Option<Pseudonymizer>,
+    /// The prepared key state of the raw-mode suppression secret (never the secret itself).
+    suppression_secret: Option<Pseudonymizer>,
     /// The first problem a setter met, returned by `build`.
     error: Option<ConfigError>,
 }
@@ -74,6 +77,7 @@ impl ResolverBuilder {
             hash_seed: None,
             tuning: Tuning::PRODUCTION,
             pseudonymizer: None,
+            suppression_secret: None,
             error: None,
         }
     }
@@ -218,7 +222,52 @@ impl ResolverBuilder {
         self
     }
 
-    /// Keeps the first problem a setter met, for `build`.
+    /// The secret under which a raw-mode resolver keys its suppression list: erased keys
+    /// suppressed by [`Resolver::erase_and_suppress`] are kept as the HMAC-SHA256 of their
+    /// normalised values under `secret`, never as values, and every later value is hashed
+    /// the same way to be checked (only while the list is non-empty). The secret itself is
+    /// not kept, only the HMAC's prepared key state, which no `Debug` output shows.
+    ///
+    /// Pseudonymised mode ([`ResolverBuilder::pseudonymize`]) needs no such secret: its
+    /// list holds the keys' pseudonyms, and this one is then not used (nor stored in
+    /// snapshots). A snapshot of a raw-mode resolver with a suppression secret holds a
+    /// keyed hash of a fixed label that tells whether a builder holds the same secret:
+    /// opening it needs this builder setting again.
+    ///
+    /// An empty secret makes [`ResolverBuilder::build`] fail with
+    /// [`ConfigError::EmptySuppressionSecret`].
+    ///
+    /// ```
+    /// use idstitch::{ConfigError, Resolver};
+    ///
+    /// let resolver = Resolver::builder().suppression_secret(b"from the host's vault").build()?;
+    /// assert_eq!(resolver.n_suppressed(), 0);
+    /// let empty = Resolver::builder().suppression_secret("").build();
+    /// assert!(matches!(empty, Err(ConfigError::EmptySuppressionSecret)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`Resolver::erase_and_suppress`]: crate::Resolver::erase_and_suppress
+    pub fn suppression_secret(&mut self, secret: impl AsRef<[u8]>) -> &mut Self {
+        match Pseudonymizer::new(secret.as_ref()) {
+            Some(p) => self.suppression_secret = Some(p),
+            None => self.fail(ConfigError::EmptySuppressionSecret),
+        }
+        self
+    }
+
+    /// [`ResolverBuilder::suppression_secret`] by its prepared state.
+    pub(crate) fn suppression_state(&mut self, secret: Pseudonymizer) -> &mut Self {
+        self.suppression_secret = Some(secret);
+        self
+    }
+
+    /// The suppression secret the resolver uses: the builder's in raw mode, none in
+    /// pseudonymised mode (whose list is keyed by the pseudonymisation secret).
+    pub(crate) fn effective_suppression_secret(&self) -> Option<&Pseudonymizer> {
+        self.suppression_secret.as_ref().filter(|_| self.pseudonymizer.is_none())
+    }
+
     /// The normalisation context as a whole (a snapshot's, when it is opened without a
     /// builder).
     pub(crate) fn context(&mut self, ctx: NormalizeContext) -> &mut Self {
@@ -233,6 +282,7 @@ impl ResolverBuilder {
         (&self.kinds, &self.ctx, self.pseudonymizer.as_ref())
     }
 
+    /// Keeps the first problem a setter met, for `build`.
     fn fail(&mut self, error: ConfigError) {
         self.error.get_or_insert(error);
     }
@@ -241,7 +291,7 @@ impl ResolverBuilder {
     ///
     /// # Errors
     /// The first problem a setter met (an unknown country, an empty kind name, a built-in kind
-    /// made composite, too many kinds, an empty pseudonymisation secret), or a problem of the
+    /// made composite, too many kinds, an empty pseudonymisation or suppression secret), or a problem of the
     /// kinds together (a deny-listed value that does not normalise, a composite part naming
     /// no attribute…).
     pub fn build(&self) -> Result<Resolver, ConfigError> {
@@ -263,6 +313,9 @@ impl ResolverBuilder {
             sources: SourceTable::default(),
             partition: Partition::new(self.tuning),
             prepared: Prepared::default(),
+            suppression: Arc::new(SuppressionList::new(
+                self.effective_suppression_secret().cloned(),
+            )),
         })
     }
 

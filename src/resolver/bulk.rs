@@ -147,13 +147,18 @@ impl Resolver {
         if !next_refs.is_empty() && rayon::current_num_threads() > 1 {
             // Preparing reads only configuration: give the other core its own handles, so
             // this one may hold the resolver mutably.
-            let (kinds, ctx, hasher) =
-                (Arc::clone(&self.kinds), self.ctx, self.graph.key_hasher().clone());
+            let (kinds, ctx, hasher, suppression) = (
+                Arc::clone(&self.kinds),
+                self.ctx,
+                self.graph.key_hasher().clone(),
+                Arc::clone(&self.suppression),
+            );
             let preparer = Preparer {
                 kinds: &kinds,
                 ctx: &ctx,
                 n_sources: self.sources.len(),
                 hasher: &hasher,
+                suppression: &suppression,
             };
             rayon::join(
                 || next.prepare(&preparer, next_refs),

@@ -1,11 +1,11 @@
 //! Forgetting: compaction on demand, and erasing a person (every record of their customer,
 //! and with a compaction every byte of them).
 //!
-//! A suppression list (later records carrying an erased key link nothing) is not here yet.
-//! Its inputs are [`Erasure::keys`], as stored, for the host to hash with its secret; its
-//! check belongs where keys are interned (`intern` in `resolver/store.rs`, whose `denied`
-//! closure already makes a deny-listed value link nothing), so that a suppressed value is
-//! stored as a placeholder would be.
+//! [`Resolver::erase_and_suppress`] also puts the erased keys on the suppression list
+//! (`input/suppress.rs`, keyed hashes only), which preparing asks of every later value: a
+//! listed value is stored as a placeholder would be, linking nothing.
+
+use std::sync::Arc;
 
 use crate::error::EraseError;
 use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
@@ -103,8 +103,9 @@ impl EraseTarget {
 }
 
 /// What [`Resolver::erase`] erased: the only copy of the person's identifiers left, for the
-/// host's records of the request and its own stores (and, later, a suppression list: hash
-/// [`Erasure::keys`] before dropping this). Everything is as the resolver stored it: keys
+/// host's records of the request and its own stores
+/// ([`Resolver::erase_and_suppress`] keeps keyed hashes of [`Erasure::keys`] for itself).
+/// Everything is as the resolver stored it: keys
 /// normalised (in pseudonymised mode, their pseudonyms: already keyed hashes), external ids
 /// trimmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +128,9 @@ pub struct Erasure {
     pub changes: Changes,
     /// What the compaction that followed reclaimed.
     pub compaction: CompactReport,
+    /// How many of [`Erasure::keys`] [`Resolver::erase_and_suppress`] added to the
+    /// suppression list (those not listed already); 0 for [`Resolver::erase`].
+    pub suppressed: usize,
 }
 
 impl Resolver {
@@ -229,6 +233,70 @@ impl Resolver {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn erase(&mut self, target: EraseTarget) -> Result<Erasure, EraseError> {
+        self.erase_with(target, false)
+    }
+
+    /// [`Resolver::erase`], and puts the erased keys ([`Erasure::keys`], the ones no record
+    /// carries any more, not [`Erasure::kept_keys`]) on the resolver's suppression list, so
+    /// that later records carrying one of them link nothing through it: such a value is
+    /// stored as a placeholder is (deny-listed: it links nothing and counts toward no
+    /// limit) and counted in [`IngestReport::values_suppressed`](crate::IngestReport::values_suppressed)
+    /// of the call that brought it.
+    ///
+    /// The list holds `(kind, keyed hash)` pairs, never a value: the HMAC-SHA256 of the
+    /// normalised value under a secret — in pseudonymised mode the pseudonymisation secret
+    /// (an entry is the key's pseudonym), in raw mode the secret given to
+    /// [`ResolverBuilder::suppression_secret`](crate::ResolverBuilder::suppression_secret).
+    /// It is kept in snapshots and restored by the journal of a [`Durable`](crate::Durable)
+    /// state. While it is empty, preparing records hashes nothing for it.
+    ///
+    /// # Errors
+    /// As [`Resolver::erase`], and [`EraseError::NoSuppressionSecret`] in raw mode without a
+    /// suppression secret; the resolver is unchanged then.
+    ///
+    /// ```
+    /// use idstitch::{EraseError, EraseTarget, KindId, RecordInput, Resolver};
+    ///
+    /// let mut resolver = Resolver::builder().suppression_secret(b"from the vault").build()?;
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// let shop = resolver.add_source("shop", 5)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+    /// let erased = resolver.erase_and_suppress(EraseTarget::record(crm, "C-1"))?;
+    /// assert_eq!((erased.suppressed, resolver.n_suppressed()), (1, 1));
+    ///
+    /// // Later records carrying the address are stored, but link nothing through it.
+    /// resolver.upsert(RecordInput::new(shop, "S-1").with_key(KindId::EMAIL, "Jan@Example.nl"))?;
+    /// let changes = resolver.upsert(RecordInput::new(shop, "S-2").with_key(KindId::EMAIL, "jan@example.nl"))?;
+    /// assert_ne!(resolver.customer_of(shop, "S-1"), resolver.customer_of(shop, "S-2"));
+    /// assert_eq!(changes.report.values_suppressed.get(&(shop, KindId::EMAIL)), Some(&1));
+    ///
+    /// // Without a secret, a raw-mode resolver cannot keep the list.
+    /// let mut plain = Resolver::new();
+    /// let crm = plain.add_source("crm", 10)?;
+    /// plain.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "jan@example.nl"))?;
+    /// let refused = plain.erase_and_suppress(EraseTarget::record(crm, "C-1"));
+    /// assert_eq!(refused, Err(EraseError::NoSuppressionSecret));
+    /// assert_eq!(plain.n_records(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn erase_and_suppress(&mut self, target: EraseTarget) -> Result<Erasure, EraseError> {
+        self.erase_with(target, true)
+    }
+
+    /// How many keys are on the suppression list ([`Resolver::erase_and_suppress`]).
+    pub fn n_suppressed(&self) -> usize {
+        self.suppression.len()
+    }
+
+    /// [`Resolver::erase`], suppressing the erased keys if `suppress`.
+    pub(crate) fn erase_with(
+        &mut self,
+        target: EraseTarget,
+        suppress: bool,
+    ) -> Result<Erasure, EraseError> {
+        if suppress && !self.suppression.can_suppress(&self.kinds) {
+            return Err(EraseError::NoSuppressionSecret);
+        }
         let member = match &target {
             EraseTarget::Record { source, external_id } => self
                 .graph
@@ -266,6 +334,15 @@ impl Resolver {
         }
         keys.sort_unstable();
         kept_keys.sort_unstable();
+        let mut suppressed = 0;
+        if suppress {
+            let list = Arc::make_mut(&mut self.suppression);
+            for (kind, value) in &keys {
+                if let Some(digest) = list.digest_of_stored(&self.kinds, value) {
+                    suppressed += usize::from(list.insert(*kind, digest));
+                }
+            }
+        }
         let compaction = self.compact();
         Ok(Erasure {
             customer,
@@ -274,6 +351,7 @@ impl Resolver {
             kept_keys,
             changes: Changes { events, ..Changes::default() },
             compaction,
+            suppressed,
         })
     }
 

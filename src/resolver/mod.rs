@@ -23,6 +23,7 @@ pub use erase::{CompactReport, EraseTarget, Erasure};
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
 use crate::input::source::SourceTable;
+use crate::input::suppress::SuppressionList;
 use crate::inspect::Parts;
 use crate::partition::Partition;
 use crate::store::graph::IdentityGraph;
@@ -62,6 +63,9 @@ pub struct Resolver {
     graph: IdentityGraph,
     partition: Partition,
     prepared: Prepared,
+    /// Keys erased with suppression; shared like `kinds` with the preparing thread, and
+    /// copied on write only while that thread holds it (never: writes wait for it).
+    suppression: Arc<SuppressionList>,
 }
 
 impl Default for Resolver {

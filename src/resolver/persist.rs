@@ -13,6 +13,7 @@ use crate::input::record::RecordInput;
 use crate::input::report::IngestReport;
 use crate::input::source::SourceTable;
 use crate::input::stored::StoredRecord;
+use crate::input::suppress::SuppressionList;
 use crate::partition::Partition;
 use crate::resolver::Resolver;
 use crate::store::graph::IdentityGraph;
@@ -24,6 +25,7 @@ pub(crate) struct StateRef<'a> {
     pub sources: &'a SourceTable,
     pub graph: &'a IdentityGraph,
     pub partition: &'a Partition,
+    pub suppression: &'a SuppressionList,
 }
 
 /// A resolver's parts, for rebuilding it from a snapshot.
@@ -31,6 +33,7 @@ pub(crate) struct StateMut<'a> {
     pub kinds: &'a KindTable,
     pub graph: &'a mut IdentityGraph,
     pub partition: &'a mut Partition,
+    pub suppression: &'a mut SuppressionList,
 }
 
 impl Resolver {
@@ -41,11 +44,17 @@ impl Resolver {
             sources: &self.sources,
             graph: &self.graph,
             partition: &self.partition,
+            suppression: &self.suppression,
         }
     }
 
     pub(crate) fn state_mut(&mut self) -> StateMut<'_> {
-        StateMut { kinds: &self.kinds, graph: &mut self.graph, partition: &mut self.partition }
+        StateMut {
+            kinds: &self.kinds,
+            graph: &mut self.graph,
+            partition: &mut self.partition,
+            suppression: std::sync::Arc::make_mut(&mut self.suppression),
+        }
     }
 
     /// Makes room for exactly `records` records and `keys` keys (a snapshot's counts).

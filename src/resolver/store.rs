@@ -54,6 +54,7 @@ impl Resolver {
             ctx: &self.ctx,
             n_sources: self.sources.len(),
             hasher: self.graph.key_hasher(),
+            suppression: &self.suppression,
         }
     }
 

@@ -39,7 +39,7 @@ pub fn resolve(mapping: &Path) -> Result<MappedRun, Failure> {
 pub fn resolve_state(mapping: &Path, dir: &Path) -> Result<(Durable, AppliedRun), Failure> {
     let mapping = Mapping::from_path(mapping)?;
     let options = DurableOptions::default().sync(SyncPolicy::Never);
-    let mut state = Durable::open_with(dir, &mapping.resolver_builder(), options)
+    let mut state = Durable::open_with(dir, &builder_of(&mapping), options)
         .map_err(|error| Failure::state("open", dir, &error))?;
     report_recovery(&state);
     let recovery = state.recovery();
@@ -59,6 +59,24 @@ pub fn resolve_state(mapping: &Path, dir: &Path) -> Result<(Durable, AppliedRun)
     Ok((state, run))
 }
 
+/// The environment variable holding the secret that keys a state's suppression list
+/// (`idstitch erase --suppress`): every command that opens such a state needs it.
+pub const SUPPRESSION_SECRET_ENV: &str = "IDSTITCH_SUPPRESSION_SECRET";
+
+/// The suppression secret from [`SUPPRESSION_SECRET_ENV`], if set and not empty.
+pub fn suppression_secret() -> Option<String> {
+    std::env::var(SUPPRESSION_SECRET_ENV).ok().filter(|s| !s.is_empty())
+}
+
+/// The mapping's resolver configuration, with the suppression secret if one is set.
+fn builder_of(mapping: &Mapping) -> idstitch::ResolverBuilder {
+    let mut builder = mapping.resolver_builder();
+    if let Some(secret) = suppression_secret() {
+        builder.suppression_secret(secret);
+    }
+    builder
+}
+
 /// Opens the state in `dir`, which must exist: with the mapping's configuration (checked
 /// against the state's) if one is given. Reads no input file.
 pub fn open_state(dir: &Path, mapping: Option<&Path>) -> Result<Durable, Failure> {
@@ -72,9 +90,15 @@ pub fn open_state(dir: &Path, mapping: Option<&Path>) -> Result<Durable, Failure
     let opened = match mapping {
         Some(mapping) => {
             let mapping = Mapping::from_path(mapping)?;
-            Durable::open_with(dir, &mapping.resolver_builder(), DurableOptions::default())
+            Durable::open_with(dir, &builder_of(&mapping), DurableOptions::default())
         }
-        None => Durable::open(dir, DurableOptions::default()),
+        None => {
+            let mut options = DurableOptions::default();
+            if let Some(secret) = suppression_secret() {
+                options = options.suppression_secret(secret);
+            }
+            Durable::open(dir, options)
+        }
     };
     let state = opened.map_err(|error| Failure::state("open", dir, &error))?;
     report_recovery(&state);

@@ -151,6 +151,11 @@ enum Command {
     /// directory. Prints the erased customer and its records (SOURCE:ID, one per line: what a
     /// host deletes downstream). A key shared by several customers (an office phone,
     /// info@company.nl) is refused, listing them; erase each by record then.
+    ///
+    /// With --suppress the erased keys also go on the state's suppression list (keyed
+    /// hashes under the secret in the environment variable IDSTITCH_SUPPRESSION_SECRET,
+    /// never the values): later records carrying them are stored but link nothing through
+    /// them. Every later command on that state needs the same variable set.
     #[command(group(clap::ArgGroup::new("target").required(true).args(["record", "key"])))]
     Erase {
         /// The state directory.
@@ -162,6 +167,9 @@ enum Command {
         /// A key of the person, KIND=VALUE (the value is normalised as on ingest).
         #[arg(long, value_name = "KIND=VALUE")]
         key: Option<String>,
+        /// Also suppress the erased keys (secret in IDSTITCH_SUPPRESSION_SECRET).
+        #[arg(long)]
+        suppress: bool,
     },
     /// Compact a state directory: fold its journal into a new snapshot.
     ///
@@ -247,7 +255,14 @@ fn run(command: Command) -> Result<(), Failure> {
             })?;
             Output::open(output.as_deref())?.write_text(&dot)
         }
-        Command::Erase { state: dir, record, key } => {
+        Command::Erase { state: dir, record, key, suppress } => {
+            if suppress && load::suppression_secret().is_none() {
+                return Err(Failure::new(format!(
+                    "erase --suppress needs the suppression secret in the environment variable \
+                     {}",
+                    load::SUPPRESSION_SECRET_ENV
+                )));
+            }
             let mut state = load::open_state(&dir, None)?;
             let target = match (record, key) {
                 (Some(record), _) => {
@@ -268,13 +283,21 @@ fn run(command: Command) -> Result<(), Failure> {
                 (None, None) => return Err(Failure::new("give --record or --key")),
             };
             let erasure =
-                state.erase(target).map_err(|error| Failure::state("erase in", &dir, &error))?;
+                if suppress { state.erase_and_suppress(target) } else { state.erase(target) };
+            let erasure = erasure.map_err(|error| Failure::state("erase in", &dir, &error))?;
             let mut text = format!(
                 "erased customer {} from {}: {} records\n",
                 erasure.customer,
                 dir.display(),
                 erasure.records.len()
             );
+            if suppress {
+                eprintln!(
+                    "suppressed {} keys ({} on the list)",
+                    erasure.suppressed,
+                    state.n_suppressed()
+                );
+            }
             for (source, id) in &erasure.records {
                 let name = state.source_name(*source).unwrap_or("?");
                 text.push_str(&format!("{name}:{id}\n"));
