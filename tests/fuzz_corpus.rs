@@ -1,0 +1,54 @@
+//! The fuzz corpora replayed on stable: every file under `fuzz/corpus/TARGET/` and
+//! `fuzz/regressions/TARGET/` runs through the same checks the fuzz target `TARGET` runs
+//! (`fuzz/checks/`, included here), so what the fuzzers found stays fixed without nightly or
+//! cargo-fuzz. A folder whose target has no check fails the test; a target whose check needs
+//! features that are off (the mapping targets need `csv` and `serde_json`) is passed over.
+
+#[path = "../fuzz/checks/mod.rs"]
+mod checks;
+
+use std::path::{Path, PathBuf};
+
+/// The files of `dir/TARGET/`, by target name, sorted.
+fn inputs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(targets) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for target in targets {
+        let target = target.expect("a readable folder entry").path();
+        if !target.is_dir() {
+            continue;
+        }
+        let name = target.file_name().and_then(|n| n.to_str()).expect("a UTF-8 name").to_string();
+        for file in std::fs::read_dir(&target).expect("a readable corpus folder") {
+            let file = file.expect("a readable corpus entry").path();
+            if file.is_file() {
+                out.push((name.clone(), file));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_corpus_and_regression_input_passes_its_target_s_checks() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut files = inputs(&fuzz.join("corpus"));
+    files.extend(inputs(&fuzz.join("regressions")));
+    assert!(!files.is_empty(), "no corpus under {}", fuzz.display());
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (target, file) in &files {
+        let Some(t) = checks::TARGETS.iter().find(|t| t.name == *target) else {
+            panic!("{}: no target {target:?} in fuzz/checks/mod.rs", file.display());
+        };
+        let Some(check) = t.check else { continue };
+        let data = std::fs::read(file).expect("a readable corpus file");
+        if std::panic::catch_unwind(|| check(&data)).is_err() {
+            failed.push(file.display().to_string());
+        }
+        ran += 1;
+    }
+    assert!(failed.is_empty(), "{} of {ran} inputs failed:\n{}", failed.len(), failed.join("\n"));
+    println!("{ran} corpus inputs passed");
+}
