@@ -36,19 +36,41 @@ fn every_corpus_and_regression_input_passes_its_target_s_checks() {
     let mut files = inputs(&fuzz.join("corpus"));
     files.extend(inputs(&fuzz.join("regressions")));
     assert!(!files.is_empty(), "no corpus under {}", fuzz.display());
-    let mut failed = Vec::new();
-    let mut ran = 0;
+    let mut runs: Vec<(fn(&[u8]), &Path)> = Vec::new();
     for (target, file) in &files {
         let Some(t) = checks::TARGETS.iter().find(|t| t.name == *target) else {
             panic!("{}: no target {target:?} in fuzz/checks/mod.rs", file.display());
         };
-        let Some(check) = t.check else { continue };
-        let data = std::fs::read(file).expect("a readable corpus file");
-        if std::panic::catch_unwind(|| check(&data)).is_err() {
-            failed.push(file.display().to_string());
+        if let Some(check) = t.check {
+            runs.push((check, file));
         }
-        ran += 1;
     }
-    assert!(failed.is_empty(), "{} of {ran} inputs failed:\n{}", failed.len(), failed.join("\n"));
-    println!("{ran} corpus inputs passed");
+    // The inputs are independent: spread them over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let failed: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|first| {
+                let runs = &runs;
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    for (check, file) in runs.iter().skip(first).step_by(threads) {
+                        let data = std::fs::read(file).expect("a readable corpus file");
+                        if std::panic::catch_unwind(|| check(&data)).is_err() {
+                            failed.push(file.display().to_string());
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a worker")).collect()
+    });
+    assert!(
+        failed.is_empty(),
+        "{} of {} inputs failed:\n{}",
+        failed.len(),
+        runs.len(),
+        failed.join("\n")
+    );
+    println!("{} corpus inputs passed", runs.len());
 }
