@@ -9,6 +9,9 @@ mod checks;
 
 use std::path::{Path, PathBuf};
 
+/// A target's check.
+type Check = fn(&[u8]);
+
 /// The files of `dir/TARGET/`, by target name, sorted.
 fn inputs(dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(targets) = std::fs::read_dir(dir) else { return Vec::new() };
@@ -36,7 +39,7 @@ fn every_corpus_and_regression_input_passes_its_target_s_checks() {
     let mut files = inputs(&fuzz.join("corpus"));
     files.extend(inputs(&fuzz.join("regressions")));
     assert!(!files.is_empty(), "no corpus under {}", fuzz.display());
-    let mut runs: Vec<(fn(&[u8]), &Path)> = Vec::new();
+    let mut runs: Vec<(Check, &Path)> = Vec::new();
     for (target, file) in &files {
         let Some(t) = checks::TARGETS.iter().find(|t| t.name == *target) else {
             panic!("{}: no target {target:?} in fuzz/checks/mod.rs", file.display());
