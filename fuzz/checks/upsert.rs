@@ -12,9 +12,9 @@
 //! - a bulk ingest skips, for the same errors, exactly the records that an empty resolver
 //!   refuses with `upsert`, and accepts all others.
 //!
-//! At the end the resolver holds the records last written and not removed, with their keys
-//! and attributes, in the partition of a fresh resolver (production thresholds) that ingests
-//! them in one batch.
+//! At the end, and before every rebuild (which would hide what went wrong before it), the
+//! resolver holds the records last written and not removed, with their keys and attributes,
+//! in the partition of a fresh resolver (production thresholds) that ingests them in one batch.
 
 use std::collections::BTreeMap;
 
@@ -241,12 +241,20 @@ pub fn check(data: &[u8]) {
                 }
             }
             _ => {
+                // A rebuild resolves everything again: what went wrong before it shows now.
+                assert_batch(&resolver, &model, "before a rebuild");
                 resolver.rebuild();
             }
         }
     }
+    assert_batch(&resolver, &model, "at the end");
+}
+
+/// Asserts that `resolver` holds the records of `model` as one batch ingest of them into a
+/// fresh resolver does.
+fn assert_batch(resolver: &Resolver, model: &Model, when: &str) {
     let mut batch = set_up(Tuning::PRODUCTION);
     let changes = batch.ingest(model.values());
-    assert_eq!(changes.report.n_records_skipped(), 0, "the final records are all valid");
-    assert_same_resolution(&resolver, &batch, "incremental against batch");
+    assert_eq!(changes.report.n_records_skipped(), 0, "{when}: the records held are all valid");
+    assert_same_resolution(resolver, &batch, &format!("{when}: incremental against batch"));
 }
