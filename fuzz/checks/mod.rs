@@ -16,6 +16,7 @@ pub mod common;
 #[cfg(all(feature = "csv", feature = "serde_json"))]
 pub mod mapping;
 pub mod normalize;
+pub mod state;
 pub mod upsert;
 
 /// A fuzz target: its name (of its corpus folder and its binary) and its check, `None` where
@@ -42,4 +43,6 @@ pub const TARGETS: &[Target] = &[
     Target { name: "mapping_csv", check: MAPPING_CSV },
     Target { name: "mapping_jsonl", check: MAPPING_JSONL },
     Target { name: "upsert", check: Some(upsert::check) },
+    Target { name: "snapshot", check: Some(state::check_snapshot) },
+    Target { name: "journal", check: Some(state::check_journal) },
 ];
