@@ -36,7 +36,7 @@ fn fix_snapshot(data: &mut [u8]) {
         let Some(end) = usize::try_from(u64::from_le_bytes(len))
             .ok()
             .and_then(|l| (pos + 9).checked_add(l))
-            .filter(|&e| e + 4 <= data.len())
+            .filter(|&e| e.checked_add(4).is_some_and(|e4| e4 <= data.len()))
         else {
             return;
         };
