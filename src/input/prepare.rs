@@ -217,26 +217,7 @@ impl PreparedChunk {
 
     /// Prepares `inputs`, replacing what the chunk held.
     pub fn prepare(&mut self, preparer: &Preparer<'_>, inputs: &[&RecordInput]) {
-        self.text.clear();
-        self.spans.clear();
-        self.records.clear();
-        self.record_hashes.clear();
-        self.rejected.clear();
-        for input in inputs {
-            let (text_from, spans_from) = (self.text.len(), self.spans.len());
-            match self.prepare_record(preparer, input) {
-                Ok(hash) => {
-                    self.records.push(Ok(spans_from..self.spans.len()));
-                    self.record_hashes.push(hash);
-                }
-                Err(e) => {
-                    self.text.truncate(text_from);
-                    self.spans.truncate(spans_from);
-                    self.records.push(Err(e));
-                    self.record_hashes.push(0);
-                }
-            }
-        }
+        self.prepare_each(inputs, |chunk, input| chunk.prepare_record(preparer, input));
         if preparer.kinds.pseudonymizer.is_some() {
             // The normalised values lived only here: none outlives the call.
             wipe(&mut self.part);
@@ -248,14 +229,24 @@ impl PreparedChunk {
     /// Prepares records already in stored form: checks them and hashes their values, which
     /// are taken as they are (normalised, composites built), replacing what the chunk held.
     pub fn prepare_stored(&mut self, preparer: &Preparer<'_>, inputs: &[&StoredRecord]) {
+        self.prepare_each(inputs, |chunk, input| chunk.prepare_stored_record(preparer, input));
+    }
+
+    /// Empties the chunk, then prepares each input with `one`, keeping the spans of those it
+    /// accepts and the error of the others.
+    fn prepare_each<T: ?Sized>(
+        &mut self,
+        inputs: &[&T],
+        mut one: impl FnMut(&mut Self, &T) -> Result<u64, IngestError>,
+    ) {
         self.text.clear();
         self.spans.clear();
         self.records.clear();
         self.record_hashes.clear();
         self.rejected.clear();
-        for input in inputs {
+        for &input in inputs {
             let (text_from, spans_from) = (self.text.len(), self.spans.len());
-            match self.prepare_stored_record(preparer, input) {
+            match one(self, input) {
                 Ok(hash) => {
                     self.records.push(Ok(spans_from..self.spans.len()));
                     self.record_hashes.push(hash);
