@@ -1,0 +1,222 @@
+//! How are keys and records put back into a resolver, in blocks whose cache misses overlap,
+//! and how is the saved partition restored? Every value is checked before it is used.
+
+use super::*;
+
+/// A loading error before the section is known.
+#[derive(Debug)]
+pub(super) enum LoadError {
+    Malformed(Malformed),
+    Invalid(&'static str),
+}
+
+impl From<Malformed> for LoadError {
+    fn from(m: Malformed) -> Self {
+        LoadError::Malformed(m)
+    }
+}
+
+impl LoadError {
+    pub(super) fn at(self, section: &'static str, offset: u64) -> SnapshotError {
+        let reason = match self {
+            LoadError::Malformed(Malformed::Truncated) => "a value runs past the section's end",
+            LoadError::Malformed(Malformed::Invalid(reason)) | LoadError::Invalid(reason) => reason,
+        };
+        SnapshotError::Corrupt { section, offset, reason }
+    }
+}
+
+/// A record read from a block, not stored yet.
+pub(super) struct Pending<'b> {
+    slot: RecordIdx,
+    seq: u32,
+    source: SourceId,
+    external_id: &'b str,
+    hash: u64,
+    /// Its keys in `Loader::keys`.
+    keys: std::ops::Range<usize>,
+    customer: CustomerId,
+    /// Its attributes in the block's values.
+    values: std::ops::Range<usize>,
+}
+
+/// What loading collects across sections.
+#[derive(Default)]
+pub(super) struct Loader {
+    pub(super) names: Vec<Arc<str>>,
+    pub(super) free: Vec<RecordIdx>,
+    /// Each record's customer.
+    customers: Vec<(RecordIdx, CustomerId)>,
+    /// Keys saved as refused: resolving the loaded graph may decide otherwise, and the
+    /// saved state is what the next operation must see.
+    refused: Vec<KeyIdx>,
+    keys: Vec<KeyIdx>,
+    attributes: Vec<crate::Attribute>,
+}
+
+impl Loader {
+    pub(super) fn keys(
+        &mut self,
+        resolver: &mut Resolver,
+        r: &mut Reader<'_>,
+    ) -> Result<(), LoadError> {
+        let state = resolver.state_mut();
+        // Read a block, bring in the index lines its keys will land in, then insert it: the
+        // cache misses of a block overlap instead of coming one after the other.
+        let mut block: Vec<(KindId, &str, KeyFlags, u64, u64)> = Vec::with_capacity(KEY_BLOCK);
+        while !r.is_empty() {
+            block.clear();
+            while block.len() < KEY_BLOCK && !r.is_empty() {
+                let kind = KindId(r.var_u16()?);
+                if state.kinds.get(kind).is_none() {
+                    return Err(LoadError::Invalid("key of an unknown kind"));
+                }
+                let flags = r.u8()?;
+                if flags > 3 {
+                    return Err(LoadError::Invalid("key flags"));
+                }
+                let value = r.str()?;
+                let order_tag = r.var()?;
+                let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
+                let hash = hash_key(state.graph.key_hasher(), kind, value);
+                block.push((kind, value, flags, order_tag, hash));
+            }
+            std::hint::black_box(state.graph.touch_keys(block.iter().map(|b| b.4)));
+            for &(kind, value, flags, order_tag, hash) in &block {
+                let k = (state.graph.restore_key(kind, value, flags, order_tag, hash))
+                    .map_err(LoadError::Invalid)?;
+                if flags.refused {
+                    self.refused.push(k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn records(
+        &mut self,
+        resolver: &mut Resolver,
+        r: &mut Reader<'_>,
+    ) -> Result<(), LoadError> {
+        let n_sources = resolver.state().sources.len();
+        let state = resolver.state_mut();
+        let n_keys = state.graph.n_keys() as u64;
+        // As keys: a block is read, the index lines and key slots it will touch are brought
+        // in together, then its records are stored.
+        let mut block: Vec<Pending<'_>> = Vec::with_capacity(RECORD_BLOCK);
+        let mut values: Vec<(usize, &str, Option<crate::Timestamp>)> = Vec::new();
+        while !r.is_empty() {
+            block.clear();
+            values.clear();
+            self.keys.clear();
+            while block.len() < RECORD_BLOCK && !r.is_empty() {
+                let slot = RecordIdx(r.var_u32()?);
+                let seq = r.var_u32()?;
+                let source = SourceId(r.var_u16()?);
+                if source.index() >= n_sources {
+                    return Err(LoadError::Invalid("record of an unknown source"));
+                }
+                let external_id = r.str()?;
+                let n = r.count(1)?;
+                let keys_from = self.keys.len();
+                let mut next = 0u64;
+                for _ in 0..n {
+                    let k = next.checked_add(r.var()?).filter(|&k| k < n_keys);
+                    let k = k.ok_or(LoadError::Invalid("key index out of range"))?;
+                    self.keys.push(KeyIdx(k as u32));
+                    next = k + 1;
+                }
+                let customer = CustomerId(r.var()?);
+                let n = r.count(3)?;
+                let values_from = values.len();
+                for _ in 0..n {
+                    let name = usize::try_from(r.var()?).ok().filter(|&i| i < self.names.len());
+                    let name = name.ok_or(LoadError::Invalid("attribute name index"))?;
+                    let value = r.str()?;
+                    let observed_at = match r.u8()? {
+                        0 => None,
+                        1 => Some(crate::Timestamp(r.var_i64()?)),
+                        _ => return Err(LoadError::Invalid("option tag")),
+                    };
+                    values.push((name, value, observed_at));
+                }
+                let hash = hash_record(state.graph.key_hasher(), source, external_id);
+                block.push(Pending {
+                    slot,
+                    seq,
+                    source,
+                    external_id,
+                    hash,
+                    keys: keys_from..self.keys.len(),
+                    customer,
+                    values: values_from..values.len(),
+                });
+            }
+            let hashes = block.iter().map(|p| p.hash);
+            std::hint::black_box(state.graph.touch_records(hashes, &self.keys));
+            for p in &block {
+                let keys = &self.keys[p.keys.clone()];
+                state
+                    .graph
+                    .restore_record(p.slot, p.source, p.external_id, p.seq, p.hash)
+                    .map_err(LoadError::Invalid)?;
+                let has_limited = keys.iter().any(|&k| {
+                    state.kinds.entry(state.graph.key(k).kind).spec.policy.limit.is_some()
+                });
+                self.customers.push((p.slot, p.customer));
+                // The buffer's strings are reused from record to record: no allocation per
+                // value.
+                let n = p.values.len();
+                if self.attributes.len() < n {
+                    self.attributes.resize_with(n, || crate::Attribute {
+                        name: Arc::from(""),
+                        value: String::new(),
+                        observed_at: None,
+                    });
+                }
+                for (a, &(name, value, observed_at)) in
+                    self.attributes.iter_mut().zip(&values[p.values.clone()])
+                {
+                    a.name = Arc::clone(&self.names[name]);
+                    a.value.clear();
+                    a.value.push_str(value);
+                    a.observed_at = observed_at;
+                }
+                let attributes = &self.attributes[..n];
+                let too_large = |_| LoadError::Invalid("record too large");
+                state.graph.check_room(keys.len(), attributes).map_err(too_large)?;
+                state.graph.set_keys(p.slot, keys, has_limited).map_err(too_large)?;
+                state.graph.set_attributes(p.slot, attributes).map_err(too_large)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(
+        &mut self,
+        resolver: &mut Resolver,
+        counts: &[u64],
+    ) -> Result<(), &'static str> {
+        let state = resolver.state_mut();
+        let [n_keys, n_records, n_customers, next_seq, next_customer] = counts else {
+            return Err("counts");
+        };
+        if *n_keys != state.graph.n_keys() as u64 || *n_records != state.graph.n_records() as u64 {
+            return Err("counts differ from the sections: a section is missing");
+        }
+        let next_seq = u32::try_from(*next_seq).map_err(|_| "next record number")?;
+        state.graph.finish_restore(std::mem::take(&mut self.free), next_seq)?;
+        state.partition.restore(state.graph, &self.customers, *next_customer)?;
+        if *n_customers != state.partition.n_customers() as u64 {
+            return Err("customer count differs from the records' customers");
+        }
+        for (k, _) in state.graph.keys().collect::<Vec<_>>() {
+            state.graph.set_refused(k, false);
+        }
+        for &k in &self.refused {
+            state.graph.set_refused(k, true);
+        }
+        state.graph.trim();
+        Ok(())
+    }
+}
