@@ -34,7 +34,7 @@ use ahash::AHashMap;
 
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
-use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::prepare::{hash_key, hash_record};
@@ -54,8 +54,6 @@ const HEADER_LEN: usize = 28;
 const MAX_SECTION: u64 = 1 << 31;
 pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
 pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
-/// Keys inserted together on loading (see `Loader::keys`).
-const KEY_BLOCK: usize = 128;
 /// Records stored together on loading (see `Loader::records`).
 const RECORD_BLOCK: usize = 64;
 

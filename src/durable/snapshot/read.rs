@@ -195,6 +195,7 @@ pub(crate) fn read_state(
                 let n_keys = r.var().map_err(malformed)?.min(bound) as usize;
                 let n_records = r.var().map_err(malformed)?.min(bound) as usize;
                 resolver.reserve_exact(n_records, n_keys);
+                loader.expect(n_keys, n_records);
                 expected = KEYS;
             }
             KEYS => {
