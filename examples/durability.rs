@@ -30,11 +30,13 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_nanos(text.split_whitespace().next()?.parse().ok()?))
 }
 
-/// Minor page faults of the process so far (Linux `/proc/self/stat`), `0` elsewhere.
-fn minor_faults() -> u64 {
+/// Minor page faults, user and system clock ticks of the process so far (Linux
+/// `/proc/self/stat`), zeros elsewhere.
+fn minor_faults() -> [u64; 3] {
     let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = text.rsplit_once(')').map_or("", |(_, rest)| rest);
-    after.split_whitespace().nth(7).and_then(|f| f.parse().ok()).unwrap_or(0)
+    let field = |i: usize| after.split_whitespace().nth(i).and_then(|f| f.parse().ok());
+    [field(7).unwrap_or(0), field(11).unwrap_or(0), field(12).unwrap_or(0)]
 }
 
 /// Wall time and CPU time of `f`.
@@ -42,7 +44,14 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
     let (start, cpu, faults) = (Instant::now(), cpu_time(), minor_faults());
     let out = f();
     if std::env::var_os("IDSTITCH_FAULTS").is_some() {
-        eprintln!("minor faults: {}", minor_faults() - faults);
+        let now = minor_faults();
+        let ticks = |i: usize| (now[i] - faults[i]) as f64 / 100.0;
+        eprintln!(
+            "minor faults {}, user {:.2} s, system {:.2} s",
+            now[0] - faults[0],
+            ticks(1),
+            ticks(2)
+        );
     }
     let cpu = cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
     (out, start.elapsed(), cpu)

@@ -44,7 +44,8 @@ pub(super) struct Pending<'b> {
 /// What loading collects across sections.
 #[derive(Default)]
 pub(super) struct Loader {
-    pub(super) names: Vec<Arc<str>>,
+    /// The attribute store's id of each name the file lists.
+    pub(super) names: Vec<u16>,
     pub(super) free: Vec<RecordIdx>,
     /// Each record's customer.
     customers: Vec<(RecordIdx, u32)>,
@@ -52,7 +53,6 @@ pub(super) struct Loader {
     /// saved state is what the next operation must see.
     refused: Vec<KeyIdx>,
     keys: Vec<KeyIdx>,
-    attributes: Vec<crate::Attribute>,
     /// `(hash, key)` and `(hash, record slot)` of everything loaded, indexed at the end in
     /// one pass that reads the index in order (`IdentityGraph::index_restored`).
     key_hashes: Option<HomeBuckets>,
@@ -108,7 +108,7 @@ impl Loader {
         // As keys: a block is read, the index lines and key slots it will touch are brought
         // in together, then its records are stored.
         let mut block: Vec<Pending<'_>> = Vec::with_capacity(RECORD_BLOCK);
-        let mut values: Vec<(usize, &str, Option<crate::Timestamp>)> = Vec::new();
+        let mut values: Vec<(u16, &str, Option<crate::Timestamp>)> = Vec::new();
         while !r.is_empty() {
             block.clear();
             values.clear();
@@ -136,8 +136,8 @@ impl Loader {
                 let n = r.count(3)?;
                 let values_from = values.len();
                 for _ in 0..n {
-                    let name = usize::try_from(r.var()?).ok().filter(|&i| i < self.names.len());
-                    let name = name.ok_or(LoadError::Invalid("attribute name index"))?;
+                    let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
+                    let name = *name.ok_or(LoadError::Invalid("attribute name index"))?;
                     let value = r.str()?;
                     let observed_at = match r.u8()? {
                         0 => None,
@@ -170,29 +170,11 @@ impl Loader {
                     state.kinds.entry(state.graph.key(k).kind).spec.policy.limit.is_some()
                 });
                 self.customers.push((p.slot, p.customer));
-                // The buffer's strings are reused from record to record: no allocation per
-                // value.
-                let n = p.values.len();
-                if self.attributes.len() < n {
-                    self.attributes.resize_with(n, || crate::Attribute {
-                        name: Arc::from(""),
-                        value: String::new(),
-                        observed_at: None,
-                    });
-                }
-                for (a, &(name, value, observed_at)) in
-                    self.attributes.iter_mut().zip(&values[p.values.clone()])
-                {
-                    a.name = Arc::clone(&self.names[name]);
-                    a.value.clear();
-                    a.value.push_str(value);
-                    a.observed_at = observed_at;
-                }
-                let attributes = &self.attributes[..n];
                 let too_large = |_| LoadError::Invalid("record too large");
-                state.graph.check_room(keys.len(), attributes).map_err(too_large)?;
+                state.graph.check_room(keys.len(), &[]).map_err(too_large)?;
                 state.graph.set_keys(p.slot, keys, has_limited).map_err(too_large)?;
-                state.graph.set_attributes(p.slot, attributes).map_err(too_large)?;
+                (state.graph.restore_attributes(p.slot, &values[p.values.clone()]))
+                    .map_err(LoadError::Invalid)?;
             }
         }
         Ok(())

@@ -28,7 +28,6 @@ pub(crate) use write::write_state;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ahash::AHashMap;
 

@@ -6,6 +6,7 @@
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId, MAX_RECORDS};
 #[cfg(doc)]
 use crate::input::prepare::{hash_key, hash_record};
+use crate::input::record::Timestamp;
 use crate::store::hash_index::HomeBuckets;
 
 use super::keys::{key_text_of, KeySlot, DENIED};
@@ -87,6 +88,24 @@ impl IdentityGraph {
         self.records[slot.index()] = Some(record_slot(source, ext_start, seq));
         self.n_records += 1;
         self.next_seq = self.next_seq.max(seq + 1);
+        Ok(())
+    }
+
+    /// The id a restore gives attribute name `name` ([`IdentityGraph::restore_attributes`]).
+    pub fn restored_name(&mut self, name: &str) -> Result<u16, &'static str> {
+        self.attributes.intern_name(name).ok_or("too many attribute names")
+    }
+
+    /// Gives restored record `record`, which has none yet, its attributes as `(name id from
+    /// [`IdentityGraph::restored_name`], value, observed at)`.
+    pub fn restore_attributes(
+        &mut self,
+        record: RecordIdx,
+        parts: &[(u16, &str, Option<Timestamp>)],
+    ) -> Result<(), &'static str> {
+        let range = self.attributes.push_parts(parts).map_err(|_| "record too large")?;
+        let slot = self.records.get_mut(record.index()).and_then(Option::as_mut);
+        slot.ok_or("attributes of an empty record slot")?.attributes = range;
         Ok(())
     }
 
