@@ -436,7 +436,8 @@ pub fn cross_sell_with(
 /// The reference semantics of replacement: of events in arrival order, each with an optional
 /// `(source, event id)`, keeps the last arrival per id (a replayed or corrected event replaces
 /// the one held, so a replayed feed counts once) and every event without an id. The kept events
-/// stay in arrival order, a replaced one at the place of its last arrival.
+/// stay in arrival order, a replaced one at the place of its last arrival. `E` may carry the
+/// record the event names, so a replacement naming another record moves the event there.
 pub fn replace_by_id<K: Ord, E>(arrivals: impl IntoIterator<Item = (Option<K>, E)>) -> Vec<E> {
     let arrivals: Vec<(Option<K>, E)> = arrivals.into_iter().collect();
     let mut last: BTreeMap<&K, usize> = BTreeMap::new();

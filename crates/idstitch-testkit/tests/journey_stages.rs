@@ -10,7 +10,7 @@ mod journey;
 use std::collections::BTreeMap;
 
 use idstitch_testkit::synth::{archetype_of, events, Archetype, SynthConfig, SynthEvent};
-use journey::{replace_by_id, stage, RefEvent, RefStage};
+use journey::{cross_sell, replace_by_id, stage, RefEvent, RefStage};
 
 /// An event as it arrives, with its `(source, event id)` for replacement.
 type Arrival = (Option<(&'static str, u64)>, RefEvent);
@@ -35,11 +35,17 @@ fn archetypes_land_in_their_expected_stages() {
         by_person[e.person as usize].push((Some((e.source, e.id)), ref_event(&e)));
     }
     let mut table: BTreeMap<Archetype, BTreeMap<RefStage, usize>> = BTreeMap::new();
+    let (mut buyers, mut with_cross_sell) = (0, 0);
     for (person, arrivals) in by_person.into_iter().enumerate() {
         let archetype = archetype_of(&config, person as u32);
+        let events = replace_by_id(arrivals);
         // Behaviour alone decides here: every person counts as identified.
-        let (stage, _) = stage(true, &replace_by_id(arrivals), now);
+        let (stage, _) = stage(true, &events, now);
         *table.entry(archetype).or_default().entry(stage).or_default() += 1;
+        if matches!(stage, RefStage::Customer | RefStage::Loyal) {
+            buyers += 1;
+            with_cross_sell += usize::from(!cross_sell(true, &events, now).is_empty());
+        }
     }
 
     print!("{:>16}", "");
@@ -65,4 +71,7 @@ fn archetypes_land_in_their_expected_stages() {
         assert!(share > 0.75, "{}: {share:.3} in {:?}", a.name(), a.expected_stages());
         assert!(share < 1.0, "{}: no one crosses a boundary", a.name());
     }
+    // Buyers keep reading favourite titles they have not bought: the cross-sell rule has work.
+    println!("cross-sell topics for {with_cross_sell} of {buyers} customers and loyal buyers");
+    assert!(with_cross_sell * 10 > buyers && with_cross_sell < buyers);
 }

@@ -504,10 +504,11 @@ impl<'a> Person<'a> {
         self.records[usize::from(record)].0
     }
 
-    /// Adds an event `days` days (plus up to half an hour) before `as_of`, if in the period.
+    /// Adds an event `days` days (less up to half an hour, the length of a visit) before
+    /// `as_of`, if in the period.
     fn push(&mut self, record: u8, kind: &'static str, days: f64, topic: Option<&'static str>) {
-        let ago = (days * DAY as f64) as i64 + self.rng.below(1_800) as i64;
-        if !(0..self.period).contains(&ago) {
+        let ago = ((days * DAY as f64) as i64 - self.rng.below(1_800) as i64).max(0);
+        if ago >= self.period {
             return;
         }
         let value = match kind {
@@ -690,8 +691,9 @@ impl<'a> Person<'a> {
             let kind = if self.rng.chance(0.7) { TICKET } else { COMPLAINT };
             self.contact(kind, days);
         }
-        if plan.unsubscribe && self.has(NEWSLETTER) {
-            let record = self.pick(&MAILING).expect("a newsletter record");
+        if plan.unsubscribe {
+            // From the newsletter, or without one from the CRM's marketing e-mails.
+            let record = self.pick(&MAILING).expect("every person has a record");
             let topic = TITLES[self.favourites[0]];
             self.push(record, UNSUBSCRIBE, plan.stop, Some(topic));
         }
