@@ -5,8 +5,8 @@
 mod common;
 
 use common::journey::{
-    cross_sell, in_window, replace_by_id, stage, stage_with, summary, summary_with, RefClass,
-    RefEvent, RefKinds, RefStage, RefThresholds, DAY,
+    cross_sell, edge_times, in_window, replace_by_id, stage, stage_with, summary, summary_with,
+    RefClass, RefEvent, RefKinds, RefStage, RefThresholds, DAY,
 };
 
 /// An arbitrary `now` (2026-01-01T00:00:00Z); nothing depends on its value.
@@ -28,6 +28,20 @@ fn windows_are_half_open() {
     assert!(!in_window(NOW + 1, NOW, 30), "the future is out");
     assert!(!in_window(ago(7), NOW, 7));
     assert!(in_window(ago(7) + 1, NOW, 7));
+}
+
+#[test]
+fn edge_times_straddle_every_window() {
+    let times = edge_times(NOW);
+    assert_eq!(times.len(), 17);
+    assert!(times.windows(2).all(|w| w[0] < w[1]));
+    for days in [7, 30, 90, 180, 365] {
+        let inside = times.iter().filter(|&&at| in_window(at, NOW, days)).count();
+        let edge = NOW - days * DAY;
+        assert!(times.contains(&edge) && !in_window(edge, NOW, days));
+        assert!(in_window(edge + 1, NOW, days) && times.contains(&(edge + 1)));
+        assert!(inside > 0 && inside < times.len());
+    }
 }
 
 #[test]

@@ -131,6 +131,20 @@ pub fn in_window(at: i64, now: i64, days: i64) -> bool {
     now - days * DAY < at && at <= now
 }
 
+/// The instants around `now` where some figure or rule of the default table changes: the edge
+/// of every window (7, 30, 90, 180 and 365 days) and one second either side, `now`, and one
+/// second after it. Random histories that draw event times (and clock moves) from these
+/// exercise every boundary far more often than uniform times would.
+pub fn edge_times(now: i64) -> Vec<i64> {
+    let mut times = vec![now, now + 1];
+    for days in [7, 30, 90, 180, 365] {
+        let edge = now - days * DAY;
+        times.extend([edge - 1, edge, edge + 1]);
+    }
+    times.sort_unstable();
+    times
+}
+
 /// The summary of §7 as of a time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefSummary {

@@ -970,6 +970,15 @@ mod tests {
     }
 
     #[test]
+    fn small_and_empty_worlds() {
+        assert_eq!(events(&SynthConfig::new(0, 1)).count(), 0);
+        for people in 1..20 {
+            let config = SynthConfig::new(people, people as u64);
+            assert!(events(&config).all(|e| (e.person as usize) < people));
+        }
+    }
+
+    #[test]
     fn the_period_is_configurable() {
         let behaviour = BehaviourConfig { as_of: 1_000_000_000, days: 90, ..Default::default() };
         let config = with(1_000, 9, behaviour);
