@@ -246,16 +246,17 @@ impl Weights {
             sum += w;
             *c = sum / total;
         }
+        // Rounding may leave the sum short of 1; the last positive weight closes the interval,
+        // so every draw below 1 lands on an archetype with a positive weight.
+        let last = clean.iter().rposition(|&w| w > 0.0).expect("a positive weight");
+        cumulative[last..].fill(1.0);
         Weights(cumulative)
     }
 
     fn pick(&self, u: u64) -> Archetype {
         let u = unit(u);
         // Zero-weight archetypes have an empty interval, so they are never picked.
-        let i =
-            self.0.iter().position(|&c| u < c).unwrap_or_else(|| {
-                self.0.iter().rposition(|&c| c > 0.0).expect("a positive weight")
-            });
+        let i = self.0.iter().position(|&c| u < c).expect("the last share is 1");
         Archetype::ALL[i]
     }
 }
@@ -916,6 +917,10 @@ mod tests {
         let config = with(people as usize, 3, BehaviourConfig { mix, ..Default::default() });
         assert!((share(&config, Archetype::Reader) - 0.75).abs() < 0.015);
         assert!((share(&config, Archetype::Gone) - 0.25).abs() < 0.015);
+        let others = [Archetype::Reader, Archetype::Gone];
+        for a in Archetype::ALL.into_iter().filter(|a| !others.contains(a)) {
+            assert_eq!(share(&config, a), 0.0, "{}", a.name());
+        }
         // The events follow the same archetypes: gone people have nothing in 180 days.
         let recent = config.behaviour.as_of - 180 * DAY;
         let mut active = HashSet::new();
