@@ -1,5 +1,7 @@
-//! How are keys and records put back into a resolver, in blocks whose cache misses overlap,
-//! and how is the saved partition restored? Every value is checked before it is used.
+//! How are keys and records put back into a resolver, and how is the saved partition
+//! restored? Keys and records are appended as read, their hashes gathered by home bucket, and
+//! both indexes built once at the end in an order the cache follows; records go in blocks
+//! whose key-slot reads overlap. Every value is checked before it is used.
 
 use super::*;
 use crate::store::hash_index::HomeBuckets;
@@ -105,8 +107,8 @@ impl Loader {
         let n_sources = resolver.state().sources.len();
         let state = resolver.state_mut();
         let n_keys = state.graph.n_keys() as u64;
-        // As keys: a block is read, the index lines and key slots it will touch are brought
-        // in together, then its records are stored.
+        // A block is read, the key slots its records will join are brought in together, then
+        // its records are stored.
         let mut block: Vec<Pending<'_>> = Vec::with_capacity(RECORD_BLOCK);
         let mut values: Vec<(u16, &str, Option<crate::Timestamp>)> = Vec::new();
         while !r.is_empty() {
