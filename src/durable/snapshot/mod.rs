@@ -47,7 +47,7 @@ use crate::store::graph::KeyFlags;
 pub(crate) const MAGIC: &[u8; 8] = b"IDSTITCH";
 const SNAPSHOT: &[u8; 4] = b"SNAP";
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 28;
 /// Sections larger than this are refused as corrupt before anything is allocated.
 const MAX_SECTION: u64 = 1 << 31;
