@@ -1,0 +1,41 @@
+//! Behaviour: events, the summary as of an instant, and journey stages (specification §7, §8).
+//!
+//! An event names its record by `(source, external id)`; the store keeps it with that record
+//! (or pending until the record arrives), so a customer's behaviour is the union of its
+//! records' events and merges and splits copy nothing. Everything here reads events through
+//! the borrowed [`Event`] view and is a pure function of the events and `now`:
+//!
+//! - [`Window`] is the one definition of "in the last D days as of `now`": `now − D × 86,400 s
+//!   < at ≤ now`. Events after `now` are ignored.
+//! - [`Summary`] counts per class and kind in 7/30/90/365 days, recency, frequency, monetary,
+//!   reading seconds, channels and top topics, in one pass.
+//! - [`StageClassifier`] decides a [`Stage`] with a [`StageReason`] that carries its figures,
+//!   and says when time alone next changes it; [`RuleClassifier`] is the specification's table
+//!   with every threshold in [`StageRules`], and computes cross-sell topics.
+//!
+//! Sums of amounts and seconds are order-independent (fixed point), and lists are sorted, so
+//! a customer's figures do not depend on the order its records or events are visited in.
+
+pub(crate) mod event;
+pub(crate) mod kind;
+pub(crate) mod rules;
+pub(crate) mod stage;
+pub(crate) mod summary;
+pub(crate) mod window;
+
+pub use event::{Event, EventInput, EventRejectReason, EVENT_TIME_RANGE, MAX_EVENT_TEXT};
+pub use kind::{
+    EventClass, EventKind, EventKindError, EventKinds, BUILT_IN_EVENT_KINDS, MAX_EVENT_KINDS,
+    MAX_EVENT_KIND_NAME,
+};
+pub use rules::{RuleClassifier, StageRules};
+pub use stage::{
+    Classification, Stage, StageClassifier, StageInput, StageReason, DEFAULT_HORIZON_DAYS,
+};
+pub use summary::{
+    ClassCounts, KindCounts, Summary, SummaryScratch, TopicCount, WindowCounts, TOP_TOPICS,
+};
+pub use window::{Window, DAY};
+
+#[cfg(test)]
+mod rules_tests;
