@@ -1,0 +1,429 @@
+//! The event store: every held event in columns, each record's events one linked list, events
+//! of records not seen yet pending under `(source, external id)`.
+//!
+//! An event is 36 bytes in six columns: time, kind and channel packed in one word (time in 40
+//! bits, so ±17,000 years; kind and channel ids in 12 bits each), the value, the topic id, the
+//! next event of the same owner, the owner (a record slot, or a pending list with the top
+//! bit set) and the fingerprint of its id. Events with an id also take a slot of the id index
+//! (about 6⅔ bytes); topics and channels are interned ([`Interner`]).
+//!
+//! Event ids are held as 64-bit fingerprints of `(source, id)` ([`fingerprint`], a fixed
+//! function, so that a snapshot's fingerprints mean the same in any process), never as text:
+//! a UUID's text would double the size of an event. Two different ids of one source share a
+//! fingerprint with a chance of about n²/2⁶⁵ among n ids (1 in 100,000 at 20 million); the
+//! later then replaces the earlier as a replay would.
+//!
+//! Invariants:
+//! - every live slot is in exactly one list, its owner's, and `owner` names that list; a free
+//!   slot is in the free list, with every column zeroed and owner `FREE`;
+//! - a slot is in the id index iff it is live and its fingerprint is not 0 (no id);
+//! - nothing depends on the order of a list or the numbering of slots: readers sum in fixed
+//!   point and sort what they list (see `behaviour::summary`).
+
+mod compact;
+#[cfg(test)]
+mod tests;
+pub(crate) mod text;
+
+use ahash::AHashMap;
+
+use crate::behaviour::event::{Event, EventInput, EventRejectReason};
+use crate::behaviour::kind::{EventClass, EventKind};
+use crate::ids::{RecordIdx, SourceId};
+use crate::input::record::{trim_external_id, Timestamp};
+use crate::store::hash_index::{HashIndex, Slot};
+use text::{Interner, MAX_CHANNELS};
+
+/// End of a list.
+const NONE: u32 = u32::MAX;
+/// The owner of a free slot.
+const FREE: u32 = u32::MAX;
+/// Owner bit of a pending list (record slots stay below 2³¹, see `ids::MAX_RECORDS`).
+const PENDING: u32 = 1 << 31;
+/// Times are stored as `at + AT_BIAS` in 40 bits.
+const AT_BIAS: i64 = 1 << 39;
+
+/// Who held an event that a new one replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventOwner {
+    /// A stored record.
+    Record(RecordIdx),
+    /// The pending list of a record not stored yet.
+    Pending,
+}
+
+/// The fingerprint of event id `id` of `source`: a fixed 64-bit hash (folded 128-bit
+/// multiplies, as wyhash), never 0 (0 marks an event without id).
+pub(crate) fn fingerprint(source: SourceId, id: &str) -> u64 {
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    let mix = |a: u64, b: u64| {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    };
+    let mut h = mix(u64::from(source.get()) ^ P0, id.len() as u64 ^ P1);
+    for block in id.as_bytes().chunks(16) {
+        let mut words = [0u8; 16];
+        words[..block.len()].copy_from_slice(block);
+        let w0 = u64::from_le_bytes(words[..8].try_into().unwrap_or_default());
+        let w1 = u64::from_le_bytes(words[8..].try_into().unwrap_or_default());
+        h = mix(w0 ^ P1, w1 ^ h ^ P2);
+    }
+    mix(h ^ P0, P2).max(1)
+}
+
+/// One record's (or pending list's) events, for readers.
+pub(crate) struct EventIter<'a> {
+    store: &'a EventStore,
+    slot: u32,
+}
+
+impl<'a> Iterator for EventIter<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        let s = self.store;
+        let i = self.slot as usize;
+        let packed = *s.packed.get(i)?;
+        self.slot = s.next[i];
+        let (at, kind, channel) = unpack(packed);
+        Some(Event {
+            kind,
+            class: s.classes.get(usize::from(kind.0)).copied().unwrap_or(EventClass::Engagement),
+            at,
+            topic: s.topics.get(s.topic[i]),
+            value: s.values[i],
+            channel: s.channels.get(channel),
+        })
+    }
+}
+
+fn pack(at: Timestamp, kind: EventKind, channel: u32) -> u64 {
+    (((at.0 + AT_BIAS) as u64) << 24)
+        | (u64::from(kind.0 & 0xfff) << 12)
+        | u64::from(channel & 0xfff)
+}
+
+fn unpack(packed: u64) -> (Timestamp, EventKind, u32) {
+    let at = Timestamp((packed >> 24) as i64 - AT_BIAS);
+    (at, EventKind(((packed >> 12) & 0xfff) as u16), (packed & 0xfff) as u32)
+}
+
+/// A pending list: the events of a record not stored yet.
+#[derive(Clone, Debug)]
+struct PendingList {
+    head: u32,
+    source: SourceId,
+    external_id: Box<str>,
+}
+
+/// See the module documentation.
+#[derive(Clone, Debug)]
+pub(crate) struct EventStore {
+    packed: Vec<u64>,
+    values: Vec<f64>,
+    topic: Vec<u32>,
+    next: Vec<u32>,
+    owner: Vec<u32>,
+    fp: Vec<u64>,
+    /// First event of each record slot (`NONE` for none).
+    heads: Vec<u32>,
+    /// Pending lists by id (`None` once attached or removed; ids reused from `pending_free`).
+    pending: Vec<Option<PendingList>>,
+    pending_free: Vec<u32>,
+    /// Pending list ids by source and external id; only looked up, never iterated.
+    pending_ids: AHashMap<SourceId, AHashMap<Box<str>, u32>>,
+    id_index: HashIndex,
+    topics: Interner,
+    channels: Interner,
+    /// The class of each kind seen (kinds never change class).
+    classes: Vec<EventClass>,
+    /// First free slot, the rest linked through `next`.
+    free: u32,
+    live: usize,
+}
+
+impl Default for EventStore {
+    fn default() -> Self {
+        EventStore {
+            packed: Vec::new(),
+            values: Vec::new(),
+            topic: Vec::new(),
+            next: Vec::new(),
+            owner: Vec::new(),
+            fp: Vec::new(),
+            heads: Vec::new(),
+            pending: Vec::new(),
+            pending_free: Vec::new(),
+            pending_ids: AHashMap::new(),
+            id_index: HashIndex::default(),
+            topics: Interner::new(NONE as usize - 1),
+            channels: Interner::new(MAX_CHANNELS),
+            classes: Vec::new(),
+            free: NONE,
+            live: 0,
+        }
+    }
+}
+
+impl EventStore {
+    /// Events held.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// The events of `record`, in no particular order; time in their number.
+    pub fn events(&self, record: RecordIdx) -> EventIter<'_> {
+        EventIter { store: self, slot: self.heads.get(record.index()).copied().unwrap_or(NONE) }
+    }
+
+    /// The events pending for the record `(source, external_id)`, not stored yet.
+    pub fn pending_events(&self, source: SourceId, external_id: &str) -> EventIter<'_> {
+        let slot = self.pending_id(source, external_id).map_or(NONE, |p| self.head(PENDING | p));
+        EventIter { store: self, slot }
+    }
+
+    fn pending_id(&self, source: SourceId, external_id: &str) -> Option<u32> {
+        self.pending_ids.get(&source)?.get(trim_external_id(external_id)).copied()
+    }
+
+    fn head(&self, owner: u32) -> u32 {
+        if owner & PENDING == 0 {
+            self.heads.get(owner as usize).copied().unwrap_or(NONE)
+        } else {
+            self.pending
+                .get((owner & !PENDING) as usize)
+                .and_then(Option::as_ref)
+                .map_or(NONE, |p| p.head)
+        }
+    }
+
+    fn set_head(&mut self, owner: u32, slot: u32) {
+        if owner & PENDING == 0 {
+            let r = owner as usize;
+            if self.heads.len() <= r {
+                self.heads.resize(r + 1, NONE);
+            }
+            self.heads[r] = slot;
+        } else if let Some(Some(list)) = self.pending.get_mut((owner & !PENDING) as usize) {
+            list.head = slot;
+        }
+    }
+
+    /// Stores `input` (validated, of `class`) for `record`, or pending under its source and
+    /// external id when `record` is `None`. An event whose id is held replaces the held one
+    /// (moving it to this owner); the replaced event's owner is returned.
+    ///
+    /// # Errors
+    /// [`EventRejectReason::CapacityExceeded`] when 2³² − 2 events, as many distinct topics or
+    /// 4,095 channels are held; nothing changes then (but a topic or channel interned before
+    /// the failure, which compaction drops).
+    pub fn push(
+        &mut self,
+        record: Option<RecordIdx>,
+        input: &EventInput,
+        class: EventClass,
+    ) -> Result<Option<EventOwner>, EventRejectReason> {
+        let full = EventRejectReason::CapacityExceeded;
+        let channel =
+            self.channels.intern(input.channel.as_deref().unwrap_or_default()).ok_or(full)?;
+        let topic = self.topics.intern(input.topic.as_deref().unwrap_or_default()).ok_or(full)?;
+        let fp = input
+            .id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map_or(0, |id| fingerprint(input.source, id));
+        let fps = &self.fp;
+        let held = if fp == 0 { None } else { self.id_index.find(fp, |s| fps[s as usize] == fp) };
+        if held.is_none() && self.free == NONE && self.packed.len() >= NONE as usize - 1 {
+            return Err(full);
+        }
+        let owner = match record {
+            Some(r) => r.0,
+            None => PENDING | self.pending_list(input.source, input.record_id()),
+        };
+        let k = usize::from(input.kind.0);
+        if self.classes.len() <= k {
+            self.classes.resize(k + 1, EventClass::Engagement);
+        }
+        self.classes[k] = class;
+        let packed = pack(input.at, input.kind, channel);
+        let (slot, replaced) = match held {
+            Some(s) => {
+                let before = self.owner[s as usize];
+                if before != owner {
+                    self.unlink(s, before);
+                    self.link(s, owner);
+                }
+                let was = if before & PENDING == 0 {
+                    EventOwner::Record(RecordIdx(before))
+                } else {
+                    EventOwner::Pending
+                };
+                (s, Some(was))
+            }
+            None => {
+                let s = self.allocate();
+                self.link(s, owner);
+                self.live += 1;
+                if fp != 0 {
+                    self.index_insert(s, fp);
+                }
+                (s, None)
+            }
+        };
+        let i = slot as usize;
+        self.packed[i] = packed;
+        self.values[i] = input.value;
+        self.topic[i] = topic;
+        self.fp[i] = fp;
+        Ok(replaced)
+    }
+
+    /// The id of the pending list of `(source, external_id)`, made if there is none.
+    fn pending_list(&mut self, source: SourceId, external_id: &str) -> u32 {
+        if let Some(p) = self.pending_id(source, external_id) {
+            return p;
+        }
+        let list = PendingList { head: NONE, source, external_id: external_id.into() };
+        let p = match self.pending_free.pop() {
+            Some(p) => {
+                self.pending[p as usize] = Some(list);
+                p
+            }
+            None => {
+                self.pending.push(Some(list));
+                self.pending.len() as u32 - 1
+            }
+        };
+        self.pending_ids.entry(source).or_default().insert(external_id.into(), p);
+        p
+    }
+
+    fn allocate(&mut self) -> u32 {
+        if self.free != NONE {
+            let s = self.free;
+            self.free = self.next[s as usize];
+            return s;
+        }
+        self.packed.push(0);
+        self.values.push(0.0);
+        self.topic.push(0);
+        self.next.push(NONE);
+        self.owner.push(FREE);
+        self.fp.push(0);
+        self.packed.len() as u32 - 1
+    }
+
+    fn index_insert(&mut self, slot: u32, fp: u64) {
+        let (fps, owners) = (&self.fp, &self.owner);
+        self.id_index.reserve(1, || {
+            fps.iter()
+                .zip(owners)
+                .enumerate()
+                .filter(|(_, (&f, &o))| f != 0 && o != FREE)
+                .map(|(s, (&f, _))| (s as u32, f))
+        });
+        if let Slot::Vacant(position) = self.id_index.find_or_insert(fp, |_| false) {
+            self.id_index.insert_at(position, fp, slot);
+        }
+    }
+
+    /// Puts `slot` first in `owner`'s list.
+    fn link(&mut self, slot: u32, owner: u32) {
+        self.next[slot as usize] = self.head(owner);
+        self.owner[slot as usize] = owner;
+        self.set_head(owner, slot);
+    }
+
+    /// Takes `slot` out of `owner`'s list (a walk, in the list's length), dropping a pending
+    /// list left empty.
+    fn unlink(&mut self, slot: u32, owner: u32) {
+        let after = self.next[slot as usize];
+        let mut at = self.head(owner);
+        if at == slot {
+            self.set_head(owner, after);
+        } else {
+            while at != NONE {
+                let next = self.next[at as usize];
+                if next == slot {
+                    self.next[at as usize] = after;
+                    break;
+                }
+                at = next;
+            }
+        }
+        if owner & PENDING != 0 && self.head(owner) == NONE {
+            self.drop_pending(owner & !PENDING);
+        }
+    }
+
+    fn drop_pending(&mut self, p: u32) {
+        let Some(list) = self.pending.get_mut(p as usize).and_then(Option::take) else { return };
+        if let Some(ids) = self.pending_ids.get_mut(&list.source) {
+            if let Some((key, _)) = ids.remove_entry(&*list.external_id) {
+                crate::store::wipe(key.into_string());
+            }
+            if ids.is_empty() {
+                self.pending_ids.remove(&list.source);
+            }
+        }
+        crate::store::wipe(list.external_id.into_string());
+        self.pending_free.push(p);
+    }
+
+    /// Gives `record` the events pending for its `(source, external_id)`, returning how many.
+    /// Time in their number.
+    pub fn attach(&mut self, record: RecordIdx, source: SourceId, external_id: &str) -> usize {
+        let Some(p) = self.pending_id(source, external_id) else { return 0 };
+        let first = self.head(PENDING | p);
+        let (mut at, mut last, mut n) = (first, NONE, 0);
+        while at != NONE {
+            self.owner[at as usize] = record.0;
+            (last, at, n) = (at, self.next[at as usize], n + 1);
+        }
+        if last != NONE {
+            self.next[last as usize] = self.head(record.0);
+            self.set_head(record.0, first);
+        }
+        self.drop_pending(p);
+        n
+    }
+
+    /// Drops every event of `record` (a removed record's events go with it). Time in their
+    /// number; the slots' columns are zeroed, topic texts stay until [`EventStore::compact`].
+    pub fn remove_record(&mut self, record: RecordIdx) -> usize {
+        let first = self.head(record.0);
+        self.set_head(record.0, NONE);
+        self.free_list(first)
+    }
+
+    /// Drops the events pending for `(source, external_id)`.
+    pub fn remove_pending(&mut self, source: SourceId, external_id: &str) -> usize {
+        let Some(p) = self.pending_id(source, external_id) else { return 0 };
+        let first = self.head(PENDING | p);
+        self.drop_pending(p);
+        self.free_list(first)
+    }
+
+    fn free_list(&mut self, mut at: u32) -> usize {
+        let mut n = 0;
+        while at != NONE {
+            let i = at as usize;
+            let next = self.next[i];
+            let fp = self.fp[i];
+            if fp != 0 {
+                self.id_index.remove(fp, |s| s == at);
+            }
+            (self.packed[i], self.values[i], self.topic[i], self.fp[i]) = (0, 0.0, 0, 0);
+            self.owner[i] = FREE;
+            self.next[i] = self.free;
+            self.free = at;
+            self.live -= 1;
+            n += 1;
+            at = next;
+        }
+        n
+    }
+}
