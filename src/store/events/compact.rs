@@ -7,7 +7,7 @@ use crate::store::hash_index::Slot;
 
 /// Zeroes a column's whole buffer before it is dropped, as [`crate::store::wipe`] does for
 /// text: the old columns held the times, values and id fingerprints of removed events.
-fn wipe_column<T: Copy + Default>(mut column: Vec<T>) {
+pub(super) fn wipe_column<T: Copy + Default>(mut column: Vec<T>) {
     column.clear();
     column.resize(column.capacity(), T::default());
     std::hint::black_box(&column);
@@ -32,7 +32,7 @@ impl EventStore {
             column.reserve_exact(self.live);
         }
         fresh.packed.reserve_exact(self.live);
-        fresh.values.reserve_exact(self.live);
+        fresh.values.reserve(self.live);
         fresh.fp.reserve_exact(self.live);
         fresh.heads = vec![NONE; self.heads.iter().rposition(|&h| h != NONE).map_or(0, |r| r + 1)];
         for r in 0..fresh.heads.len() {
@@ -76,7 +76,7 @@ impl EventStore {
         self.topics.wipe_old(old.topics);
         self.channels.wipe_old(old.channels);
         wipe_column(old.packed);
-        wipe_column(old.values);
+        old.values.wipe();
         wipe_column(old.fp);
         wipe_column(old.topic);
         before.saturating_sub(self.memory())
@@ -98,7 +98,9 @@ impl EventStore {
                 .intern(self.topics.get(self.topic[i]).unwrap_or_default())
                 .unwrap_or(0);
             fresh.packed.push((self.packed[i] & !0xfff) | u64::from(channel));
-            fresh.values.push(self.values[i]);
+            fresh.values.push();
+            // The side entries are fewer than before: setting cannot fail.
+            fresh.values.set(fresh.packed.len() - 1, self.values.get(i));
             fresh.topic.push(topic);
             fresh.fp.push(self.fp[i]);
             fresh.owner.push(owner);
@@ -138,7 +140,7 @@ impl EventStore {
     /// Heap bytes held (spare room included).
     pub fn memory(&self) -> usize {
         let columns = self.packed.capacity() * 8
-            + self.values.capacity() * 8
+            + self.values.memory()
             + self.topic.capacity() * 4
             + self.next.capacity() * 4
             + self.owner.capacity() * 4

@@ -1,10 +1,10 @@
 //! The event store: every held event in columns, each record's events one linked list, events
 //! of records not seen yet pending under `(source, external id)`.
 //!
-//! An event is 36 bytes in six columns: time, kind and channel packed in one word (time in 40
-//! bits, so ±17,000 years; kind and channel ids in 12 bits each), the value, the topic id, the
-//! next event of the same owner, the owner (a record slot, or a pending list with the top
-//! bit set) and the fingerprint of its id. Events with an id also take a slot of the id index
+//! An event is 32 bytes in six columns: time, kind and channel packed in one word (time in 40
+//! bits, so ±17,000 years; kind and channel ids in 12 bits each), the value in 4 bytes
+//! (exactly: see [`value`]), the topic id, the next event of the same owner, the owner (a
+//! record slot, or a pending list with the top bit set) and the fingerprint of its id. Events with an id also take a slot of the id index
 //! (about 6⅔ bytes); topics and channels are interned ([`Interner`]).
 //!
 //! Event ids are held as 64-bit fingerprints of `(source, id)` ([`fingerprint`], a fixed
@@ -21,18 +21,23 @@
 //!   point and sort what they list (see `behaviour::summary`).
 
 mod compact;
+mod packed;
 #[cfg(test)]
 mod tests;
 pub(crate) mod text;
+mod value;
 
 use ahash::AHashMap;
 
 use crate::behaviour::event::{Event, EventInput, EventRejectReason};
-use crate::behaviour::kind::{EventClass, EventKind};
+use crate::behaviour::kind::EventClass;
 use crate::ids::{RecordIdx, SourceId};
-use crate::input::record::{trim_external_id, Timestamp};
+use crate::input::record::trim_external_id;
 use crate::store::hash_index::{HashIndex, Slot};
+pub(crate) use packed::fingerprint;
+use packed::{pack, unpack};
 use text::{Interner, MAX_CHANNELS};
+use value::Values;
 
 /// End of a list.
 const NONE: u32 = u32::MAX;
@@ -40,8 +45,6 @@ const NONE: u32 = u32::MAX;
 const FREE: u32 = u32::MAX;
 /// Owner bit of a pending list (record slots stay below 2³¹, see `ids::MAX_RECORDS`).
 const PENDING: u32 = 1 << 31;
-/// Times are stored as `at + AT_BIAS` in 40 bits.
-const AT_BIAS: i64 = 1 << 39;
 
 /// Who held an event that a new one replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,27 +53,6 @@ pub(crate) enum EventOwner {
     Record(RecordIdx),
     /// The pending list of a record not stored yet.
     Pending,
-}
-
-/// The fingerprint of event id `id` of `source`: a fixed 64-bit hash (folded 128-bit
-/// multiplies, as wyhash), never 0 (0 marks an event without id).
-pub(crate) fn fingerprint(source: SourceId, id: &str) -> u64 {
-    const P0: u64 = 0xa076_1d64_78bd_642f;
-    const P1: u64 = 0xe703_7ed1_a0b4_28db;
-    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
-    let mix = |a: u64, b: u64| {
-        let r = u128::from(a) * u128::from(b);
-        (r as u64) ^ ((r >> 64) as u64)
-    };
-    let mut h = mix(u64::from(source.get()) ^ P0, id.len() as u64 ^ P1);
-    for block in id.as_bytes().chunks(16) {
-        let mut words = [0u8; 16];
-        words[..block.len()].copy_from_slice(block);
-        let w0 = u64::from_le_bytes(words[..8].try_into().unwrap_or_default());
-        let w1 = u64::from_le_bytes(words[8..].try_into().unwrap_or_default());
-        h = mix(w0 ^ P1, w1 ^ h ^ P2);
-    }
-    mix(h ^ P0, P2).max(1)
 }
 
 /// One record's (or pending list's) events, for readers.
@@ -93,21 +75,10 @@ impl<'a> Iterator for EventIter<'a> {
             class: s.classes.get(usize::from(kind.0)).copied().unwrap_or(EventClass::Engagement),
             at,
             topic: s.topics.get(s.topic[i]),
-            value: s.values[i],
+            value: s.values.get(i),
             channel: s.channels.get(channel),
         })
     }
-}
-
-fn pack(at: Timestamp, kind: EventKind, channel: u32) -> u64 {
-    (((at.0 + AT_BIAS) as u64) << 24)
-        | (u64::from(kind.0 & 0xfff) << 12)
-        | u64::from(channel & 0xfff)
-}
-
-fn unpack(packed: u64) -> (Timestamp, EventKind, u32) {
-    let at = Timestamp((packed >> 24) as i64 - AT_BIAS);
-    (at, EventKind(((packed >> 12) & 0xfff) as u16), (packed & 0xfff) as u32)
 }
 
 /// A pending list: the events of a record not stored yet.
@@ -122,7 +93,7 @@ struct PendingList {
 #[derive(Clone, Debug)]
 pub(crate) struct EventStore {
     packed: Vec<u64>,
-    values: Vec<f64>,
+    values: Values,
     topic: Vec<u32>,
     next: Vec<u32>,
     owner: Vec<u32>,
@@ -148,7 +119,7 @@ impl Default for EventStore {
     fn default() -> Self {
         EventStore {
             packed: Vec::new(),
-            values: Vec::new(),
+            values: Values::default(),
             topic: Vec::new(),
             next: Vec::new(),
             owner: Vec::new(),
@@ -236,7 +207,8 @@ impl EventStore {
             .map_or(0, |id| fingerprint(input.source, id));
         let fps = &self.fp;
         let held = if fp == 0 { None } else { self.id_index.find(fp, |s| fps[s as usize] == fp) };
-        if held.is_none() && self.free == NONE && self.packed.len() >= NONE as usize - 1 {
+        let no_slot = held.is_none() && self.free == NONE && self.packed.len() >= NONE as usize - 1;
+        if no_slot || !self.values.has_room(input.value) {
             return Err(full);
         }
         let owner = match record {
@@ -275,7 +247,7 @@ impl EventStore {
         };
         let i = slot as usize;
         self.packed[i] = packed;
-        self.values[i] = input.value;
+        self.values.set(i, input.value);
         self.topic[i] = topic;
         self.fp[i] = fp;
         Ok(replaced)
@@ -308,7 +280,7 @@ impl EventStore {
             return s;
         }
         self.packed.push(0);
-        self.values.push(0.0);
+        self.values.push();
         self.topic.push(0);
         self.next.push(NONE);
         self.owner.push(FREE);
@@ -416,7 +388,8 @@ impl EventStore {
             if fp != 0 {
                 self.id_index.remove(fp, |s| s == at);
             }
-            (self.packed[i], self.values[i], self.topic[i], self.fp[i]) = (0, 0.0, 0, 0);
+            (self.packed[i], self.topic[i], self.fp[i]) = (0, 0, 0);
+            self.values.clear(i);
             self.owner[i] = FREE;
             self.next[i] = self.free;
             self.free = at;

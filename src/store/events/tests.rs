@@ -4,6 +4,8 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::behaviour::kind::EventKind;
+use crate::input::record::Timestamp;
 
 fn source(key: u8) -> SourceId {
     SourceId::from_raw(u16::from(key / 2))
@@ -36,7 +38,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0u8..4, proptest::option::of(0u8..4), 0u16..12, -3i64..3, 0u8..4, 0u8..3, 0u8..3).prop_map(
+        6 => (0u8..4, proptest::option::of(0u8..4), 0u16..12, -3i64..3, 0u8..4, 0u8..4, 0u8..3).prop_map(
             |(key, id, kind, at, topic, value, channel)| Op::Push { key, id, kind, at, topic, value, channel }
         ),
         2 => (0u8..4).prop_map(Op::Store),
@@ -55,7 +57,7 @@ fn input(
     channel: u8,
 ) -> EventInput {
     let mut e = EventInput::new(source(key), ext(key), EventKind(kind), Timestamp(at * 86_400))
-        .with_value(f64::from(value) * 0.5);
+        .with_value([0.0, 19.99, 0.333, -2.5][usize::from(value % 4)]);
     // Topic and channel 0 are "none", once as an empty text.
     if topic > 0 {
         e = e.with_topic(["", "rates", "bikes", "tents"][usize::from(topic)]);
@@ -243,7 +245,7 @@ fn event_store_bytes_per_event() {
                 EventKind((i % 12) as u16),
                 Timestamp(1_700_000_000 + i as i64),
             )
-            .with_value((i % 100) as f64)
+            .with_value((i % 10_000) as f64 / 100.0)
             .with_topic(format!("topic {}", (i * 7_919) % 100_000))
             .with_channel(["email", "web", "phone", "banner", "invitation"][i % 5]);
             if with_ids {
