@@ -1,6 +1,8 @@
 //! An event as a host hands it in, why one is refused, and the borrowed view the summary and
 //! the stage rules read.
 
+use std::collections::BTreeMap;
+
 use crate::behaviour::kind::{EventClass, EventKind, EventKinds};
 use crate::ids::SourceId;
 use crate::input::record::{trim_external_id, Timestamp};
@@ -161,6 +163,52 @@ pub enum EventRejectReason {
     /// (2³² − 2 events or topics, 4,095 channels).
     #[error("event store capacity reached")]
     CapacityExceeded,
+}
+
+/// What became of a batch of events: bad events are counted per source and reason, never
+/// fatal.
+///
+/// ```
+/// use idstitch::behaviour::{EventRejectReason, EventReport};
+/// use idstitch::SourceId;
+///
+/// let mut report = EventReport::default();
+/// report.reject(SourceId::from_raw(2), EventRejectReason::NegativeValue);
+/// report.reject(SourceId::from_raw(2), EventRejectReason::NegativeValue);
+/// assert_eq!(report.n_rejected(), 2);
+/// assert_eq!(report.rejected[&(SourceId::from_raw(2), EventRejectReason::NegativeValue)], 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct EventReport {
+    /// Events stored (new or replacing a held one).
+    pub accepted: u64,
+    /// Of those, events whose id was held: they replaced the held event.
+    pub replaced: u64,
+    /// Events refused, by source and reason.
+    pub rejected: BTreeMap<(SourceId, EventRejectReason), u64>,
+}
+
+impl EventReport {
+    /// Counts one refused event.
+    pub fn reject(&mut self, source: SourceId, reason: EventRejectReason) {
+        *self.rejected.entry((source, reason)).or_default() += 1;
+    }
+
+    /// Total events refused.
+    pub fn n_rejected(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, other: &EventReport) {
+        self.accepted += other.accepted;
+        self.replaced += other.replaced;
+        for (key, n) in &other.rejected {
+            *self.rejected.entry(*key).or_default() += n;
+        }
+    }
 }
 
 /// A held event, borrowed from the store: what the summary and the stage rules read.

@@ -23,12 +23,14 @@ pub(crate) mod stage;
 pub(crate) mod summary;
 pub(crate) mod window;
 
-pub use event::{Event, EventInput, EventRejectReason, EVENT_TIME_RANGE, MAX_EVENT_TEXT};
+pub use event::{
+    Event, EventInput, EventRejectReason, EventReport, EVENT_TIME_RANGE, MAX_EVENT_TEXT,
+};
 pub use kind::{
     EventClass, EventKind, EventKindError, EventKinds, BUILT_IN_EVENT_KINDS, MAX_EVENT_KINDS,
     MAX_EVENT_KIND_NAME,
 };
-pub use rules::{RuleClassifier, StageRules};
+pub use rules::{ChangeScratch, RuleClassifier, StageRules};
 pub use stage::{
     Classification, Stage, StageClassifier, StageInput, StageReason, DEFAULT_HORIZON_DAYS,
 };
@@ -39,3 +41,23 @@ pub use window::{Window, DAY};
 
 #[cfg(test)]
 mod rules_tests;
+
+#[cfg(test)]
+mod tests {
+    /// Hosts share classifiers and summaries between threads: none may hold an `Rc` or a
+    /// `Cell`.
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::EventKinds>();
+        check::<super::EventInput>();
+        check::<super::EventReport>();
+        check::<super::Event<'_>>();
+        check::<super::Summary>();
+        check::<super::SummaryScratch>();
+        check::<super::Classification>();
+        check::<super::RuleClassifier>();
+        check::<super::ChangeScratch>();
+        check::<Box<dyn super::StageClassifier>>();
+    }
+}

@@ -95,6 +95,13 @@ const PURCHASE: ClassMask = 1 << EventClass::Purchase.index();
 const N_COUNTERS: usize = 8;
 type Counts = [u32; N_COUNTERS];
 
+/// Buffers [`RuleClassifier::next_change_with`] reuses between customers.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeScratch {
+    /// (instant, counter, +1 or −1): an event entering or leaving a counter's window.
+    changes: Vec<(i64, u8, i8)>,
+}
+
 /// The built-in classifier: [`StageRules`], first match wins.
 ///
 /// ```
@@ -200,7 +207,7 @@ impl RuleClassifier {
         &self,
         input: &StageInput<'_>,
         now: Timestamp,
-        scratch: &mut Vec<(i64, u8, i8)>,
+        scratch: &mut ChangeScratch,
     ) -> Option<Timestamp> {
         if !input.identified {
             return None;
@@ -208,6 +215,7 @@ impl RuleClassifier {
         let counters = self.counters();
         let mut counts = self.counts(input.events, now);
         let stage = self.decide(true, &counts).stage();
+        let scratch = &mut scratch.changes;
         scratch.clear();
         for e in input.events {
             let bit = 1 << e.class.index();
@@ -308,6 +316,6 @@ impl StageClassifier for RuleClassifier {
     /// (see [`RuleClassifier::next_change_with`]); `None` for an anonymous customer or one
     /// whose every event has left every window.
     fn next_change(&self, input: &StageInput<'_>, now: Timestamp) -> Option<Timestamp> {
-        self.next_change_with(input, now, &mut Vec::new())
+        self.next_change_with(input, now, &mut ChangeScratch::default())
     }
 }

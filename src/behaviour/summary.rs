@@ -340,4 +340,25 @@ mod tests {
         events.rotate_left(4);
         assert_eq!(Summary::of_with(&events, NOW, &mut scratch), s, "scratch left clean");
     }
+
+    #[cfg(feature = "serde_json")]
+    #[test]
+    fn summaries_and_classifications_round_trip_through_json() {
+        use crate::behaviour::stage::{Classification, StageReason};
+        let events = [Event {
+            topic: Some("rates"),
+            channel: Some("web"),
+            value: 19.99,
+            ..ev(EventKind::ORDER, EventClass::Purchase, NOW.0 - DAY)
+        }];
+        let s = Summary::of(&events, NOW);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""channels":["web"]"#), "{json}");
+        assert_eq!(serde_json::from_str::<Summary>(&json).unwrap(), s);
+        let c =
+            Classification::new(StageReason::Customer { purchases: 1, window: Window::days(365) });
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""stage":"customer""#), "{json}");
+        assert_eq!(serde_json::from_str::<Classification>(&json).unwrap(), c);
+    }
 }

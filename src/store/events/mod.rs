@@ -208,7 +208,11 @@ impl EventStore {
         let fps = &self.fp;
         let held = if fp == 0 { None } else { self.id_index.find(fp, |s| fps[s as usize] == fp) };
         let no_slot = held.is_none() && self.free == NONE && self.packed.len() >= NONE as usize - 1;
-        if no_slot || !self.values.has_room(input.value) {
+        // Pending list ids must stay clear of the owner word's pending bit.
+        let no_list = record.is_none()
+            && self.pending_free.is_empty()
+            && self.pending.len() >= (PENDING - 1) as usize;
+        if no_slot || no_list || !self.values.has_room(input.value) {
             return Err(full);
         }
         let owner = match record {
