@@ -256,11 +256,42 @@ fn event_store_bytes_per_event() {
             let class = kinds.class(e.kind).unwrap();
             store.push(Some(RecordIdx((i / 20) as u32)), &e, class).unwrap();
         }
-        let grown = store.memory() as f64 / n as f64;
-        store.trim();
-        let trimmed = store.memory() as f64 / n as f64;
-        println!(
-            "{n} events, ids {with_ids}: {grown:.1} bytes/event as grown, {trimmed:.1} trimmed"
-        );
+        let index = store.id_index.memory() as f64 / n as f64;
+        let total = store.memory() as f64 / n as f64;
+        println!("{n} events, ids {with_ids}: {total:.1} bytes/event, id index {index:.1} of them");
     }
+}
+
+#[test]
+fn a_replayed_feed_counts_once_and_a_moved_id_follows_its_new_record() {
+    let mut store = EventStore::default();
+    let feed: Vec<EventInput> =
+        (0..10).map(|i| input(0, Some(i % 4), 0, i64::from(i), 1, 1, 2)).collect();
+    for round in 0..2 {
+        for e in &feed {
+            let replaced = store.push(Some(RecordIdx(0)), e, EventClass::Engagement).unwrap();
+            assert_eq!(replaced.is_some(), round == 1 || e.at.0 >= 4 * 86_400);
+        }
+        assert_eq!(store.len(), 4, "ids 0..4, the latest of each");
+    }
+    let mut times: Vec<i64> = store.events(RecordIdx(0)).map(|e| e.at.0 / 86_400).collect();
+    times.sort_unstable();
+    assert_eq!(times, [6, 7, 8, 9]);
+    // The same id from another record of the same source moves the event there.
+    let moved = input(1, Some(3), 0, 42, 0, 0, 0);
+    assert_eq!(
+        store.push(None, &moved, EventClass::Engagement).unwrap(),
+        Some(EventOwner::Record(RecordIdx(0)))
+    );
+    assert_eq!(store.events(RecordIdx(0)).count(), 3);
+    assert_eq!(
+        store.pending_events(source(1), "b").map(|e| e.at.0).collect::<Vec<_>>(),
+        [42 * 86_400]
+    );
+    // Another source's id 3 is another event.
+    assert_eq!(
+        store.push(None, &input(2, Some(3), 0, 1, 0, 0, 0), EventClass::Engagement).unwrap(),
+        None
+    );
+    assert_eq!(store.len(), 5);
 }
