@@ -15,6 +15,38 @@
 //!
 //! Sums of amounts and seconds are order-independent (fixed point), and lists are sorted, so
 //! a customer's figures do not depend on the order its records or events are visited in.
+//!
+//! # Example: a stage, why, and when time next changes it
+//!
+//! ```
+//! use idstitch::behaviour::{
+//!     Event, EventClass, EventKind, RuleClassifier, Stage, StageClassifier, StageInput,
+//! };
+//! use idstitch::Timestamp;
+//!
+//! let day = 86_400;
+//! let now = Timestamp(20_000 * day);
+//! let view = |days_ago: i64| Event {
+//!     kind: EventKind::PAGE_VIEW,
+//!     class: EventClass::Engagement,
+//!     at: Timestamp(now.0 - days_ago * day),
+//!     topic: Some("bikes"),
+//!     value: 0.0,
+//!     channel: Some("web"),
+//! };
+//! let events = [view(1), view(2), view(29)];
+//! let input = StageInput { identified: true, events: &events };
+//! let rules = RuleClassifier::default();
+//! let stage = rules.classify(&input, now);
+//! assert_eq!(stage.to_string(), "engaged: 3 engagement events in the last 30 days");
+//! // A journey clock schedules the customer at the next change and classifies again then:
+//! // the view of 29 days ago leaves the month in a day, and with two views left the
+//! // customer is merely identified.
+//! let next = rules.next_change(&input, now).unwrap();
+//! assert_eq!(next, Timestamp(now.0 + day));
+//! assert_eq!(rules.classify(&input, Timestamp(next.0 - 1)).stage, Stage::Engaged);
+//! assert_eq!(rules.classify(&input, next).stage, Stage::Identified);
+//! ```
 
 pub(crate) mod event;
 pub(crate) mod kind;

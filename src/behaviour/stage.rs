@@ -266,6 +266,28 @@ pub trait StageClassifier: Send + Sync {
     }
 }
 
+/// A shared classifier classifies as the one it points to.
+impl<T: StageClassifier + ?Sized> StageClassifier for std::sync::Arc<T> {
+    fn classify(&self, input: &StageInput<'_>, now: Timestamp) -> Classification {
+        (**self).classify(input, now)
+    }
+
+    fn next_change(&self, input: &StageInput<'_>, now: Timestamp) -> Option<Timestamp> {
+        (**self).next_change(input, now)
+    }
+}
+
+/// A boxed classifier classifies as the one it holds.
+impl<T: StageClassifier + ?Sized> StageClassifier for Box<T> {
+    fn classify(&self, input: &StageInput<'_>, now: Timestamp) -> Classification {
+        (**self).classify(input, now)
+    }
+
+    fn next_change(&self, input: &StageInput<'_>, now: Timestamp) -> Option<Timestamp> {
+        (**self).next_change(input, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
