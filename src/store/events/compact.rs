@@ -77,7 +77,7 @@ impl EventStore {
     }
 
     /// Live events with an id.
-    fn live_keyed(&self) -> usize {
+    pub(super) fn live_keyed(&self) -> usize {
         self.owner.iter().filter(|&&o| o != super::FREE).count()
     }
 

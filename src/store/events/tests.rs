@@ -83,6 +83,8 @@ struct Model {
 
 fn check(store: &EventStore, model: &Model) {
     assert_eq!(store.len(), model.events.len());
+    let with_id = model.events.iter().filter(|e| e.1.is_some()).count();
+    assert_eq!((store.live_keyed(), store.id_index.len()), (with_id, with_id));
     for key in 0..4u8 {
         let mut held: Vec<Flat> = if model.stored[usize::from(key)] {
             assert_eq!(store.pending_events(source(key), ext(key)).count(), 0);
