@@ -83,6 +83,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+pub mod behaviour;
 mod durable;
 mod error;
 mod ids;
