@@ -4,8 +4,8 @@
 use std::borrow::Borrow;
 
 use crate::behaviour::{
-    Classification, Event, EventInput, EventKinds, EventRejectReason, Stage, StageInput, Summary,
-    TopicCount,
+    Classification, Event, EventInput, EventKinds, EventRejectReason, EventReport, Stage,
+    StageInput, Summary, TopicCount,
 };
 use crate::error::{ClockError, LookupError};
 use crate::ids::{CustomerId, RecordIdx};
@@ -16,6 +16,14 @@ use crate::partition::Partition;
 use crate::resolver::Resolver;
 use crate::store::events::{EventOwner, EventStore};
 use crate::store::graph::IdentityGraph;
+
+/// A [`Resolver::record_events`] call under way: what it counted and the records whose events
+/// it changed.
+#[derive(Debug, Default)]
+pub(crate) struct PendingEvents {
+    report: EventReport,
+    touched: Vec<RecordIdx>,
+}
 
 /// Reads `customer`'s events into `buf` and tells whether it is identified (DESIGN §8: one
 /// of its records carries a value of an identifying kind that is not deny-listed; a shared
@@ -92,20 +100,39 @@ impl Resolver {
         I: IntoIterator,
         I::Item: Borrow<EventInput>,
     {
-        let mut changes = Changes::default();
-        let mut touched = Vec::new();
+        let mut pending = PendingEvents::default();
         for event in events {
-            let event = event.borrow();
-            match self.store_event(event, &mut touched) {
-                Ok(replaced) => {
-                    changes.event_report.accepted += 1;
-                    changes.event_report.replaced += u64::from(replaced);
-                }
-                Err(reason) => changes.event_report.reject(event.source, reason),
-            }
+            self.store_pending_event(&mut pending, event.borrow());
         }
-        self.track_records(&touched, &mut changes.stages);
+        self.finish_events(pending)
+    }
+
+    /// One event of a [`Resolver::record_events`] call: stored and counted, its stage
+    /// classified at [`Resolver::finish_events`].
+    pub(crate) fn store_pending_event(&mut self, pending: &mut PendingEvents, event: &EventInput) {
+        match self.store_event(event, &mut pending.touched) {
+            Ok(replaced) => {
+                pending.report.accepted += 1;
+                pending.report.replaced += u64::from(replaced);
+            }
+            Err(reason) => pending.report.reject(event.source, reason),
+        }
+    }
+
+    /// Ends a [`Resolver::record_events`] call: the touched customers' stages.
+    pub(crate) fn finish_events(&mut self, pending: PendingEvents) -> Changes {
+        let mut changes = Changes { event_report: pending.report, ..Changes::default() };
+        self.track_records(&pending.touched, &mut changes.stages);
         changes
+    }
+
+    /// Whether `event` would be refused for its own sake (source, kind, values), as
+    /// [`Resolver::record_event`] checks it before storing.
+    pub(crate) fn check_event(&self, event: &EventInput) -> Result<(), EventRejectReason> {
+        if event.source.index() >= self.sources.len() {
+            return Err(EventRejectReason::UnknownSource);
+        }
+        event.validate(&self.event_kinds).map(|_| ())
     }
 
     /// Stores one event; returns whether it replaced a held one, and adds the records whose

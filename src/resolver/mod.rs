@@ -20,6 +20,7 @@ pub use builder::ResolverBuilder;
 #[cfg(feature = "mapping")]
 pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
+pub(crate) use journey::PendingEvents;
 
 use crate::behaviour::EventKinds;
 use crate::input::kind::KindTable;
