@@ -118,7 +118,9 @@ pub use partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
 /// The petgraph version whose traits [`GraphView`] implements.
 #[cfg(feature = "petgraph")]
 pub use petgraph;
-pub use resolver::{CompactReport, EraseTarget, Erasure, Resolver, ResolverBuilder};
+pub use resolver::{
+    CompactReport, EraseTarget, Erasure, Journey, Journeys, Resolver, ResolverBuilder,
+};
 pub use store::attributes::{AttributeRef, Attributes};
 pub use store::MemoryUsage;
 #[doc(hidden)]

@@ -41,9 +41,10 @@ impl std::fmt::Debug for StageSetup {
     }
 }
 
-/// The stage tracking of a resolver: see the module documentation.
+/// The journey clock of a resolver, its tracked stages and their schedule: see the module
+/// documentation.
 #[derive(Clone)]
-pub(crate) struct Journey {
+pub(crate) struct JourneyClock {
     setup: StageSetup,
     classifier: Arc<dyn StageClassifier>,
     /// Cross-sell topics: the built-in rules' (the configured ones, or the defaults beside a
@@ -58,9 +59,9 @@ pub(crate) struct Journey {
     schedule: BTreeSet<(i64, u64)>,
 }
 
-impl std::fmt::Debug for Journey {
+impl std::fmt::Debug for JourneyClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journey")
+        f.debug_struct("JourneyClock")
             .field("clock", &self.clock)
             .field("tracked", &self.stages.iter().flatten().count())
             .field("scheduled", &self.schedule.len())
@@ -68,13 +69,13 @@ impl std::fmt::Debug for Journey {
     }
 }
 
-impl Default for Journey {
+impl Default for JourneyClock {
     fn default() -> Self {
-        Journey::new(StageSetup::Rules(StageRules::default()))
+        JourneyClock::new(StageSetup::Rules(StageRules::default()))
     }
 }
 
-impl Journey {
+impl JourneyClock {
     /// Stage tracking as `setup` says, the clock not running.
     pub fn new(setup: StageSetup) -> Self {
         let (classifier, rules): (Arc<dyn StageClassifier>, _) = match &setup {
@@ -84,7 +85,7 @@ impl Journey {
             }
             StageSetup::Custom(classifier) => (Arc::clone(classifier), RuleClassifier::default()),
         };
-        Journey {
+        JourneyClock {
             setup,
             classifier,
             rules,
@@ -122,7 +123,7 @@ impl Journey {
     }
 
     /// Starts the clock at `now`, tracking nobody yet: the caller classifies every customer
-    /// with [`Journey::track`] next.
+    /// with [`JourneyClock::track`] next.
     pub fn start(&mut self, now: Timestamp) {
         self.clock = Some(now);
         self.stages.clear();
@@ -190,7 +191,7 @@ impl Journey {
         Some((Timestamp(at), CustomerId(customer)))
     }
 
-    /// Classifies `customer` as of `at`, a due check of [`Journey::take_due`] (time alone
+    /// Classifies `customer` as of `at`, a due check of [`JourneyClock::take_due`] (time alone
     /// moved it), and schedules its next check.
     pub fn check_due(
         &mut self,
@@ -237,7 +238,7 @@ mod tests {
         let now = 1_000 * DAY;
         let events = [order(1, now)];
         let input = StageInput { identified: true, events: &events };
-        let mut j = Journey::default();
+        let mut j = JourneyClock::default();
         assert_eq!(j.track(CustomerId(3), &input, StageCause::Record), None, "no clock");
         j.start(Timestamp(now));
         let change = j.track(CustomerId(3), &input, StageCause::Record).unwrap();

@@ -10,7 +10,7 @@ use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::pseudonym::Pseudonymizer;
 use crate::input::source::SourceTable;
 use crate::input::suppress::SuppressionList;
-use crate::journey::{Journey, StageSetup};
+use crate::journey::{JourneyClock, StageSetup};
 use crate::partition::Partition;
 use crate::resolver::store::Prepared;
 use crate::resolver::Resolver;
@@ -327,7 +327,7 @@ impl ResolverBuilder {
             )),
             events: EventStore::default(),
             event_kinds: self.event_kinds.clone(),
-            journey: Journey::new(self.stages.clone()),
+            journey: JourneyClock::new(self.stages.clone()),
         })
     }
 

@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 
 use crate::behaviour::{
     Classification, Event, EventInput, EventKinds, EventRejectReason, EventReport, Stage,
-    StageInput, Summary, TopicCount,
+    StageInput, Summary, SummaryScratch, TopicCount,
 };
 use crate::error::{ClockError, LookupError};
 use crate::ids::{CustomerId, RecordIdx};
@@ -23,6 +23,49 @@ use crate::store::graph::IdentityGraph;
 pub(crate) struct PendingEvents {
     report: EventReport,
     touched: Vec<RecordIdx>,
+}
+
+/// A customer's behaviour and stage as of one instant: what [`Resolver::journey`] and
+/// [`Resolver::journeys`] give.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct Journey {
+    /// The customer.
+    pub customer: CustomerId,
+    /// Its behaviour summary (DESIGN §7).
+    pub summary: Summary,
+    /// Its stage and why (DESIGN §8).
+    pub classification: Classification,
+}
+
+/// Every customer's [`Journey`] as of one instant, by ascending id; buffers are reused from
+/// customer to customer. Made by [`Resolver::journeys`].
+pub struct Journeys<'a> {
+    resolver: &'a Resolver,
+    customers: std::vec::IntoIter<CustomerId>,
+    now: Timestamp,
+    events: Vec<Event<'a>>,
+    scratch: SummaryScratch,
+}
+
+impl Iterator for Journeys<'_> {
+    type Item = Journey;
+
+    fn next(&mut self) -> Option<Journey> {
+        loop {
+            let customer = self.customers.next()?;
+            if let Some(j) =
+                self.resolver.journey_with(customer, self.now, &mut self.events, &mut self.scratch)
+            {
+                return Some(j);
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.customers.len()))
+    }
 }
 
 /// Reads `customer`'s events into `buf` and tells whether it is identified (DESIGN §8: one
@@ -176,6 +219,55 @@ impl Resolver {
     /// [`LookupError::UnknownCustomer`] if no customer has this id.
     pub fn summary(&self, customer: CustomerId, now: Timestamp) -> Result<Summary, LookupError> {
         Ok(Summary::of(&self.customer_events(customer)?, now))
+    }
+
+    /// `customer`'s summary and stage as of `now` together: one read of its events for both.
+    ///
+    /// # Errors
+    /// [`LookupError::UnknownCustomer`] if no customer has this id.
+    pub fn journey(&self, customer: CustomerId, now: Timestamp) -> Result<Journey, LookupError> {
+        let (mut events, mut scratch) = (Vec::new(), SummaryScratch::default());
+        self.journey_with(customer, now, &mut events, &mut scratch)
+            .ok_or(LookupError::UnknownCustomer(customer))
+    }
+
+    /// Every customer's summary and stage as of `now`, by ascending id: what a nightly export
+    /// of stages reads. Time in all records and events.
+    ///
+    /// ```
+    /// use idstitch::{KindId, RecordInput, Resolver, Timestamp};
+    ///
+    /// let mut resolver = Resolver::new();
+    /// let crm = resolver.add_source("crm", 10)?;
+    /// resolver.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "ann@example.nl"))?;
+    /// for journey in resolver.journeys(Timestamp(1_700_000_000)) {
+    ///     assert_eq!(journey.classification.to_string(), "identified: no other rule matched (0 engagement events in the last 30 days)");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn journeys(&self, now: Timestamp) -> Journeys<'_> {
+        let customers: Vec<CustomerId> = self.partition.customer_ids().collect();
+        Journeys {
+            resolver: self,
+            customers: customers.into_iter(),
+            now,
+            events: Vec::new(),
+            scratch: SummaryScratch::default(),
+        }
+    }
+
+    fn journey_with<'a>(
+        &'a self,
+        customer: CustomerId,
+        now: Timestamp,
+        events: &mut Vec<Event<'a>>,
+        scratch: &mut SummaryScratch,
+    ) -> Option<Journey> {
+        let identified = customer_input(self.journey_parts(), customer, events)?;
+        let input = StageInput { identified, events };
+        let classification = self.journey.classifier().classify(&input, now);
+        let summary = Summary::of_with(events, now, scratch);
+        Some(Journey { customer, summary, classification })
     }
 
     /// `customer`'s journey stage as of `now`, with the rule and figures that decided it.

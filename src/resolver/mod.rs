@@ -21,6 +21,7 @@ pub use builder::ResolverBuilder;
 pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
 pub(crate) use journey::PendingEvents;
+pub use journey::{Journey, Journeys};
 
 use crate::behaviour::EventKinds;
 use crate::input::kind::KindTable;
@@ -28,7 +29,7 @@ use crate::input::normalize::NormalizeContext;
 use crate::input::source::SourceTable;
 use crate::input::suppress::SuppressionList;
 use crate::inspect::Parts;
-use crate::journey::Journey;
+use crate::journey::JourneyClock;
 use crate::partition::Partition;
 use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
@@ -75,7 +76,7 @@ pub struct Resolver {
     events: EventStore,
     event_kinds: EventKinds,
     /// The journey clock, tracked stages and their schedule.
-    journey: Journey,
+    journey: JourneyClock,
 }
 
 impl Default for Resolver {

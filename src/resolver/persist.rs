@@ -15,7 +15,7 @@ use crate::input::report::IngestReport;
 use crate::input::source::SourceTable;
 use crate::input::stored::StoredRecord;
 use crate::input::suppress::SuppressionList;
-use crate::journey::Journey;
+use crate::journey::JourneyClock;
 use crate::partition::Partition;
 use crate::resolver::Resolver;
 use crate::store::graph::IdentityGraph;
@@ -29,7 +29,7 @@ pub(crate) struct StateRef<'a> {
     pub partition: &'a Partition,
     pub suppression: &'a SuppressionList,
     pub event_kinds: &'a EventKinds,
-    pub journey: &'a Journey,
+    pub journey: &'a JourneyClock,
 }
 
 /// A resolver's parts, for rebuilding it from a snapshot.
