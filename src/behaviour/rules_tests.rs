@@ -68,6 +68,16 @@ fn each_rule_at_its_boundaries() {
     assert_eq!(stage(&[]), Stage::Identified);
 }
 
+#[cfg(feature = "serde_json")]
+#[test]
+fn rules_read_from_json_keep_the_defaults_they_do_not_name() {
+    let rules: StageRules =
+        serde_json::from_str(r#"{"loyal_min_purchases": 3, "engaged_window": 14}"#).unwrap();
+    assert_eq!(rules.loyal_min_purchases, 3);
+    assert_eq!(rules.engaged_window, Window::days(14));
+    assert_eq!(rules.lapsed_window, Window::days(180));
+}
+
 #[test]
 fn future_events_are_ignored() {
     let future = [ev(PUR, -1), ev(PUR, -DAY), ev(ENG, -1), ev(ENG, -2), ev(ENG, -3)];

@@ -178,6 +178,13 @@ pub struct SummaryScratch {
 }
 
 impl Summary {
+    /// The counts of `kind` (all zero for a kind with no event in the last 365 days).
+    pub fn kind(&self, kind: EventKind) -> WindowCounts {
+        self.by_kind
+            .binary_search_by_key(&kind, |k| k.kind)
+            .map_or(WindowCounts::default(), |i| self.by_kind[i].counts)
+    }
+
     /// The summary of `events` as of `now`. Time linear in the events (plus sorting the
     /// channels and topics seen).
     pub fn of(events: &[Event<'_>], now: Timestamp) -> Summary {
@@ -293,6 +300,8 @@ mod tests {
             WindowCounts { last_7_days: 1, last_30_days: 3, last_90_days: 5, last_365_days: 7 };
         assert_eq!(s.by_class.engagement, expect);
         assert_eq!(s.by_kind, vec![KindCounts { kind: EventKind::PAGE_VIEW, counts: expect }]);
+        assert_eq!(s.kind(EventKind::PAGE_VIEW), expect);
+        assert_eq!(s.kind(EventKind::ORDER), WindowCounts::default());
         assert_eq!(s.events, 8);
         assert_eq!(s.frequency, 5);
         assert_eq!(s.last_event, Some(Timestamp(NOW.0 - 7 * DAY + 1)));
