@@ -94,7 +94,7 @@ proptest! {
         prop_assert_eq!(u64::from(s.frequency), r.frequency);
         prop_assert!((s.monetary - r.monetary).abs() < 1e-6, "{} {}", s.monetary, r.monetary);
         prop_assert!((s.reading_seconds - r.reading_seconds).abs() < 1e-6);
-        prop_assert_eq!(s.channels.iter().cloned().collect::<Vec<_>>(), r.channels.iter().cloned().collect::<Vec<_>>());
+        prop_assert_eq!(s.channels.clone(), r.channels.iter().cloned().collect::<Vec<_>>());
         let top: Vec<(String, u64)> = s.top_topics.iter().map(|t| (t.topic.clone(), u64::from(t.events))).collect();
         prop_assert_eq!(top, r.top_topics.iter().take(TOP_TOPICS).cloned().collect::<Vec<_>>());
 
