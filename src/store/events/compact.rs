@@ -128,10 +128,20 @@ impl EventStore {
         self.owner.reserve(keyed);
     }
 
-    /// Gives back the room of columns more than a quarter empty.
+    /// Gives back the room of columns more than a quarter empty, and rebuilds the id index
+    /// at about 80 % full if it is under two thirds (for the end of a bulk load, as the
+    /// graph's indexes are).
     pub fn trim(&mut self) {
         self.plain.trim();
         self.keyed.trim();
+        let (fps, owners) = (&self.fp, &self.owner);
+        self.id_index.fit(|| {
+            fps.iter()
+                .zip(owners)
+                .enumerate()
+                .filter(|(_, (_, &o))| o != super::FREE)
+                .map(|(r, (&f, _))| (r as u32, f))
+        });
         let len = self.fp.len();
         if self.fp.capacity() > len + len / 4 {
             self.fp.shrink_to_fit();

@@ -34,6 +34,7 @@ enum Op {
     Store(u8),
     Remove(u8),
     Compact,
+    Trim,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -44,6 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..4).prop_map(Op::Store),
         1 => (0u8..4).prop_map(Op::Remove),
         1 => Just(Op::Compact),
+        1 => Just(Op::Trim),
     ]
 }
 
@@ -142,6 +144,7 @@ proptest! {
                 Op::Compact => {
                     store.compact();
                 }
+                Op::Trim => store.trim(),
                 Op::Store(_) | Op::Remove(_) => {}
             }
             check(&store, &model);
@@ -258,6 +261,7 @@ fn event_store_bytes_per_event() {
             let class = kinds.class(e.kind).unwrap();
             store.push(Some(RecordIdx((i / 20) as u32)), &e, class).unwrap();
         }
+        store.trim();
         let index = store.id_index.memory() as f64 / n as f64;
         let total = store.memory() as f64 / n as f64;
         println!("{n} events, ids {with_ids}: {total:.1} bytes/event, id index {index:.1} of them");
