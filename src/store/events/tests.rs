@@ -210,7 +210,15 @@ fn fields_round_trip_at_the_ends_of_their_ranges() {
 #[test]
 fn fingerprints_are_fixed_and_scoped_by_source() {
     // Pinned: snapshots hold fingerprints, so the function may never change.
-    assert_eq!(fingerprint(SourceId::from_raw(0), ""), fingerprint(SourceId::from_raw(0), ""));
+    let pinned = [
+        fingerprint(SourceId::from_raw(0), ""),
+        fingerprint(SourceId::from_raw(0), "ev-1"),
+        fingerprint(SourceId::from_raw(7), "9b2f6c1e-52d4-4c35-a0a4-0d5e0e2a8f11"),
+    ];
+    assert_eq!(
+        pinned,
+        [6_498_071_802_484_785_607, 1_470_539_548_335_260_296, 10_228_642_643_072_526_971]
+    );
     assert_ne!(fingerprint(SourceId::from_raw(0), "x"), fingerprint(SourceId::from_raw(1), "x"));
     let mut seen: Vec<u64> =
         (0..100_000).map(|i| fingerprint(SourceId::from_raw(3), &format!("ev-{i}"))).collect();
