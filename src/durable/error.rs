@@ -66,6 +66,11 @@ pub enum SnapshotError {
         /// The kind.
         kind: String,
     },
+    /// The snapshot's resolver classified journey stages with the host's own classifier,
+    /// which a file cannot hold: open it through a builder given that classifier
+    /// ([`ResolverBuilder::stage_classifier`](crate::ResolverBuilder::stage_classifier)).
+    #[error("the snapshot uses a custom stage classifier: open it with the builder that sets it")]
+    CustomClassifier,
     /// The snapshot is pseudonymised, or keys its suppression list with a raw-mode secret:
     /// open it with a builder holding its secret
     /// ([`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize),
