@@ -309,3 +309,19 @@ fn a_replayed_feed_counts_once_and_a_moved_id_follows_its_new_record() {
     );
     assert_eq!(store.len(), 5);
 }
+
+#[test]
+fn removing_a_pending_list_drops_its_events_and_key() {
+    let mut store = EventStore::default();
+    store.push(None, &input(1, Some(2), 0, 0, 1, 1, 2), EventClass::Engagement).unwrap();
+    store.push(None, &input(1, None, 3, 1, 2, 0, 0), EventClass::Engagement).unwrap();
+    store.push(None, &input(0, None, 3, 1, 2, 0, 0), EventClass::Engagement).unwrap();
+    assert_eq!(store.remove_pending(source(1), " b "), 2);
+    assert_eq!(store.remove_pending(source(1), "b"), 0);
+    assert_eq!((store.len(), store.live_keyed(), store.id_index.len()), (1, 0, 0));
+    assert_eq!(store.pending_events(source(0), "a").count(), 1);
+    // The id is free again: the same id is a new event, not a replacement.
+    let again =
+        store.push(Some(RecordIdx(1)), &input(1, Some(2), 0, 0, 0, 0, 0), EventClass::Engagement);
+    assert_eq!(again, Ok(None));
+}
