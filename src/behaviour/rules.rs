@@ -30,6 +30,8 @@ use crate::input::record::Timestamp;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+// A host's configuration names only what it changes; the rest keeps the table's defaults.
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct StageRules {
     /// `lapsed`: no event of any class in this window.

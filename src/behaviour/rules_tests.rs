@@ -68,6 +68,16 @@ fn each_rule_at_its_boundaries() {
     assert_eq!(stage(&[]), Stage::Identified);
 }
 
+#[cfg(feature = "serde_json")]
+#[test]
+fn rules_read_from_json_keep_the_defaults_they_do_not_name() {
+    let rules: StageRules =
+        serde_json::from_str(r#"{"loyal_min_purchases": 3, "engaged_window": 14}"#).unwrap();
+    assert_eq!(rules.loyal_min_purchases, 3);
+    assert_eq!(rules.engaged_window, Window::days(14));
+    assert_eq!(rules.lapsed_window, Window::days(180));
+}
+
 #[test]
 fn future_events_are_ignored() {
     let future = [ev(PUR, -1), ev(PUR, -DAY), ev(ENG, -1), ev(ENG, -2), ev(ENG, -3)];
@@ -208,6 +218,23 @@ proptest! {
             prop_assert!(t > now);
             prop_assert_ne!(rules.classify(&input, t).stage, stage);
         }
+        // Every instant where an event enters or leaves a window before the change, and the
+        // second before it: the stage holds.
+        let r = rules.rules();
+        let windows = [
+            r.lapsed_window,
+            r.lapsing_quiet,
+            r.lapsing_lookback,
+            r.loyal_window,
+            r.customer_window,
+            r.engaged_window,
+        ];
+        for e in &events {
+            let edges = std::iter::once(e.at).chain(windows.iter().filter_map(|w| w.leaves_at(e.at)));
+            for t in edges.flat_map(|t| [t.0 - 1, t.0]).filter(|&t| t > now.0 && t < end) {
+                prop_assert_eq!(rules.classify(&input, Timestamp(t)).stage, stage, "at edge {}", t);
+            }
+        }
         // Samples strictly before the change, the second before it included.
         let span = end - now.0 - 1;
         for k in 0..64i64 {
@@ -217,4 +244,48 @@ proptest! {
             }
         }
     }
+}
+
+/// Time per customer of summary, classification and next change, printed (not asserted):
+/// `cargo test --release --lib behaviour_cost_per_customer -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn behaviour_cost_per_customer() {
+    use crate::behaviour::rules::ChangeScratch;
+    use crate::behaviour::summary::{Summary, SummaryScratch};
+    let (customers, per) = (100_000, 20);
+    let topics = ["rates", "bikes", "tents", "lamps", "maps"];
+    let events: Vec<Event<'static>> = (0..customers * per)
+        .map(|i| {
+            let class = [ENG, ENG, ENG, PUR, EventClass::Service][i % 5];
+            let age = ((i * 7_919) % 400) as i64 * DAY + (i % 86_400) as i64;
+            Event { topic: Some(topics[i % 5]), channel: Some("web"), ..ev(class, age) }
+        })
+        .collect();
+    let rules = RuleClassifier::default();
+    let (mut summary, mut change) = (SummaryScratch::default(), ChangeScratch::default());
+    let mut checksum = 0u64;
+    let start = std::time::Instant::now();
+    for c in events.chunks(per) {
+        checksum += u64::from(Summary::of_with(c, NOW, &mut summary).events);
+    }
+    let summarise = start.elapsed();
+    let start = std::time::Instant::now();
+    for c in events.chunks(per) {
+        checksum += rules.classify(&StageInput { identified: true, events: c }, NOW).stage as u64;
+    }
+    let classify = start.elapsed();
+    let start = std::time::Instant::now();
+    for c in events.chunks(per) {
+        let input = StageInput { identified: true, events: c };
+        checksum += rules.next_change_with(&input, NOW, &mut change).map_or(0, |t| t.0 as u64);
+    }
+    let next = start.elapsed();
+    let per_customer = |d: std::time::Duration| d.as_nanos() as f64 / customers as f64;
+    println!(
+        "{per} events a customer: summary {:.0} ns, classify {:.0} ns, next_change {:.0} ns (checksum {checksum})",
+        per_customer(summarise),
+        per_customer(classify),
+        per_customer(next)
+    );
 }

@@ -42,7 +42,8 @@ pub struct WindowCounts {
 }
 
 impl WindowCounts {
-    fn add(&mut self, at: Timestamp, now: Timestamp) {
+    /// Counts an event `age` seconds old (at or before `now`).
+    fn add(&mut self, age: u64) {
         let counts = [
             &mut self.last_7_days,
             &mut self.last_30_days,
@@ -50,7 +51,7 @@ impl WindowCounts {
             &mut self.last_365_days,
         ];
         for (count, window) in counts.into_iter().zip(WINDOWS) {
-            *count += u32::from(window.contains(at, now));
+            *count += u32::from(window.holds_age(age));
         }
     }
 }
@@ -178,6 +179,13 @@ pub struct SummaryScratch {
 }
 
 impl Summary {
+    /// The counts of `kind` (all zero for a kind with no event in the last 365 days).
+    pub fn kind(&self, kind: EventKind) -> WindowCounts {
+        self.by_kind
+            .binary_search_by_key(&kind, |k| k.kind)
+            .map_or(WindowCounts::default(), |i| self.by_kind[i].counts)
+    }
+
     /// The summary of `events` as of `now`. Time linear in the events (plus sorting the
     /// channels and topics seen).
     pub fn of(events: &[Event<'_>], now: Timestamp) -> Summary {
@@ -193,8 +201,9 @@ impl Summary {
             summary.events += 1;
             summary.first_event = Some(summary.first_event.map_or(e.at, |t| t.min(e.at)));
             summary.last_event = Some(summary.last_event.map_or(e.at, |t| t.max(e.at)));
-            summary.by_class.get_mut(e.class).add(e.at, now);
-            if year.contains(e.at, now) {
+            let age = now.0.abs_diff(e.at.0);
+            summary.by_class.get_mut(e.class).add(age);
+            if year.holds_age(age) {
                 let k = usize::from(e.kind.0);
                 if scratch.by_kind.len() <= k {
                     scratch.by_kind.resize(k + 1, WindowCounts::default());
@@ -202,15 +211,15 @@ impl Summary {
                 if scratch.by_kind[k] == WindowCounts::default() {
                     scratch.touched.push(e.kind.0);
                 }
-                scratch.by_kind[k].add(e.at, now);
+                scratch.by_kind[k].add(age);
                 if e.class == EventClass::Purchase {
                     monetary = monetary.saturating_add(to_fixed(e.value));
                 }
             }
-            if e.class == EventClass::Engagement && quarter.contains(e.at, now) {
+            if e.class == EventClass::Engagement && quarter.holds_age(age) {
                 summary.frequency += 1;
             }
-            if e.kind == EventKind::ARTICLE_READ && month.contains(e.at, now) {
+            if e.kind == EventKind::ARTICLE_READ && month.holds_age(age) {
                 reading = reading.saturating_add(to_fixed(e.value));
             }
         }
@@ -293,6 +302,8 @@ mod tests {
             WindowCounts { last_7_days: 1, last_30_days: 3, last_90_days: 5, last_365_days: 7 };
         assert_eq!(s.by_class.engagement, expect);
         assert_eq!(s.by_kind, vec![KindCounts { kind: EventKind::PAGE_VIEW, counts: expect }]);
+        assert_eq!(s.kind(EventKind::PAGE_VIEW), expect);
+        assert_eq!(s.kind(EventKind::ORDER), WindowCounts::default());
         assert_eq!(s.events, 8);
         assert_eq!(s.frequency, 5);
         assert_eq!(s.last_event, Some(Timestamp(NOW.0 - 7 * DAY + 1)));

@@ -50,6 +50,14 @@ impl Window {
         at.0 <= now.0 && (now.0 as i128 - self.seconds() as i128) < at.0 as i128
     }
 
+    /// [`Window::contains`] for an event at or before `now`, given its age `now − at` (as
+    /// `now.0.abs_diff(at.0)`, exact for any two timestamps): one subtraction per event shared
+    /// by every window a summary counts.
+    #[inline]
+    pub(crate) const fn holds_age(self, age: u64) -> bool {
+        age < self.seconds() as u64
+    }
+
     /// The first instant at which an event at `at` is no longer in the window (`at` +
     /// length); `None` if that instant is past the end of time.
     #[inline]
@@ -89,6 +97,24 @@ mod tests {
             assert_eq!(w.leaves_at(Timestamp(edge + 1)), Some(Timestamp(now.0 + 1)));
         }
         assert!(!Window::days(0).contains(now, now));
+    }
+
+    #[test]
+    fn an_age_is_in_the_window_as_its_event() {
+        for now in [0, 1_700_000_000, i64::MAX, i64::MIN + 5] {
+            for days in [0, 1, 7, 30, 365, u32::MAX] {
+                let w = Window::days(days);
+                for back in [0, 1, w.seconds() - 1, w.seconds(), w.seconds() + 1, i64::MAX] {
+                    let at = now.saturating_sub(back.max(0));
+                    let (at, now) = (Timestamp(at), Timestamp(now));
+                    assert_eq!(
+                        w.holds_age(now.0.abs_diff(at.0)),
+                        w.contains(at, now),
+                        "{now:?} {at:?} {days}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

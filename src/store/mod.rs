@@ -2,8 +2,6 @@
 //! store and the text arenas. Mechanism only: no linking policy, no customer ids.
 
 pub(crate) mod attributes;
-// The resolver wires the event store in with issue 18; until then only its tests use it.
-#[allow(dead_code)]
 pub(crate) mod events;
 pub(crate) mod graph;
 pub(crate) mod hash_index;

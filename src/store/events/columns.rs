@@ -79,6 +79,8 @@ impl Columns {
     }
 
     /// Gives back the room of columns more than a quarter empty.
+    // Through `EventStore::trim`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn trim(&mut self) {
         let len = self.packed.len();
         if self.packed.capacity() > len + len / 4 {

@@ -121,6 +121,8 @@ impl EventStore {
     }
 
     /// Makes room for `plain` more events without an id and `keyed` more with one.
+    // For bulk loads of events, which the resolver does not batch yet.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn reserve(&mut self, plain: usize, keyed: usize) {
         self.plain.reserve(plain);
         self.keyed.reserve(keyed);
@@ -128,10 +130,22 @@ impl EventStore {
         self.owner.reserve(keyed);
     }
 
-    /// Gives back the room of columns more than a quarter empty.
+    /// Gives back the room of columns more than a quarter empty, and rebuilds the id index
+    /// at about 80 % full if it is under two thirds (for the end of a bulk load, as the
+    /// graph's indexes are).
+    // For the end of a bulk load of events, as `reserve`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn trim(&mut self) {
         self.plain.trim();
         self.keyed.trim();
+        let (fps, owners) = (&self.fp, &self.owner);
+        self.id_index.fit(|| {
+            fps.iter()
+                .zip(owners)
+                .enumerate()
+                .filter(|(_, (_, &o))| o != super::FREE)
+                .map(|(r, (&f, _))| (r as u32, f))
+        });
         let len = self.fp.len();
         if self.fp.capacity() > len + len / 4 {
             self.fp.shrink_to_fit();

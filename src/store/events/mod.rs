@@ -27,6 +27,7 @@
 mod columns;
 mod compact;
 mod packed;
+mod pending;
 #[cfg(test)]
 mod tests;
 pub(crate) mod text;
@@ -37,11 +38,11 @@ use ahash::AHashMap;
 use crate::behaviour::event::{Event, EventInput, EventRejectReason};
 use crate::behaviour::kind::EventClass;
 use crate::ids::{RecordIdx, SourceId};
-use crate::input::record::trim_external_id;
 use crate::store::hash_index::{HashIndex, Slot};
 use columns::Columns;
 pub(crate) use packed::fingerprint;
 use packed::{pack, unpack};
+use pending::PendingList;
 use text::{Interner, MAX_CHANNELS};
 
 /// End of a list.
@@ -92,14 +93,6 @@ impl<'a> Iterator for EventIter<'a> {
     }
 }
 
-/// A pending list: the events of a record not stored yet.
-#[derive(Clone, Debug)]
-struct PendingList {
-    head: u32,
-    source: SourceId,
-    external_id: Box<str>,
-}
-
 /// See the module documentation.
 #[derive(Clone, Debug)]
 pub(crate) struct EventStore {
@@ -147,6 +140,8 @@ impl Default for EventStore {
 
 impl EventStore {
     /// Events held.
+    // For inspection and memory figures; the resolver counts its own.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn len(&self) -> usize {
         self.live
     }
@@ -177,16 +172,6 @@ impl EventStore {
     /// The events of `record`, in no particular order; time in their number.
     pub fn events(&self, record: RecordIdx) -> EventIter<'_> {
         EventIter { store: self, slot: self.heads.get(record.index()).copied().unwrap_or(NONE) }
-    }
-
-    /// The events pending for the record `(source, external_id)`, not stored yet.
-    pub fn pending_events(&self, source: SourceId, external_id: &str) -> EventIter<'_> {
-        let slot = self.pending_id(source, external_id).map_or(NONE, |p| self.head(PENDING | p));
-        EventIter { store: self, slot }
-    }
-
-    fn pending_id(&self, source: SourceId, external_id: &str) -> Option<u32> {
-        self.pending_ids.get(&source)?.get(trim_external_id(external_id)).copied()
     }
 
     fn head(&self, owner: u32) -> u32 {
@@ -294,26 +279,6 @@ impl EventStore {
         Ok(replaced)
     }
 
-    /// The id of the pending list of `(source, external_id)`, made if there is none.
-    fn pending_list(&mut self, source: SourceId, external_id: &str) -> u32 {
-        if let Some(p) = self.pending_id(source, external_id) {
-            return p;
-        }
-        let list = PendingList { head: NONE, source, external_id: external_id.into() };
-        let p = match self.pending_free.pop() {
-            Some(p) => {
-                self.pending[p as usize] = Some(list);
-                p
-            }
-            None => {
-                self.pending.push(Some(list));
-                self.pending.len() as u32 - 1
-            }
-        };
-        self.pending_ids.entry(source).or_default().insert(external_id.into(), p);
-        p
-    }
-
     /// Indexes keyed `row` under `fp` (its owner still `FREE`, so a rebuild of the index,
     /// which takes the live rows, leaves it to the insert that follows).
     fn index_insert(&mut self, row: u32, fp: u64) {
@@ -362,53 +327,11 @@ impl EventStore {
         }
     }
 
-    fn drop_pending(&mut self, p: u32) {
-        let Some(list) = self.pending.get_mut(p as usize).and_then(Option::take) else { return };
-        if let Some(ids) = self.pending_ids.get_mut(&list.source) {
-            if let Some((key, _)) = ids.remove_entry(&*list.external_id) {
-                crate::store::wipe(key.into_string());
-            }
-            if ids.is_empty() {
-                self.pending_ids.remove(&list.source);
-            }
-        }
-        crate::store::wipe(list.external_id.into_string());
-        self.pending_free.push(p);
-    }
-
-    /// Gives `record` the events pending for its `(source, external_id)`, returning how many.
-    /// Time in their number.
-    pub fn attach(&mut self, record: RecordIdx, source: SourceId, external_id: &str) -> usize {
-        let Some(p) = self.pending_id(source, external_id) else { return 0 };
-        let first = self.head(PENDING | p);
-        let (mut at, mut last, mut n) = (first, NONE, 0);
-        while at != NONE {
-            if at & KEYED != 0 {
-                self.owner[(at & !KEYED) as usize] = record.0;
-            }
-            (last, at, n) = (at, self.next_of(at), n + 1);
-        }
-        if last != NONE {
-            self.set_next(last, self.head(record.0));
-            self.set_head(record.0, first);
-        }
-        self.drop_pending(p);
-        n
-    }
-
     /// Drops every event of `record` (a removed record's events go with it). Time in their
     /// number; the slots' columns are zeroed, topic texts stay until [`EventStore::compact`].
     pub fn remove_record(&mut self, record: RecordIdx) -> usize {
         let first = self.head(record.0);
         self.set_head(record.0, NONE);
-        self.free_list(first)
-    }
-
-    /// Drops the events pending for `(source, external_id)`.
-    pub fn remove_pending(&mut self, source: SourceId, external_id: &str) -> usize {
-        let Some(p) = self.pending_id(source, external_id) else { return 0 };
-        let first = self.head(PENDING | p);
-        self.drop_pending(p);
         self.free_list(first)
     }
 

@@ -34,6 +34,7 @@ enum Op {
     Store(u8),
     Remove(u8),
     Compact,
+    Trim,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -44,6 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..4).prop_map(Op::Store),
         1 => (0u8..4).prop_map(Op::Remove),
         1 => Just(Op::Compact),
+        1 => Just(Op::Trim),
     ]
 }
 
@@ -142,6 +144,7 @@ proptest! {
                 Op::Compact => {
                     store.compact();
                 }
+                Op::Trim => store.trim(),
                 Op::Store(_) | Op::Remove(_) => {}
             }
             check(&store, &model);
@@ -207,7 +210,15 @@ fn fields_round_trip_at_the_ends_of_their_ranges() {
 #[test]
 fn fingerprints_are_fixed_and_scoped_by_source() {
     // Pinned: snapshots hold fingerprints, so the function may never change.
-    assert_eq!(fingerprint(SourceId::from_raw(0), ""), fingerprint(SourceId::from_raw(0), ""));
+    let pinned = [
+        fingerprint(SourceId::from_raw(0), ""),
+        fingerprint(SourceId::from_raw(0), "ev-1"),
+        fingerprint(SourceId::from_raw(7), "9b2f6c1e-52d4-4c35-a0a4-0d5e0e2a8f11"),
+    ];
+    assert_eq!(
+        pinned,
+        [6_498_071_802_484_785_607, 1_470_539_548_335_260_296, 10_228_642_643_072_526_971]
+    );
     assert_ne!(fingerprint(SourceId::from_raw(0), "x"), fingerprint(SourceId::from_raw(1), "x"));
     let mut seen: Vec<u64> =
         (0..100_000).map(|i| fingerprint(SourceId::from_raw(3), &format!("ev-{i}"))).collect();
@@ -258,6 +269,7 @@ fn event_store_bytes_per_event() {
             let class = kinds.class(e.kind).unwrap();
             store.push(Some(RecordIdx((i / 20) as u32)), &e, class).unwrap();
         }
+        store.trim();
         let index = store.id_index.memory() as f64 / n as f64;
         let total = store.memory() as f64 / n as f64;
         println!("{n} events, ids {with_ids}: {total:.1} bytes/event, id index {index:.1} of them");
@@ -296,4 +308,20 @@ fn a_replayed_feed_counts_once_and_a_moved_id_follows_its_new_record() {
         None
     );
     assert_eq!(store.len(), 5);
+}
+
+#[test]
+fn removing_a_pending_list_drops_its_events_and_key() {
+    let mut store = EventStore::default();
+    store.push(None, &input(1, Some(2), 0, 0, 1, 1, 2), EventClass::Engagement).unwrap();
+    store.push(None, &input(1, None, 3, 1, 2, 0, 0), EventClass::Engagement).unwrap();
+    store.push(None, &input(0, None, 3, 1, 2, 0, 0), EventClass::Engagement).unwrap();
+    assert_eq!(store.remove_pending(source(1), " b "), 2);
+    assert_eq!(store.remove_pending(source(1), "b"), 0);
+    assert_eq!((store.len(), store.live_keyed(), store.id_index.len()), (1, 0, 0));
+    assert_eq!(store.pending_events(source(0), "a").count(), 1);
+    // The id is free again: the same id is a new event, not a replacement.
+    let again =
+        store.push(Some(RecordIdx(1)), &input(1, Some(2), 0, 0, 0, 0, 0), EventClass::Engagement);
+    assert_eq!(again, Ok(None));
 }

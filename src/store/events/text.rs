@@ -84,6 +84,8 @@ impl Interner {
     }
 
     /// Number of texts held.
+    // For tests and inspection.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn len(&self) -> usize {
         self.spans.len()
     }

@@ -102,6 +102,8 @@ impl Values {
     }
 
     /// Gives back spare room.
+    // Through `EventStore::trim`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn shrink_to_fit(&mut self) {
         self.words.shrink_to_fit();
         self.side.shrink_to_fit();
