@@ -241,41 +241,6 @@ fn compaction_leaves_no_text_of_removed_events() {
     assert_eq!(store.pending_events(source(3), "b").count(), 1);
 }
 
-/// Bytes per event at scale, printed (not asserted):
-/// `EVENTS=20000000 cargo test --release --lib event_store_bytes_per_event -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn event_store_bytes_per_event() {
-    let n: usize = std::env::var("EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
-    let kinds = crate::behaviour::EventKinds::new();
-    for with_ids in [false, true] {
-        let mut store = EventStore::default();
-        // Reserved as a bulk load would: the columns hold no spare room.
-        store.reserve(if with_ids { 0 } else { n }, if with_ids { n } else { 0 });
-        // 20 events a record, topics from 100,000 titles, five channels.
-        for i in 0..n {
-            let mut e = EventInput::new(
-                SourceId::from_raw(0),
-                "r",
-                EventKind((i % 12) as u16),
-                Timestamp(1_700_000_000 + i as i64),
-            )
-            .with_value((i % 10_000) as f64 / 100.0)
-            .with_topic(format!("topic {}", (i * 7_919) % 100_000))
-            .with_channel(["email", "web", "phone", "banner", "invitation"][i % 5]);
-            if with_ids {
-                e = e.with_id(format!("{:032x}", i as u128 * 0x9e37_79b9_7f4a_7c15));
-            }
-            let class = kinds.class(e.kind).unwrap();
-            store.push(Some(RecordIdx((i / 20) as u32)), &e, class).unwrap();
-        }
-        store.trim();
-        let index = store.id_index.memory() as f64 / n as f64;
-        let total = store.memory() as f64 / n as f64;
-        println!("{n} events, ids {with_ids}: {total:.1} bytes/event, id index {index:.1} of them");
-    }
-}
-
 #[test]
 fn a_replayed_feed_counts_once_and_a_moved_id_follows_its_new_record() {
     let mut store = EventStore::default();
