@@ -26,7 +26,10 @@ fn n_people() -> usize {
 
 /// A resolver holding the generated records and every other generated event, its customers,
 /// the events as flat rows `(customer index, class, at)` in arrival order, and the period's end.
-fn fixture() -> (Resolver, Vec<CustomerId>, Vec<(u32, u8, i64)>, Timestamp) {
+/// An event as the floor reads it: (customer index, class, at).
+type Row = (u32, u8, i64);
+
+fn fixture() -> (Resolver, Vec<CustomerId>, Vec<Row>, Timestamp) {
     let config = SynthConfig::new(n_people(), 42);
     let mut resolver = synth::resolver_builder().build().expect("valid synth policy");
     let ids = SynthIds::register(&mut resolver).expect("fresh resolver");
