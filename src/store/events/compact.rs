@@ -120,16 +120,6 @@ impl EventStore {
         head
     }
 
-    /// Makes room for `plain` more events without an id and `keyed` more with one.
-    // For bulk loads of events, which the resolver does not batch yet.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn reserve(&mut self, plain: usize, keyed: usize) {
-        self.plain.reserve(plain);
-        self.keyed.reserve(keyed);
-        self.fp.reserve(keyed);
-        self.owner.reserve(keyed);
-    }
-
     /// Gives back the room of columns more than a quarter empty, and rebuilds the id index
     /// at about 80 % full if it is under two thirds (for the end of a bulk load, as the
     /// graph's indexes are).
