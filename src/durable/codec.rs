@@ -89,6 +89,13 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
+    /// Eight bytes, little-endian.
+    pub fn u64(&mut self) -> Result<u64, Malformed> {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(bytes))
+    }
+
     pub fn var(&mut self) -> Result<u64, Malformed> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {

@@ -123,11 +123,7 @@ fn read_event(r: &mut Reader<'_>) -> Result<EventInput, Malformed> {
     let kind = EventKind::from_raw(r.var_u16()?);
     let at = Timestamp(r.var_i64()?);
     let topic = read_opt_str(r)?;
-    let mut bits = [0u8; 8];
-    for b in &mut bits {
-        *b = r.u8()?;
-    }
-    let value = f64::from_bits(u64::from_le_bytes(bits));
+    let value = f64::from_bits(r.u64()?);
     let channel = read_opt_str(r)?;
     let id = read_opt_str(r)?;
     let mut event = EventInput::new(source, external_id, kind, at).with_value(value);

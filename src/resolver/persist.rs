@@ -18,6 +18,7 @@ use crate::input::suppress::SuppressionList;
 use crate::journey::JourneyClock;
 use crate::partition::Partition;
 use crate::resolver::Resolver;
+use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
 
 /// A resolver's parts, read-only, for writing a snapshot.
@@ -28,6 +29,7 @@ pub(crate) struct StateRef<'a> {
     pub graph: &'a IdentityGraph,
     pub partition: &'a Partition,
     pub suppression: &'a SuppressionList,
+    pub events: &'a EventStore,
     pub event_kinds: &'a EventKinds,
     pub journey: &'a JourneyClock,
 }
@@ -38,6 +40,8 @@ pub(crate) struct StateMut<'a> {
     pub graph: &'a mut IdentityGraph,
     pub partition: &'a mut Partition,
     pub suppression: &'a mut SuppressionList,
+    pub events: &'a mut EventStore,
+    pub event_kinds: &'a EventKinds,
 }
 
 impl Resolver {
@@ -49,6 +53,7 @@ impl Resolver {
             graph: &self.graph,
             partition: &self.partition,
             suppression: &self.suppression,
+            events: &self.events,
             event_kinds: &self.event_kinds,
             journey: &self.journey,
         }
@@ -60,6 +65,8 @@ impl Resolver {
             graph: &mut self.graph,
             partition: &mut self.partition,
             suppression: std::sync::Arc::make_mut(&mut self.suppression),
+            events: &mut self.events,
+            event_kinds: &self.event_kinds,
         }
     }
 

@@ -20,7 +20,7 @@ mod read;
 mod write;
 
 use config::{config_bytes, config_of, decode_config, describe_mismatch};
-use loader::Loader;
+use loader::{LoadError, Loader};
 use read::read_state;
 pub(crate) use read::Opener;
 pub(crate) use write::write_state;
@@ -31,7 +31,9 @@ use std::path::{Path, PathBuf};
 
 use ahash::AHashMap;
 
-use crate::behaviour::{EventClass, EventKinds, StageRules, Window, BUILT_IN_EVENT_KINDS};
+use crate::behaviour::{
+    EventClass, EventKind, EventKinds, StageRules, Window, BUILT_IN_EVENT_KINDS,
+};
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
@@ -43,6 +45,7 @@ use crate::input::suppress::SUPPRESSION_VERIFIER;
 use crate::journey::StageSetup;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
+use crate::store::events::{SavedEvent, SavedOwner};
 use crate::store::graph::KeyFlags;
 
 /// The first eight bytes of every state file.
@@ -55,6 +58,8 @@ const HEADER_LEN: usize = 28;
 const MAX_SECTION: u64 = 1 << 31;
 pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
 pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
+/// Events per events section (an owner's events may run past it).
+pub(crate) const EVENTS_PER_SECTION: usize = 1 << 16;
 /// Records stored together on loading (see `Loader::records`).
 const RECORD_BLOCK: usize = 64;
 
@@ -65,6 +70,7 @@ const NAMES: u8 = 4;
 const RECORDS: u8 = 5;
 const FREE: u8 = 6;
 const SUPPRESSED: u8 = 7;
+const EVENTS: u8 = 8;
 const END: u8 = 0xff;
 
 /// What the secret's verifier is the pseudonym of.
@@ -79,6 +85,7 @@ fn section_name(tag: u8) -> &'static str {
         RECORDS => "records",
         FREE => "free slots",
         SUPPRESSED => "suppression list",
+        EVENTS => "events",
         END => "end",
         _ => "unknown section",
     }

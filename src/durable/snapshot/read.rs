@@ -134,7 +134,7 @@ pub(crate) fn read_state(
             SOURCES => tag == SOURCES,
             KEYS => tag == KEYS || tag == NAMES,
             RECORDS => tag == RECORDS || tag == FREE,
-            SUPPRESSED => tag == SUPPRESSED,
+            SUPPRESSED => tag == EVENTS || tag == SUPPRESSED,
             END => tag == END,
             _ => false,
         };
@@ -224,6 +224,10 @@ pub(crate) fn read_state(
                     .map_err(malformed)?;
                 expected = SUPPRESSED;
             }
+            EVENTS => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                read_events(resolver, &mut r).map_err(|e| e.at(section, offset))?;
+            }
             SUPPRESSED => {
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
                 let n = r.count(33).map_err(malformed)?;
@@ -279,4 +283,43 @@ pub(crate) fn read_state(
             return Err(corrupt("bytes left at the section's end"));
         }
     }
+}
+
+/// An events section: owners, each with its events.
+fn read_events(resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadError> {
+    let n_sources = resolver.state().sources.len();
+    let state = resolver.state_mut();
+    while !r.is_empty() {
+        let owner = match r.u8()? {
+            0 => {
+                let slot = RecordIdx(r.var_u32()?);
+                if state.graph.record(slot).is_none() {
+                    return Err(LoadError::Invalid("events of an empty record slot"));
+                }
+                SavedOwner::Record(slot)
+            }
+            1 => {
+                let source = SourceId(r.var_u16()?);
+                let external_id = r.str()?;
+                if source.index() >= n_sources || external_id.is_empty() {
+                    return Err(LoadError::Invalid("events of an unknown source or no record"));
+                }
+                SavedOwner::Pending(source, external_id)
+            }
+            _ => return Err(LoadError::Invalid("event owner tag")),
+        };
+        let n = r.count(13)?;
+        for _ in 0..n {
+            let kind = EventKind::from_raw(r.var_u16()?);
+            let class = state.event_kinds.class(kind);
+            let class = class.ok_or(LoadError::Invalid("unknown event kind"))?;
+            let at = crate::Timestamp(r.var_i64()?);
+            let value = f64::from_bits(r.u64()?);
+            let (topic, channel) = (r.str()?, r.str()?);
+            let fp = r.u64()?;
+            let event = SavedEvent { kind, at, value, topic, channel, fp };
+            state.events.restore(owner, &event, class).map_err(LoadError::Invalid)?;
+        }
+    }
+    Ok(())
 }

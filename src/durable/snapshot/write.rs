@@ -147,6 +147,40 @@ pub(crate) fn write_state(
     }
     s.flush_section(FREE)?;
 
+    // Each owner's events: a record by slot or a pending list by source and external id,
+    // then its events with their id's fingerprint (never the id).
+    let mut in_section = 0;
+    for (owner, events) in state.events.saved_owners() {
+        match owner {
+            SavedOwner::Record(r) => {
+                s.w.u8(0);
+                s.w.var(u64::from(r.0));
+            }
+            SavedOwner::Pending(source, external_id) => {
+                s.w.u8(1);
+                s.w.var(u64::from(source.get()));
+                s.w.str(external_id);
+            }
+        }
+        s.w.var(events.len() as u64);
+        for e in &events {
+            s.w.var(u64::from(e.kind.get()));
+            s.w.var_i64(e.at.0);
+            s.w.buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+            s.w.str(e.topic);
+            s.w.str(e.channel);
+            s.w.buf.extend_from_slice(&e.fp.to_le_bytes());
+        }
+        in_section += events.len();
+        if in_section >= EVENTS_PER_SECTION {
+            s.flush_section(EVENTS)?;
+            in_section = 0;
+        }
+    }
+    if in_section > 0 {
+        s.flush_section(EVENTS)?;
+    }
+
     // Keyed hashes only: `(kind, 32 bytes)`, ascending.
     let suppression = state.suppression;
     s.w.var(suppression.len() as u64);

@@ -28,6 +28,7 @@ mod columns;
 mod compact;
 mod packed;
 mod pending;
+mod persist;
 #[cfg(test)]
 mod tests;
 pub(crate) mod text;
@@ -43,6 +44,7 @@ use columns::Columns;
 pub(crate) use packed::fingerprint;
 use packed::{pack, unpack};
 use pending::PendingList;
+pub(crate) use persist::{SavedEvent, SavedOwner};
 use text::{Interner, MAX_CHANNELS};
 
 /// End of a list.
