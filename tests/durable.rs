@@ -271,6 +271,27 @@ fn another_configuration_is_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn whether_a_kind_identifies_is_saved_and_must_match() {
+    let mut host = builder();
+    let policy = idstitch::KindPolicy::new(90);
+    let spec = idstitch::KindSpec::new(idstitch::Normalizer::CustomerNo, policy);
+    host.kind("legacy_no", spec.clone().identifying(true));
+    let mut bytes = Vec::new();
+    host.build().unwrap().write_snapshot(&mut bytes).unwrap();
+    let restored = Resolver::read_snapshot(&bytes).unwrap();
+    let legacy = restored.kind_id("legacy_no").unwrap();
+    assert!(restored.kind_spec(legacy).unwrap().identifying);
+    assert!(!restored.kind_spec(KindId::COOKIE).unwrap().identifying);
+    let mut other = builder();
+    other.kind("legacy_no", spec);
+    let err = other.read_snapshot(&bytes).unwrap_err();
+    assert!(
+        matches!(err, SnapshotError::ConfigMismatch { ref what } if what.contains("legacy_no")),
+        "{err}"
+    );
+}
+
 /// A snapshot of a resolver with records, customers, refusals and removals.
 fn snapshot_bytes(dir: &Path) -> Vec<u8> {
     let mut r = base();

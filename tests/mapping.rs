@@ -136,11 +136,14 @@ fn every_other_kind_key_and_source_option() {
         generic_cap = 4
         deny = ["0201234567"]
         builtin_placeholders = false
+        identifying = true
         [kinds.full_name]
         links = false
         limit = 1
         [kinds.email]
         normalizer = "email_provider_rules"
+        [kinds.cookie]
+        limit = 5
         [[source]]
         name = "a"
         path = "a.CSV"
@@ -162,8 +165,10 @@ fn every_other_kind_key_and_source_option() {
         "base",
     )
     .unwrap();
-    let [email, full_name, household] = m.kinds() else { panic!("three kinds") };
+    let [cookie, email, full_name, household] = m.kinds() else { panic!("four kinds") };
     assert!(matches!(email.spec.normalizer, Normalizer::EmailProviderRules));
+    assert!(email.spec.identifying && household.spec.identifying, "built in, and declared");
+    assert!(!cookie.spec.identifying && !full_name.spec.identifying);
     assert_eq!(email.spec.policy.limit, Some(3), "the built-in limit stays");
     assert!(!full_name.spec.policy.links);
     assert_eq!(full_name.spec.composite.as_ref().map(Vec::len), Some(2));

@@ -97,12 +97,31 @@ pub struct KindSpec {
     /// For a composite kind, the attribute names whose normalised values are joined into one
     /// key value. A record missing any of them (or with one empty) has no key of this kind.
     pub composite: Option<Vec<String>>,
+    /// Whether a value of the kind identifies a person for the journey stages: a customer
+    /// none of whose records carries a valid, non-deny-listed value of an identifying kind is
+    /// `anonymous`. Built in: `customer_no`, `email` and `phone`; never `cookie`, `device`
+    /// or `ip`; host kinds only when declared.
+    pub identifying: bool,
 }
 
 impl KindSpec {
     /// A kind whose values come from the record's keys.
     pub fn new(normalizer: Normalizer, policy: KindPolicy) -> Self {
-        KindSpec { normalizer, policy, composite: None }
+        KindSpec { normalizer, policy, composite: None, identifying: false }
+    }
+
+    /// The same kind, identifying a person or not (see [`KindSpec::identifying`]).
+    ///
+    /// ```
+    /// use idstitch::{KindPolicy, KindSpec, Normalizer};
+    ///
+    /// let legacy_no = KindSpec::new(Normalizer::CustomerNo, KindPolicy::new(90)).identifying(true);
+    /// assert!(legacy_no.identifying);
+    /// ```
+    #[must_use]
+    pub fn identifying(mut self, identifying: bool) -> Self {
+        self.identifying = identifying;
+        self
     }
 
     /// A composite kind built from several attributes, each normalised as text.
@@ -125,6 +144,7 @@ impl KindSpec {
             normalizer: Normalizer::Text,
             policy,
             composite: Some(fields.into_iter().map(Into::into).collect()),
+            identifying: false,
         }
     }
 }
@@ -183,7 +203,8 @@ pub fn built_in_spec(kind: KindId) -> Option<KindSpec> {
         KindId::IP => (Normalizer::Ip, KindPolicy::new(10).constraint_only()),
         _ => return None,
     };
-    Some(KindSpec::new(normalizer, policy))
+    let identifying = matches!(kind, KindId::CUSTOMER_NO | KindId::EMAIL | KindId::PHONE);
+    Some(KindSpec::new(normalizer, policy).identifying(identifying))
 }
 
 /// One kind as the resolver holds it: spec plus derived lookups.

@@ -39,6 +39,7 @@
 //! | `deny` | array of placeholder values that link nothing, added to the kind's list | `[]` |
 //! | `links` | `false` makes a *constraint* kind: it links nothing but counts toward its limit (given name + surname, `limit = 1`, keeps differently named people apart) | built-in: its own (`ip` links nothing); else `true` |
 //! | `builtin_placeholders` | whether the built-in placeholders (`test@test.com`, `n/a`, …) link nothing | `true` |
+//! | `identifying` | whether a value identifies a person: a customer without one is `anonymous` in the journey stages | built-in: `customer_no`, `email`, `phone`; else `false` |
 //!
 //! The built-in kinds (`customer_no`, `email`, `phone`, `cookie`, `device`, `ip`) need no
 //! entry; an entry for one changes only the keys it gives and keeps the other defaults of

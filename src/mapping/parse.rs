@@ -36,6 +36,7 @@ struct KindToml {
     deny: Option<Vec<String>>,
     links: Option<bool>,
     builtin_placeholders: Option<bool>,
+    identifying: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -392,9 +393,9 @@ impl Mapping {
             let kind_name = non_empty(&loc, name, None, || key.clone())?;
             let d = decl.get_ref();
             let built_in = built_in_id(&kind_name).and_then(built_in_spec);
-            let (mut normalizer, mut policy) = match built_in {
-                Some(spec) => (spec.normalizer, spec.policy),
-                None => (Normalizer::Opaque, KindPolicy::new(0)),
+            let (mut normalizer, mut policy, built_in_identifying) = match built_in {
+                Some(spec) => (spec.normalizer, spec.policy, spec.identifying),
+                None => (Normalizer::Opaque, KindPolicy::new(0), false),
             };
             let parts = match uses.get(&kind_name) {
                 Some((Use::Composite(n), _)) => Some(*n),
@@ -444,7 +445,12 @@ impl Mapping {
             let composite = parts.map(|n| (0..n).map(|i| part_name(&kind_name, i)).collect());
             kinds.push(KindMapping {
                 name: kind_name,
-                spec: KindSpec { normalizer, policy, composite },
+                spec: KindSpec {
+                    normalizer,
+                    policy,
+                    composite,
+                    identifying: d.identifying.unwrap_or(built_in_identifying),
+                },
             });
         }
 

@@ -136,7 +136,7 @@ impl Partition {
     pub fn restore(
         &mut self,
         graph: &IdentityGraph,
-        assigned: &[(RecordIdx, CustomerId)],
+        assigned: &[(RecordIdx, u32)],
         next_customer: u64,
     ) -> Result<(), &'static str> {
         if next_customer == 0 || next_customer > MAX_CUSTOMER_ID {
@@ -151,19 +151,19 @@ impl Partition {
         }
         // A record of each id met so far, indexed by id: ids are dense enough that a vector
         // (as the customer table itself) beats hashing a million of them.
-        let max_id = assigned.iter().map(|&(_, id)| id.0).max().unwrap_or(0);
-        if max_id >= next_customer {
+        let max_id = assigned.iter().map(|&(_, id)| id).max().unwrap_or(0);
+        if u64::from(max_id) >= next_customer {
             return Err("customer id at or past the next one");
         }
         let mut root_of: Vec<u32> = vec![u32::MAX; max_id as usize + 1];
         for &(r, id) in assigned {
-            if id.0 == 0 {
+            if id == 0 {
                 return Err("customer id 0");
             }
             if graph.record(r).is_none() {
                 return Err("customer of an empty record slot");
             }
-            let slot = &mut root_of[id.0 as usize];
+            let slot = &mut root_of[id as usize];
             if *slot == u32::MAX {
                 *slot = r.0;
                 continue;

@@ -57,9 +57,10 @@ impl Resolver {
         }
     }
 
-    /// Makes room for exactly `records` records and `keys` keys (a snapshot's counts).
+    /// Makes room for exactly `records` records and `keys` keys (a snapshot's counts),
+    /// except in the indexes, which a restore builds at the end.
     pub(crate) fn reserve_exact(&mut self, records: usize, keys: usize) {
-        self.graph.reserve(records, keys);
+        self.graph.reserve_arenas(records, keys);
         self.partition.reserve(records);
     }
 

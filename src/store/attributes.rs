@@ -205,6 +205,47 @@ impl AttributeStore {
         id
     }
 
+    /// The id of attribute name `name`, interned if new; `None` once 65,536 names are held.
+    pub fn intern_name(&mut self, name: &str) -> Option<u16> {
+        if self.names.len() > usize::from(u16::MAX) && !self.name_ids.contains_key(name) {
+            return None;
+        }
+        Some(self.name_id(name))
+    }
+
+    /// Stores attributes given as `(name id, value, observed at)`, names interned by
+    /// [`AttributeStore::intern_name`]: a restore's path, which builds no [`Attribute`] (a
+    /// shared name and an owned value each) for what it only copies in.
+    pub fn push_parts(
+        &mut self,
+        parts: &[(u16, &str, Option<Timestamp>)],
+    ) -> Result<AttributeRange, IngestError> {
+        if parts.is_empty() {
+            return Ok(AttributeRange::default());
+        }
+        let len = u16::try_from(parts.len()).map_err(|_| IngestError::TooManyKeys)?;
+        let bytes: usize = parts.iter().map(|p| p.1.len()).sum();
+        if parts.iter().any(|p| usize::from(p.0) >= self.names.len())
+            || u32::try_from(self.items.len() + parts.len()).is_err()
+            || u32::try_from(self.text.len() + bytes).is_err()
+        {
+            return Err(IngestError::CapacityExceeded);
+        }
+        let start = self.items.len() as u32;
+        for &(name, value, observed_at) in parts {
+            let time = observed_at.map_or(0, |t| t.0 as u64);
+            self.items.push(StoredAttribute {
+                value_start: self.text.len() as u32,
+                value_len: value.len() as u32,
+                time: [time as u32, (time >> 32) as u32],
+                name,
+                has_time: observed_at.is_some(),
+            });
+            self.text.push_str(value);
+        }
+        Ok(AttributeRange { start, len })
+    }
+
     /// Makes room for about `records` more records' attributes; unused room is given back by
     /// [`AttributeStore::trim`] (untouched room costs address space, not memory).
     pub fn reserve(&mut self, records: usize) {

@@ -1,8 +1,10 @@
-//! Shared test helpers: the reference batch resolver (`reference`), independent of the
-//! crate, the random histories of the property tests (`history`), and partition utilities.
+//! Shared test helpers: the reference batch resolver (`reference`) and the reference summaries
+//! and journey stages (`journey`), both independent of the crate, the random histories of the
+//! property tests (`history`), and partition utilities.
 #![allow(dead_code)]
 
 pub mod history;
+pub mod journey;
 pub mod reference;
 
 use std::collections::{BTreeMap, BTreeSet};

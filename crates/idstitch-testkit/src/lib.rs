@@ -8,7 +8,9 @@
 //! - [`synth`]: a deterministic generator of a Dutch publisher's records over seven source
 //!   systems, with every trap that makes identity resolution hard (office switchboards, shared IPs, family e-mails,
 //!   placeholders, malformed values) and the true person behind each record, plus the
-//!   resolver policy ([`synth::resolver_builder`]) and ids ([`synth::SynthIds`]) to load it.
+//!   resolver policy ([`synth::resolver_builder`]) and ids ([`synth::SynthIds`]) to load it;
+//!   and a year of behaviour per person on those records ([`synth::events`]), shaped by an
+//!   archetype whose journey stage is known ([`synth::archetype_of`]).
 //! - [`evaluate`]: pairwise precision, recall and F1 of a clustering against ground truth,
 //!   from contingency counts.
 //! - [`floor`]: the same normalised keys through nothing but a hash map and a bare union-find,

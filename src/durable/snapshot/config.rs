@@ -49,6 +49,7 @@ pub(crate) fn encode_config(
         }
         w.u8(u8::from(p.builtin_placeholders));
         w.u8(u8::from(p.links));
+        w.u8(u8::from(spec.identifying));
         match &spec.composite {
             None => w.u8(0),
             Some(fields) => {
@@ -121,6 +122,7 @@ pub(super) fn decode_config(
         let deny = (0..n_deny).map(|_| r.str().map(str::to_string)).collect::<Result<_, _>>()?;
         let builtin_placeholders = r.bool()?;
         let links = r.bool()?;
+        let identifying = r.bool()?;
         let composite = match r.u8()? {
             0 => None,
             1 => {
@@ -130,7 +132,7 @@ pub(super) fn decode_config(
             _ => return Err(Malformed::Invalid("composite tag")),
         };
         let policy = KindPolicy { limit, priority, generic_cap, deny, builtin_placeholders, links };
-        builder.kind(&name, KindSpec { normalizer, policy, composite });
+        builder.kind(&name, KindSpec { normalizer, policy, composite, identifying });
     }
     let builder = match custom {
         _ if pseudonymized => Err(SnapshotError::SecretRequired),

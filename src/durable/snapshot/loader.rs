@@ -1,7 +1,10 @@
-//! How are keys and records put back into a resolver, in blocks whose cache misses overlap,
-//! and how is the saved partition restored? Every value is checked before it is used.
+//! How are keys and records put back into a resolver, and how is the saved partition
+//! restored? Keys and records are appended as read, their hashes gathered by home bucket, and
+//! both indexes built once at the end in an order the cache follows; records go in blocks
+//! whose key-slot reads overlap. Every value is checked before it is used.
 
 use super::*;
+use crate::store::hash_index::HomeBuckets;
 
 /// A loading error before the section is known.
 #[derive(Debug)]
@@ -35,7 +38,7 @@ pub(super) struct Pending<'b> {
     hash: u64,
     /// Its keys in `Loader::keys`.
     keys: std::ops::Range<usize>,
-    customer: CustomerId,
+    customer: u32,
     /// Its attributes in the block's values.
     values: std::ops::Range<usize>,
 }
@@ -43,51 +46,54 @@ pub(super) struct Pending<'b> {
 /// What loading collects across sections.
 #[derive(Default)]
 pub(super) struct Loader {
-    pub(super) names: Vec<Arc<str>>,
+    /// The attribute store's id of each name the file lists.
+    pub(super) names: Vec<u16>,
     pub(super) free: Vec<RecordIdx>,
     /// Each record's customer.
-    customers: Vec<(RecordIdx, CustomerId)>,
+    customers: Vec<(RecordIdx, u32)>,
     /// Keys saved as refused: resolving the loaded graph may decide otherwise, and the
     /// saved state is what the next operation must see.
     refused: Vec<KeyIdx>,
     keys: Vec<KeyIdx>,
-    attributes: Vec<crate::Attribute>,
+    /// `(hash, key)` and `(hash, record slot)` of everything loaded, indexed at the end in
+    /// one pass that reads the index in order (`IdentityGraph::index_restored`).
+    key_hashes: Option<HomeBuckets>,
+    record_hashes: Option<HomeBuckets>,
 }
 
 impl Loader {
+    /// Makes room for about `n_keys` keys and `n_records` records (the snapshot's counts,
+    /// which the caller bounds by the file's size: wrong ones only cost locality).
+    pub(super) fn expect(&mut self, n_keys: usize, n_records: usize) {
+        self.customers.reserve_exact(n_records);
+        self.key_hashes = Some(HomeBuckets::new(n_keys));
+        self.record_hashes = Some(HomeBuckets::new(n_records));
+    }
+
     pub(super) fn keys(
         &mut self,
         resolver: &mut Resolver,
         r: &mut Reader<'_>,
     ) -> Result<(), LoadError> {
         let state = resolver.state_mut();
-        // Read a block, bring in the index lines its keys will land in, then insert it: the
-        // cache misses of a block overlap instead of coming one after the other.
-        let mut block: Vec<(KindId, &str, KeyFlags, u64, u64)> = Vec::with_capacity(KEY_BLOCK);
         while !r.is_empty() {
-            block.clear();
-            while block.len() < KEY_BLOCK && !r.is_empty() {
-                let kind = KindId(r.var_u16()?);
-                if state.kinds.get(kind).is_none() {
-                    return Err(LoadError::Invalid("key of an unknown kind"));
-                }
-                let flags = r.u8()?;
-                if flags > 3 {
-                    return Err(LoadError::Invalid("key flags"));
-                }
-                let value = r.str()?;
-                let order_tag = r.var()?;
-                let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
-                let hash = hash_key(state.graph.key_hasher(), kind, value);
-                block.push((kind, value, flags, order_tag, hash));
+            let kind = KindId(r.var_u16()?);
+            if state.kinds.get(kind).is_none() {
+                return Err(LoadError::Invalid("key of an unknown kind"));
             }
-            std::hint::black_box(state.graph.touch_keys(block.iter().map(|b| b.4)));
-            for &(kind, value, flags, order_tag, hash) in &block {
-                let k = (state.graph.restore_key(kind, value, flags, order_tag, hash))
-                    .map_err(LoadError::Invalid)?;
-                if flags.refused {
-                    self.refused.push(k);
-                }
+            let flags = r.u8()?;
+            if flags > 3 {
+                return Err(LoadError::Invalid("key flags"));
+            }
+            let value = r.str()?;
+            let order_tag = r.var()?;
+            let flags = KeyFlags { denied: flags & 1 != 0, refused: flags & 2 != 0 };
+            let hash = hash_key(state.graph.key_hasher(), kind, value);
+            let k = (state.graph.push_restored_key(kind, value, flags, order_tag))
+                .map_err(LoadError::Invalid)?;
+            self.key_hashes.get_or_insert_with(|| HomeBuckets::new(0)).push(hash, k.0);
+            if flags.refused {
+                self.refused.push(k);
             }
         }
         Ok(())
@@ -101,10 +107,10 @@ impl Loader {
         let n_sources = resolver.state().sources.len();
         let state = resolver.state_mut();
         let n_keys = state.graph.n_keys() as u64;
-        // As keys: a block is read, the index lines and key slots it will touch are brought
-        // in together, then its records are stored.
+        // A block is read, the key slots its records will join are brought in together, then
+        // its records are stored.
         let mut block: Vec<Pending<'_>> = Vec::with_capacity(RECORD_BLOCK);
-        let mut values: Vec<(usize, &str, Option<crate::Timestamp>)> = Vec::new();
+        let mut values: Vec<(u16, &str, Option<crate::Timestamp>)> = Vec::new();
         while !r.is_empty() {
             block.clear();
             values.clear();
@@ -126,12 +132,14 @@ impl Loader {
                     self.keys.push(KeyIdx(k as u32));
                     next = k + 1;
                 }
-                let customer = CustomerId(r.var()?);
+                // Ids past `MAX_CUSTOMER_ID` (`u32::MAX`) are refused here: 4 bytes each below.
+                let customer = u32::try_from(r.var()?)
+                    .map_err(|_| LoadError::Invalid("customer id out of range"))?;
                 let n = r.count(3)?;
                 let values_from = values.len();
                 for _ in 0..n {
-                    let name = usize::try_from(r.var()?).ok().filter(|&i| i < self.names.len());
-                    let name = name.ok_or(LoadError::Invalid("attribute name index"))?;
+                    let name = usize::try_from(r.var()?).ok().and_then(|i| self.names.get(i));
+                    let name = *name.ok_or(LoadError::Invalid("attribute name index"))?;
                     let value = r.str()?;
                     let observed_at = match r.u8()? {
                         0 => None,
@@ -152,41 +160,23 @@ impl Loader {
                     values: values_from..values.len(),
                 });
             }
-            let hashes = block.iter().map(|p| p.hash);
-            std::hint::black_box(state.graph.touch_records(hashes, &self.keys));
+            // The key slots the block's records will join are brought in together.
+            std::hint::black_box(state.graph.touch_records(std::iter::empty(), &self.keys));
             for p in &block {
                 let keys = &self.keys[p.keys.clone()];
-                state
-                    .graph
-                    .restore_record(p.slot, p.source, p.external_id, p.seq, p.hash)
+                (state.graph.push_restored_record(p.slot, p.source, p.external_id, p.seq))
                     .map_err(LoadError::Invalid)?;
+                let hashes = self.record_hashes.get_or_insert_with(|| HomeBuckets::new(0));
+                hashes.push(p.hash, p.slot.0);
                 let has_limited = keys.iter().any(|&k| {
                     state.kinds.entry(state.graph.key(k).kind).spec.policy.limit.is_some()
                 });
                 self.customers.push((p.slot, p.customer));
-                // The buffer's strings are reused from record to record: no allocation per
-                // value.
-                let n = p.values.len();
-                if self.attributes.len() < n {
-                    self.attributes.resize_with(n, || crate::Attribute {
-                        name: Arc::from(""),
-                        value: String::new(),
-                        observed_at: None,
-                    });
-                }
-                for (a, &(name, value, observed_at)) in
-                    self.attributes.iter_mut().zip(&values[p.values.clone()])
-                {
-                    a.name = Arc::clone(&self.names[name]);
-                    a.value.clear();
-                    a.value.push_str(value);
-                    a.observed_at = observed_at;
-                }
-                let attributes = &self.attributes[..n];
                 let too_large = |_| LoadError::Invalid("record too large");
-                state.graph.check_room(keys.len(), attributes).map_err(too_large)?;
+                state.graph.check_room(keys.len(), &[]).map_err(too_large)?;
                 state.graph.set_keys(p.slot, keys, has_limited).map_err(too_large)?;
-                state.graph.set_attributes(p.slot, attributes).map_err(too_large)?;
+                (state.graph.restore_attributes(p.slot, &values[p.values.clone()]))
+                    .map_err(LoadError::Invalid)?;
             }
         }
         Ok(())
@@ -205,13 +195,16 @@ impl Loader {
             return Err("counts differ from the sections: a section is missing");
         }
         let next_seq = u32::try_from(*next_seq).map_err(|_| "next record number")?;
+        let keys = self.key_hashes.take().unwrap_or_else(|| HomeBuckets::new(0));
+        let records = self.record_hashes.take().unwrap_or_else(|| HomeBuckets::new(0));
+        state.graph.index_restored(keys, records)?;
         state.graph.finish_restore(std::mem::take(&mut self.free), next_seq)?;
         state.partition.restore(state.graph, &self.customers, *next_customer)?;
         if *n_customers != state.partition.n_customers() as u64 {
             return Err("customer count differs from the records' customers");
         }
-        for (k, _) in state.graph.keys().collect::<Vec<_>>() {
-            state.graph.set_refused(k, false);
+        for k in 0..state.graph.n_keys() {
+            state.graph.set_refused(KeyIdx(k as u32), false);
         }
         for &k in &self.refused {
             state.graph.set_refused(k, true);

@@ -28,13 +28,12 @@ pub(crate) use write::write_state;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ahash::AHashMap;
 
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
-use crate::ids::{CustomerId, KeyIdx, KindId, RecordIdx, SourceId};
+use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::prepare::{hash_key, hash_record};
@@ -48,14 +47,12 @@ use crate::store::graph::KeyFlags;
 pub(crate) const MAGIC: &[u8; 8] = b"IDSTITCH";
 const SNAPSHOT: &[u8; 4] = b"SNAP";
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 28;
 /// Sections larger than this are refused as corrupt before anything is allocated.
 const MAX_SECTION: u64 = 1 << 31;
 pub(crate) const KEYS_PER_SECTION: usize = 1 << 16;
 pub(crate) const RECORDS_PER_SECTION: usize = 1 << 14;
-/// Keys inserted together on loading (see `Loader::keys`).
-const KEY_BLOCK: usize = 128;
 /// Records stored together on loading (see `Loader::records`).
 const RECORD_BLOCK: usize = 64;
 

@@ -195,6 +195,7 @@ pub(crate) fn read_state(
                 let n_keys = r.var().map_err(malformed)?.min(bound) as usize;
                 let n_records = r.var().map_err(malformed)?.min(bound) as usize;
                 resolver.reserve_exact(n_records, n_keys);
+                loader.expect(n_keys, n_records);
                 expected = KEYS;
             }
             KEYS => {
@@ -202,11 +203,13 @@ pub(crate) fn read_state(
                 loader.keys(resolver, &mut r).map_err(|e| e.at(section, offset))?;
             }
             NAMES => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                let graph = resolver.state_mut().graph;
                 let n = r.count(1).map_err(malformed)?;
-                loader.names = (0..n)
-                    .map(|_| r.str().map(Arc::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(malformed)?;
+                for _ in 0..n {
+                    let name = r.str().map_err(malformed)?;
+                    loader.names.push(graph.restored_name(name).map_err(corrupt)?);
+                }
                 expected = RECORDS;
             }
             RECORDS => {

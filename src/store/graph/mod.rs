@@ -135,17 +135,7 @@ impl IdentityGraph {
     }
 
     pub fn reserve(&mut self, records: usize, keys: usize) {
-        // Generous where the size per record varies: room never touched costs address space,
-        // not memory, and `trim` gives it back; growing by doubling would copy instead.
-        self.records.reserve(records);
-        self.keys.reserve(keys);
-        self.record_keys.reserve(records.saturating_mul(6));
-        self.ext_text.reserve(records.saturating_mul(24));
-        self.key_text.reserve(keys.saturating_mul(32));
-        if self.keeps_order_tags {
-            self.order_tags.reserve(keys);
-        }
-        self.attributes.reserve(records);
+        self.reserve_arenas(records, keys);
         let (key_slots, key_text, hasher) = (&self.keys, &self.key_text, &self.hasher);
         // A third more room in the index than asked for: growing it rehashes every key, which
         // costs more than the room, and `trim` fits an index left under two thirds full.
@@ -157,6 +147,22 @@ impl IdentityGraph {
         // the rehash still reading records at random: 2.25 s for that one upsert).
         let record_room = records.saturating_add(records / 8);
         self.record_table.reserve(record_room, || held_records(hasher, record_slots, ext));
+    }
+
+    /// [`IdentityGraph::reserve`] without the indexes: for a restore, which builds them
+    /// once at the end (an index reserved here would be zeroed, then thrown away).
+    pub fn reserve_arenas(&mut self, records: usize, keys: usize) {
+        // Generous where the size per record varies: room never touched costs address space,
+        // not memory, and `trim` gives it back; growing by doubling would copy instead.
+        self.records.reserve(records);
+        self.keys.reserve(keys);
+        self.record_keys.reserve(records.saturating_mul(6));
+        self.ext_text.reserve(records.saturating_mul(24));
+        self.key_text.reserve(keys.saturating_mul(32));
+        if self.keeps_order_tags {
+            self.order_tags.reserve(keys);
+        }
+        self.attributes.reserve(records);
     }
 
     /// Gives back the room of vectors more than a quarter empty, as a bulk load leaves them

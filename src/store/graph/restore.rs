@@ -4,13 +4,14 @@
 //! inconsistency a damaged file could hold is refused with a reason, never trusted.
 
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId, MAX_RECORDS};
-use crate::input::prepare::hash_record;
-use crate::store::hash_index;
+#[cfg(doc)]
+use crate::input::prepare::{hash_key, hash_record};
+use crate::input::record::Timestamp;
+use crate::store::hash_index::HomeBuckets;
 
-use super::index::held_records;
-use super::keys::DENIED;
-use super::records::{push_ext, record_slot, MAX_EXTERNAL_ID_BYTES};
-use super::IdentityGraph;
+use super::keys::{key_text_of, KeySlot, DENIED};
+use super::records::{ext_text, push_ext, record_slot, MAX_EXTERNAL_ID_BYTES};
+use super::{arena_start, IdentityGraph, NONE};
 
 /// What a saved key holds besides its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,39 +37,38 @@ impl IdentityGraph {
         self.next_seq
     }
 
-    /// Appends a saved key, whose `hash` the caller computed with the graph's key hasher;
-    /// it must get the next key index (a value saved twice cannot).
-    pub fn restore_key(
+    /// Appends a saved key, unindexed until [`IdentityGraph::index_restored`].
+    pub fn push_restored_key(
         &mut self,
         kind: KindId,
         value: &str,
         flags: KeyFlags,
         order_tag: u64,
-        hash: u64,
     ) -> Result<KeyIdx, &'static str> {
         if value.is_empty() {
             return Err("empty key value");
         }
-        let expected = self.keys.len();
-        let idx = self
-            .intern_key(kind, value, hash, order_tag, || flags.denied)
-            .map_err(|_| "too many keys")?;
-        if idx.index() != expected {
-            return Err("key saved twice");
+        let idx =
+            u32::try_from(self.keys.len()).ok().filter(|&i| i < NONE).ok_or("too many keys")?;
+        let text_start = arena_start(self.key_text.len(), value.len()).map_err(|_| "full")?;
+        self.key_text.push_str(value);
+        if self.keeps_order_tags {
+            self.order_tags.push(order_tag);
         }
-        self.set_refused(idx, flags.refused);
-        Ok(idx)
+        let state = if flags.denied { DENIED } else { 0 };
+        self.keys.push(KeySlot { text_start, first: NONE, rest: NONE, kind, state });
+        self.set_refused(KeyIdx(idx), flags.refused);
+        Ok(KeyIdx(idx))
     }
 
-    /// Puts a saved record, still without keys and attributes, into slot `slot` (`hash`: its
-    /// [`hash_record`] under the graph's key hasher).
-    pub fn restore_record(
+    /// Puts a saved record, still without keys and attributes, into slot `slot`, unindexed
+    /// until [`IdentityGraph::index_restored`].
+    pub fn push_restored_record(
         &mut self,
         slot: RecordIdx,
         source: SourceId,
         external_id: &str,
         seq: u32,
-        hash: u64,
     ) -> Result<(), &'static str> {
         if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID_BYTES {
             return Err("external id empty or too long");
@@ -84,23 +84,56 @@ impl IdentityGraph {
         }
         let ext_start =
             super::arena_start(self.ext_text.len(), external_id.len() + 2).map_err(|_| "full")?;
-        debug_assert_eq!(hash, hash_record(&self.hasher, source, external_id));
-        let (records, ext, hasher) = (&self.records, &self.ext_text, &self.hasher);
-        self.record_table.reserve(1, || held_records(hasher, records, ext));
-        let found = self.record_table.find_or_insert(hash, |r| {
-            records[r as usize]
-                .as_ref()
-                .is_some_and(|s| s.source == source && super::ext_text(ext, s) == external_id)
-        });
-        let position = match found {
-            hash_index::Slot::Found(..) => return Err("record saved twice"),
-            hash_index::Slot::Vacant(position) => position,
-        };
-        self.record_table.insert_at(position, hash, slot.0);
         push_ext(&mut self.ext_text, external_id);
         self.records[slot.index()] = Some(record_slot(source, ext_start, seq));
         self.n_records += 1;
         self.next_seq = self.next_seq.max(seq + 1);
+        Ok(())
+    }
+
+    /// The id a restore gives attribute name `name` ([`IdentityGraph::restore_attributes`]).
+    pub fn restored_name(&mut self, name: &str) -> Result<u16, &'static str> {
+        self.attributes.intern_name(name).ok_or("too many attribute names")
+    }
+
+    /// Gives restored record `record`, which has none yet, its attributes as `(name id from
+    /// [`IdentityGraph::restored_name`], value, observed at)`.
+    pub fn restore_attributes(
+        &mut self,
+        record: RecordIdx,
+        parts: &[(u16, &str, Option<Timestamp>)],
+    ) -> Result<(), &'static str> {
+        let range = self.attributes.push_parts(parts).map_err(|_| "record too large")?;
+        let slot = self.records.get_mut(record.index()).and_then(Option::as_mut);
+        slot.ok_or("attributes of an empty record slot")?.attributes = range;
+        Ok(())
+    }
+
+    /// Indexes the restored keys and records, given each one's hash under
+    /// [`IdentityGraph::key_hasher`] (`(hash, key or record slot)`, as [`hash_key`] and
+    /// [`hash_record`] compute them). Refuses a value or a record saved twice.
+    pub fn index_restored(
+        &mut self,
+        key_hashes: HomeBuckets,
+        record_hashes: HomeBuckets,
+    ) -> Result<(), &'static str> {
+        if key_hashes.len() != self.keys.len() || record_hashes.len() != self.n_records {
+            return Err("a key or record without its hash");
+        }
+        let (keys, key_text) = (&self.keys, &self.key_text);
+        let same_key = |a: u32, b: u32| {
+            let (a, b) = (KeyIdx(a), KeyIdx(b));
+            keys[a.index()].kind == keys[b.index()].kind
+                && key_text_of(key_text, keys, a) == key_text_of(key_text, keys, b)
+        };
+        self.key_table.build_unique(key_hashes, same_key).map_err(|_| "key saved twice")?;
+        let (records, ext) = (&self.records, &self.ext_text);
+        let same_record = |a: u32, b: u32| match (&records[a as usize], &records[b as usize]) {
+            (Some(a), Some(b)) => a.source == b.source && ext_text(ext, a) == ext_text(ext, b),
+            _ => false,
+        };
+        (self.record_table.build_unique(record_hashes, same_record))
+            .map_err(|_| "record saved twice")?;
         Ok(())
     }
 

@@ -25,7 +25,7 @@ const MOST_KEYS: [usize; 7] = [3, 4, 2, 3, 2, 1, 4];
 const MOST_ATTRIBUTES: [usize; 7] = [6, 6, 6, 2, 3, 0, 0];
 
 /// Most records a person has in each source: the number of emission rounds.
-const MAX_ROUNDS: [u32; 7] = [1, 1, 1, 4, 2, 1, 3];
+pub(super) const MAX_ROUNDS: [u32; 7] = [1, 1, 1, 4, 2, 1, 3];
 
 pub(super) const K_CUSTOMER_NO: &str = "customer_no";
 pub(super) const K_EMAIL: &str = "email";
@@ -46,9 +46,7 @@ pub(super) const Y2026: i64 = 1_767_225_600;
 impl World {
     fn record(&self, source: usize, id: u32, round: u32, serial: u64) -> SynthRecord {
         let person = self.person_facts(id, !matches!(source, CRM | LEGACY | PARTNER));
-        let mut rng = SplitMix64(
-            self.hash(T_RECORD + source as u64, (u64::from(id) << 3) | u64::from(round)),
-        );
+        let mut rng = self.record_rng(source, id, round);
         let mut record = SynthRecord {
             source: SOURCES[source].0,
             external_id: String::with_capacity(24),
@@ -56,30 +54,90 @@ impl World {
             attributes: Vec::with_capacity(MOST_ATTRIBUTES[source]),
             person: id,
         };
+        self.push_external_id(source, id, round, serial, &mut rng, &mut record.external_id);
         match source {
             CRM => self.crm(&person, &mut rng, &mut record),
             LEGACY => self.legacy(&person, &mut rng, &mut record),
             PARTNER => self.partner(&person, &mut rng, &mut record),
-            HELPDESK => self.helpdesk(&person, &mut rng, &mut record, serial),
-            EVENTS => self.events(&person, &mut rng, &mut record, serial),
+            HELPDESK => self.helpdesk(&person, &mut rng, &mut record),
+            EVENTS => self.events(&person, &mut rng, &mut record),
             NEWSLETTER => self.newsletter(&person, &mut rng, &mut record),
-            _ => self.web(&person, round, &mut rng, &mut record),
+            _ => self.web(&person, &mut rng, &mut record),
         }
         self.spoil(&mut rng, &mut record.keys);
         record
     }
 
+    /// The record stream of `id`'s record of round `round` in `source`: every draw of that
+    /// record comes from it.
+    pub(super) fn record_rng(&self, source: usize, id: u32, round: u32) -> SplitMix64 {
+        SplitMix64(self.hash(T_RECORD + source as u64, (u64::from(id) << 3) | u64::from(round)))
+    }
+
+    /// Writes the external id of `id`'s record of round `round` in `source` to `out`; `serial`
+    /// is the record's number among its source's records in output order (ticket and
+    /// registration numbers), `rng` the record's stream. Only the `web` cookie draws from it
+    /// (its first draw), so the behaviour generator rebuilds every id from a fresh stream
+    /// without generating the record.
+    pub(super) fn push_external_id(
+        &self,
+        source: usize,
+        id: u32,
+        round: u32,
+        serial: u64,
+        rng: &mut SplitMix64,
+        out: &mut String,
+    ) {
+        match source {
+            CRM => self.push_customer_no(id, out),
+            LEGACY => {
+                out.push_str("L-");
+                push_u64(out, self.legacy_no_perm.apply(id.into()) + 100_000);
+            }
+            PARTNER => {
+                out.push_str("P-");
+                push_u64(out, self.partner_perm.apply(id.into()) + 1_000_000);
+            }
+            HELPDESK => {
+                out.push_str("T-");
+                push_u64(out, 100_000 + serial);
+            }
+            EVENTS => {
+                out.push_str("reg-");
+                push_u64(out, 500_000 + serial);
+            }
+            NEWSLETTER => {
+                out.push_str("nl-");
+                push_u64(out, self.newsletter_perm.apply(id.into()) + 10_000_000);
+            }
+            _ => {
+                // The cookie is a GA4-style pseudonymous id: ten unique digits and the first
+                // visit.
+                let index = u64::from(id) * 4 + u64::from(round);
+                let client = 1_000_000_000
+                    + ((index as u128 * 7_777_777_777 + u128::from(self.salt)) % 9_000_000_000)
+                        as u64;
+                push_u64(out, client);
+                out.push('.');
+                push_u64(out, timestamp(rng, Y2019, Y2026).0 as u64);
+            }
+        }
+    }
+
     /// The person's customer number in the current CRM (`C` + zero-padded number).
+    fn push_customer_no(&self, id: u32, out: &mut String) {
+        out.push('C');
+        let number = self.customer_no_perm.apply(id.into()) + 1;
+        push_padded(out, number, self.customer_no_width);
+    }
+
     fn customer_no(&self, person: &Person) -> String {
         let mut customer_no = String::with_capacity(12);
-        customer_no.push('C');
-        let number = self.customer_no_perm.apply(person.id.into()) + 1;
-        push_padded(&mut customer_no, number, self.customer_no_width);
+        self.push_customer_no(person.id, &mut customer_no);
         customer_no
     }
 
     fn crm(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
-        record.external_id.push_str(&self.customer_no(person));
         let customer_no = self.noisy_id(&record.external_id, rng);
         record.keys.push((K_CUSTOMER_NO, customer_no));
         if !rng.chance(0.03) {
@@ -97,9 +155,6 @@ impl World {
     }
 
     fn legacy(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
-        let number = self.legacy_no_perm.apply(person.id.into()) + 100_000;
-        record.external_id.push_str("L-");
-        push_u64(&mut record.external_id, number);
         let legacy_no = self.noisy_id(&record.external_id, rng);
         record.keys.push((K_LEGACY_NO, legacy_no));
         if self.legacy_mapped(person.id) {
@@ -129,8 +184,6 @@ impl World {
     }
 
     fn partner(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
-        record.external_id.push_str("P-");
-        push_u64(&mut record.external_id, self.partner_perm.apply(person.id.into()) + 1_000_000);
         if !rng.chance(0.05) {
             let email = if rng.chance(0.15) && self.has_old_email(person.id) {
                 self.personal_email(person, 1, rng)
@@ -150,15 +203,7 @@ impl World {
         self.address_attributes(person.head, T_ADDRESS, at, rng, &mut record.attributes);
     }
 
-    fn helpdesk(
-        &self,
-        person: &Person,
-        rng: &mut SplitMix64,
-        record: &mut SynthRecord,
-        serial: u64,
-    ) {
-        record.external_id.push_str("T-");
-        push_u64(&mut record.external_id, 100_000 + serial);
+    fn helpdesk(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
         if self.count(CRM, person.id) > 0 && rng.chance(self.cfg.quote_customer_no_rate) {
             let customer_no = self.customer_no(person);
             record.keys.push((K_CUSTOMER_NO, self.noisy_id(&customer_no, rng)));
@@ -188,9 +233,7 @@ impl World {
         }
     }
 
-    fn events(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord, serial: u64) {
-        record.external_id.push_str("reg-");
-        push_u64(&mut record.external_id, 500_000 + serial);
+    fn events(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
         let at = timestamp(rng, Y2022, Y2026);
         match person.company {
             Some(company) => {
@@ -233,11 +276,6 @@ impl World {
     }
 
     fn newsletter(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
-        record.external_id.push_str("nl-");
-        push_u64(
-            &mut record.external_id,
-            self.newsletter_perm.apply(person.id.into()) + 10_000_000,
-        );
         let email = if rng.chance(self.cfg.newsletter_old_email_rate) {
             self.personal_email(person, 1, rng)
         } else {
@@ -249,17 +287,9 @@ impl World {
         record.keys.push((K_EMAIL, email));
     }
 
-    fn web(&self, person: &Person, round: u32, rng: &mut SplitMix64, record: &mut SynthRecord) {
-        // The cookie is a GA4-style pseudonymous id: ten unique digits and the first visit.
-        let index = u64::from(person.id) * 4 + u64::from(round);
-        let client = 1_000_000_000
-            + ((index as u128 * 7_777_777_777 + u128::from(self.salt)) % 9_000_000_000) as u64;
-        let mut cookie = String::with_capacity(24);
-        push_u64(&mut cookie, client);
-        cookie.push('.');
-        push_u64(&mut cookie, timestamp(rng, Y2019, Y2026).0 as u64);
-        record.external_id.push_str(&cookie);
-        record.keys.push((K_COOKIE, cookie));
+    fn web(&self, person: &Person, rng: &mut SplitMix64, record: &mut SynthRecord) {
+        // The cookie, drawn first from the record's stream, is the record's id.
+        record.keys.push((K_COOKIE, record.external_id.clone()));
 
         let mut ip = String::with_capacity(15);
         match person.company {

@@ -81,6 +81,37 @@ pub(super) const OLD_PROVIDERS: &[&str] = &[
     "hotmail.com", "quicknet.nl", "casema.nl",
 ];
 
+/// The publisher's titles (made up): topics of reading, newsletters and subscriptions.
+#[rustfmt::skip]
+pub(super) const TITLES: &[&str] = &[
+    "Tuinkrant", "Zeilen Nu", "Kookschrift", "Fietsplus", "Wonen & Licht", "Reisgids Noord",
+    "Puzzelpret", "Geld & Zo", "Oud Holland", "Natuurwijzer", "Motorwereld", "Kinderkrant",
+];
+
+/// What the web shop sells besides subscriptions: topics of orders.
+#[rustfmt::skip]
+pub(super) const PRODUCTS: &[&str] = &[
+    "Kookboek Seizoenen", "Puzzelboek Winter", "Fietsroutes Veluwe", "Tuinkalender 2026",
+    "Reisgids Friesland", "Leesbril", "Tuinschaar", "Jubileumeditie", "Verzamelmap",
+    "Cadeaubon",
+];
+
+/// Search queries on the publisher's sites.
+#[rustfmt::skip]
+pub(super) const SEARCHES: &[&str] = &[
+    "pompoensoep", "fietsroute veluwe", "moestuin beginnen", "zeilen ijsselmeer", "kruiswoord",
+    "hypotheek rente", "vogels spotten", "oldtimer kopen", "appeltaart", "camping drenthe",
+    "sudoku", "zonnepanelen",
+];
+
+/// The publisher's events: topics of visits.
+pub(super) const EVENT_NAMES: &[&str] =
+    &["Tuinbeurs Utrecht", "Kookfestival", "Fietsdag", "Lezersdag", "Puzzelkampioenschap"];
+
+/// Why customers contact customer service: topics of tickets and complaints.
+pub(super) const SERVICE_TOPICS: &[&str] =
+    &["bezorging", "factuur", "adreswijziging", "opzeggen", "inloggen", "beschadigd"];
+
 #[rustfmt::skip]
 const COMPANY_PREFIXES: &[&str] = &[
     "Van Dijk", "Noorderlicht", "Delta", "Polder", "Oranje", "Holland", "Tulp", "Molen", "Zuidas",
@@ -161,6 +192,9 @@ mod tests {
                 })
                 .collect();
             assert_eq!(slugs.len(), list.len());
+        }
+        for list in [TITLES, PRODUCTS, SEARCHES, EVENT_NAMES, SERVICE_TOPICS] {
+            assert_eq!(list.iter().collect::<HashSet<_>>().len(), list.len());
         }
         let domains: HashSet<String> = (0..5_000)
             .map(|c| {
