@@ -186,6 +186,7 @@
 mod apply;
 mod config;
 mod error;
+mod events;
 mod input;
 mod parse;
 mod reader;
@@ -194,8 +195,11 @@ mod run;
 mod timestamp;
 
 pub use apply::{AppliedRun, SourceTally};
-pub use config::{InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
+pub use config::{
+    EventKindFrom, EventsMapping, InputFormat, KindMapping, Mapping, SourceMapping, SourceMode,
+};
 pub use error::{MappingError, TomlPlace};
+pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
