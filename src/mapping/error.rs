@@ -48,7 +48,8 @@ impl fmt::Display for TomlPlace {
 /// Every variant names the file; errors in the mapping file name the TOML key and its line
 /// ([`TomlPlace`]), errors in an input file name the line and, where there is one, the column.
 /// Bad *values* (an empty cell, an unparseable `observed_at`) are not errors: they are
-/// counted in the [`InputReport`](super::InputReport).
+/// counted in the [`InputReport`](super::InputReport), and for events in the
+/// [`EventsRead`](super::EventsRead).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MappingError {

@@ -271,9 +271,18 @@ impl Mapping {
     /// [`DuplicateSource`](MappingError::DuplicateSource), [`EmptyName`](MappingError::EmptyName),
     /// [`BadDelimiter`](MappingError::BadDelimiter),
     /// [`UnknownFormat`](MappingError::UnknownFormat),
-    /// [`UnknownMode`](MappingError::UnknownMode) or
-    /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges) for content that does
-    /// not make sense.
+    /// [`UnknownMode`](MappingError::UnknownMode),
+    /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges),
+    /// [`UnknownEventClass`](MappingError::UnknownEventClass),
+    /// [`BuiltInEventKind`](MappingError::BuiltInEventKind),
+    /// [`BadEventKindName`](MappingError::BadEventKindName),
+    /// [`TooManyEventKinds`](MappingError::TooManyEventKinds),
+    /// [`UnknownEventSource`](MappingError::UnknownEventSource),
+    /// [`NoEventKind`](MappingError::NoEventKind),
+    /// [`EventKindTwice`](MappingError::EventKindTwice),
+    /// [`UnknownEventKind`](MappingError::UnknownEventKind) or
+    /// [`DuplicateEvents`](MappingError::DuplicateEvents) for content that does not make
+    /// sense.
     pub fn from_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, MappingError> {
         Self::parse(text, base_dir.as_ref(), Path::new("<string>"))
     }
