@@ -5,7 +5,9 @@
 //! Files of events are large (tens of millions of rows), so a row costs no allocation: CSV
 //! rows are read into one reused record, JSON Lines rows are parsed straight into reused
 //! cells (no `serde_json::Value`), and the chunk's events are overwritten in place, their
-//! strings keeping their capacity from chunk to chunk.
+//! strings keeping their capacity from chunk to chunk. (A JSON string with escapes is the
+//! exception: the parser, made per line, unescapes it in a buffer of its own.)
+//! `tests/mapping_events_alloc.rs` counts the allocations.
 
 // Without a reader feature no file can be read, so the row machinery goes unused.
 #![cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code, unused_imports))]
@@ -480,7 +482,7 @@ impl EventsMapping {
 mod json {
     use std::fmt::Write as _;
 
-    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
     use super::super::error::MappingError;
     use super::super::reader::{invalid_json, json_row, Layout};
@@ -557,10 +559,78 @@ mod json {
                         cell.clear();
                         map.next_value_seed(Value { col, cell, unexpected: self.unexpected })?;
                     }
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+                    None => map.next_value_seed(Skip)?,
                 }
+            }
+            Ok(())
+        }
+    }
+
+    /// An unmapped field's value, skipped. Not `serde::de::IgnoredAny`: serde_json skips that
+    /// with a stack in its scratch buffer, which a parser made per row would allocate anew
+    /// for every row with a nested value.
+    struct Skip;
+
+    impl<'de> DeserializeSeed<'de> for Skip {
+        type Value = ();
+
+        fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Skip {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        // serde_json limits the nesting (to 128), so this recursion is bounded.
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Skip)?.is_some() {}
+            Ok(())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map.next_key_seed(Skip)?.is_some() {
+                map.next_value_seed(Skip)?;
             }
             Ok(())
         }
@@ -663,7 +733,7 @@ mod json {
             Ok(())
         }
 
-        fn visit_seq<A: de::SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
             self.refuse("an array")
         }
 

@@ -106,8 +106,8 @@ impl Reader {
                         if record.len() == header.len() {
                             return Ok(Some(line));
                         }
-                        // A line of only whitespace reads as one empty field: skip it.
-                        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+                        // A line of only whitespace reads as one blank field: skip it.
+                        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
                             continue;
                         }
                         return Err(MappingError::FieldCount {
@@ -203,7 +203,9 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
         InputFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(layout.delimiter)
-                .trim(csv::Trim::All)
+                // Fields are trimmed where they are read: the csv crate trims a record by
+                // building a new one, an allocation per row.
+                .trim(csv::Trim::Headers)
                 // Row lengths are checked here, so that blank lines can be told apart.
                 .flexible(true)
                 .has_headers(true)
