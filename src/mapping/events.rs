@@ -742,3 +742,37 @@ mod json {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Examples are cut at a character boundary, and only the first few of a problem kept.
+    #[test]
+    fn examples_are_short_and_few() {
+        let mut read = EventsRead {
+            source: "web".into(),
+            file: PathBuf::from("exports/web.jsonl"),
+            ..EventsRead::default()
+        };
+        let long = format!("a{}", "é".repeat(50));
+        read.skip(7, EventRowProblem::BadTime, &long);
+        assert_eq!(read.examples[0].value, format!("a{}", "é".repeat(39)), "79 bytes, not 80");
+        for line in 8..20 {
+            read.skip(line, EventRowProblem::BadTime, "x");
+        }
+        read.skip(30, EventRowProblem::EmptyRecordId, "");
+        assert_eq!(read.n_skipped(), 14);
+        assert_eq!(read.examples.len(), SKIPPED_EXAMPLES + 1);
+        let lines: Vec<u64> = read.examples.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [7, 8, 9, 30]);
+        let text = read.to_string();
+        assert!(
+            text.starts_with(
+                "web.jsonl (\"web\"): 0 rows, 0 events, 14 skipped\n  no record id: 1 (line 30: \"\")\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("é\", line 8: \"x\", line 9: \"x\")"), "{text}");
+    }
+}

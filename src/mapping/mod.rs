@@ -113,7 +113,7 @@
 //! | `source` | the `[[source]]` whose records the events belong to, by name | required |
 //! | `path` | the file, relative to the mapping file's directory; `.csv` is CSV, `.jsonl` or `.ndjson` is JSON Lines | required |
 //! | `record` | the column holding the external id of the event's record in `source`; the record may arrive before or after its events | required |
-//! | `kind` | the column holding each row's kind, by name: a built-in kind or one under `[event_kinds]` | `kind` or `kind_is` is required, not both |
+//! | `kind` | the column holding each row's kind, by name (matched exactly, after trimming): a built-in kind or one under `[event_kinds]` | `kind` or `kind_is` is required, not both |
 //! | `kind_is` | instead of `kind`: the one kind of every row (a built-in kind or one under `[event_kinds]`) | |
 //! | `at` | the column holding the event's time: RFC 3339 or `YYYY-MM-DD` (midnight UTC); see [`parse_timestamp`] | required |
 //! | `topic` | the column holding a title, product or search query | no topic |
