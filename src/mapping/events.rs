@@ -371,7 +371,9 @@ impl EventsMapping {
     /// [`InvalidUtf8`](MappingError::InvalidUtf8), [`InvalidJson`](MappingError::InvalidJson),
     /// [`NotAnObject`](MappingError::NotAnObject) or
     /// [`UnexpectedValue`](MappingError::UnexpectedValue) (a JSON array or object in a mapped
-    /// field). Chunks handed to `f` before an error stay handed.
+    /// field; a JSON number beyond `f64`'s range is invalid JSON to the parser, unlike the
+    /// text `"1e999"`, which is a row with a value that is not finite). Chunks handed to `f`
+    /// before an error stay handed.
     pub fn read<E: From<MappingError>>(
         &self,
         source: SourceId,
