@@ -743,6 +743,134 @@ mod json {
             self.refuse("an object")
         }
     }
+
+    /// The row parser against the general one (`serde_json::Value`), on generated objects,
+    /// other JSON values and lines with a byte changed.
+    #[cfg(test)]
+    mod tests {
+        use std::path::PathBuf;
+
+        use proptest::prelude::*;
+        use serde_json::Value as Json;
+
+        use super::super::super::reader::{json_row, Cell, Layout, Owner};
+        use super::cells;
+        use crate::mapping::{InputFormat, MappingError};
+
+        const COLUMNS: [&str; 4] = ["sid", "kind", "ts", "t"];
+
+        fn layout() -> Layout {
+            Layout {
+                file: PathBuf::from("e.jsonl"),
+                format: InputFormat::JsonLines,
+                delimiter: b',',
+                columns: COLUMNS.map(String::from).into(),
+                column_keys: COLUMNS.map(String::from).into(),
+                owner: Owner::Events { number: 1, source: "s".into() },
+            }
+        }
+
+        fn json() -> impl Strategy<Value = Json> {
+            let leaf = prop_oneof![
+                Just(Json::Null),
+                any::<bool>().prop_map(Json::Bool),
+                any::<i64>().prop_map(Json::from),
+                any::<u64>().prop_map(Json::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Json::from),
+                "\\PC{0,6}".prop_map(Json::String),
+                "[ a\"\\\\\n\t\u{e9}\u{1f600}]{0,6}".prop_map(Json::String),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+                    proptest::collection::btree_map("[a-c]{1,2}", inner, 0..4)
+                        .prop_map(|m| Json::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A line: mostly an object with some of the mapped fields, sometimes another value;
+        /// with a byte replaced, inserted or removed now and then.
+        fn line() -> impl Strategy<Value = Vec<u8>> {
+            let keys = prop::sample::select(vec!["sid", "kind", "ts", "t", "x", "params"]);
+            let object = proptest::collection::btree_map(keys, json(), 0..6)
+                .prop_map(|m| Json::Object(m.into_iter().map(|(k, v)| (k.into(), v)).collect()));
+            let value = prop_oneof![8 => object, 1 => json()];
+            let edit = prop_oneof![
+                4 => Just(None),
+                1 => (any::<prop::sample::Index>(), any::<u8>(), 0u8..3).prop_map(Some),
+            ];
+            (value, any::<bool>(), edit).prop_map(|(value, pretty, edit)| {
+                let mut text = if pretty {
+                    serde_json::to_vec_pretty(&value).unwrap_or_default()
+                } else {
+                    serde_json::to_vec(&value).unwrap_or_default()
+                };
+                if let Some((at, byte, how)) = edit {
+                    let i = at.index(text.len() + 1);
+                    match how {
+                        0 if i < text.len() => text[i] = byte,
+                        1 => text.insert(i, byte),
+                        _ if i < text.len() => {
+                            text.remove(i);
+                        }
+                        _ => {}
+                    }
+                }
+                text
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2048))]
+
+            #[test]
+            fn rows_parse_as_the_general_reader_reads_them(text in line()) {
+                let layout = layout();
+                let mut fast = vec![String::new(); COLUMNS.len()];
+                let fast = cells(&layout, 1, &text, &mut fast).map(|()| fast);
+                let mut slow = vec![Cell::Missing; COLUMNS.len()];
+                let slow = json_row(&layout.file, 1, &text, &layout.columns, &mut slow)
+                    .map(|()| slow);
+                match (slow, fast) {
+                    (Ok(slow), Ok(fast)) => {
+                        for (s, f) in slow.iter().zip(&fast) {
+                            match s {
+                                Cell::Missing => prop_assert_eq!(f.as_str(), ""),
+                                Cell::One(v) => prop_assert_eq!(f, v),
+                                Cell::Many(_) => prop_assert!(false, "an array read as {f:?}"),
+                            }
+                        }
+                    }
+                    // The general reader takes arrays (for keys); events refuse them.
+                    (Ok(slow), Err(MappingError::UnexpectedValue { found: "an array", .. })) => {
+                        prop_assert!(slow.iter().any(|c| matches!(c, Cell::Many(_))));
+                    }
+                    (Ok(slow), Err(e)) => prop_assert!(false, "{e} where {slow:?} was read"),
+                    (Err(e), Ok(fast)) => prop_assert!(false, "{fast:?} read where {e}"),
+                    (Err(slow), Err(fast)) => match (&slow, &fast) {
+                        (MappingError::NotAnObject { .. }, MappingError::NotAnObject { .. })
+                        | (MappingError::UnexpectedValue { .. }, MappingError::UnexpectedValue { .. })
+                        // The row parser stops at the first mapped array or object, which may
+                        // come before a syntax error the general reader reports.
+                        | (MappingError::InvalidJson { .. }, MappingError::UnexpectedValue { .. }) => {}
+                        (
+                            MappingError::InvalidJson { line: 1, column: a, .. },
+                            MappingError::InvalidJson { line: 1, column: b, .. },
+                        ) => prop_assert_eq!(a, b, "{} / {}", slow, fast),
+                        _ => prop_assert!(false, "{slow} / {fast}"),
+                    },
+                }
+            }
+        }
+
+        #[test]
+        fn a_field_given_twice_counts_as_its_last_value() {
+            let mut fast = vec![String::new(); COLUMNS.len()];
+            cells(&layout(), 1, br#"{"sid": "a", "sid": 7, "kind": "x"}"#, &mut fast).unwrap();
+            assert_eq!(fast, ["7", "x", "", ""]);
+        }
+    }
 }
 
 #[cfg(test)]
