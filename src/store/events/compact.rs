@@ -2,7 +2,7 @@
 //! only the texts they use), trimming and memory figures.
 
 use super::text::{Interner, MAX_CHANNELS};
-use super::{EventStore, NONE, PENDING};
+use super::{EventStore, KEYED, NONE, PENDING};
 use crate::store::hash_index::Slot;
 
 /// Zeroes a column's whole buffer before it is dropped, as [`crate::store::wipe`] does for
@@ -14,12 +14,12 @@ pub(super) fn wipe_column<T: Copy + Default>(mut column: Vec<T>) {
 }
 
 impl EventStore {
-    /// Rewrites the store with the live events only: free slots and the texts (topics,
+    /// Rewrites the store with the live events only: free rows and the texts (topics,
     /// channels, pending external ids) no live event uses are dropped, and every old buffer is
     /// zeroed, so that after removing a person's records and compacting nothing of their
-    /// events is left in memory. Each record's events become contiguous (records in slot
-    /// order, then pending lists by source and external id). Returns the bytes given back.
-    /// Time linear in the events held.
+    /// events is left in memory. Each record's events become contiguous in each table (records
+    /// in slot order, then pending lists by source and external id). Returns the bytes given
+    /// back. Time linear in the events held.
     pub fn compact(&mut self) -> usize {
         let before = self.memory();
         let mut fresh = EventStore {
@@ -28,12 +28,11 @@ impl EventStore {
             channels: Interner::new(MAX_CHANNELS),
             ..EventStore::default()
         };
-        for column in [&mut fresh.next, &mut fresh.owner, &mut fresh.topic] {
-            column.reserve_exact(self.live);
-        }
-        fresh.packed.reserve_exact(self.live);
-        fresh.values.reserve(self.live);
-        fresh.fp.reserve_exact(self.live);
+        let n_keyed = self.live_keyed();
+        fresh.plain.reserve(self.live - n_keyed);
+        fresh.keyed.reserve(n_keyed);
+        fresh.fp.reserve_exact(n_keyed);
+        fresh.owner.reserve_exact(n_keyed);
         fresh.heads = vec![NONE; self.heads.iter().rposition(|&h| h != NONE).map_or(0, |r| r + 1)];
         for r in 0..fresh.heads.len() {
             fresh.heads[r] = self.copy_list(self.heads[r], r as u32, &mut fresh);
@@ -61,90 +60,87 @@ impl EventStore {
             }
         }
         fresh.pending_ids = std::mem::take(&mut self.pending_ids);
-        let n_ids = fresh.fp.iter().filter(|&&f| f != 0).count();
-        fresh.id_index.reserve(n_ids, std::iter::empty);
-        for (s, &fp) in fresh.fp.iter().enumerate() {
-            if fp != 0 {
-                if let Slot::Vacant(position) = fresh.id_index.find_or_insert(fp, |_| false) {
-                    fresh.id_index.insert_at(position, fp, s as u32);
-                }
+        fresh.id_index.reserve(fresh.fp.len(), std::iter::empty);
+        for (row, &fp) in fresh.fp.iter().enumerate() {
+            if let Slot::Vacant(position) = fresh.id_index.find_or_insert(fp, |_| false) {
+                fresh.id_index.insert_at(position, fp, row as u32);
             }
         }
-        fresh.live = fresh.packed.len();
         debug_assert_eq!(fresh.live, self.live);
         let old = std::mem::replace(self, fresh);
         self.topics.wipe_old(old.topics);
         self.channels.wipe_old(old.channels);
-        wipe_column(old.packed);
-        old.values.wipe();
+        old.plain.wipe();
+        old.keyed.wipe();
         wipe_column(old.fp);
-        wipe_column(old.topic);
         before.saturating_sub(self.memory())
     }
 
-    /// Appends the list starting at `first` to `fresh`'s columns as one run owned by
-    /// `owner`, interning its texts there; returns the run's first slot.
+    /// Live events with an id.
+    pub(super) fn live_keyed(&self) -> usize {
+        self.owner.iter().filter(|&&o| o != super::FREE).count()
+    }
+
+    /// Appends the list starting at `first` to `fresh` as runs owned by `owner`, interning its
+    /// texts there; returns the new list's first slot.
     fn copy_list(&self, first: u32, owner: u32, fresh: &mut EventStore) -> u32 {
-        let start = fresh.packed.len() as u32;
-        let mut at = first;
+        let (mut at, mut head, mut last) = (first, NONE, NONE);
         while at != NONE {
-            let i = at as usize;
-            let (_, _, channel) = super::unpack(self.packed[i]);
-            // Fewer texts than the old interners held: interning cannot fail.
+            let (table, i) = self.table(at);
+            let (_, _, channel) = super::unpack(table.packed[i]);
+            // Fewer texts than the old interners held: interning cannot fail; likewise the
+            // values' side entries.
             let channel =
                 fresh.channels.intern(self.channels.get(channel).unwrap_or_default()).unwrap_or(0);
             let topic = fresh
                 .topics
-                .intern(self.topics.get(self.topic[i]).unwrap_or_default())
+                .intern(self.topics.get(table.topic[i]).unwrap_or_default())
                 .unwrap_or(0);
-            fresh.packed.push((self.packed[i] & !0xfff) | u64::from(channel));
-            fresh.values.push();
-            // The side entries are fewer than before: setting cannot fail.
-            fresh.values.set(fresh.packed.len() - 1, self.values.get(i));
-            fresh.topic.push(topic);
-            fresh.fp.push(self.fp[i]);
-            fresh.owner.push(owner);
-            at = self.next[i];
-            fresh.next.push(if at == NONE { NONE } else { fresh.packed.len() as u32 });
+            let packed = (table.packed[i] & !0xfff) | u64::from(channel);
+            let slot = if at & KEYED == 0 {
+                let row = fresh.plain.allocate();
+                fresh.plain.write(row, packed, table.values.get(i), topic);
+                row
+            } else {
+                let row = fresh.keyed.allocate();
+                fresh.keyed.write(row, packed, table.values.get(i), topic);
+                fresh.fp.push(self.fp[i]);
+                fresh.owner.push(owner);
+                KEYED | row
+            };
+            if last == NONE {
+                head = slot;
+            } else {
+                fresh.set_next(last, slot);
+            }
+            last = slot;
+            fresh.live += 1;
+            at = table.next[i];
         }
-        if fresh.packed.len() as u32 == start {
-            NONE
-        } else {
-            start
-        }
+        head
     }
 
-    /// Makes room for `additional` more events.
-    pub fn reserve(&mut self, additional: usize) {
-        self.packed.reserve(additional);
-        self.values.reserve(additional);
-        self.topic.reserve(additional);
-        self.next.reserve(additional);
-        self.owner.reserve(additional);
-        self.fp.reserve(additional);
+    /// Makes room for `plain` more events without an id and `keyed` more with one.
+    pub fn reserve(&mut self, plain: usize, keyed: usize) {
+        self.plain.reserve(plain);
+        self.keyed.reserve(keyed);
+        self.fp.reserve(keyed);
+        self.owner.reserve(keyed);
     }
 
     /// Gives back the room of columns more than a quarter empty.
     pub fn trim(&mut self) {
-        let len = self.packed.len();
-        if self.packed.capacity() > len + len / 4 {
-            self.packed.shrink_to_fit();
-            self.values.shrink_to_fit();
-            self.topic.shrink_to_fit();
-            self.next.shrink_to_fit();
-            self.owner.shrink_to_fit();
+        self.plain.trim();
+        self.keyed.trim();
+        let len = self.fp.len();
+        if self.fp.capacity() > len + len / 4 {
             self.fp.shrink_to_fit();
+            self.owner.shrink_to_fit();
         }
     }
 
     /// Heap bytes held (spare room included).
     pub fn memory(&self) -> usize {
-        let columns = self.packed.capacity() * 8
-            + self.values.memory()
-            + self.topic.capacity() * 4
-            + self.next.capacity() * 4
-            + self.owner.capacity() * 4
-            + self.fp.capacity() * 8;
         // A pending list's key is held twice (list and lookup table), each a box.
         let pending_text: usize =
             self.pending.iter().flatten().map(|l| 2 * (l.external_id.len() + 16)).sum();
@@ -153,7 +149,10 @@ impl EventStore {
             .values()
             .map(|ids| ids.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1))
             .sum();
-        columns
+        self.plain.memory()
+            + self.keyed.memory()
+            + self.fp.capacity() * 8
+            + self.owner.capacity() * 4
             + self.heads.capacity() * 4
             + self.pending.capacity() * std::mem::size_of::<Option<super::PendingList>>()
             + self.pending_free.capacity() * 4

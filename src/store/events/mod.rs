@@ -1,11 +1,14 @@
 //! The event store: every held event in columns, each record's events one linked list, events
 //! of records not seen yet pending under `(source, external id)`.
 //!
-//! An event is 32 bytes in six columns: time, kind and channel packed in one word (time in 40
-//! bits, so ±17,000 years; kind and channel ids in 12 bits each), the value in 4 bytes
-//! (exactly: see [`value`]), the topic id, the next event of the same owner, the owner (a
-//! record slot, or a pending list with the top bit set) and the fingerprint of its id. Events with an id also take a slot of the id index
-//! (about 6⅔ bytes); topics and channels are interned ([`Interner`]).
+//! An event without an id is 20 bytes in four columns ([`columns`]): time, kind and channel
+//! packed in one word (time in 40 bits, so ±17,000 years; kind and channel ids in 12 bits
+//! each), the value in 4 bytes (exactly: see [`value`]), the topic id and the next event of the
+//! same owner. Events with an id live in a second table of the same columns plus the
+//! fingerprint of the id and the owner (a record slot, or a pending list with the top bit
+//! set; the owner is only asked when an id replaces a held event), 32 bytes, and take a slot
+//! of the id index (about 6⅔ bytes). A slot names a table row, the top bit choosing the table.
+//! Topics and channels are interned ([`Interner`]).
 //!
 //! Event ids are held as 64-bit fingerprints of `(source, id)` ([`fingerprint`], a fixed
 //! function, so that a snapshot's fingerprints mean the same in any process), never as text:
@@ -14,12 +17,14 @@
 //! later then replaces the earlier as a replay would.
 //!
 //! Invariants:
-//! - every live slot is in exactly one list, its owner's, and `owner` names that list; a free
-//!   slot is in the free list, with every column zeroed and owner `FREE`;
-//! - a slot is in the id index iff it is live and its fingerprint is not 0 (no id);
+//! - every live slot is in exactly one list, its owner's, and for a keyed slot `owner` names
+//!   that list; a free row is in its table's free list, with every column zeroed (and, keyed,
+//!   fingerprint 0 and owner `FREE`);
+//! - the keyed rows in the id index are exactly the live ones;
 //! - nothing depends on the order of a list or the numbering of slots: readers sum in fixed
 //!   point and sort what they list (see `behaviour::summary`).
 
+mod columns;
 mod compact;
 mod packed;
 #[cfg(test)]
@@ -34,10 +39,10 @@ use crate::behaviour::kind::EventClass;
 use crate::ids::{RecordIdx, SourceId};
 use crate::input::record::trim_external_id;
 use crate::store::hash_index::{HashIndex, Slot};
+use columns::Columns;
 pub(crate) use packed::fingerprint;
 use packed::{pack, unpack};
 use text::{Interner, MAX_CHANNELS};
-use value::Values;
 
 /// End of a list.
 const NONE: u32 = u32::MAX;
@@ -45,6 +50,9 @@ const NONE: u32 = u32::MAX;
 const FREE: u32 = u32::MAX;
 /// Owner bit of a pending list (record slots stay below 2³¹, see `ids::MAX_RECORDS`).
 const PENDING: u32 = 1 << 31;
+/// Slot bit of the keyed table (events with an id); its rows stay below 2³¹ − 1, so that no
+/// slot is `NONE`.
+const KEYED: u32 = 1 << 31;
 
 /// Who held an event that a new one replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,16 +74,19 @@ impl<'a> Iterator for EventIter<'a> {
 
     fn next(&mut self) -> Option<Event<'a>> {
         let s = self.store;
-        let i = self.slot as usize;
-        let packed = *s.packed.get(i)?;
-        self.slot = s.next[i];
+        if self.slot == NONE {
+            return None;
+        }
+        let (table, i) = s.table(self.slot);
+        let packed = *table.packed.get(i)?;
+        self.slot = table.next[i];
         let (at, kind, channel) = unpack(packed);
         Some(Event {
             kind,
             class: s.classes.get(usize::from(kind.0)).copied().unwrap_or(EventClass::Engagement),
             at,
-            topic: s.topics.get(s.topic[i]),
-            value: s.values.get(i),
+            topic: s.topics.get(table.topic[i]),
+            value: table.values.get(i),
             channel: s.channels.get(channel),
         })
     }
@@ -92,12 +103,12 @@ struct PendingList {
 /// See the module documentation.
 #[derive(Clone, Debug)]
 pub(crate) struct EventStore {
-    packed: Vec<u64>,
-    values: Values,
-    topic: Vec<u32>,
-    next: Vec<u32>,
-    owner: Vec<u32>,
+    /// Events without an id.
+    plain: Columns,
+    /// Events with an id, and by row their fingerprint and owner.
+    keyed: Columns,
     fp: Vec<u64>,
+    owner: Vec<u32>,
     /// First event of each record slot (`NONE` for none).
     heads: Vec<u32>,
     /// Pending lists by id (`None` once attached or removed; ids reused from `pending_free`).
@@ -105,25 +116,22 @@ pub(crate) struct EventStore {
     pending_free: Vec<u32>,
     /// Pending list ids by source and external id; only looked up, never iterated.
     pending_ids: AHashMap<SourceId, AHashMap<Box<str>, u32>>,
+    /// Keyed rows by fingerprint.
     id_index: HashIndex,
     topics: Interner,
     channels: Interner,
     /// The class of each kind seen (kinds never change class).
     classes: Vec<EventClass>,
-    /// First free slot, the rest linked through `next`.
-    free: u32,
     live: usize,
 }
 
 impl Default for EventStore {
     fn default() -> Self {
         EventStore {
-            packed: Vec::new(),
-            values: Values::default(),
-            topic: Vec::new(),
-            next: Vec::new(),
-            owner: Vec::new(),
+            plain: Columns::new(KEYED as usize),
+            keyed: Columns::new(KEYED as usize - 1),
             fp: Vec::new(),
+            owner: Vec::new(),
             heads: Vec::new(),
             pending: Vec::new(),
             pending_free: Vec::new(),
@@ -132,7 +140,6 @@ impl Default for EventStore {
             topics: Interner::new(NONE as usize - 1),
             channels: Interner::new(MAX_CHANNELS),
             classes: Vec::new(),
-            free: NONE,
             live: 0,
         }
     }
@@ -142,6 +149,29 @@ impl EventStore {
     /// Events held.
     pub fn len(&self) -> usize {
         self.live
+    }
+
+    /// The table and row of `slot`.
+    fn table(&self, slot: u32) -> (&Columns, usize) {
+        if slot & KEYED == 0 {
+            (&self.plain, slot as usize)
+        } else {
+            (&self.keyed, (slot & !KEYED) as usize)
+        }
+    }
+
+    fn next_of(&self, slot: u32) -> u32 {
+        let (table, i) = self.table(slot);
+        table.next.get(i).copied().unwrap_or(NONE)
+    }
+
+    fn set_next(&mut self, slot: u32, next: u32) {
+        let (table, i) = if slot & KEYED == 0 {
+            (&mut self.plain, slot as usize)
+        } else {
+            (&mut self.keyed, (slot & !KEYED) as usize)
+        };
+        table.next[i] = next;
     }
 
     /// The events of `record`, in no particular order; time in their number.
@@ -187,9 +217,10 @@ impl EventStore {
     /// (moving it to this owner); the replaced event's owner is returned.
     ///
     /// # Errors
-    /// [`EventRejectReason::CapacityExceeded`] when 2³² − 2 events, as many distinct topics or
-    /// 4,095 channels are held; nothing changes then (but a topic or channel interned before
-    /// the failure, which compaction drops).
+    /// [`EventRejectReason::CapacityExceeded`] when 2³¹ − 1 events without an id (or as many
+    /// with one), 2³² − 2 distinct topics, 4,095 channels or 2²³ values that need a side entry
+    /// are held; nothing changes then (but a topic or channel interned before the failure,
+    /// which compaction drops).
     pub fn push(
         &mut self,
         record: Option<RecordIdx>,
@@ -206,13 +237,14 @@ impl EventStore {
             .filter(|id| !id.is_empty())
             .map_or(0, |id| fingerprint(input.source, id));
         let fps = &self.fp;
-        let held = if fp == 0 { None } else { self.id_index.find(fp, |s| fps[s as usize] == fp) };
-        let no_slot = held.is_none() && self.free == NONE && self.packed.len() >= NONE as usize - 1;
+        let held = if fp == 0 { None } else { self.id_index.find(fp, |r| fps[r as usize] == fp) };
+        let table = if fp == 0 { &self.plain } else { &self.keyed };
+        let no_row = held.is_none() && !table.has_room();
         // Pending list ids must stay clear of the owner word's pending bit.
         let no_list = record.is_none()
             && self.pending_free.is_empty()
             && self.pending.len() >= (PENDING - 1) as usize;
-        if no_slot || no_list || !self.values.has_room(input.value) {
+        if no_row || no_list || !table.values.has_room(input.value) {
             return Err(full);
         }
         let owner = match record {
@@ -225,35 +257,40 @@ impl EventStore {
         }
         self.classes[k] = class;
         let packed = pack(input.at, input.kind, channel);
-        let (slot, replaced) = match held {
-            Some(s) => {
-                let before = self.owner[s as usize];
+        let replaced = match held {
+            Some(row) => {
+                let before = self.owner[row as usize];
                 if before != owner {
-                    self.unlink(s, before);
-                    self.link(s, owner);
+                    self.unlink(KEYED | row, before);
+                    self.link(KEYED | row, owner);
                 }
-                let was = if before & PENDING == 0 {
+                self.keyed.write(row, packed, input.value, topic);
+                Some(if before & PENDING == 0 {
                     EventOwner::Record(RecordIdx(before))
                 } else {
                     EventOwner::Pending
-                };
-                (s, Some(was))
+                })
+            }
+            None if fp == 0 => {
+                let row = self.plain.allocate();
+                self.plain.write(row, packed, input.value, topic);
+                self.link(row, owner);
+                self.live += 1;
+                None
             }
             None => {
-                let s = self.allocate();
-                self.link(s, owner);
-                self.live += 1;
-                if fp != 0 {
-                    self.index_insert(s, fp);
+                let row = self.keyed.allocate();
+                self.keyed.write(row, packed, input.value, topic);
+                if row as usize == self.fp.len() {
+                    self.fp.push(0);
+                    self.owner.push(FREE);
                 }
-                (s, None)
+                self.index_insert(row, fp);
+                self.link(KEYED | row, owner);
+                self.live += 1;
+                None
             }
         };
-        let i = slot as usize;
-        self.packed[i] = packed;
-        self.values.set(i, input.value);
-        self.topic[i] = topic;
-        self.fp[i] = fp;
         Ok(replaced)
     }
 
@@ -277,54 +314,44 @@ impl EventStore {
         p
     }
 
-    fn allocate(&mut self) -> u32 {
-        if self.free != NONE {
-            let s = self.free;
-            self.free = self.next[s as usize];
-            return s;
-        }
-        self.packed.push(0);
-        self.values.push();
-        self.topic.push(0);
-        self.next.push(NONE);
-        self.owner.push(FREE);
-        self.fp.push(0);
-        self.packed.len() as u32 - 1
-    }
-
-    fn index_insert(&mut self, slot: u32, fp: u64) {
+    /// Indexes keyed `row` under `fp` (its owner still `FREE`, so a rebuild of the index,
+    /// which takes the live rows, leaves it to the insert that follows).
+    fn index_insert(&mut self, row: u32, fp: u64) {
+        self.fp[row as usize] = fp;
         let (fps, owners) = (&self.fp, &self.owner);
         self.id_index.reserve(1, || {
             fps.iter()
                 .zip(owners)
                 .enumerate()
-                .filter(|(_, (&f, &o))| f != 0 && o != FREE)
-                .map(|(s, (&f, _))| (s as u32, f))
+                .filter(|(_, (_, &o))| o != FREE)
+                .map(|(r, (&f, _))| (r as u32, f))
         });
         if let Slot::Vacant(position) = self.id_index.find_or_insert(fp, |_| false) {
-            self.id_index.insert_at(position, fp, slot);
+            self.id_index.insert_at(position, fp, row);
         }
     }
 
     /// Puts `slot` first in `owner`'s list.
     fn link(&mut self, slot: u32, owner: u32) {
-        self.next[slot as usize] = self.head(owner);
-        self.owner[slot as usize] = owner;
+        self.set_next(slot, self.head(owner));
+        if slot & KEYED != 0 {
+            self.owner[(slot & !KEYED) as usize] = owner;
+        }
         self.set_head(owner, slot);
     }
 
     /// Takes `slot` out of `owner`'s list (a walk, in the list's length), dropping a pending
     /// list left empty.
     fn unlink(&mut self, slot: u32, owner: u32) {
-        let after = self.next[slot as usize];
+        let after = self.next_of(slot);
         let mut at = self.head(owner);
         if at == slot {
             self.set_head(owner, after);
         } else {
             while at != NONE {
-                let next = self.next[at as usize];
+                let next = self.next_of(at);
                 if next == slot {
-                    self.next[at as usize] = after;
+                    self.set_next(at, after);
                     break;
                 }
                 at = next;
@@ -356,11 +383,13 @@ impl EventStore {
         let first = self.head(PENDING | p);
         let (mut at, mut last, mut n) = (first, NONE, 0);
         while at != NONE {
-            self.owner[at as usize] = record.0;
-            (last, at, n) = (at, self.next[at as usize], n + 1);
+            if at & KEYED != 0 {
+                self.owner[(at & !KEYED) as usize] = record.0;
+            }
+            (last, at, n) = (at, self.next_of(at), n + 1);
         }
         if last != NONE {
-            self.next[last as usize] = self.head(record.0);
+            self.set_next(last, self.head(record.0));
             self.set_head(record.0, first);
         }
         self.drop_pending(p);
@@ -386,17 +415,17 @@ impl EventStore {
     fn free_list(&mut self, mut at: u32) -> usize {
         let mut n = 0;
         while at != NONE {
-            let i = at as usize;
-            let next = self.next[i];
-            let fp = self.fp[i];
-            if fp != 0 {
-                self.id_index.remove(fp, |s| s == at);
+            let next = self.next_of(at);
+            if at & KEYED == 0 {
+                self.plain.release(at);
+            } else {
+                let row = at & !KEYED;
+                let i = row as usize;
+                let fp = self.fp[i];
+                self.id_index.remove(fp, |r| r == row);
+                (self.fp[i], self.owner[i]) = (0, FREE);
+                self.keyed.release(row);
             }
-            (self.packed[i], self.topic[i], self.fp[i]) = (0, 0, 0);
-            self.values.clear(i);
-            self.owner[i] = FREE;
-            self.next[i] = self.free;
-            self.free = at;
             self.live -= 1;
             n += 1;
             at = next;

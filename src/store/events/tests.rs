@@ -83,6 +83,8 @@ struct Model {
 
 fn check(store: &EventStore, model: &Model) {
     assert_eq!(store.len(), model.events.len());
+    let with_id = model.events.iter().filter(|e| e.1.is_some()).count();
+    assert_eq!((store.live_keyed(), store.id_index.len()), (with_id, with_id));
     for key in 0..4u8 {
         let mut held: Vec<Flat> = if model.stored[usize::from(key)] {
             assert_eq!(store.pending_events(source(key), ext(key)).count(), 0);
@@ -238,7 +240,7 @@ fn event_store_bytes_per_event() {
     for with_ids in [false, true] {
         let mut store = EventStore::default();
         // Reserved as a bulk load would: the columns hold no spare room.
-        store.reserve(n);
+        store.reserve(if with_ids { 0 } else { n }, if with_ids { n } else { 0 });
         // 20 events a record, topics from 100,000 titles, five channels.
         for i in 0..n {
             let mut e = EventInput::new(

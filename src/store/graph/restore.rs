@@ -126,14 +126,25 @@ impl IdentityGraph {
             keys[a.index()].kind == keys[b.index()].kind
                 && key_text_of(key_text, keys, a) == key_text_of(key_text, keys, b)
         };
-        self.key_table.build_unique(key_hashes, same_key).map_err(|_| "key saved twice")?;
         let (records, ext) = (&self.records, &self.ext_text);
         let same_record = |a: u32, b: u32| match (&records[a as usize], &records[b as usize]) {
             (Some(a), Some(b)) => a.source == b.source && ext_text(ext, a) == ext_text(ext, b),
             _ => false,
         };
-        (self.record_table.build_unique(record_hashes, same_record))
-            .map_err(|_| "record saved twice")?;
+        let (key_table, record_table) = (&mut self.key_table, &mut self.record_table);
+        let build_keys = || key_table.build_unique(key_hashes, same_key);
+        let build_records = || record_table.build_unique(record_hashes, same_record);
+        // The two indexes share nothing: with a second core, one is built on each.
+        #[cfg(feature = "rayon")]
+        let (keys, records) = if rayon::current_num_threads() > 1 {
+            rayon::join(build_keys, build_records)
+        } else {
+            (build_keys(), build_records())
+        };
+        #[cfg(not(feature = "rayon"))]
+        let (keys, records) = (build_keys(), build_records());
+        keys.map_err(|_| "key saved twice")?;
+        records.map_err(|_| "record saved twice")?;
         Ok(())
     }
 
