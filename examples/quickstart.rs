@@ -34,8 +34,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     eprintln!();
     let elapsed = start.elapsed();
+    // A year of behaviour (newsletter opens, reading, orders, tickets, …) on those records.
+    let events = resolver.record_events(synth::events(&config).map(|e| ids.event(&e)));
+    let now = idstitch::Timestamp(config.behaviour.as_of);
 
-    println!("idstitch quickstart: {} people, {} records", config.people, data.records.len());
+    println!(
+        "idstitch quickstart: {} people, {} records, {} events",
+        config.people,
+        data.records.len(),
+        events.event_report.accepted
+    );
     println!("resolved in {:.1} ms\n", elapsed.as_secs_f64() * 1e3);
 
     println!("{:<12} {:>8} {:>16}", "source", "records", "values rejected");
@@ -98,6 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             values.iter().map(|k| format!("{} ({}x)", k.value, k.records.len())).collect();
         println!("    {kind:<12} {}", values.join(", "));
     }
+    let summary = resolver.summary(best, now)?;
+    println!("  journey stage on {now}: {}", resolver.stage(best, now)?);
+    println!(
+        "    {} events, {} engagement in 90 days, {:.2} spent in 365 days",
+        summary.events, summary.frequency, summary.monetary
+    );
     println!("  attributes (rule: value <- source/record, losing candidates):");
     for (name, golden) in &view.attributes {
         let losers: Vec<&str> = golden.candidates.iter().map(|c| c.value.as_str()).collect();

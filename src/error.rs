@@ -59,6 +59,9 @@ pub enum ConfigError {
     /// was given an empty secret, which anyone could use to confirm a guessed value.
     #[error("the suppression secret is empty")]
     EmptySuppressionSecret,
+    /// A host event kind could not be declared ([`crate::ResolverBuilder::event_kind`]).
+    #[error(transparent)]
+    EventKind(#[from] crate::behaviour::EventKindError),
 }
 
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);
@@ -103,6 +106,25 @@ pub enum LookupError {
         source_id: SourceId,
         /// The external id asked for.
         external_id: String,
+    },
+    /// No customer has this id (it was never handed out, or ceased to exist).
+    #[error("no customer {0}")]
+    UnknownCustomer(crate::CustomerId),
+}
+
+/// Why the journey clock did not move. Returned by
+/// [`Resolver::advance_to`](crate::Resolver::advance_to), which then changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClockError {
+    /// The clock only moves forward: stages as of an earlier time are what
+    /// [`Resolver::stage`](crate::Resolver::stage) answers.
+    #[error("the journey clock is at {clock}; it does not go back to {now}")]
+    Backwards {
+        /// Where the clock is.
+        clock: crate::Timestamp,
+        /// The time asked for.
+        now: crate::Timestamp,
     },
 }
 

@@ -89,6 +89,7 @@ mod error;
 mod ids;
 mod input;
 mod inspect;
+mod journey;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 mod partition;
@@ -100,7 +101,7 @@ pub use durable::error::{SnapshotError, StateError};
 pub use durable::journal::{SyncPolicy, TornTail};
 pub use durable::snapshot::FORMAT_VERSION;
 pub use durable::state::{Durable, DurableOptions, Recovery};
-pub use error::{ConfigError, EraseError, IngestError, LookupError};
+pub use error::{ClockError, ConfigError, EraseError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;
@@ -113,7 +114,7 @@ pub use inspect::explain::{BlockReason, Blocked, Explanation, LinkStep, RefusalS
 #[cfg(feature = "petgraph")]
 pub use inspect::graph_view::{GraphNode, GraphView, Neighbors};
 pub use inspect::view;
-pub use partition::events::{ChangeEvent, Changes};
+pub use partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
 /// The petgraph version whose traits [`GraphView`] implements.
 #[cfg(feature = "petgraph")]
 pub use petgraph;

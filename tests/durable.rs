@@ -592,3 +592,75 @@ fn a_segment_cut_inside_its_header_is_written_afresh() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What a host can see of behaviour: every customer's events (sorted), its stage as of a
+/// fixed instant and its tracked stage, and the journey clock.
+fn journey_fingerprint(r: &Resolver) -> String {
+    use std::fmt::Write;
+    let mut out = format!("clock {:?}\n", r.journey_clock());
+    for (rec, customer) in r.assignments() {
+        let mut events: Vec<String> = r
+            .customer_events(customer)
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?} {} {:?} {} {:?}", e.kind, e.at.0, e.topic, e.value, e.channel))
+            .collect();
+        events.sort();
+        let stage = r.stage(customer, idstitch::Timestamp(1_800_000_000)).unwrap();
+        let tracked = r.tracked_stage(customer);
+        writeln!(out, "{} {customer} {stage} {tracked:?} {events:?}", rec.external_id).unwrap();
+    }
+    out
+}
+
+#[test]
+fn events_and_the_journey_clock_survive_reopening_and_an_unfinished_call_is_left_out() {
+    use idstitch::behaviour::{EventInput, EventKind};
+    let dir = temp_dir("events");
+    let mut d = open(&dir, SyncPolicy::EveryCall);
+    let (crm, web) = (d.source_id("crm").unwrap(), d.source_id("web").unwrap());
+    d.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "ann@example.nl")).unwrap();
+    let day = 86_400;
+    let t0 = 1_767_225_600;
+    let ev = |id: &str, days: i64, n: u32| {
+        EventInput::new(crm, id, EventKind::ORDER, idstitch::Timestamp(t0 + days * day))
+            .with_value(f64::from(n))
+            .with_topic("bikes")
+            .with_id(format!("o{n}"))
+    };
+    d.record_events([ev("C-1", 1, 1), ev("C-1", 2, 2), ev("C-9", 3, 3)]).unwrap();
+    d.advance_to(idstitch::Timestamp(t0 + 10 * day)).unwrap();
+    d.record_event(&EventInput::new(web, "W-1", EventKind::PAGE_VIEW, idstitch::Timestamp(t0)))
+        .unwrap();
+    assert!(d.record_event(&ev("C-1", 4, 4).with_value(-1.0)).is_err(), "refused, not written");
+    let before = journey_fingerprint(&d);
+    let journal = d.journal_len();
+    drop(d);
+    let d = open(&dir, SyncPolicy::EveryCall);
+    assert_eq!(journey_fingerprint(&d), before);
+    // A record_events call cut before its commit: its chunk is left out and cut off.
+    drop(d);
+    let path = dir.join("journal-00000000000000000000");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut w = open(&temp_dir("events-scratch"), SyncPolicy::Never);
+    let scratch_start = w.journal_len();
+    w.record_events([ev("C-1", 5, 5)]).unwrap();
+    let scratch =
+        std::fs::read(temp_dir_path("events-scratch").join("journal-00000000000000000000"))
+            .unwrap();
+    drop(w);
+    // The chunk entry without the commit entry that follows it (5 bytes + 8 framing).
+    let commit_len = 8 + 1;
+    bytes.extend_from_slice(&scratch[scratch_start as usize..scratch.len() - commit_len]);
+    std::fs::write(&path, &bytes).unwrap();
+    let d = open(&dir, SyncPolicy::EveryCall);
+    assert_eq!(d.recovery().uncommitted_events, 1);
+    assert_eq!(d.journal_len(), journal);
+    assert_eq!(journey_fingerprint(&d), before);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(temp_dir_path("events-scratch")).unwrap();
+}
+
+fn temp_dir_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("idstitch-durable-{name}-{}", std::process::id()))
+}

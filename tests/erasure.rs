@@ -663,20 +663,20 @@ mod suppression {
     }
 
     #[test]
-    fn snapshots_are_format_2_and_other_versions_are_refused() {
-        assert_eq!(idstitch::FORMAT_VERSION, 2);
+    fn snapshots_are_of_this_format_and_other_versions_are_refused() {
+        let this = idstitch::FORMAT_VERSION;
         let (resolver, _, _) = with_jan(&raw_builder());
         let bytes = snapshot_bytes(&resolver);
-        assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+        assert_eq!(bytes[12..16], this.to_le_bytes());
         assert!(raw_builder().read_snapshot(&bytes).is_ok());
-        for version in [1u32, 3] {
+        for version in [1, this - 1, this + 1] {
             let mut old = bytes.clone();
             old[12..16].copy_from_slice(&version.to_le_bytes());
             let crc = crc32(&old[..24]);
             old[24..28].copy_from_slice(&crc.to_le_bytes());
             let result = raw_builder().read_snapshot(&old);
             assert!(
-                matches!(result, Err(SnapshotError::UnsupportedVersion { found, supported: 2 }) if found == version),
+                matches!(result, Err(SnapshotError::UnsupportedVersion { found, supported }) if found == version && supported == this),
                 "{result:?}"
             );
         }

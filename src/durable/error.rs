@@ -66,6 +66,11 @@ pub enum SnapshotError {
         /// The kind.
         kind: String,
     },
+    /// The snapshot's resolver classified journey stages with the host's own classifier,
+    /// which a file cannot hold: open it through a builder given that classifier
+    /// ([`ResolverBuilder::stage_classifier`](crate::ResolverBuilder::stage_classifier)).
+    #[error("the snapshot uses a custom stage classifier: open it with the builder that sets it")]
+    CustomClassifier,
     /// The snapshot is pseudonymised, or keys its suppression list with a raw-mode secret:
     /// open it with a builder holding its secret
     /// ([`ResolverBuilder::pseudonymize`](crate::ResolverBuilder::pseudonymize),
@@ -105,6 +110,12 @@ pub enum StateError {
     /// The snapshot could not be written or read.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// [`Durable::record_event`](crate::Durable::record_event) refused a malformed event.
+    #[error(transparent)]
+    Event(crate::behaviour::EventRejectReason),
+    /// [`Durable::advance_to`](crate::Durable::advance_to) was asked to move the clock back.
+    #[error(transparent)]
+    Clock(#[from] crate::error::ClockError),
     /// Reading, writing or syncing the journal or the state directory failed. After a failed
     /// journal write the resolver refuses further changes ([`StateError::Poisoned`]): what it
     /// holds may be ahead of what is on disk. Open the directory again to recover.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::behaviour::{EventInput, EventKind};
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::snapshot::MAGIC;
 use crate::ids::{KindId, SourceId};
@@ -45,7 +46,7 @@ pub enum SyncPolicy {
 }
 
 /// One journaled operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Entry {
     AddSource {
         name: String,
@@ -67,6 +68,11 @@ pub(crate) enum Entry {
         external_id: String,
         suppress: bool,
     },
+    /// Part of a `record_events` call; applied only once its `EventCommit` follows.
+    EventChunk(Vec<EventInput>),
+    EventCommit,
+    /// `Resolver::advance_to`.
+    AdvanceTo(Timestamp),
 }
 
 const ADD_SOURCE: u8 = 1;
@@ -77,6 +83,57 @@ const INGEST_COMMIT: u8 = 5;
 const REBUILD: u8 = 6;
 const ERASE: u8 = 7;
 const ERASE_SUPPRESS: u8 = 8;
+const EVENT_CHUNK: u8 = 9;
+const EVENT_COMMIT: u8 = 10;
+const ADVANCE_TO: u8 = 11;
+
+fn write_opt_str(w: &mut Writer, s: Option<&str>) {
+    match s {
+        None => w.u8(0),
+        Some(s) => {
+            w.u8(1);
+            w.str(s);
+        }
+    }
+}
+
+fn read_opt_str(r: &mut Reader<'_>) -> Result<Option<String>, Malformed> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(r.str()?.to_string())),
+        _ => Err(Malformed::Invalid("option tag")),
+    }
+}
+
+/// An event as the host gave it (kinds by id: the configuration fixes their numbering).
+fn write_event(w: &mut Writer, e: &EventInput) {
+    w.var(u64::from(e.source.get()));
+    w.str(&e.external_id);
+    w.var(u64::from(e.kind.get()));
+    w.var_i64(e.at.0);
+    write_opt_str(w, e.topic.as_deref());
+    w.buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+    write_opt_str(w, e.channel.as_deref());
+    write_opt_str(w, e.id.as_deref());
+}
+
+fn read_event(r: &mut Reader<'_>) -> Result<EventInput, Malformed> {
+    let source = SourceId(r.var_u16()?);
+    let external_id = r.str()?.to_string();
+    let kind = EventKind::from_raw(r.var_u16()?);
+    let at = Timestamp(r.var_i64()?);
+    let topic = read_opt_str(r)?;
+    let mut bits = [0u8; 8];
+    for b in &mut bits {
+        *b = r.u8()?;
+    }
+    let value = f64::from_bits(u64::from_le_bytes(bits));
+    let channel = read_opt_str(r)?;
+    let id = read_opt_str(r)?;
+    let mut event = EventInput::new(source, external_id, kind, at).with_value(value);
+    (event.topic, event.channel, event.id) = (topic, channel, id);
+    Ok(event)
+}
 
 fn write_record(w: &mut Writer, r: &StoredRecord) {
     w.var(u64::from(r.source.get()));
@@ -162,6 +219,18 @@ impl Entry {
                 w.var(u64::from(source.get()));
                 w.str(external_id);
             }
+            Entry::EventChunk(events) => {
+                w.u8(EVENT_CHUNK);
+                w.var(events.len() as u64);
+                for e in events {
+                    write_event(w, e);
+                }
+            }
+            Entry::EventCommit => w.u8(EVENT_COMMIT),
+            Entry::AdvanceTo(now) => {
+                w.u8(ADVANCE_TO);
+                w.var_i64(now.0);
+            }
         }
     }
 
@@ -185,6 +254,12 @@ impl Entry {
                 external_id: r.str()?.to_string(),
                 suppress: tag == ERASE_SUPPRESS,
             },
+            EVENT_CHUNK => {
+                let n = r.count(14)?;
+                Entry::EventChunk((0..n).map(|_| read_event(&mut r)).collect::<Result<_, _>>()?)
+            }
+            EVENT_COMMIT => Entry::EventCommit,
+            ADVANCE_TO => Entry::AdvanceTo(Timestamp(r.var_i64()?)),
             _ => return Err(Malformed::Invalid("unknown entry")),
         };
         if !r.is_empty() {

@@ -14,21 +14,22 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "mapping")]
 use ahash::AHashMap;
 
+use crate::behaviour::EventInput;
 use crate::durable::error::{io_error, SnapshotError, StateError};
 use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
 use crate::durable::snapshot::{self, Opener};
-use crate::error::{ConfigError, EraseError};
+use crate::error::{ClockError, ConfigError, EraseError};
 #[cfg(feature = "mapping")]
 use crate::ids::RecordIdx;
 use crate::ids::SourceId;
 use crate::input::pseudonym::Pseudonymizer;
-use crate::input::record::RecordInput;
+use crate::input::record::{RecordInput, Timestamp};
 use crate::input::report::IngestReport;
 use crate::input::stored::StoredRecord;
-use crate::partition::events::Changes;
+use crate::partition::events::{Changes, StageChanged};
 #[cfg(feature = "mapping")]
 use crate::resolver::PendingIngest;
-use crate::resolver::{EraseTarget, Erasure, Resolver, ResolverBuilder};
+use crate::resolver::{EraseTarget, Erasure, PendingEvents, Resolver, ResolverBuilder};
 
 /// Records per journal entry of a bulk load.
 const INGEST_CHUNK: usize = 2048;
@@ -101,6 +102,8 @@ pub struct Recovery {
     /// Records of a bulk load whose call never returned (its journal has no commit): not
     /// applied, as the call was never acknowledged, and cut off the journal.
     pub uncommitted_records: u64,
+    /// Events of a [`Durable::record_events`] call that never returned: as for records.
+    pub uncommitted_events: u64,
     /// A damaged end of the journal, cut off.
     pub torn_tail: Option<TornTail>,
 }
@@ -531,6 +534,65 @@ impl Durable {
         Ok(())
     }
 
+    /// [`Resolver::record_event`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Event`] for a malformed event (nothing written or changed); journal
+    /// errors.
+    pub fn record_event(&mut self, event: &EventInput) -> Result<Changes, StateError> {
+        self.resolver.check_event(event).map_err(StateError::Event)?;
+        let changes = self.record_events(std::iter::once(event))?;
+        match changes.event_report.rejected.keys().next() {
+            // Only running out of room gets here: the call changed nothing.
+            Some(&(_, reason)) => Err(StateError::Event(reason)),
+            None => Ok(changes),
+        }
+    }
+
+    /// [`Resolver::record_events`], journaled in chunks that count only once the call's last
+    /// entry, its commit, is written (as [`Durable::ingest`]).
+    ///
+    /// # Errors
+    /// Journal errors only; malformed events are counted in the report.
+    pub fn record_events<I>(&mut self, events: I) -> Result<Changes, StateError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<EventInput>,
+    {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let mut pending = PendingEvents::default();
+        let mut events = events.into_iter().peekable();
+        let mut chunk: Vec<EventInput> = Vec::new();
+        while events.peek().is_some() {
+            chunk.clear();
+            chunk.extend(events.by_ref().take(INGEST_CHUNK).map(|e| e.borrow().clone()));
+            let entry = Entry::EventChunk(std::mem::take(&mut chunk));
+            self.write(&entry, false)?;
+            let Entry::EventChunk(written) = entry else { unreachable!("built above") };
+            for event in &written {
+                self.resolver.store_pending_event(&mut pending, event);
+            }
+            chunk = written;
+        }
+        self.write(&Entry::EventCommit, true)?;
+        Ok(self.resolver.finish_events(pending))
+    }
+
+    /// [`Resolver::advance_to`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Clock`] for an instant before the clock (nothing written); journal
+    /// errors.
+    pub fn advance_to(&mut self, now: Timestamp) -> Result<Vec<StageChanged>, StateError> {
+        if let Some(clock) = self.resolver.journey_clock().filter(|&clock| now < clock) {
+            return Err(StateError::Clock(ClockError::Backwards { clock, now }));
+        }
+        self.write(&Entry::AdvanceTo(now), true)?;
+        Ok(self.resolver.advance_to(now)?)
+    }
+
     /// [`Resolver::rebuild`], journaled.
     ///
     /// # Errors
@@ -668,7 +730,10 @@ fn replay(
 ) -> Result<Option<u64>, StateError> {
     let mut load: Vec<StoredRecord> = Vec::new();
     let mut in_load = false;
-    // Where the load being read started.
+    // The events of a `record_events` call being read, and whether one is.
+    let mut events: Vec<EventInput> = Vec::new();
+    let mut in_events = false;
+    // Where the load or event call being read started.
     let mut load_start = None;
     for (offset, payload) in entries {
         let damaged = |reason| StateError::Journal {
@@ -686,6 +751,11 @@ fn replay(
             recovery.uncommitted_records += load.len() as u64;
             load.clear();
             in_load = false;
+        }
+        if in_events && !matches!(entry, Entry::EventChunk(_) | Entry::EventCommit) {
+            recovery.uncommitted_events += events.len() as u64;
+            events.clear();
+            in_events = false;
         }
         match entry {
             Entry::AddSource { name, trust } => match resolver.add_source(&name, trust) {
@@ -727,10 +797,26 @@ fn replay(
                     return Err(SnapshotError::SecretRequired.into());
                 }
             }
+            Entry::EventChunk(chunk) => {
+                if !in_events {
+                    load_start = Some(*offset);
+                }
+                in_events = true;
+                events.extend(chunk);
+            }
+            Entry::EventCommit => {
+                resolver.record_events(events.drain(..));
+                in_events = false;
+            }
+            Entry::AdvanceTo(now) => {
+                // A clock that did not move live does not move now either.
+                let _ = resolver.advance_to(now);
+            }
         }
     }
     recovery.uncommitted_records += load.len() as u64;
-    Ok(load_start.filter(|_| in_load))
+    recovery.uncommitted_events += events.len() as u64;
+    Ok(load_start.filter(|_| in_load || in_events))
 }
 
 #[cfg(test)]

@@ -244,7 +244,7 @@ impl Mapping {
         }
         removals.sort_unstable();
         removals.dedup();
-        let Changes { mut events, report, .. } = changes;
+        let Changes { mut events, report, mut stages, event_report, .. } = changes;
         for (i, id) in removals {
             let (Some(&source), Some(tally)) = (sources.get(i), tallies.get_mut(i)) else {
                 continue;
@@ -253,12 +253,14 @@ impl Mapping {
                 tally.unknown_deletions += 1;
                 continue;
             }
-            events.extend(state.remove(source, &id).map_err(failed)?.events);
+            let removed = state.remove(source, &id).map_err(failed)?;
+            events.extend(removed.events);
+            stages.extend(removed.stages);
             tally.removed += 1;
         }
         Ok(AppliedRun {
             sources,
-            changes: Changes { events, report },
+            changes: Changes { events, report, stages, event_report },
             input: input.report(),
             tallies,
         })

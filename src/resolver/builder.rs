@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::behaviour::{EventClass, EventKinds, StageClassifier, StageRules};
 use crate::error::ConfigError;
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, KindTable, BUILT_IN_KINDS};
@@ -9,9 +10,11 @@ use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::pseudonym::Pseudonymizer;
 use crate::input::source::SourceTable;
 use crate::input::suppress::SuppressionList;
+use crate::journey::{Journey, StageSetup};
 use crate::partition::Partition;
 use crate::resolver::store::Prepared;
 use crate::resolver::Resolver;
+use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
 use crate::tuning::Tuning;
 
@@ -54,6 +57,10 @@ pub struct ResolverBuilder {
     suppression_secret: Option<Pseudonymizer>,
     /// The first problem a setter met, returned by `build`.
     error: Option<ConfigError>,
+    /// Built-in event kinds and those the host declared.
+    event_kinds: EventKinds,
+    /// The stage rules, or the host's classifier in their place.
+    stages: StageSetup,
 }
 
 impl Default for ResolverBuilder {
@@ -76,6 +83,8 @@ impl ResolverBuilder {
             kinds,
             hash_seed: None,
             tuning: Tuning::PRODUCTION,
+            event_kinds: EventKinds::new(),
+            stages: StageSetup::Rules(StageRules::default()),
             pseudonymizer: None,
             suppression_secret: None,
             error: None,
@@ -316,7 +325,52 @@ impl ResolverBuilder {
             suppression: Arc::new(SuppressionList::new(
                 self.effective_suppression_secret().cloned(),
             )),
+            events: EventStore::default(),
+            event_kinds: self.event_kinds.clone(),
+            journey: Journey::new(self.stages.clone()),
         })
+    }
+
+    /// Declares a host event kind and its class; the built-in kinds (DESIGN §7) need no
+    /// declaration. An event of an undeclared kind cannot be built: [`EventKinds::lookup`]
+    /// on the resolver's [`Resolver::event_kinds`] gives the kind of a name.
+    ///
+    /// ```
+    /// use idstitch::behaviour::EventClass;
+    /// use idstitch::Resolver;
+    ///
+    /// let resolver = Resolver::builder().event_kind("webinar", EventClass::Engagement).build()?;
+    /// assert!(resolver.event_kinds().lookup("webinar").is_some());
+    /// # Ok::<(), idstitch::ConfigError>(())
+    /// ```
+    ///
+    /// `build` fails with [`ConfigError::EventKind`] for a name that is taken or not
+    /// `snake_case`.
+    pub fn event_kind(&mut self, name: &str, class: EventClass) -> &mut Self {
+        if let Err(e) = self.event_kinds.declare(name, class) {
+            self.fail(ConfigError::EventKind(e));
+        }
+        self
+    }
+
+    /// The thresholds and windows of the built-in stage rules (the defaults are DESIGN §8's
+    /// table); replaces a classifier set by [`ResolverBuilder::stage_classifier`].
+    pub fn stage_rules(&mut self, rules: StageRules) -> &mut Self {
+        self.stages = StageSetup::Rules(rules);
+        self
+    }
+
+    /// Classifies journey stages with the host's `classifier` instead of the built-in rules.
+    /// A snapshot of such a resolver is opened with a builder given the same classifier
+    /// ([`ResolverBuilder::load_snapshot`]).
+    pub fn stage_classifier(&mut self, classifier: impl StageClassifier + 'static) -> &mut Self {
+        self.stages = StageSetup::Custom(Arc::new(classifier));
+        self
+    }
+
+    /// The event kinds and stage setup, for a snapshot's configuration.
+    pub(crate) fn journey_config(&self) -> (&EventKinds, &StageSetup) {
+        (&self.event_kinds, &self.stages)
     }
 
     /// Sets the thresholds where the resolver switches implementations (see [`Tuning`]);

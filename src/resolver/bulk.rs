@@ -279,7 +279,9 @@ impl Resolver {
             )
         };
         self.partition.trim();
-        Changes { events, report }
+        let mut changes = Changes { events, report, ..Changes::default() };
+        self.track_changes(&mut changes);
+        changes
     }
 
     /// Ingests everything a [`RecordSource`] yields, `batch_size` records at a time, calling

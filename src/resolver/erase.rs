@@ -28,6 +28,9 @@ pub struct CompactReport {
     /// Bytes that removed and replaced records had given up and that were still held: their
     /// external ids, attributes and key-list entries.
     pub record_data_bytes: usize,
+    /// Heap bytes the event store gave back: removed records' events and the topics,
+    /// channels and pending ids no live event uses any more.
+    pub event_bytes: usize,
     /// [`Resolver::memory_usage`] before the compaction.
     pub memory_before: MemoryUsage,
     /// [`Resolver::memory_usage`] after it.
@@ -169,10 +172,12 @@ impl Resolver {
         let (remap, reclaimed) = self.graph.compact();
         self.partition.remap_keys(&remap);
         self.prepared.forget();
+        let event_bytes = self.events.compact();
         CompactReport {
             keys_removed: reclaimed.keys,
             key_text_bytes: reclaimed.key_text,
             record_data_bytes: reclaimed.record_data,
+            event_bytes,
             memory_before,
             memory_after: self.memory_usage(),
         }
@@ -343,16 +348,10 @@ impl Resolver {
                 }
             }
         }
+        let mut changes = Changes { events, ..Changes::default() };
+        self.track_changes(&mut changes);
         let compaction = self.compact();
-        Ok(Erasure {
-            customer,
-            records,
-            keys,
-            kept_keys,
-            changes: Changes { events, ..Changes::default() },
-            compaction,
-            suppressed,
-        })
+        Ok(Erasure { customer, records, keys, kept_keys, changes, compaction, suppressed })
     }
 
     /// A record carrying the key `(kind, raw)`, normalised as on ingest, if every record

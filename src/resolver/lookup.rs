@@ -164,7 +164,13 @@ impl Resolver {
     /// allocator adds on top is not counted). Costs a pass over all records.
     pub fn memory_usage(&self) -> MemoryUsage {
         let (clusters, customers) = self.partition.memory();
-        MemoryUsage { clusters, customers, ..self.graph.memory() }
+        MemoryUsage {
+            clusters,
+            customers,
+            events: self.events.memory(),
+            journey: self.journey.memory(),
+            ..self.graph.memory()
+        }
     }
 
     /// The records carrying the normalised key `(kind, value)`, in no particular order.

@@ -6,6 +6,7 @@ mod builder;
 mod bulk;
 mod erase;
 mod inspect;
+mod journey;
 mod lookup;
 pub(crate) mod persist;
 mod store;
@@ -19,13 +20,17 @@ pub use builder::ResolverBuilder;
 #[cfg(feature = "mapping")]
 pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
+pub(crate) use journey::PendingEvents;
 
+use crate::behaviour::EventKinds;
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
 use crate::input::source::SourceTable;
 use crate::input::suppress::SuppressionList;
 use crate::inspect::Parts;
+use crate::journey::Journey;
 use crate::partition::Partition;
+use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
 use store::Prepared;
 
@@ -66,6 +71,11 @@ pub struct Resolver {
     /// Keys erased with suppression; shared like `kinds` with the preparing thread, and
     /// copied on write only while that thread holds it (never: writes wait for it).
     suppression: Arc<SuppressionList>,
+    /// Every record's events, and those of records not stored yet.
+    events: EventStore,
+    event_kinds: EventKinds,
+    /// The journey clock, tracked stages and their schedule.
+    journey: Journey,
 }
 
 impl Default for Resolver {

@@ -4,6 +4,7 @@
 #[cfg(feature = "mapping")]
 use smallvec::SmallVec;
 
+use crate::behaviour::EventKinds;
 use crate::error::IngestError;
 #[cfg(feature = "mapping")]
 use crate::ids::{RecordIdx, SourceId};
@@ -14,6 +15,7 @@ use crate::input::report::IngestReport;
 use crate::input::source::SourceTable;
 use crate::input::stored::StoredRecord;
 use crate::input::suppress::SuppressionList;
+use crate::journey::Journey;
 use crate::partition::Partition;
 use crate::resolver::Resolver;
 use crate::store::graph::IdentityGraph;
@@ -26,6 +28,8 @@ pub(crate) struct StateRef<'a> {
     pub graph: &'a IdentityGraph,
     pub partition: &'a Partition,
     pub suppression: &'a SuppressionList,
+    pub event_kinds: &'a EventKinds,
+    pub journey: &'a Journey,
 }
 
 /// A resolver's parts, for rebuilding it from a snapshot.
@@ -45,6 +49,8 @@ impl Resolver {
             graph: &self.graph,
             partition: &self.partition,
             suppression: &self.suppression,
+            event_kinds: &self.event_kinds,
+            journey: &self.journey,
         }
     }
 

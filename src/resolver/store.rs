@@ -178,6 +178,8 @@ impl Resolver {
             old_keys.sort_unstable();
         } else {
             self.partition.add_record(r, self.graph.record_capacity());
+            // Events that came before their record join it now.
+            self.events.attach(r, input.source(), external_id);
         }
         self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited)?;
         Ok(Stored { r, existed, attributes_changed, keys_changed: true })

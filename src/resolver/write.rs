@@ -69,6 +69,7 @@ impl Resolver {
                 changes.events =
                     self.partition.settle(&mut self.graph, &self.kinds, seeds, &changed);
             }
+            self.track_changes(&mut changes);
             changes
         });
         self.prepared.old_keys = old_keys;
@@ -116,8 +117,9 @@ impl Resolver {
                 external_id: external_id.to_string(),
             });
         };
-        let events = self.remove_slots(&[r]);
-        Ok(Changes { events, ..Default::default() })
+        let mut changes = Changes { events: self.remove_slots(&[r]), ..Default::default() };
+        self.track_changes(&mut changes);
+        Ok(changes)
     }
 
     /// Removes the stored records in `records` (each once) and settles once: the way every
@@ -137,6 +139,7 @@ impl Resolver {
                 seed_key(&self.graph, k, self.graph.key(k).n_records + 1, &mut seeds);
             }
             self.graph.remove_record(r);
+            self.events.remove_record(r);
         }
         self.partition.settle(&mut self.graph, &self.kinds, seeds, &AHashSet::new())
     }
@@ -146,6 +149,8 @@ impl Resolver {
     /// nothing and returns no events.
     pub fn rebuild(&mut self) -> Changes {
         let events = self.partition.rebuild(&mut self.graph, &self.kinds);
-        Changes { events, ..Default::default() }
+        let mut changes = Changes { events, ..Default::default() };
+        self.track_changes(&mut changes);
+        changes
     }
 }

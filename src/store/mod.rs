@@ -40,6 +40,10 @@ pub struct MemoryUsage {
     pub clusters: usize,
     /// The live-customer table.
     pub customers: usize,
+    /// Events (their columns, id index, topics and channels) and pending lists.
+    pub events: usize,
+    /// Tracked journey stages and their schedule (while the journey clock runs).
+    pub journey: usize,
 }
 
 impl MemoryUsage {
@@ -53,5 +57,7 @@ impl MemoryUsage {
             + self.key_text
             + self.clusters
             + self.customers
+            + self.events
+            + self.journey
     }
 }

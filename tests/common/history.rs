@@ -95,6 +95,17 @@ pub fn declare_kinds(
     wide: bool,
     deny_value: impl Fn(&str) -> String,
 ) {
+    declare_kinds_with(builder, kinds, wide, deny_value, |_| false);
+}
+
+/// [`declare_kinds`], the kinds `identifying` names identifying a person.
+pub fn declare_kinds_with(
+    builder: &mut ResolverBuilder,
+    kinds: &[RefKind],
+    wide: bool,
+    deny_value: impl Fn(&str) -> String,
+    identifying: impl Fn(&str) -> bool,
+) {
     if !wide {
         for name in LIMITED_BUILT_INS {
             builder.policy(name, KindPolicy::new(0));
@@ -112,6 +123,7 @@ pub fn declare_kinds(
         if !k.links {
             policy = policy.constraint_only();
         }
-        builder.kind(&k.name, KindSpec::new(Normalizer::Opaque, policy));
+        let spec = KindSpec::new(Normalizer::Opaque, policy).identifying(identifying(&k.name));
+        builder.kind(&k.name, spec);
     }
 }

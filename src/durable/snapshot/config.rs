@@ -10,6 +10,7 @@ pub(crate) fn encode_config(
     ctx: &NormalizeContext,
     pseudonymizer: Option<&Pseudonymizer>,
     suppression_secret: Option<&Pseudonymizer>,
+    (event_kinds, stages): (&EventKinds, &StageSetup),
     w: &mut Writer,
 ) {
     // Pseudonymised mode: a pseudonym of a value no normaliser gives, which tells whether a
@@ -61,6 +62,27 @@ pub(crate) fn encode_config(
             }
         }
     }
+    // Host event kinds (the built-in ones come first, in a fixed order) and the stage rules.
+    let host_kinds: Vec<_> = event_kinds.iter().skip(BUILT_IN_EVENT_KINDS.len()).collect();
+    w.var(host_kinds.len() as u64);
+    for (_, name, class) in host_kinds {
+        w.str(name);
+        w.u8(class.index() as u8);
+    }
+    match stages {
+        StageSetup::Rules(rules) => {
+            w.u8(0);
+            let mut rules = rules.clone();
+            let (windows, thresholds) = rule_fields(&mut rules);
+            for window in windows {
+                w.var(u64::from(window.len_days()));
+            }
+            for threshold in thresholds {
+                w.var(u64::from(*threshold));
+            }
+        }
+        StageSetup::Custom(_) => w.u8(1),
+    }
 }
 
 /// The configuration bytes of a resolver's state.
@@ -70,7 +92,8 @@ pub(super) fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
         (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
     let (pseudonymizer, suppression) =
         (state.kinds.pseudonymizer.as_ref(), state.suppression.secret());
-    encode_config(&specs, state.ctx, pseudonymizer, suppression, &mut config);
+    let journey = (state.event_kinds, state.journey.setup());
+    encode_config(&specs, state.ctx, pseudonymizer, suppression, journey, &mut config);
     config.buf
 }
 
@@ -134,8 +157,36 @@ pub(super) fn decode_config(
         let policy = KindPolicy { limit, priority, generic_cap, deny, builtin_placeholders, links };
         builder.kind(&name, KindSpec { normalizer, policy, composite, identifying });
     }
+    let n = r.count(2)?;
+    for _ in 0..n {
+        let name = r.str()?;
+        let class = EventClass::ALL
+            .get(usize::from(r.u8()?))
+            .copied()
+            .ok_or(Malformed::Invalid("event class"))?;
+        builder.event_kind(name, class);
+    }
+    let custom_stages = match r.u8()? {
+        0 => {
+            let mut rules = StageRules::default();
+            let (windows, thresholds) = rule_fields(&mut rules);
+            for window in windows {
+                let days = u32::try_from(r.var()?).map_err(|_| Malformed::Invalid("window"))?;
+                *window = Window::days(days);
+            }
+            for threshold in thresholds {
+                *threshold =
+                    u32::try_from(r.var()?).map_err(|_| Malformed::Invalid("threshold"))?;
+            }
+            builder.stage_rules(rules);
+            false
+        }
+        1 => true,
+        _ => return Err(Malformed::Invalid("stage setup")),
+    };
     let builder = match custom {
         _ if pseudonymized => Err(SnapshotError::SecretRequired),
+        _ if custom_stages => Err(SnapshotError::CustomClassifier),
         Some(kind) => Err(SnapshotError::CustomNormalizer { kind }),
         None => Ok(builder),
     };
@@ -148,7 +199,7 @@ pub(super) fn config_of(builder: &ResolverBuilder, with_suppression: bool) -> Ve
     let (kinds, ctx, pseudonymizer) = builder.config();
     let suppression = builder.effective_suppression_secret().filter(|_| with_suppression);
     let mut mine = Writer::default();
-    encode_config(kinds, ctx, pseudonymizer, suppression, &mut mine);
+    encode_config(kinds, ctx, pseudonymizer, suppression, builder.journey_config(), &mut mine);
     mine.buf
 }
 
@@ -194,4 +245,28 @@ pub(super) fn describe_mismatch(
         Some((n, _)) => format!("the snapshot has kind {n:?}"),
         None => "kinds or their policies".to_string(),
     }
+}
+
+/// The stage rules' windows and thresholds, in the order a snapshot keeps them.
+fn rule_fields(r: &mut StageRules) -> ([&mut Window; 8], [&mut u32; 6]) {
+    (
+        [
+            &mut r.lapsed_window,
+            &mut r.lapsing_quiet,
+            &mut r.lapsing_lookback,
+            &mut r.loyal_window,
+            &mut r.customer_window,
+            &mut r.engaged_window,
+            &mut r.cross_sell_window,
+            &mut r.cross_sell_purchase_window,
+        ],
+        [
+            &mut r.lapsing_min_engagement,
+            &mut r.lapsing_min_purchases,
+            &mut r.loyal_min_purchases,
+            &mut r.customer_min_purchases,
+            &mut r.engaged_min_engagement,
+            &mut r.cross_sell_min_engagement,
+        ],
+    )
 }

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use ahash::AHashMap;
 
+use crate::behaviour::{EventClass, EventKinds, StageRules, Window, BUILT_IN_EVENT_KINDS};
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
@@ -39,6 +40,7 @@ use crate::input::normalize::{NormalizeContext, Normalizer};
 use crate::input::prepare::{hash_key, hash_record};
 use crate::input::pseudonym::Pseudonymizer;
 use crate::input::suppress::SUPPRESSION_VERIFIER;
+use crate::journey::StageSetup;
 use crate::resolver::persist::StateRef;
 use crate::resolver::{Resolver, ResolverBuilder};
 use crate::store::graph::KeyFlags;

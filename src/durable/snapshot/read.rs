@@ -250,10 +250,18 @@ pub(crate) fn read_state(
                 let mut resolver = resolver.take().ok_or_else(|| corrupt("no configuration"))?;
                 let counts: Vec<u64> =
                     (0..5).map(|_| r.var()).collect::<Result<_, _>>().map_err(malformed)?;
+                let clock = match r.u8().map_err(malformed)? {
+                    0 => None,
+                    1 => Some(crate::Timestamp(r.var_i64().map_err(malformed)?)),
+                    _ => return Err(corrupt("option tag")),
+                };
                 if !r.is_empty() {
                     return Err(corrupt("bytes after the counts"));
                 }
                 loader.finish(&mut resolver, &counts).map_err(corrupt)?;
+                if let Some(clock) = clock {
+                    resolver.restart_journey(clock);
+                }
                 let mut rest = [0u8; 1];
                 return match s.input.read(&mut rest) {
                     Ok(0) => Ok((resolver, generation)),

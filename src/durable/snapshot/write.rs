@@ -162,6 +162,14 @@ pub(crate) fn write_state(
     s.w.var(partition.n_customers() as u64);
     s.w.var(u64::from(graph.next_seq()));
     s.w.var(partition.next_customer());
+    // The journey clock; tracked stages are classified again on loading, as of it.
+    match state.journey.clock() {
+        None => s.w.u8(0),
+        Some(clock) => {
+            s.w.u8(1);
+            s.w.var_i64(clock.0);
+        }
+    }
     s.flush_section(END)?;
     s.out.flush()
 }

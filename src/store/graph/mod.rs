@@ -236,8 +236,7 @@ impl IdentityGraph {
                 + self.order_tags.capacity() * size_of::<u64>()
                 + self.key_table.memory(),
             key_text: self.key_text.capacity(),
-            clusters: 0,
-            customers: 0,
+            ..MemoryUsage::default()
         }
     }
 

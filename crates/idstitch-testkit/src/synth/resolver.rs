@@ -1,7 +1,7 @@
 //! How the generated data goes into idstitch: the resolver policy it calls for
 //! ([`resolver_builder`]) and the ids that turn its records into inputs ([`SynthIds`]).
 
-use super::{SynthRecord, KINDS, NEWSLETTER_ID, SOURCES};
+use super::{SynthEvent, SynthRecord, KINDS, NEWSLETTER_ID, SOURCES};
 
 /// A resolver builder with the policy the generated data calls for: default country NL, the
 /// legacy CRM's `legacy_no` kind (one per customer, trusted just below the customer number),
@@ -134,5 +134,27 @@ impl SynthIds {
             keys,
             attributes: record.attributes.clone(),
         }
+    }
+
+    /// The resolver input for a generated event (its kind one of the built-in kinds, its id
+    /// the generated number written in decimal).
+    pub fn event(&self, event: &SynthEvent) -> idstitch::behaviour::EventInput {
+        let source = self.source(event.source).unwrap_or(idstitch::SourceId::from_raw(u16::MAX));
+        // Built-in kinds are numbered in the order of the table.
+        let kind = (idstitch::behaviour::BUILT_IN_EVENT_KINDS.iter())
+            .position(|&(name, _)| name == event.kind)
+            .map_or(u16::MAX, |i| i as u16);
+        let kind = idstitch::behaviour::EventKind::from_raw(kind);
+        let mut input = idstitch::behaviour::EventInput::new(
+            source,
+            event.external_id.clone(),
+            kind,
+            idstitch::Timestamp(event.at),
+        )
+        .with_value(event.value.unwrap_or(0.0))
+        .with_id(event.id.to_string());
+        input.topic = event.topic.map(str::to_string);
+        input.channel = event.channel.map(str::to_string);
+        input
     }
 }
