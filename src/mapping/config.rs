@@ -254,7 +254,8 @@ impl Mapping {
     }
 
     /// The built-in event kinds and the mapping's own (`[event_kinds]`, in file order), as
-    /// [`EventsMapping::read`] wants them.
+    /// [`EventsMapping::read`] wants them: the registry of a resolver built from
+    /// [`Mapping::resolver_builder`], for a host that reads events without one.
     ///
     /// ```
     /// use idstitch::behaviour::EventClass;
@@ -319,9 +320,11 @@ impl Mapping {
         MappingError::Config { file: self.file.clone(), error }
     }
 
-    /// A resolver builder with the mapping's default country and kinds, on top of the
-    /// built-in kinds. Adjust it further before building if you like; a problem shows when it
-    /// builds (validation when parsing makes one unexpected).
+    /// A resolver builder with the mapping's default country, kinds and event kinds, on top
+    /// of the built-in ones, so that the resolver's
+    /// [`event_kinds`](crate::Resolver::event_kinds) are what [`EventsMapping::read`] wants.
+    /// Adjust it further before building if you like; a problem shows when it builds
+    /// (validation when parsing makes one unexpected).
     pub fn resolver_builder(&self) -> ResolverBuilder {
         let mut builder = ResolverBuilder::new();
         if let Some(country) = &self.default_country {
@@ -329,6 +332,9 @@ impl Mapping {
         }
         for kind in &self.kinds {
             builder.kind(&kind.name, kind.spec.clone());
+        }
+        for (name, class) in &self.event_kinds {
+            builder.event_kind(name, *class);
         }
         builder
     }

@@ -288,9 +288,12 @@ impl EventsMapping {
     /// Reads the section's file and hands its events to `f`, `chunk` at a time (the last
     /// chunk may be shorter; `f` never gets an empty one). Every event gets `source`, the id
     /// the host's resolver gave the section's [`source`](EventsMapping::source), and a kind
-    /// looked up in `kinds`: the built-in kinds and the mapping's own, as
-    /// [`Mapping::event_kind_registry`](super::Mapping::event_kind_registry) gives them, or a
-    /// registry with those declared ([`Mapping::declare_event_kinds`](super::Mapping::declare_event_kinds)).
+    /// looked up in `kinds`: the built-in kinds and the mapping's own, as the
+    /// [`event_kinds`](crate::Resolver::event_kinds) of a resolver built from
+    /// [`Mapping::resolver_builder`](super::Mapping::resolver_builder) hold them (or
+    /// [`Mapping::event_kind_registry`](super::Mapping::event_kind_registry), or a registry
+    /// with them declared by [`Mapping::declare_event_kinds`](super::Mapping::declare_event_kinds)).
+    /// A host hands the chunks to [`Resolver::record_events`](crate::Resolver::record_events).
     ///
     /// Each row is one event: `record` is its record's external id, `at` its time (RFC 3339
     /// or `YYYY-MM-DD`, midnight UTC), `value` a decimal number (0 when the section has no

@@ -102,9 +102,11 @@
 //! |---|---|---|
 //! | the kind's name | its class: `"engagement"`, `"purchase"`, `"service"` or `"negative"` (see [`EventClass`](crate::behaviour::EventClass)). The name is `snake_case` ASCII of 1 to 64 bytes starting with a letter, and not a built-in kind's | no host kinds |
 //!
-//! [`Mapping::event_kinds`] lists them in file order, [`Mapping::event_kind_registry`] gives
-//! the registry that reading the events wants, and [`Mapping::declare_event_kinds`] adds them
-//! to one the host holds.
+//! [`Mapping::event_kinds`] lists them in file order; [`Mapping::resolver_builder`] declares
+//! them, so a resolver built from it knows them
+//! ([`Resolver::event_kinds`](crate::Resolver::event_kinds)); without a resolver,
+//! [`Mapping::event_kind_registry`] gives the registry that reading the events wants, and
+//! [`Mapping::declare_event_kinds`] adds them to one the host holds.
 //!
 //! **`[[events]]`**, one table per events file, read in file order ([`EventsMapping`]):
 //!
@@ -137,8 +139,9 @@
 //! [`MappingError`] naming file, line and column; a row whose values make no event (an empty
 //! record id, an empty or unknown kind, a time or value that does not parse, a value that is
 //! not finite) is skipped and counted per [`EventRowProblem`] in its [`EventsRead`], which
-//! keeps the first few lines of each as examples. [`Mapping::open`], [`Mapping::run`] and
-//! [`Mapping::apply`] read the sources' files only, not the events.
+//! keeps the first few lines of each as examples; the host hands the chunks to
+//! [`Resolver::record_events`](crate::Resolver::record_events). [`Mapping::open`],
+//! [`Mapping::run`] and [`Mapping::apply`] read the sources' files only, not the events.
 //!
 //! A composite kind's parts are registered as attributes named `NAME#0`, `NAME#1`, … (see
 //! [`KindMapping::spec`]); each source stores its columns' values under those names, so
