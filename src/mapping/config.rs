@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::MappingError;
-use crate::behaviour::{EventClass, EventKinds};
+use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::ids::SourceId;
 use crate::input::kind::KindSpec;
 use crate::resolver::{Resolver, ResolverBuilder};
@@ -293,20 +293,15 @@ impl Mapping {
         for (name, class) in &self.event_kinds {
             match kinds.lookup(name) {
                 Some(held) if kinds.class(held) == Some(*class) => {}
-                Some(_) => {
-                    return Err(error(
-                        name,
-                        crate::behaviour::EventKindError::Duplicate(name.clone()),
-                    ))
-                }
+                Some(_) => return Err(error(name, EventKindError::Duplicate(name.clone()))),
                 None => new += 1,
             }
         }
         // Checked before declaring any, so that a registry without room is left unchanged.
-        if kinds.len() + new > crate::behaviour::MAX_EVENT_KINDS {
+        if kinds.len() + new > MAX_EVENT_KINDS {
             let first_new = self.event_kinds.iter().find(|(n, _)| kinds.lookup(n).is_none());
             let name = first_new.map_or("", |(n, _)| n.as_str());
-            return Err(error(name, crate::behaviour::EventKindError::TooMany));
+            return Err(error(name, EventKindError::TooMany));
         }
         for (name, class) in &self.event_kinds {
             if kinds.lookup(name).is_none() {
