@@ -1,10 +1,12 @@
-//! What a mapping says: [`Mapping`] with its kinds ([`KindMapping`]) and sources
-//! ([`SourceMapping`]), and the resolver set-up they give.
+//! What a mapping says: [`Mapping`] with its kinds ([`KindMapping`]), sources
+//! ([`SourceMapping`]), event kinds and events sections ([`EventsMapping`]), and the resolver
+//! set-up they give.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::MappingError;
+use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::ids::SourceId;
 use crate::input::kind::KindSpec;
 use crate::resolver::{Resolver, ResolverBuilder};
@@ -18,6 +20,9 @@ pub struct Mapping {
     pub(super) default_country: Option<String>,
     pub(super) kinds: Vec<KindMapping>,
     pub(super) sources: Vec<SourceMapping>,
+    /// The host's event kinds (`[event_kinds]`), in file order.
+    pub(super) event_kinds: Vec<(String, EventClass)>,
+    pub(super) events: Vec<EventsMapping>,
 }
 
 /// One kind the mapping declares (`[kinds.NAME]`): a host kind, a composite kind or a
@@ -134,6 +139,83 @@ impl SourceMapping {
     }
 }
 
+/// Where the kind of an events section's rows comes from: `kind` or `kind_is`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKindFrom {
+    /// `kind = "COLUMN"`: each row names its kind in this column.
+    Column(String),
+    /// `kind_is = "NAME"`: every row of the file is an event of this kind.
+    Fixed(String),
+}
+
+/// One `[[events]]` table: a file of behavioural events and how its columns become
+/// [`EventInput`](crate::behaviour::EventInput)s; [`EventsMapping::read`] reads it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EventsMapping {
+    /// Its place among the `[[events]]` tables, from 1: errors name the table by it.
+    pub number: usize,
+    /// The name of the `[[source]]` whose records the events belong to.
+    pub source: String,
+    /// The input file, resolved against the mapping file's directory.
+    pub path: PathBuf,
+    /// The file format, from the extension.
+    pub format: InputFormat,
+    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
+    pub delimiter: u8,
+    /// The column holding the external id of the event's record in `source`.
+    pub record: String,
+    /// The column naming each row's kind, or the one kind of every row.
+    pub kind: EventKindFrom,
+    /// The column holding the event's time.
+    pub at: String,
+    /// The column holding the topic (a title, product or search query), if any.
+    pub topic: Option<String>,
+    /// The column holding the value (an amount, or seconds spent reading), if any.
+    pub value: Option<String>,
+    /// The column holding the channel, if any.
+    pub channel: Option<String>,
+    /// The column holding the event's id within its source, if any.
+    pub id: Option<String>,
+}
+
+impl EventsMapping {
+    /// Whether the section has an `id` column. With one, an event replaces the held event of
+    /// the same id, so a replayed file counts each event once; without one, the file is a full
+    /// export of the section's events and replaces what the section loaded last time.
+    pub fn has_ids(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Every column the section reads, each once, in mapping order (`record` first), with
+    /// the TOML key that names it.
+    pub(crate) fn columns(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::with_capacity(7);
+        let mut push = |column: &str, key: &str| {
+            if !out.iter().any(|(c, _)| c == column) {
+                out.push((column.to_string(), key.to_string()));
+            }
+        };
+        push(&self.record, "record");
+        if let EventKindFrom::Column(c) = &self.kind {
+            push(c, "kind");
+        }
+        push(&self.at, "at");
+        for (column, key) in [
+            (&self.topic, "topic"),
+            (&self.value, "value"),
+            (&self.channel, "channel"),
+            (&self.id, "id"),
+        ] {
+            if let Some(c) = column {
+                push(c, key);
+            }
+        }
+        out
+    }
+}
+
 /// The attribute name of part `i` of composite kind `kind`.
 pub(crate) fn part_name(kind: &str, i: usize) -> String {
     format!("{kind}#{i}")
@@ -160,13 +242,84 @@ impl Mapping {
         &self.sources
     }
 
+    /// The host's event kinds declared under `[event_kinds]`, with their classes, in file
+    /// order.
+    pub fn event_kinds(&self) -> &[(String, EventClass)] {
+        &self.event_kinds
+    }
+
+    /// The `[[events]]` sections, in file order.
+    pub fn events(&self) -> &[EventsMapping] {
+        &self.events
+    }
+
+    /// The built-in event kinds and the mapping's own (`[event_kinds]`, in file order), as
+    /// [`EventsMapping::read`] wants them: the registry of a resolver built from
+    /// [`Mapping::resolver_builder`], for a host that reads events without one.
+    ///
+    /// ```
+    /// use idstitch::behaviour::EventClass;
+    /// use idstitch::mapping::Mapping;
+    ///
+    /// let mapping = Mapping::from_str("[event_kinds]\nwebinar = \"engagement\"\n", ".")?;
+    /// let kinds = mapping.event_kind_registry();
+    /// let webinar = kinds.lookup("webinar").unwrap();
+    /// assert_eq!(kinds.class(webinar), Some(EventClass::Engagement));
+    /// assert!(kinds.lookup("order").is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn event_kind_registry(&self) -> EventKinds {
+        let mut kinds = EventKinds::new();
+        for (name, class) in &self.event_kinds {
+            // Parsing declared every name on a fresh registry already, so none fails here.
+            let _ = kinds.declare(name, *class);
+        }
+        kinds
+    }
+
+    /// Declares the mapping's event kinds in a registry the host holds. A kind the registry
+    /// has already with the same class is left as it is, so declaring twice is harmless.
+    ///
+    /// # Errors
+    /// [`MappingError::DeclareEventKind`] if the registry has one of the kinds with another
+    /// class or has no room for them; the registry is then unchanged.
+    pub fn declare_event_kinds(&self, kinds: &mut EventKinds) -> Result<(), MappingError> {
+        let error = |kind: &str, error| MappingError::DeclareEventKind {
+            file: self.file.clone(),
+            kind: kind.to_string(),
+            error,
+        };
+        let mut new = 0;
+        for (name, class) in &self.event_kinds {
+            match kinds.lookup(name) {
+                Some(held) if kinds.class(held) == Some(*class) => {}
+                Some(_) => return Err(error(name, EventKindError::Duplicate(name.clone()))),
+                None => new += 1,
+            }
+        }
+        // Checked before declaring any, so that a registry without room is left unchanged.
+        if kinds.len() + new > MAX_EVENT_KINDS {
+            let first_new = self.event_kinds.iter().find(|(n, _)| kinds.lookup(n).is_none());
+            let name = first_new.map_or("", |(n, _)| n.as_str());
+            return Err(error(name, EventKindError::TooMany));
+        }
+        for (name, class) in &self.event_kinds {
+            if kinds.lookup(name).is_none() {
+                kinds.declare(name, *class).map_err(|e| error(name, e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn config_error(&self, error: crate::ConfigError) -> MappingError {
         MappingError::Config { file: self.file.clone(), error }
     }
 
-    /// A resolver builder with the mapping's default country and kinds, on top of the
-    /// built-in kinds. Adjust it further before building if you like; a problem shows when it
-    /// builds (validation when parsing makes one unexpected).
+    /// A resolver builder with the mapping's default country, kinds and event kinds, on top
+    /// of the built-in ones, so that the resolver's
+    /// [`event_kinds`](crate::Resolver::event_kinds) are what [`EventsMapping::read`] wants.
+    /// Adjust it further before building if you like; a problem shows when it builds
+    /// (validation when parsing makes one unexpected).
     pub fn resolver_builder(&self) -> ResolverBuilder {
         let mut builder = ResolverBuilder::new();
         if let Some(country) = &self.default_country {
@@ -174,6 +327,9 @@ impl Mapping {
         }
         for kind in &self.kinds {
             builder.kind(&kind.name, kind.spec.clone());
+        }
+        for (name, class) in &self.event_kinds {
+            builder.event_kind(name, *class);
         }
         builder
     }

@@ -3,11 +3,12 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::behaviour::EventKindError;
 use crate::durable::error::StateError;
 use crate::error::ConfigError;
 
-/// A place in a mapping file: file, line and column (both from 1), the source the key belongs
-/// to (for keys inside a `[[source]]` table) and the TOML key.
+/// A place in a mapping file: file, line and column (both from 1), the table the key is in
+/// (a `[[source]]` or an `[[events]]` table, if either) and the TOML key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TomlPlace {
@@ -18,18 +19,26 @@ pub struct TomlPlace {
     pub line: usize,
     /// Column (in characters) of the offending key or value, from 1.
     pub column: usize,
-    /// The `name` of the `[[source]]` table the key is in, if it is in one.
+    /// The `name` of the `[[source]]` table the key is in, if it is in one; for a key in an
+    /// `[[events]]` table, the source its events belong to, once that is known.
     pub source: Option<String>,
-    /// The TOML key, dotted: `kinds.legacy_no.limit`, `keys.email`, `composite.name_dob`.
+    /// The place (from 1) of the `[[events]]` table the key is in, if it is in one.
+    pub events: Option<usize>,
+    /// The TOML key, dotted: `kinds.legacy_no.limit`, `keys.email`, `composite.name_dob`,
+    /// `event_kinds.webinar`.
     pub key: String,
 }
 
 impl fmt::Display for TomlPlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
-        match &self.source {
-            Some(source) => write!(f, "[[source]] {source:?}, key `{}`", self.key),
-            None => write!(f, "key `{}`", self.key),
+        match (self.events, &self.source) {
+            (Some(n), Some(source)) => {
+                write!(f, "[[events]] #{n} ({source:?}), key `{}`", self.key)
+            }
+            (Some(n), None) => write!(f, "[[events]] #{n}, key `{}`", self.key),
+            (None, Some(source)) => write!(f, "[[source]] {source:?}, key `{}`", self.key),
+            (None, None) => write!(f, "key `{}`", self.key),
         }
     }
 }
@@ -39,7 +48,8 @@ impl fmt::Display for TomlPlace {
 /// Every variant names the file; errors in the mapping file name the TOML key and its line
 /// ([`TomlPlace`]), errors in an input file name the line and, where there is one, the column.
 /// Bad *values* (an empty cell, an unparseable `observed_at`) are not errors: they are
-/// counted in the [`InputReport`](super::InputReport).
+/// counted in the [`InputReport`](super::InputReport), and for events in the
+/// [`EventsRead`](super::EventsRead).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MappingError {
@@ -199,6 +209,101 @@ pub enum MappingError {
         /// Where.
         at: Box<TomlPlace>,
     },
+    /// An `[event_kinds]` entry's class is not one of `engagement`, `purchase`, `service`,
+    /// `negative`.
+    #[error(
+        "{at}: unknown event class {class:?} (expected engagement, purchase, service or \
+         negative)"
+    )]
+    UnknownEventClass {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The class given.
+        class: String,
+    },
+    /// An `[event_kinds]` entry names a built-in event kind (`order`, `page_view`, …; see
+    /// [`BUILT_IN_EVENT_KINDS`](crate::behaviour::BUILT_IN_EVENT_KINDS)), whose class is fixed.
+    #[error("{at}: {kind:?} is a built-in event kind; [event_kinds] declares the host's own")]
+    BuiltInEventKind {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The kind.
+        kind: String,
+    },
+    /// An `[event_kinds]` name is not `snake_case` ASCII of 1 to 64 bytes starting with a
+    /// letter (see [`EventKinds::declare`](crate::behaviour::EventKinds::declare)).
+    #[error(
+        "{at}: event kind name {kind:?} is not snake_case ASCII of 1 to 64 bytes starting \
+         with a letter"
+    )]
+    BadEventKindName {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The name given.
+        kind: String,
+    },
+    /// `[event_kinds]` declares more kinds than fit beside the built-in ones (4,096 in all).
+    #[error("{at}: more than 4096 event kinds")]
+    TooManyEventKinds {
+        /// Where the first kind too many is.
+        at: Box<TomlPlace>,
+    },
+    /// An `[[events]]` table's `source` names no `[[source]]` table.
+    #[error("{at}: no [[source]] is named {name:?}")]
+    UnknownEventSource {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The name given.
+        name: String,
+    },
+    /// An `[[events]]` table has neither `kind` (a column) nor `kind_is` (one kind for every
+    /// row).
+    #[error("{at}: give the kind column (`kind = \"COLUMN\"`) or one kind for every row (`kind_is = \"NAME\"`)")]
+    NoEventKind {
+        /// Where the table starts.
+        at: Box<TomlPlace>,
+    },
+    /// An `[[events]]` table has both `kind` and `kind_is`.
+    #[error("{at}: `kind` (a column) and `kind_is` (one kind for every row) exclude each other")]
+    EventKindTwice {
+        /// Where `kind_is` is.
+        at: Box<TomlPlace>,
+    },
+    /// An `[[events]]` table's `kind_is` is neither a built-in event kind nor declared under
+    /// `[event_kinds]`.
+    #[error(
+        "{at}: unknown event kind {kind:?} (not built in and not declared under [event_kinds])"
+    )]
+    UnknownEventKind {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The kind given.
+        kind: String,
+    },
+    /// Two `[[events]]` tables read the same file into the same source: a section is known by
+    /// its source and file (a section without an `id` column replaces what it loaded last
+    /// time), so the pair must be unique.
+    #[error("{at}: another [[events]] table reads {} into {source_name:?}", path.display())]
+    DuplicateEvents {
+        /// Where the second table's `path` is.
+        at: Box<TomlPlace>,
+        /// The source.
+        source_name: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A registry given to [`Mapping::declare_event_kinds`](super::Mapping::declare_event_kinds)
+    /// has one of the mapping's event kinds with another class, or no room for them.
+    #[error("{}: cannot declare event kind {kind:?}: {error}", file.display())]
+    DeclareEventKind {
+        /// The mapping file.
+        file: PathBuf,
+        /// The kind.
+        kind: String,
+        /// The registry's error.
+        #[source]
+        error: EventKindError,
+    },
     /// A source's file format needs a crate feature that is not enabled (`csv` for `.csv`,
     /// `serde_json` for `.jsonl`). Reported when the sources are opened.
     #[error("{}: reading this file needs idstitch's {feature:?} feature", file.display())]
@@ -254,6 +359,27 @@ pub enum MappingError {
         /// The source whose mapping names the column.
         source_name: String,
         /// The TOML key that names it: `id`, `keys.email`, `attributes.city`, ….
+        key: String,
+        /// The columns the header does have (trimmed).
+        header: Box<[String]>,
+    },
+    /// A column an `[[events]]` table names is not in its CSV file's header (checked before
+    /// any row is read).
+    #[error(
+        "{}: no column {column:?} (mapped by [[events]] #{events} ({source_name:?}), key \
+         `{key}`); the header has {}",
+        file.display(), header_list(header)
+    )]
+    MissingEventColumn {
+        /// The input file.
+        file: PathBuf,
+        /// The column.
+        column: String,
+        /// The place (from 1) of the `[[events]]` table that names the column.
+        events: usize,
+        /// The source whose records the events belong to.
+        source_name: String,
+        /// The TOML key that names it: `record`, `kind`, `at`, `topic`, ….
         key: String,
         /// The columns the header does have (trimmed).
         header: Box<[String]>,

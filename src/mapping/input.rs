@@ -115,15 +115,15 @@ impl Mapping {
         let mut total = 0u64;
         for s in self.sources() {
             let plan = self.plan(s, resolver)?;
-            check_feature(&plan)?;
-            let lines = count_lines(&plan.file)?;
-            total += match plan.format {
+            check_feature(&plan.layout)?;
+            let lines = count_lines(&plan.layout.file)?;
+            total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
                 InputFormat::JsonLines => lines,
             };
-            if plan.format == InputFormat::Csv {
+            if plan.layout.format == InputFormat::Csv {
                 // Read the header now so that a missing column fails before any row is read.
-                open_reader(&plan)?;
+                open_reader(&plan.layout)?;
             }
             plans.push(plan);
         }
@@ -165,7 +165,7 @@ impl MappedSource {
         let Some(plan) = self.plans.get(self.current) else { return Ok(None) };
         match self.reader.as_mut() {
             None => Ok(None),
-            Some(reader) => reader.next_row(plan, &mut self.cells),
+            Some(reader) => reader.next_row(&plan.layout, &mut self.cells),
         }
     }
 
@@ -206,7 +206,7 @@ impl RecordSource for MappedSource {
         while batch.len() < max && self.current < self.plans.len() {
             if self.reader.is_none() {
                 if let Some(plan) = self.plans.get(self.current) {
-                    self.reader = Some(open_reader(plan)?);
+                    self.reader = Some(open_reader(&plan.layout)?);
                 }
             }
             match self.next_row()? {

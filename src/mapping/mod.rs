@@ -78,11 +78,78 @@
 //! rows of the same load added. `deleted` without `mode = "changes"` is
 //! [`MappingError::DeletedWithoutChanges`]; another mode is [`MappingError::UnknownMode`].
 //!
+//! **Events.** A mapping may also name files of behavioural events (see
+//! [`behaviour`](crate::behaviour)): each row is one event on a record of a mapped source.
+//!
+//! ```toml
+//! [event_kinds]                   # the host's own event kinds; built-ins need no entry
+//! webinar = "engagement"          # engagement | purchase | service | negative
+//! [[events]]
+//! source = "newsletter"           # whose records the events belong to (a [[source]] name)
+//! path = "newsletter_events.csv"  # CSV, or .jsonl (format by extension, as sources)
+//! record = "subscriber_id"        # column: the record's external id in that source
+//! kind = "event"                  # column holding the kind, or kind_is = "newsletter_open"
+//! at = "ts"                       # RFC 3339 or YYYY-MM-DD
+//! topic = "title"                 # optional columns: topic, value, channel, id
+//! value = "amount"
+//! ```
+//!
+//! **`[event_kinds]`** declares the host's event kinds, one key each, in addition to the
+//! built-in ones ([`BUILT_IN_EVENT_KINDS`](crate::behaviour::BUILT_IN_EVENT_KINDS):
+//! `newsletter_open`, `order`, `ticket`, …).
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | the kind's name | its class: `"engagement"`, `"purchase"`, `"service"` or `"negative"` (see [`EventClass`](crate::behaviour::EventClass)). The name is `snake_case` ASCII of 1 to 64 bytes starting with a letter, and not a built-in kind's | no host kinds |
+//!
+//! [`Mapping::event_kinds`] lists them in file order; [`Mapping::resolver_builder`] declares
+//! them, so a resolver built from it knows them
+//! ([`Resolver::event_kinds`](crate::Resolver::event_kinds)); without a resolver,
+//! [`Mapping::event_kind_registry`] gives the registry that reading the events wants, and
+//! [`Mapping::declare_event_kinds`] adds them to one the host holds.
+//!
+//! **`[[events]]`**, one table per events file, read in file order ([`EventsMapping`]):
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `source` | the `[[source]]` whose records the events belong to, by name | required |
+//! | `path` | the file, relative to the mapping file's directory; `.csv` is CSV, `.jsonl` or `.ndjson` is JSON Lines | required |
+//! | `record` | the column holding the external id of the event's record in `source`; the record may arrive before or after its events | required |
+//! | `kind` | the column holding each row's kind, by name (matched exactly, after trimming): a built-in kind or one under `[event_kinds]` | `kind` or `kind_is` is required, not both |
+//! | `kind_is` | instead of `kind`: the one kind of every row (a built-in kind or one under `[event_kinds]`) | |
+//! | `at` | the column holding the event's time: RFC 3339 or `YYYY-MM-DD` (midnight UTC); see [`parse_timestamp`] | required |
+//! | `topic` | the column holding a title, product or search query | no topic |
+//! | `value` | the column holding a decimal number: an amount (purchases) or seconds spent reading (`article_read`) | 0 |
+//! | `channel` | the column holding where it happened (`email`, `web`, …) | no channel |
+//! | `id` | the column holding the event's id within its source | no ids: see below |
+//! | `delimiter` | the CSV field delimiter, one ASCII character | `","` |
+//!
+//! **Replays and full exports of events.** A section *with* an `id` column replaces held
+//! events by id: an event whose id (within its source) is held replaces the held one, so a
+//! file replayed, or read again with more rows, counts each event once. A row whose id cell
+//! is empty is an event without id, added as it is. A section *without* an `id` column is a
+//! full export of that file's events: loading it replaces what the same section loaded last
+//! time. A section is known by its source and file, so two `[[events]]` tables may not read
+//! the same file into the same source ([`MappingError::DuplicateEvents`]).
+//! [`EventsMapping::has_ids`] says which a section is.
+//!
+//! [`EventsMapping::read`] streams a section's file into
+//! [`EventInput`](crate::behaviour::EventInput)s, a chunk at a time, without an allocation
+//! per row. A missing file, a missing column or a malformed row stops it with a
+//! [`MappingError`] naming file, line and column; a row whose values make no event (an empty
+//! record id, an empty or unknown kind, a time or value that does not parse, a value that is
+//! not finite) is skipped and counted per [`EventRowProblem`] in its [`EventsRead`], which
+//! keeps the first few lines of each as examples; the host hands the chunks to
+//! [`Resolver::record_events`](crate::Resolver::record_events). [`Mapping::open`],
+//! [`Mapping::run`] and [`Mapping::apply`] read the sources' files only, not the events.
+//!
 //! A composite kind's parts are registered as attributes named `NAME#0`, `NAME#1`, … (see
 //! [`KindMapping::spec`]); each source stores its columns' values under those names, so
 //! sources may name the columns differently. Kinds and sources are checked when the mapping is
 //! parsed: an unknown kind, a composite kind without an entry, an unknown normaliser, a number
-//! out of range are [`MappingError`]s naming the file, line, column and TOML key.
+//! out of range are [`MappingError`]s naming the file, line, column and TOML key. So are, for
+//! events, an unknown field, a `source` no `[[source]]` has, neither or both of `kind` and
+//! `kind_is`, an unknown class, and an event kind named like a built-in one.
 //!
 //! # Reading the files
 //!
@@ -186,6 +253,7 @@
 mod apply;
 mod config;
 mod error;
+mod events;
 mod input;
 mod parse;
 mod reader;
@@ -194,8 +262,11 @@ mod run;
 mod timestamp;
 
 pub use apply::{AppliedRun, SourceTally};
-pub use config::{InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
+pub use config::{
+    EventKindFrom, EventsMapping, InputFormat, KindMapping, Mapping, SourceMapping, SourceMode,
+};
 pub use error::{MappingError, TomlPlace};
+pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};

@@ -8,8 +8,12 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::config::{part_name, InputFormat, KindMapping, Mapping, SourceMapping, SourceMode};
+use super::config::{
+    part_name, EventKindFrom, EventsMapping, InputFormat, KindMapping, Mapping, SourceMapping,
+    SourceMode,
+};
 use super::error::{MappingError, TomlPlace};
+use crate::behaviour::{EventClass, EventKindError, EventKinds};
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
@@ -24,6 +28,10 @@ struct MappingToml {
     kinds: BTreeMap<Spanned<String>, Spanned<KindToml>>,
     #[serde(default)]
     source: Vec<Spanned<SourceToml>>,
+    #[serde(default)]
+    event_kinds: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    events: Vec<Spanned<EventsToml>>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +64,22 @@ struct SourceToml {
     observed_at: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     deleted: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsToml {
+    source: Spanned<String>,
+    path: Spanned<String>,
+    record: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    kind_is: Option<Spanned<String>>,
+    at: Spanned<String>,
+    topic: Option<Spanned<String>>,
+    value: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    id: Option<Spanned<String>>,
+    delimiter: Option<Spanned<String>>,
 }
 
 /// A column name or an array of column names.
@@ -119,9 +143,47 @@ impl Locator<'_> {
             line,
             column,
             source: source.map(str::to_string),
+            events: None,
             key,
         })
     }
+
+    /// A place in the `[[events]]` table `number` (from 1), whose events belong to `source`
+    /// if that is known yet.
+    fn at_events(
+        &self,
+        span: std::ops::Range<usize>,
+        number: usize,
+        source: Option<&str>,
+        key: &str,
+    ) -> Box<TomlPlace> {
+        let mut at = self.at(span, source, key.to_string());
+        at.events = Some(number);
+        at
+    }
+}
+
+/// The format of a file, by its extension.
+fn format_of(path: &Path) -> Option<InputFormat> {
+    let extension =
+        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    match extension.as_str() {
+        "csv" => Some(InputFormat::Csv),
+        "jsonl" | "ndjson" => Some(InputFormat::JsonLines),
+        _ => None,
+    }
+}
+
+/// A `delimiter` as a byte: one ASCII character that is not a quote or a line break.
+fn delimiter_of(d: &str) -> Option<u8> {
+    match d.as_bytes() {
+        [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Some(*b),
+        _ => None,
+    }
+}
+
+fn event_class_named(name: &str) -> Option<EventClass> {
+    EventClass::ALL.into_iter().find(|c| c.name() == name)
 }
 
 /// What the sources make of a kind: plain keys or a composite with a number of parts.
@@ -209,9 +271,18 @@ impl Mapping {
     /// [`DuplicateSource`](MappingError::DuplicateSource), [`EmptyName`](MappingError::EmptyName),
     /// [`BadDelimiter`](MappingError::BadDelimiter),
     /// [`UnknownFormat`](MappingError::UnknownFormat),
-    /// [`UnknownMode`](MappingError::UnknownMode) or
-    /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges) for content that does
-    /// not make sense.
+    /// [`UnknownMode`](MappingError::UnknownMode),
+    /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges),
+    /// [`UnknownEventClass`](MappingError::UnknownEventClass),
+    /// [`BuiltInEventKind`](MappingError::BuiltInEventKind),
+    /// [`BadEventKindName`](MappingError::BadEventKindName),
+    /// [`TooManyEventKinds`](MappingError::TooManyEventKinds),
+    /// [`UnknownEventSource`](MappingError::UnknownEventSource),
+    /// [`NoEventKind`](MappingError::NoEventKind),
+    /// [`EventKindTwice`](MappingError::EventKindTwice),
+    /// [`UnknownEventKind`](MappingError::UnknownEventKind) or
+    /// [`DuplicateEvents`](MappingError::DuplicateEvents) for content that does not make
+    /// sense.
     pub fn from_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, MappingError> {
         Self::parse(text, base_dir.as_ref(), Path::new("<string>"))
     }
@@ -269,32 +340,18 @@ impl Mapping {
             } as u32;
             let path_text = non_empty(&loc, &s.path, src, || "path".into())?;
             let path = base_dir.join(&path_text);
-            let extension = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            let format = match extension.as_str() {
-                "csv" => InputFormat::Csv,
-                "jsonl" | "ndjson" => InputFormat::JsonLines,
-                _ => {
-                    return Err(MappingError::UnknownFormat {
-                        at: loc.at(s.path.span(), src, "path".into()),
-                        path,
-                    })
-                }
+            let Some(format) = format_of(&path) else {
+                return Err(MappingError::UnknownFormat {
+                    at: loc.at(s.path.span(), src, "path".into()),
+                    path,
+                });
             };
             let delimiter = match &s.delimiter {
                 None => b',',
-                Some(d) => match d.get_ref().as_bytes() {
-                    [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => *b,
-                    _ => {
-                        return Err(MappingError::BadDelimiter {
-                            at: loc.at(d.span(), src, "delimiter".into()),
-                            delimiter: d.get_ref().clone(),
-                        })
-                    }
-                },
+                Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
+                    at: loc.at(d.span(), src, "delimiter".into()),
+                    delimiter: d.get_ref().clone(),
+                })?,
             };
             let id = non_empty(&loc, &s.id, src, || "id".into())?;
 
@@ -467,8 +524,149 @@ impl Mapping {
             }
         }
 
-        Ok(Mapping { file: file.to_path_buf(), default_country, kinds, sources })
+        let event_kinds = event_kinds(&loc, &raw.event_kinds)?;
+        let events = events(&loc, base_dir, &raw.events, &sources, &event_kinds)?;
+        Ok(Mapping {
+            file: file.to_path_buf(),
+            default_country,
+            kinds,
+            sources,
+            event_kinds,
+            events,
+        })
     }
+}
+
+/// The `[event_kinds]` table in file order, each name declared on a fresh registry so that
+/// the mapping refuses exactly what [`EventKinds::declare`] would.
+fn event_kinds(
+    loc: &Locator<'_>,
+    table: &BTreeMap<Spanned<String>, Spanned<String>>,
+) -> Result<Vec<(String, EventClass)>, MappingError> {
+    let mut entries: Vec<_> = table.iter().collect();
+    // TOML tables are read into a sorted map; the spans give back the file's order.
+    entries.sort_by_key(|(name, _)| name.span().start);
+    let mut registry = EventKinds::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, class) in entries {
+        let kind = name.get_ref().clone();
+        let at = || loc.at(name.span(), None, format!("event_kinds.{kind}"));
+        let Some(class_named) = event_class_named(class.get_ref().trim()) else {
+            return Err(MappingError::UnknownEventClass {
+                at: loc.at(class.span(), None, format!("event_kinds.{kind}")),
+                class: class.get_ref().clone(),
+            });
+        };
+        match registry.declare(&kind, class_named) {
+            Ok(_) => out.push((kind, class_named)),
+            // TOML refuses a key given twice, so the name is taken by a built-in kind.
+            Err(EventKindError::Duplicate(_)) => {
+                return Err(MappingError::BuiltInEventKind { at: at(), kind })
+            }
+            Err(EventKindError::BadName(_)) => {
+                return Err(MappingError::BadEventKindName { at: at(), kind })
+            }
+            Err(_) => return Err(MappingError::TooManyEventKinds { at: at() }),
+        }
+    }
+    Ok(out)
+}
+
+/// The `[[events]]` tables, checked against the sources and the event kinds.
+fn events(
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    tables: &[Spanned<EventsToml>],
+    sources: &[SourceMapping],
+    event_kinds: &[(String, EventClass)],
+) -> Result<Vec<EventsMapping>, MappingError> {
+    let mut out: Vec<EventsMapping> = Vec::with_capacity(tables.len());
+    for (i, table) in tables.iter().enumerate() {
+        let number = i + 1;
+        let e = table.get_ref();
+        let name = |value: &Spanned<String>, source: Option<&str>, key: &str| {
+            let v = value.get_ref().trim();
+            if v.is_empty() {
+                return Err(MappingError::EmptyName {
+                    at: loc.at_events(value.span(), number, source, key),
+                });
+            }
+            Ok(v.to_string())
+        };
+        let source = name(&e.source, None, "source")?;
+        if !sources.iter().any(|s| s.name == source) {
+            return Err(MappingError::UnknownEventSource {
+                at: loc.at_events(e.source.span(), number, None, "source"),
+                name: source,
+            });
+        }
+        let src = Some(source.as_str());
+        let path = base_dir.join(name(&e.path, src, "path")?);
+        let Some(format) = format_of(&path) else {
+            return Err(MappingError::UnknownFormat {
+                at: loc.at_events(e.path.span(), number, src, "path"),
+                path,
+            });
+        };
+        if out.iter().any(|o| o.source == source && o.path == path) {
+            return Err(MappingError::DuplicateEvents {
+                at: loc.at_events(e.path.span(), number, src, "path"),
+                source_name: source,
+                path,
+            });
+        }
+        let delimiter = match &e.delimiter {
+            None => b',',
+            Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
+                at: loc.at_events(d.span(), number, src, "delimiter"),
+                delimiter: d.get_ref().clone(),
+            })?,
+        };
+        let record = name(&e.record, src, "record")?;
+        let kind = match (&e.kind, &e.kind_is) {
+            (Some(_), Some(fixed)) => {
+                return Err(MappingError::EventKindTwice {
+                    at: loc.at_events(fixed.span(), number, src, "kind_is"),
+                })
+            }
+            (None, None) => {
+                return Err(MappingError::NoEventKind {
+                    at: loc.at_events(table.span(), number, src, "kind"),
+                })
+            }
+            (Some(column), None) => EventKindFrom::Column(name(column, src, "kind")?),
+            (None, Some(fixed)) => {
+                let kind = name(fixed, src, "kind_is")?;
+                let built_in = EventKinds::new().lookup(&kind).is_some();
+                if !built_in && !event_kinds.iter().any(|(k, _)| *k == kind) {
+                    return Err(MappingError::UnknownEventKind {
+                        at: loc.at_events(fixed.span(), number, src, "kind_is"),
+                        kind,
+                    });
+                }
+                EventKindFrom::Fixed(kind)
+            }
+        };
+        let at = name(&e.at, src, "at")?;
+        let optional = |value: &Option<Spanned<String>>, key: &str| {
+            value.as_ref().map(|v| name(v, src, key)).transpose()
+        };
+        out.push(EventsMapping {
+            number,
+            source: source.clone(),
+            path,
+            format,
+            delimiter,
+            record,
+            kind,
+            at,
+            topic: optional(&e.topic, "topic")?,
+            value: optional(&e.value, "value")?,
+            channel: optional(&e.channel, "channel")?,
+            id: optional(&e.id, "id")?,
+        });
+    }
+    Ok(out)
 }
 
 fn column_list(

@@ -5,11 +5,37 @@ use std::fs::File;
 use std::io::Read;
 #[cfg(feature = "serde_json")]
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::config::InputFormat;
 use super::error::MappingError;
-use super::row::Plan;
+
+/// What a reader needs to know of a mapped file: where it is, how it is written, the columns
+/// to find in it and whose mapping names them (for errors).
+#[derive(Debug)]
+pub(super) struct Layout {
+    pub(super) file: PathBuf,
+    pub(super) format: InputFormat,
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) delimiter: u8,
+    /// Distinct column names the mapping reads.
+    pub(super) columns: Vec<String>,
+    /// The TOML key naming each column, for errors.
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) column_keys: Vec<String>,
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) owner: Owner,
+}
+
+/// The table of the mapping file that maps a file.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "csv"), allow(dead_code))]
+pub(super) enum Owner {
+    /// A `[[source]]` table, by name.
+    Source(String),
+    /// An `[[events]]` table, by place (from 1) and the source of its events.
+    Events { number: usize, source: String },
+}
 
 /// One cell of a JSON Lines row.
 #[derive(Clone, Debug, Default)]
@@ -29,10 +55,11 @@ pub(super) enum Reader {
     Csv {
         reader: csv::Reader<LineTracker>,
         record: csv::StringRecord,
-        /// Header index of each plan column.
+        /// Header index of each mapped column.
         index: Vec<usize>,
         header: Vec<String>,
     },
+    /// A JSON Lines file; `buf` holds the current row's line (without a byte-order mark).
     #[cfg(feature = "serde_json")]
     Jsonl { reader: BufReader<File>, line: u64, buf: Vec<u8> },
 }
@@ -43,9 +70,29 @@ impl Reader {
     #[cfg_attr(not(feature = "serde_json"), allow(unused_variables, clippy::ptr_arg))]
     pub(super) fn next_row(
         &mut self,
-        plan: &Plan,
+        layout: &Layout,
         cells: &mut Vec<Cell>,
     ) -> Result<Option<u64>, MappingError> {
+        let Some(line) = self.advance(layout)? else { return Ok(None) };
+        match self {
+            #[cfg(feature = "serde_json")]
+            Reader::Jsonl { buf, .. } => {
+                cells.clear();
+                cells.resize(layout.columns.len(), Cell::Missing);
+                json_row(&layout.file, line, buf, &layout.columns, cells)?;
+            }
+            // A CSV reader holds the row in its record.
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        Ok(Some(line))
+    }
+
+    /// Moves to the next row that is not blank: a CSV reader keeps it in its record, a JSON
+    /// Lines reader its line in `buf`, unparsed. `Ok(None)` at the end of the file, else the
+    /// row's line.
+    #[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(unused_variables))]
+    pub(super) fn advance(&mut self, layout: &Layout) -> Result<Option<u64>, MappingError> {
         match self {
             #[cfg(not(any(feature = "csv", feature = "serde_json")))]
             reader => match *reader {},
@@ -59,12 +106,12 @@ impl Reader {
                         if record.len() == header.len() {
                             return Ok(Some(line));
                         }
-                        // A line of only whitespace reads as one empty field: skip it.
-                        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+                        // A line of only whitespace reads as one blank field: skip it.
+                        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
                             continue;
                         }
                         return Err(MappingError::FieldCount {
-                            file: plan.file.clone(),
+                            file: layout.file.clone(),
                             line,
                             expected: header.len() as u64,
                             found: record.len() as u64,
@@ -73,7 +120,7 @@ impl Reader {
                     Err(e) => {
                         let byte = e.position().map_or(0, csv::Position::byte);
                         let line = reader.get_mut().line_of(byte);
-                        return Err(csv_error(&plan.file, e, header, line));
+                        return Err(csv_error(&layout.file, e, header, line));
                     }
                 }
             },
@@ -83,21 +130,17 @@ impl Reader {
                     buf.clear();
                     *line += 1;
                     let n = reader.read_until(b'\n', buf).map_err(|error| {
-                        MappingError::ReadInput { file: plan.file.clone(), line: *line, error }
+                        MappingError::ReadInput { file: layout.file.clone(), line: *line, error }
                     })?;
                     if n == 0 {
                         return Ok(None);
                     }
-                    let mut text: &[u8] = buf;
-                    if *line == 1 {
-                        text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+                    if *line == 1 && buf.starts_with(b"\xef\xbb\xbf") {
+                        buf.drain(..3);
                     }
-                    if text.iter().all(u8::is_ascii_whitespace) {
+                    if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    cells.clear();
-                    cells.resize(plan.columns.len(), Cell::Missing);
-                    json_row(&plan.file, *line, text, &plan.columns, cells)?;
                     return Ok(Some(*line));
                 }
             }
@@ -105,14 +148,14 @@ impl Reader {
     }
 }
 
-/// An error if the plan's format needs a feature that is not enabled.
-pub(super) fn check_feature(plan: &Plan) -> Result<(), MappingError> {
-    let feature = match plan.format {
+/// An error if the layout's format needs a feature that is not enabled.
+pub(super) fn check_feature(layout: &Layout) -> Result<(), MappingError> {
+    let feature = match layout.format {
         InputFormat::Csv if cfg!(not(feature = "csv")) => "csv",
         InputFormat::JsonLines if cfg!(not(feature = "serde_json")) => "serde_json",
         _ => return Ok(()),
     };
-    Err(MappingError::FeatureDisabled { file: plan.file.clone(), feature })
+    Err(MappingError::FeatureDisabled { file: layout.file.clone(), feature })
 }
 
 fn open_file(file: &Path) -> Result<File, MappingError> {
@@ -152,44 +195,59 @@ pub(super) fn count_lines(file: &Path) -> Result<u64, MappingError> {
     Ok(lines + u64::from(!blank))
 }
 
-/// Opens a plan's file; for CSV reads and checks the header.
-pub(super) fn open_reader(plan: &Plan) -> Result<Reader, MappingError> {
-    let file = open_file(&plan.file)?;
-    match plan.format {
+/// Opens a mapped file; for CSV reads and checks the header.
+pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
+    let file = open_file(&layout.file)?;
+    match layout.format {
         #[cfg(feature = "csv")]
         InputFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
-                .delimiter(plan.delimiter)
-                .trim(csv::Trim::All)
+                .delimiter(layout.delimiter)
+                // Fields are trimmed where they are read: the csv crate trims a record by
+                // building a new one, an allocation per row.
+                .trim(csv::Trim::Headers)
                 // Row lengths are checked here, so that blank lines can be told apart.
                 .flexible(true)
                 .has_headers(true)
                 .from_reader(LineTracker::new(file));
             let header: Vec<String> = reader
                 .headers()
-                .map_err(|e| csv_error(&plan.file, e, &[], 1))?
+                .map_err(|e| csv_error(&layout.file, e, &[], 1))?
                 .iter()
                 .map(str::to_string)
                 .collect();
-            let mut index = Vec::with_capacity(plan.columns.len());
-            for (column, key) in plan.columns.iter().zip(&plan.column_keys) {
+            let mut index = Vec::with_capacity(layout.columns.len());
+            for (column, key) in layout.columns.iter().zip(&layout.column_keys) {
                 let mut found = header.iter().enumerate().filter(|(_, h)| *h == column);
                 match (found.next(), found.next()) {
                     (Some((i, _)), None) => index.push(i),
                     (Some(_), Some(_)) => {
                         return Err(MappingError::DuplicateColumn {
-                            file: plan.file.clone(),
+                            file: layout.file.clone(),
                             column: column.clone(),
                         })
                     }
                     (None, _) => {
-                        return Err(MappingError::MissingColumn {
-                            file: plan.file.clone(),
-                            column: column.clone(),
-                            source_name: plan.report.source.clone(),
-                            key: key.clone(),
-                            header: header.into_boxed_slice(),
-                        })
+                        let (file, column, key) =
+                            (layout.file.clone(), column.clone(), key.clone());
+                        let header = header.into_boxed_slice();
+                        return Err(match &layout.owner {
+                            Owner::Source(source_name) => MappingError::MissingColumn {
+                                file,
+                                column,
+                                source_name: source_name.clone(),
+                                key,
+                                header,
+                            },
+                            Owner::Events { number, source } => MappingError::MissingEventColumn {
+                                file,
+                                column,
+                                events: *number,
+                                source_name: source.clone(),
+                                key,
+                                header,
+                            },
+                        });
                     }
                 }
             }
@@ -202,8 +260,8 @@ pub(super) fn open_reader(plan: &Plan) -> Result<Reader, MappingError> {
         #[allow(unreachable_patterns)]
         _ => {
             drop(file);
-            check_feature(plan)?;
-            Err(MappingError::FeatureDisabled { file: plan.file.clone(), feature: "csv" })
+            check_feature(layout)?;
+            Err(MappingError::FeatureDisabled { file: layout.file.clone(), feature: "csv" })
         }
     }
 }
@@ -287,7 +345,7 @@ impl Read for LineTracker {
 
 /// Reads one JSON Lines line into `cells`, one per column.
 #[cfg(feature = "serde_json")]
-fn json_row(
+pub(super) fn json_row(
     file: &Path,
     line: u64,
     text: &[u8],
@@ -296,17 +354,7 @@ fn json_row(
 ) -> Result<(), MappingError> {
     use serde_json::Value;
 
-    let value: Value = serde_json::from_slice(text).map_err(|e| MappingError::InvalidJson {
-        file: file.to_path_buf(),
-        line,
-        column: e.column() as u64,
-        // The position within the line is in the error's fields already.
-        message: {
-            let message = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            message.strip_suffix(&suffix).map_or(message.clone(), str::to_string)
-        },
-    })?;
+    let value: Value = serde_json::from_slice(text).map_err(|e| invalid_json(file, line, &e))?;
     let Value::Object(object) = value else {
         return Err(MappingError::NotAnObject {
             file: file.to_path_buf(),
@@ -353,6 +401,22 @@ fn json_row(
         };
     }
     Ok(())
+}
+
+/// The error for a JSON Lines line that does not parse.
+#[cfg(feature = "serde_json")]
+pub(super) fn invalid_json(file: &Path, line: u64, e: &serde_json::Error) -> MappingError {
+    MappingError::InvalidJson {
+        file: file.to_path_buf(),
+        line,
+        column: e.column() as u64,
+        // The position within the line is in the error's fields already.
+        message: {
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            message.strip_suffix(&suffix).map_or(message.clone(), str::to_string)
+        },
+    }
 }
 
 #[cfg(feature = "serde_json")]

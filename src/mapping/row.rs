@@ -3,12 +3,12 @@
 //! row's cells by it, counting empty values and unparsed times on the way.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::config::{part_name, InputFormat, Mapping, SourceMapping, SourceMode};
+use super::config::{part_name, Mapping, SourceMapping, SourceMode};
 use super::error::MappingError;
 use super::input::SourceReport;
+use super::reader::{Layout, Owner};
 use super::timestamp::parse_timestamp;
 use crate::ids::{KindId, SourceId};
 use crate::input::record::{Attribute, RecordInput, Timestamp};
@@ -18,15 +18,8 @@ use crate::resolver::Resolver;
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) source: SourceId,
-    pub(super) format: InputFormat,
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
-    pub(super) delimiter: u8,
-    pub(super) file: PathBuf,
-    /// Distinct column names the source reads.
-    pub(super) columns: Vec<String>,
-    /// The TOML key naming each column, for errors.
-    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
-    pub(super) column_keys: Vec<String>,
+    /// The file and the distinct columns the source reads.
+    pub(super) layout: Layout,
     id: usize,
     keys: Vec<(KindId, usize, Vec<usize>)>,
     /// Composite kinds: their columns and part attribute names.
@@ -95,9 +88,6 @@ impl Mapping {
         let n_kinds = kind_names.len();
         Ok(Plan {
             source,
-            format: s.format,
-            delimiter: s.delimiter,
-            file: s.path.clone(),
             id: col(&s.id),
             keys,
             composites,
@@ -108,8 +98,14 @@ impl Mapping {
                 _ => None,
             },
             deletions: BTreeSet::new(),
-            columns,
-            column_keys,
+            layout: Layout {
+                file: s.path.clone(),
+                format: s.format,
+                delimiter: s.delimiter,
+                columns,
+                column_keys,
+                owner: Owner::Source(s.name.clone()),
+            },
             kind_names,
             report: SourceReport {
                 source: s.name.clone(),
@@ -170,8 +166,8 @@ pub(super) fn build<'a>(
     cell: impl Fn(usize) -> CellRef<'a>,
 ) -> Result<Option<RecordInput>, MappingError> {
     plan.report.records_read += 1;
-    let file = &plan.file;
-    let columns = &plan.columns;
+    let file = &plan.layout.file;
+    let columns = &plan.layout.columns;
     let single = |col: usize| -> Result<Option<&'a str>, MappingError> {
         match cell(col) {
             CellRef::One(v) => Ok(Some(v.trim()).filter(|v| !v.is_empty())),
