@@ -844,3 +844,49 @@ fn the_samples_events_recorded_through_the_resolver() {
         .sum();
     assert_eq!(counted, rows, "each event once, in the year to 2026-06-30");
 }
+
+/// Applied to a state: a replayed events file counts each event once, and a file without
+/// ids is a full export that replaces what it loaded last time, also after reopening.
+#[cfg(feature = "csv")]
+#[test]
+fn applied_events_replace_by_id_and_full_exports_replace_the_last_load() {
+    use idstitch::{Durable, DurableOptions};
+    let dir = Scratch::new("apply");
+    dir.write("n.csv", "id,email\nN-1,ann@example.nl\nN-2,bob@example.nl\n");
+    dir.write(
+        "ids.csv",
+        "sub,kind,ts,id\nN-1,newsletter_open,2026-01-01,e1\nN-1,newsletter_open,2026-01-02,e2\n",
+    );
+    let export = |rows: &[&str]| format!("sub,ts,title\n{}\n", rows.join("\n"));
+    dir.write("views.csv", export(&["N-1,2026-01-03,a", "N-2,2026-01-04,b", "N-2,2026-01-05,c"]));
+    let mapping = mapping_in(
+        &dir,
+        "[[events]]\nsource = \"newsletter\"\npath = \"ids.csv\"\nrecord = \"sub\"\nkind = \"kind\"\nat = \"ts\"\nid = \"id\"\n\
+         [[events]]\nsource = \"newsletter\"\npath = \"views.csv\"\nrecord = \"sub\"\nkind_is = \"page_view\"\nat = \"ts\"\ntopic = \"title\"\n",
+    );
+    let state_dir = dir.0.join("state");
+    let builder = mapping.resolver_builder();
+    let open = || Durable::open_with(&state_dir, &builder, DurableOptions::default()).unwrap();
+    let counts = |state: &Durable| -> Vec<usize> {
+        let n = state.source_id("newsletter").unwrap();
+        ["N-1", "N-2"]
+            .iter()
+            .map(|id| state.customer_events(state.customer_of(n, id).unwrap()).unwrap().len())
+            .collect()
+    };
+    let mut state = open();
+    let first = mapping.apply(&mut state, 100, |_| {}).unwrap();
+    assert_eq!((first.changes.event_report.accepted, first.changes.event_report.replaced), (5, 0));
+    assert_eq!(counts(&state), [3, 2]);
+    let again = mapping.apply(&mut state, 100, |_| {}).unwrap();
+    assert_eq!((again.changes.event_report.accepted, again.changes.event_report.replaced), (5, 5));
+    assert_eq!(counts(&state), [3, 2], "a replay counts once");
+    // The export loses a row: the section's last position goes.
+    dir.write("views.csv", export(&["N-1,2026-01-03,a", "N-2,2026-01-05,c"]));
+    let shrunk = mapping.apply(&mut state, 100, |_| {}).unwrap();
+    assert_eq!(shrunk.events_removed, 1);
+    assert_eq!(counts(&state), [3, 1]);
+    drop(state);
+    let state = open();
+    assert_eq!(counts(&state), [3, 1], "the removal was journaled");
+}

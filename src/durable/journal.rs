@@ -73,6 +73,11 @@ pub(crate) enum Entry {
     EventCommit,
     /// `Resolver::advance_to`.
     AdvanceTo(Timestamp),
+    /// `Resolver::remove_event`.
+    RemoveEvent {
+        source: SourceId,
+        id: String,
+    },
 }
 
 const ADD_SOURCE: u8 = 1;
@@ -86,6 +91,7 @@ const ERASE_SUPPRESS: u8 = 8;
 const EVENT_CHUNK: u8 = 9;
 const EVENT_COMMIT: u8 = 10;
 const ADVANCE_TO: u8 = 11;
+const REMOVE_EVENT: u8 = 12;
 
 fn write_opt_str(w: &mut Writer, s: Option<&str>) {
     match s {
@@ -227,6 +233,11 @@ impl Entry {
                 w.u8(ADVANCE_TO);
                 w.var_i64(now.0);
             }
+            Entry::RemoveEvent { source, id } => {
+                w.u8(REMOVE_EVENT);
+                w.var(u64::from(source.get()));
+                w.str(id);
+            }
         }
     }
 
@@ -256,6 +267,9 @@ impl Entry {
             }
             EVENT_COMMIT => Entry::EventCommit,
             ADVANCE_TO => Entry::AdvanceTo(Timestamp(r.var_i64()?)),
+            REMOVE_EVENT => {
+                Entry::RemoveEvent { source: SourceId(r.var_u16()?), id: r.str()?.to_string() }
+            }
             _ => return Err(Malformed::Invalid("unknown entry")),
         };
         if !r.is_empty() {

@@ -580,6 +580,25 @@ impl Durable {
         Ok(self.resolver.finish_events(pending))
     }
 
+    /// [`Resolver::remove_event`], journaled (when there is such an event).
+    ///
+    /// # Errors
+    /// Journal errors.
+    pub fn remove_event(
+        &mut self,
+        source: SourceId,
+        id: &str,
+    ) -> Result<Option<Changes>, StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        if !self.resolver.has_event_id(source, id) {
+            return Ok(None);
+        }
+        self.write(&Entry::RemoveEvent { source, id: id.to_string() }, true)?;
+        Ok(self.resolver.remove_event(source, id))
+    }
+
     /// [`Resolver::advance_to`], journaled.
     ///
     /// # Errors
@@ -811,6 +830,9 @@ fn replay(
             Entry::AdvanceTo(now) => {
                 // A clock that did not move live does not move now either.
                 let _ = resolver.advance_to(now);
+            }
+            Entry::RemoveEvent { source, id } => {
+                resolver.remove_event(source, &id);
             }
         }
     }

@@ -5,9 +5,12 @@ use std::fmt;
 
 use super::config::{Mapping, SourceMode};
 use super::error::MappingError;
+use super::events::{export_id, EventsRead};
 use super::input::InputReport;
 use super::run::Summary;
+use super::run::EVENT_CHUNK;
 use crate::adapter::{Progress, RecordSource};
+use crate::behaviour::EventInput;
 use crate::durable::error::StateError;
 use crate::durable::state::{Durable, Outcome};
 use crate::ids::{RecordIdx, SourceId};
@@ -47,6 +50,11 @@ pub struct AppliedRun {
     pub input: InputReport,
     /// What happened to each source's records, in mapping order.
     pub tallies: Vec<SourceTally>,
+    /// What was read from each `[[events]]` file, in mapping order; the events' own report
+    /// is `changes.event_report`.
+    pub events: Vec<EventsRead>,
+    /// Events a full export's last load held past the end of this one, removed.
+    pub events_removed: u64,
 }
 
 impl AppliedRun {
@@ -87,6 +95,7 @@ impl AppliedRun {
             report: &self.changes.report,
             input: &self.input,
             applied: Some((&self.tallies, self.changes.events.len())),
+            events: (&self.events, &self.changes.event_report),
         }
     }
 }
@@ -258,11 +267,75 @@ impl Mapping {
             stages.extend(removed.stages);
             tally.removed += 1;
         }
+        let mut changes = Changes { events, report, stages, event_report, ..Changes::default() };
+        let (read, events_removed) =
+            self.apply_events(state, &mut changes).map_err(|e| match e {
+                EventsFailure::Mapping(e) => e,
+                EventsFailure::State(e) => failed(e),
+            })?;
         Ok(AppliedRun {
             sources,
-            changes: Changes { events, report, stages, event_report },
+            changes,
             input: input.report(),
             tallies,
+            events: read,
+            events_removed,
         })
+    }
+
+    /// Loads every `[[events]]` section into `state`, journaled a chunk at a time; a section
+    /// without ids gets export ids and drops the positions its last load held past this one.
+    fn apply_events(
+        &self,
+        state: &mut Durable,
+        changes: &mut Changes,
+    ) -> Result<(Vec<EventsRead>, u64), EventsFailure> {
+        let kinds = state.resolver().event_kinds().clone();
+        let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
+        for section in self.events() {
+            let Some(source) = state.resolver().source_id(&section.source) else { continue };
+            let mut position = 0u64;
+            let mut owned: Vec<EventInput> = Vec::new();
+            let done = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
+                let recorded = if section.has_ids() {
+                    state.record_events(chunk)
+                } else {
+                    owned.clear();
+                    owned.extend(chunk.iter().cloned());
+                    for e in &mut owned {
+                        e.id = Some(export_id(section, position));
+                        position += 1;
+                    }
+                    state.record_events(&owned)
+                };
+                let recorded = recorded.map_err(EventsFailure::State)?;
+                changes.event_report.absorb(&recorded.event_report);
+                changes.stages.extend(recorded.stages);
+                Ok::<_, EventsFailure>(())
+            })?;
+            if !section.has_ids() {
+                while let Some(gone) = (state.remove_event(source, &export_id(section, position)))
+                    .map_err(EventsFailure::State)?
+                {
+                    changes.stages.extend(gone.stages);
+                    position += 1;
+                    removed += 1;
+                }
+            }
+            read.push(done);
+        }
+        Ok((read, removed))
+    }
+}
+
+/// Why loading events into a state stopped.
+enum EventsFailure {
+    Mapping(MappingError),
+    State(StateError),
+}
+
+impl From<MappingError> for EventsFailure {
+    fn from(e: MappingError) -> Self {
+        EventsFailure::Mapping(e)
     }
 }

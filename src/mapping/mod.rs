@@ -128,9 +128,13 @@
 //! events by id: an event whose id (within its source) is held replaces the held one, so a
 //! file replayed, or read again with more rows, counts each event once. A row whose id cell
 //! is empty is an event without id, added as it is. A section *without* an `id` column is a
-//! full export of that file's events: loading it replaces what the same section loaded last
-//! time. A section is known by its source and file, so two `[[events]]` tables may not read
-//! the same file into the same source ([`MappingError::DuplicateEvents`]).
+//! full export of that file's events: loading it into a state ([`Mapping::apply`]) replaces
+//! what the same section loaded last time. Its events get ids of their own, the file's name
+//! and the event's position in it behind a U+0001 (`\u{1}web_events.jsonl:17`): the file read
+//! again replaces each event in place, and the positions past its end that the last load
+//! used are removed. A section is known by its source and file, so two `[[events]]` tables
+//! may not read the same file into the same source ([`MappingError::DuplicateEvents`]), nor
+//! two directories' files of one name.
 //! [`EventsMapping::has_ids`] says which a section is.
 //!
 //! [`EventsMapping::read`] streams a section's file into

@@ -10,14 +10,19 @@ use super::apply::AppliedRun;
 use super::apply::SourceTally;
 use super::config::Mapping;
 use super::error::MappingError;
+use super::events::EventsRead;
 use super::input::InputReport;
 #[cfg(doc)]
 use super::input::MappedSource;
 use crate::adapter::{Progress, SourceError};
+use crate::behaviour::EventReport;
 use crate::ids::{CustomerId, SourceId};
 use crate::input::report::IngestReport;
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
+
+/// Events handed to the resolver at a time.
+pub(crate) const EVENT_CHUNK: usize = 4096;
 
 /// The outcome of [`Mapping::run`]: the resolver holding every mapped record, what the ingest
 /// reported, and what was read.
@@ -33,6 +38,9 @@ pub struct MappedRun {
     pub changes: Changes,
     /// What was read from the files (records, empty values, bad timestamps).
     pub input: InputReport,
+    /// What was read from each `[[events]]` file, in mapping order; the events' own report
+    /// (accepted, replaced, refused) is `changes.event_report`.
+    pub events: Vec<EventsRead>,
 }
 
 impl Mapping {
@@ -65,7 +73,19 @@ impl Mapping {
                 changes.events.extend(removed.events);
             }
         }
-        Ok(MappedRun { resolver, sources, changes, input: input.report() })
+        let kinds = resolver.event_kinds().clone();
+        let mut events = Vec::with_capacity(self.events().len());
+        for section in self.events() {
+            let Some(source) = resolver.source_id(&section.source) else { continue };
+            let read = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
+                let recorded = resolver.record_events(chunk);
+                changes.event_report.absorb(&recorded.event_report);
+                changes.stages.extend(recorded.stages);
+                Ok::<_, MappingError>(())
+            })?;
+            events.push(read);
+        }
+        Ok(MappedRun { resolver, sources, changes, input: input.report(), events })
     }
 }
 
@@ -97,6 +117,7 @@ impl MappedRun {
             report: &self.changes.report,
             input: &self.input,
             applied: None,
+            events: (&self.events, &self.changes.event_report),
         }
     }
 }
@@ -110,6 +131,8 @@ pub(super) struct Summary<'a> {
     pub input: &'a InputReport,
     /// What applying did per source, and the number of change events.
     pub applied: Option<(&'a [SourceTally], usize)>,
+    /// What each events file gave, and the events' own report.
+    pub events: (&'a [EventsRead], &'a EventReport),
 }
 
 impl fmt::Display for Summary<'_> {
@@ -181,6 +204,22 @@ impl fmt::Display for Summary<'_> {
                 sum(|t| t.updated),
                 sum(|t| t.removed),
             )?;
+        }
+        let (files, events) = self.events;
+        if !files.is_empty() {
+            writeln!(f)?;
+            for read in files {
+                writeln!(f, "{read}")?;
+            }
+            write!(
+                f,
+                "events stored: {}, replacing one held: {}",
+                events.accepted, events.replaced
+            )?;
+            match events.n_rejected() {
+                0 => writeln!(f)?,
+                n => writeln!(f, ", refused: {n}")?,
+            }
         }
         writeln!(f, "\nrecords: {}, customers: {}", resolver.n_records(), resolver.n_customers())?;
         // How many customers span how many sources, and the largest customer (the oldest of

@@ -8,7 +8,7 @@ use crate::behaviour::{
     StageInput, Summary, SummaryScratch, TopicCount,
 };
 use crate::error::{ClockError, LookupError};
-use crate::ids::{CustomerId, RecordIdx};
+use crate::ids::{CustomerId, RecordIdx, SourceId};
 use crate::input::kind::KindTable;
 use crate::input::record::Timestamp;
 use crate::partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
@@ -167,6 +167,23 @@ impl Resolver {
         let mut changes = Changes { event_report: pending.report, ..Changes::default() };
         self.track_records(&pending.touched, &mut changes.stages);
         changes
+    }
+
+    /// Removes the event whose id is `id` in `source` (a retracted event, or one a full
+    /// export no longer holds). `None` if no event has that id; else the stage change of its
+    /// customer while the journey clock runs.
+    pub fn remove_event(&mut self, source: SourceId, id: &str) -> Option<Changes> {
+        let owner = self.events.remove_id(source, id)?;
+        let mut changes = Changes::default();
+        if let EventOwner::Record(r) = owner {
+            self.track_records(&[r], &mut changes.stages);
+        }
+        Some(changes)
+    }
+
+    /// Whether an event with id `id` in `source` is held.
+    pub fn has_event_id(&self, source: SourceId, id: &str) -> bool {
+        self.events.has_id(source, id)
     }
 
     /// Whether `event` would be refused for its own sake (source, kind, values), as

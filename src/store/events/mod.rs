@@ -337,6 +337,30 @@ impl EventStore {
         self.free_list(first)
     }
 
+    /// Whether an event with id `id` in `source` is held.
+    pub fn has_id(&self, source: SourceId, id: &str) -> bool {
+        let fp = fingerprint(source, id);
+        self.id_index.find(fp, |r| self.fp[r as usize] == fp).is_some()
+    }
+
+    /// Drops the event whose id is `id` in `source`; returns who held it.
+    pub fn remove_id(&mut self, source: SourceId, id: &str) -> Option<EventOwner> {
+        let fp = fingerprint(source, id);
+        let fps = &self.fp;
+        let row = self.id_index.find(fp, |r| fps[r as usize] == fp)?;
+        let owner = self.owner[row as usize];
+        self.unlink(KEYED | row, owner);
+        self.id_index.remove(fp, |r| r == row);
+        (self.fp[row as usize], self.owner[row as usize]) = (0, FREE);
+        self.keyed.release(row);
+        self.live -= 1;
+        Some(if owner & PENDING == 0 {
+            EventOwner::Record(RecordIdx(owner))
+        } else {
+            EventOwner::Pending
+        })
+    }
+
     fn free_list(&mut self, mut at: u32) -> usize {
         let mut n = 0;
         while at != NONE {
