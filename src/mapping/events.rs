@@ -876,6 +876,16 @@ mod json {
     }
 }
 
+/// The id an event of a section without an `id` column gets in a state: the file's name and
+/// the event's position (see the module documentation on full exports).
+pub(crate) fn export_id(section: &EventsMapping, position: u64) -> String {
+    let name = section
+        .path
+        .file_name()
+        .map_or_else(|| section.path.to_string_lossy(), |n| n.to_string_lossy());
+    format!("\u{1}{name}:{position}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -908,14 +918,4 @@ mod tests {
         );
         assert!(text.ends_with("é\", line 8: \"x\", line 9: \"x\")"), "{text}");
     }
-}
-
-/// The id an event of a section without an `id` column gets in a state: the file's name and
-/// the event's position (see the module documentation on full exports).
-pub(crate) fn export_id(section: &EventsMapping, position: u64) -> String {
-    let name = section
-        .path
-        .file_name()
-        .map_or_else(|| section.path.to_string_lossy(), |n| n.to_string_lossy());
-    format!("\u{1}{name}:{position}")
 }
