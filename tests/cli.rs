@@ -630,3 +630,92 @@ fn erase_suppress_needs_the_secret_and_later_runs_report_the_suppressed_values()
     assert!(summary.contains("suppressed"), "{summary}");
     std::fs::remove_dir_all(&state).expect("cleaned up");
 }
+
+// --- stages ----------------------------------------------------------------------------------
+
+/// Reads the stages CSV into rows of named columns, checking the header.
+fn stage_rows(csv_text: &str, since: bool) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut expected =
+        vec!["customer_id", "stage", "reason", "last_event_at", "engagement_30d", "purchases_365d"];
+    if since {
+        expected.push("stage_at_since");
+    }
+    let header = reader.headers().expect("a header").clone();
+    assert_eq!(header.iter().collect::<Vec<_>>(), expected);
+    reader
+        .records()
+        .map(|row| row.expect("a well-formed row").iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn stages_writes_every_customer_with_the_library_stage_and_its_figures() {
+    let now = idstitch::mapping::parse_timestamp("2026-06-30T00:00:00Z").expect("a time");
+    let since = idstitch::mapping::parse_timestamp("2026-03-01").expect("a time");
+    let dir = scratch("cli-stages");
+    let (out_file, customers_file) = (dir.join("stages.csv"), dir.join("customers.csv"));
+    let out = with_mapping(
+        "stages",
+        &[
+            "--now",
+            "2026-06-30T00:00:00Z",
+            "--since",
+            "2026-03-01",
+            "-o",
+            path_str(&out_file),
+            "--customers",
+            path_str(&customers_file),
+        ],
+    );
+    assert!(stdout(&out).is_empty(), "the CSV went to the file, not stdout");
+    let rows = stage_rows(&std::fs::read_to_string(&out_file).expect("the CSV"), true);
+
+    let resolver = &library().resolver;
+    assert_eq!(rows.len(), resolver.n_customers());
+    let mut stages = std::collections::BTreeMap::new();
+    let mut with_events = 0;
+    for row in &rows {
+        let customer = CustomerId::from_raw(row[0].parse().expect("a customer id"));
+        let summary = resolver.summary(customer, now).expect("a live customer");
+        let stage = resolver.stage(customer, now).expect("a live customer");
+        assert_eq!(row[1], stage.stage.to_string(), "{row:?}");
+        assert_eq!(row[2], stage.to_string(), "{row:?}");
+        assert_eq!(row[3], summary.last_event.map_or_else(String::new, |t| t.to_string()));
+        assert_eq!(row[4], summary.by_class.engagement.last_30_days.to_string(), "{row:?}");
+        assert_eq!(row[5], summary.by_class.purchase.last_365_days.to_string(), "{row:?}");
+        let before = resolver.stage(customer, since).expect("a live customer");
+        assert_eq!(row[6], before.stage.to_string(), "{row:?}");
+        with_events += usize::from(summary.last_event.is_some());
+        *stages.entry(row[1].clone()).or_insert(0) += 1;
+    }
+    // The sample's events reach some customers and leave others without any, and the rows
+    // hold more than one stage.
+    assert!(with_events > 0 && with_events < rows.len(), "{with_events} of {}", rows.len());
+    assert!(stages.len() > 1, "{stages:?}");
+
+    let assigned = assignments(&std::fs::read_to_string(&customers_file).expect("the CSV"));
+    assert_eq!(assigned.len(), resolver.n_records());
+    for (source, id, customer) in &assigned {
+        let source_id = resolver.source_id(source).expect("a mapped source");
+        assert_eq!(resolver.customer_of(source_id, id), Some(*customer), "{source}:{id}");
+    }
+    let summary = String::from_utf8(out.stderr).expect("UTF-8 stderr");
+    assert!(summary.contains(&format!("wrote {} customers' stages", rows.len())), "{summary}");
+}
+
+#[test]
+fn stages_from_a_state_directory_equal_stages_from_the_files() {
+    let state = scratch("cli-stages-state");
+    resolve_state(&mapping(), &state);
+    let from_files = stdout(&with_mapping("stages", &["--now", "2026-06-30"]));
+    let from_state =
+        stdout(&with_mapping("stages", &["--now", "2026-06-30", "--state", path_str(&state)]));
+    assert_eq!(stage_rows(&from_state, false), stage_rows(&from_files, false));
+}
+
+#[test]
+fn stages_with_a_bad_time_is_one_line_naming_the_argument() {
+    let line = one_line_failure(&with_mapping("stages", &["--now", "June"]), 2);
+    assert!(line.contains("'June' for '--now <TIME>': not a time"), "{line}");
+}

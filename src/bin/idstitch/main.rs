@@ -9,6 +9,7 @@
 //! idstitch resolve examples/data/publisher.toml --state state/ -o customers.csv
 //! idstitch view examples/data/publisher.toml crm:C-1 --state state/
 //! idstitch snapshot --state state/
+//! idstitch stages examples/data/publisher.toml --now 2026-06-30T00:00:00Z -o stages.csv
 //! ```
 //!
 //! Without `--state`, every subcommand loads the mapping and resolves all its files first
@@ -34,9 +35,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use idstitch::mapping::write_assignments;
+use idstitch::mapping::{parse_timestamp, write_assignments};
 use idstitch::view::ViewConfig;
-use idstitch::EraseTarget;
+use idstitch::{EraseTarget, Timestamp};
 
 use failure::Failure;
 use load::RecordArg;
@@ -171,6 +172,33 @@ enum Command {
         #[arg(long)]
         suppress: bool,
     },
+    /// Write every customer's journey stage as of a time, as CSV.
+    ///
+    /// One row per customer: `customer_id,stage,reason,last_event_at,engagement_30d,
+    /// purchases_365d` (the stage by the built-in rules, the reason with its figures, the last
+    /// event's time or empty, engagement events in the 30 days and purchases in the 365 days
+    /// before --now), and `stage_at_since` with --since. The mapping's `[[events]]` files are
+    /// read with its sources. With --customers, the record assignment of the same run
+    /// (`source,record_id,customer_id`) goes to that file.
+    Stages {
+        /// The mapping file.
+        mapping: PathBuf,
+        /// The time the stages are as of: RFC 3339 or YYYY-MM-DD.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Timestamp,
+        /// Write the CSV to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also write each record's customer to this file.
+        #[arg(long, value_name = "FILE")]
+        customers: Option<PathBuf>,
+        /// Add each customer's stage as of this earlier time (column stage_at_since).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<Timestamp>,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
     /// Compact a state directory: fold its journal into a new snapshot.
     ///
     /// Prints the new snapshot's generation, the records and customers it holds and the bytes
@@ -304,6 +332,23 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Output::stdout().write_text(&text)
         }
+        Command::Stages { mapping, now, output, customers, since, state } => {
+            let loaded = load::Loaded::new(&mapping, state.as_deref())?;
+            let resolver = loaded.resolver();
+            let out = Output::open(output.as_deref())?;
+            let name = out.name();
+            let written = output::write_stages(resolver, now, since, out)
+                .map_err(|error| Failure::write(&name, &error))?;
+            eprintln!("wrote {written} customers' stages as of {now} to {name}");
+            if let Some(path) = customers {
+                let out = Output::open(Some(&path))?;
+                let name = out.name();
+                let rows = write_assignments(resolver, out)
+                    .map_err(|error| Failure::write(&name, &error))?;
+                eprintln!("wrote {rows} rows to {name}");
+            }
+            Ok(())
+        }
         Command::Snapshot { state: dir } => {
             let mut state = load::open_state(&dir, None)?;
             state.compact().map_err(|error| Failure::state("compact", &dir, &error))?;
@@ -318,4 +363,9 @@ fn run(command: Command) -> Result<(), Failure> {
             ))
         }
     }
+}
+
+/// A time argument: RFC 3339 or `YYYY-MM-DD` (midnight UTC).
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    parse_timestamp(text).ok_or_else(|| "not a time (RFC 3339 or YYYY-MM-DD)".to_string())
 }

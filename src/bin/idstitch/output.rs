@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use idstitch::view::CustomerView;
+use idstitch::{Resolver, Timestamp};
 
 use crate::failure::Failure;
 
@@ -131,4 +132,41 @@ pub fn view_text(view: &CustomerView) -> String {
         }
     }
     text
+}
+
+/// Writes every customer's stage as of `now` (and `since`) as CSV to `out`; returns the rows
+/// written.
+pub fn write_stages(
+    resolver: &Resolver,
+    now: Timestamp,
+    since: Option<Timestamp>,
+    out: impl Write,
+) -> io::Result<u64> {
+    let mut csv = csv::Writer::from_writer(out);
+    let mut header =
+        vec!["customer_id", "stage", "reason", "last_event_at", "engagement_30d", "purchases_365d"];
+    if since.is_some() {
+        header.push("stage_at_since");
+    }
+    csv.write_record(&header)?;
+    let mut rows = 0;
+    for journey in resolver.journeys(now) {
+        let summary = &journey.summary;
+        let mut row = vec![
+            journey.customer.to_string(),
+            journey.classification.stage.to_string(),
+            journey.classification.to_string(),
+            summary.last_event.map_or_else(String::new, |t| t.to_string()),
+            summary.by_class.engagement.last_30_days.to_string(),
+            summary.by_class.purchase.last_365_days.to_string(),
+        ];
+        if let Some(since) = since {
+            let stage = resolver.stage(journey.customer, since).map_err(io::Error::other)?;
+            row.push(stage.stage.to_string());
+        }
+        csv.write_record(&row)?;
+        rows += 1;
+    }
+    csv.flush()?;
+    Ok(rows)
 }
