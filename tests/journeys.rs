@@ -2,10 +2,14 @@
 //! replays, merges, splits and removals, and stage changes reported by the calls that cause
 //! them and by the journey clock.
 
+use std::collections::BTreeMap;
+
+use idstitch::adapter::memory::CollectingSink;
+use idstitch::adapter::ChangeSink;
 use idstitch::behaviour::{EventClass, EventInput, EventKind, EventRejectReason, Stage};
 use idstitch::{
-    ChangeEvent, ClockError, CustomerId, KindId, RecordInput, Resolver, SourceId, StageCause,
-    Timestamp,
+    ChangeEvent, Changes, ClockError, CustomerId, KindId, RecordInput, Resolver, SourceId,
+    StageCause, Timestamp,
 };
 
 const DAY: i64 = 86_400;
@@ -144,6 +148,37 @@ fn the_clock_reports_time_driven_changes_and_calls_report_theirs() {
     assert_eq!(r.tracked_stage(ann), Some(r.stage(ann, at(100)).unwrap().stage));
     assert!(matches!(r.advance_to(at(99)), Err(ClockError::Backwards { .. })));
     assert!(r.advance_to(at(100)).unwrap().is_empty(), "nothing is due twice");
+}
+
+#[test]
+fn a_sink_fed_every_change_holds_every_customers_tracked_stage() {
+    let (mut r, crm, web) = setup();
+    r.advance_to(at(0)).unwrap();
+    let mut sink = CollectingSink::default();
+    let feed = |sink: &mut CollectingSink, changes: Changes| sink.apply_changes(&changes);
+    feed(&mut sink, r.upsert(person(crm, "C-1", "ann@example.nl")).unwrap()).unwrap();
+    feed(&mut sink, r.upsert(person(crm, "C-2", "bob@example.nl")).unwrap()).unwrap();
+    let cookie = RecordInput::new(web, "W-1").with_key(KindId::COOKIE, "ck1");
+    feed(&mut sink, r.upsert(cookie.clone()).unwrap()).unwrap();
+    feed(&mut sink, r.record_events([order(crm, "C-1", 1, "o1"), view(web, "W-1", 1)])).unwrap();
+    // The visitor merges into Ann, splits off again, and Bob leaves.
+    let merged = r.upsert(cookie.clone().with_key(KindId::EMAIL, "ann@example.nl")).unwrap();
+    feed(&mut sink, merged).unwrap();
+    feed(&mut sink, r.upsert(cookie).unwrap()).unwrap();
+    feed(&mut sink, r.remove(crm, "C-2").unwrap()).unwrap();
+    for day in 2..120 {
+        sink.apply_stages(&r.advance_to(at(day)).unwrap()).unwrap();
+        if day == 40 {
+            feed(&mut sink, r.record_event(&order(crm, "C-1", day, "o2")).unwrap()).unwrap();
+        }
+    }
+    let tracked: BTreeMap<CustomerId, Stage> = r
+        .customers()
+        .map(|c| (c, r.tracked_stage(c).expect("every live customer is tracked")))
+        .collect();
+    assert_eq!(sink.stages, tracked);
+    assert_eq!(tracked.len(), 2, "Ann and the visitor");
+    assert!(tracked.values().any(|&stage| stage == Stage::Lapsing), "{tracked:?}");
 }
 
 #[test]

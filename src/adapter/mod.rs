@@ -1,7 +1,8 @@
 //! Adapters: how a host feeds records in and takes changes out without glue code.
 //!
 //! - [`RecordSource`]: the host yields records in batches, with its own error type.
-//! - [`ChangeSink`]: the host receives change events (and refreshes its views), with defaulted
+//! - [`ChangeSink`]: the host receives change events and stage changes (and refreshes its
+//!   views), with defaulted
 //!   hooks so an implementation writes only what it needs.
 //! - [`memory`]: in-memory implementations, for tests, docs and small hosts.
 //!
@@ -30,7 +31,7 @@
 use crate::ids::CustomerId;
 use crate::input::record::RecordInput;
 use crate::inspect::view::CustomerView;
-use crate::partition::events::ChangeEvent;
+use crate::partition::events::{ChangeEvent, Changes, StageChanged};
 
 /// How far a bulk ingest has come: records read so far, and the total if the source knows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,6 +106,25 @@ pub trait ChangeSink {
         Ok(())
     }
 
+    /// A customer's journey stage changed: reported by the call that caused it (in
+    /// [`Changes::stages`]) or by [`Resolver::advance_to`](crate::Resolver::advance_to).
+    fn stage_changed(&mut self, _change: &StageChanged) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Dispatches stage changes to [`ChangeSink::stage_changed`], in order; stops at the
+    /// first error.
+    fn apply_stages(&mut self, changes: &[StageChanged]) -> Result<(), Self::Error> {
+        changes.iter().try_for_each(|change| self.stage_changed(change))
+    }
+
+    /// Dispatches a call's change events ([`ChangeSink::apply`]), then its stage changes
+    /// ([`ChangeSink::apply_stages`]); stops at the first error.
+    fn apply_changes(&mut self, changes: &Changes) -> Result<(), Self::Error> {
+        self.apply(&changes.events)?;
+        self.apply_stages(&changes.stages)
+    }
+
     /// Dispatches events to the hooks, in order; stops at the first error.
     fn apply(&mut self, events: &[ChangeEvent]) -> Result<(), Self::Error> {
         for event in events {
@@ -146,9 +166,11 @@ pub mod memory {
     use std::convert::Infallible;
 
     use super::{ChangeSink, RecordSource};
+    use crate::behaviour::Stage;
     use crate::ids::CustomerId;
     use crate::input::record::RecordInput;
     use crate::inspect::view::CustomerView;
+    use crate::partition::events::StageChanged;
 
     /// A record source over any iterator of records.
     #[derive(Debug)]
@@ -187,8 +209,8 @@ pub mod memory {
         }
     }
 
-    /// A sink that keeps the set of live customer ids, what happened to them, and their
-    /// latest views.
+    /// A sink that keeps the set of live customer ids, what happened to them, their latest
+    /// views and their latest journey stages.
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
     pub struct CollectingSink {
         /// Ids introduced by `Created`.
@@ -203,6 +225,8 @@ pub mod memory {
         pub live: BTreeSet<CustomerId>,
         /// The latest view of every customer, as published.
         pub views: BTreeMap<CustomerId, CustomerView>,
+        /// The latest journey stage of every live customer whose stage was reported.
+        pub stages: BTreeMap<CustomerId, Stage>,
     }
 
     impl ChangeSink for CollectingSink {
@@ -222,6 +246,7 @@ pub mod memory {
             for c in absorbed {
                 self.live.remove(c);
                 self.gone.insert(*c);
+                self.stages.remove(c);
             }
             Ok(())
         }
@@ -243,6 +268,12 @@ pub mod memory {
         fn removed(&mut self, customer: CustomerId) -> Result<(), Infallible> {
             self.live.remove(&customer);
             self.gone.insert(customer);
+            self.stages.remove(&customer);
+            Ok(())
+        }
+
+        fn stage_changed(&mut self, change: &StageChanged) -> Result<(), Infallible> {
+            self.stages.insert(change.customer, change.to);
             Ok(())
         }
 
