@@ -2,8 +2,7 @@
 //!
 //! - [`RecordSource`]: the host yields records in batches, with its own error type.
 //! - [`ChangeSink`]: the host receives change events and stage changes (and refreshes its
-//!   views), with defaulted
-//!   hooks so an implementation writes only what it needs.
+//!   views), with defaulted hooks so an implementation writes only what it needs.
 //! - [`memory`]: in-memory implementations, for tests, docs and small hosts.
 //!
 //! ```
