@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use idstitch::behaviour::{EventInput, EventKind};
 use idstitch::{
     Durable, DurableOptions, KindId, RecordInput, Resolver, SnapshotError, SourceId, SyncPolicy,
 };
@@ -542,11 +543,24 @@ fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
             .with_attribute("name", other[1]),
     )
     .unwrap();
+    // Her events (one in the snapshot, one in the journal) and his: topics are kept as text.
+    let read = |id: &str, topic: &str, event_id: &str| {
+        EventInput::new(crm, id, EventKind::ARTICLE_READ, idstitch::Timestamp(1_767_225_600))
+            .with_topic(topic)
+            .with_value(120.0)
+            .with_id(event_id)
+    };
+    let (her_topics, his_topic) = (["Anna's rose garden", "Anna's pruning diary"], "Bart's chess");
+    d.record_event(&read(person[3], her_topics[0], "EV-ANNA-1")).unwrap();
+    d.record_event(&read(other[2], his_topic, "EV-BART-1")).unwrap();
     d.compact().unwrap();
     d.upsert(RecordInput::new(web, "W-1").with_key(KindId::EMAIL, other[0])).unwrap();
+    d.record_event(&read(person[3], her_topics[1], "EV-ANNA-2")).unwrap();
     let bart = d.customer_of(crm, other[2]).unwrap();
+    let anna = d.customer_of(crm, person[3]).unwrap();
+    assert_eq!(d.customer_events(anna).unwrap().len(), 2);
     assert!(
-        person.iter().all(|v| contains(&all_bytes(&dir), v)),
+        person.iter().chain(&her_topics).all(|v| contains(&all_bytes(&dir), v)),
         "the journal and snapshot hold her"
     );
 
@@ -554,11 +568,14 @@ fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
         d.erase(idstitch::EraseTarget::key(KindId::EMAIL, "Anna.deVries@Example.nl")).unwrap();
     assert_eq!(erasure.records.len(), 2);
     let files = all_bytes(&dir);
-    for v in person {
+    let her_event_ids = ["EV-ANNA-1", "EV-ANNA-2"];
+    for v in person.iter().chain(&her_topics).chain(&her_event_ids) {
         assert!(!contains(&files, v), "{v:?} left in the state directory");
         assert!(!format!("{:?}", *d).contains(v), "{v:?} left in the resolver");
     }
-    assert!(other.iter().all(|v| contains(&files, v)), "the others stay");
+    assert!(!d.has_event_id(crm, "EV-ANNA-1") && !d.has_event_id(crm, "EV-ANNA-2"));
+    assert!(other.iter().chain([&his_topic]).all(|v| contains(&files, v)), "the others stay");
+    assert!(d.has_event_id(crm, "EV-BART-1"));
     assert_eq!(d.customer_of(crm, other[2]), Some(bart), "the others keep their ids");
     drop(d);
     let d = Durable::open_with(&dir, &builder(), DurableOptions::default()).unwrap();
@@ -615,7 +632,6 @@ fn journey_fingerprint(r: &Resolver) -> String {
 
 #[test]
 fn events_and_the_journey_clock_survive_reopening_and_an_unfinished_call_is_left_out() {
-    use idstitch::behaviour::{EventInput, EventKind};
     let dir = temp_dir("events");
     let mut d = open(&dir, SyncPolicy::EveryCall);
     let (crm, web) = (d.source_id("crm").unwrap(), d.source_id("web").unwrap());
