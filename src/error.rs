@@ -62,6 +62,10 @@ pub enum ConfigError {
     /// A host event kind could not be declared ([`crate::ResolverBuilder::event_kind`]).
     #[error(transparent)]
     EventKind(#[from] crate::behaviour::EventKindError),
+    /// The touchpoint rules are not usable: a cap of 0, an empty or overlong channel name
+    /// ([`crate::ResolverBuilder::touchpoint_rules`]).
+    #[error("touchpoint rules: {0}")]
+    Touchpoints(String),
 }
 
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);

@@ -95,6 +95,7 @@ pub mod mapping;
 mod partition;
 mod resolver;
 mod store;
+pub mod touchpoint;
 mod tuning;
 
 pub use durable::error::{SnapshotError, StateError};

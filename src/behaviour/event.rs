@@ -159,6 +159,9 @@ pub enum EventRejectReason {
     /// A purchase's amount or an `article_read`'s reading seconds is negative.
     #[error("negative amount or reading seconds")]
     NegativeValue,
+    /// A consent statement or contact names no channel (empty after trimming).
+    #[error("empty channel")]
+    EmptyChannel,
     /// The store holds as many events, distinct topics or distinct channels as it can
     /// (2³² − 2 events or topics, 4,095 channels).
     #[error("event store capacity reached")]

@@ -20,6 +20,7 @@ use crate::durable::snapshot::MAGIC;
 use crate::ids::{KindId, SourceId};
 use crate::input::record::{Attribute, Timestamp};
 use crate::input::stored::{StoredKey, StoredRecord};
+use crate::touchpoint::{ConsentInput, ConsentStatus, ContactInput};
 
 const JOURNAL: &[u8; 4] = b"JRNL";
 /// The journal format this build writes and reads.
@@ -78,6 +79,15 @@ pub(crate) enum Entry {
         source: SourceId,
         id: String,
     },
+    /// `Resolver::record_consent`.
+    Consent(ConsentInput),
+    /// `Resolver::record_contact`.
+    Contact(ContactInput),
+    /// `Resolver::remove_contact`.
+    RemoveContact {
+        source: SourceId,
+        id: String,
+    },
 }
 
 const ADD_SOURCE: u8 = 1;
@@ -92,6 +102,9 @@ const EVENT_CHUNK: u8 = 9;
 const EVENT_COMMIT: u8 = 10;
 const ADVANCE_TO: u8 = 11;
 const REMOVE_EVENT: u8 = 12;
+const CONSENT: u8 = 13;
+const CONTACT: u8 = 14;
+const REMOVE_CONTACT: u8 = 15;
 
 fn write_opt_str(w: &mut Writer, s: Option<&str>) {
     match s {
@@ -238,6 +251,29 @@ impl Entry {
                 w.var(u64::from(source.get()));
                 w.str(id);
             }
+            Entry::Consent(c) => {
+                w.u8(CONSENT);
+                w.var(u64::from(c.source.get()));
+                w.str(&c.external_id);
+                w.str(&c.channel);
+                w.u8(u8::from(c.status == ConsentStatus::Denied));
+                w.var_i64(c.at.0);
+            }
+            Entry::Contact(c) => {
+                w.u8(CONTACT);
+                w.var(u64::from(c.source.get()));
+                w.str(&c.external_id);
+                w.str(&c.channel);
+                w.var_i64(c.at.0);
+                write_opt_str(w, c.campaign.as_deref());
+                w.u8(u8::from(c.transactional));
+                write_opt_str(w, c.id.as_deref());
+            }
+            Entry::RemoveContact { source, id } => {
+                w.u8(REMOVE_CONTACT);
+                w.var(u64::from(source.get()));
+                w.str(id);
+            }
         }
     }
 
@@ -269,6 +305,30 @@ impl Entry {
             ADVANCE_TO => Entry::AdvanceTo(Timestamp(r.var_i64()?)),
             REMOVE_EVENT => {
                 Entry::RemoveEvent { source: SourceId(r.var_u16()?), id: r.str()?.to_string() }
+            }
+            CONSENT => {
+                let (source, external_id) = (SourceId(r.var_u16()?), r.str()?.to_string());
+                let channel = r.str()?.to_string();
+                let status = match r.u8()? {
+                    0 => ConsentStatus::Granted,
+                    1 => ConsentStatus::Denied,
+                    _ => return Err(Malformed::Invalid("consent status")),
+                };
+                let at = Timestamp(r.var_i64()?);
+                Entry::Consent(ConsentInput::new(source, external_id, channel, status, at))
+            }
+            CONTACT => {
+                let (source, external_id) = (SourceId(r.var_u16()?), r.str()?.to_string());
+                let channel = r.str()?.to_string();
+                let mut c =
+                    ContactInput::new(source, external_id, channel, Timestamp(r.var_i64()?));
+                c.campaign = read_opt_str(&mut r)?;
+                c.transactional = r.bool()?;
+                c.id = read_opt_str(&mut r)?;
+                Entry::Contact(c)
+            }
+            REMOVE_CONTACT => {
+                Entry::RemoveContact { source: SourceId(r.var_u16()?), id: r.str()?.to_string() }
             }
             _ => return Err(Malformed::Invalid("unknown entry")),
         };

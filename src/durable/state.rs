@@ -30,6 +30,7 @@ use crate::partition::events::{Changes, StageChanged};
 #[cfg(feature = "mapping")]
 use crate::resolver::PendingIngest;
 use crate::resolver::{EraseTarget, Erasure, PendingEvents, Resolver, ResolverBuilder};
+use crate::touchpoint::{ConsentInput, ContactInput};
 
 /// Records per journal entry of a bulk load.
 const INGEST_CHUNK: usize = 2048;
@@ -599,6 +600,43 @@ impl Durable {
         Ok(self.resolver.remove_event(source, id))
     }
 
+    /// [`Resolver::record_consent`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Event`] for a malformed statement (nothing written or changed); journal
+    /// errors.
+    pub fn record_consent(&mut self, consent: &ConsentInput) -> Result<(), StateError> {
+        self.resolver.check_consent(consent).map_err(StateError::Event)?;
+        self.write(&Entry::Consent(consent.clone()), true)?;
+        self.resolver.record_consent(consent).map_err(StateError::Event)
+    }
+
+    /// [`Resolver::record_contact`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Event`] for a malformed contact (nothing written or changed); journal
+    /// errors.
+    pub fn record_contact(&mut self, contact: &ContactInput) -> Result<(), StateError> {
+        self.resolver.check_contact(contact).map_err(StateError::Event)?;
+        self.write(&Entry::Contact(contact.clone()), true)?;
+        self.resolver.record_contact(contact).map_err(StateError::Event)
+    }
+
+    /// [`Resolver::remove_contact`], journaled (when there is such a contact).
+    ///
+    /// # Errors
+    /// Journal errors.
+    pub fn remove_contact(&mut self, source: SourceId, id: &str) -> Result<bool, StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        if !self.resolver.has_contact_id(source, id) {
+            return Ok(false);
+        }
+        self.write(&Entry::RemoveContact { source, id: id.to_string() }, true)?;
+        Ok(self.resolver.remove_contact(source, id))
+    }
+
     /// [`Resolver::advance_to`], journaled.
     ///
     /// # Errors
@@ -833,6 +871,16 @@ fn replay(
             }
             Entry::RemoveEvent { source, id } => {
                 resolver.remove_event(source, &id);
+            }
+            // Journaled only once accepted: a refusal now would be a different build's rule.
+            Entry::Consent(c) => {
+                let _ = resolver.record_consent(&c);
+            }
+            Entry::Contact(c) => {
+                let _ = resolver.record_contact(&c);
+            }
+            Entry::RemoveContact { source, id } => {
+                resolver.remove_contact(source, &id);
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::resolver::store::Prepared;
 use crate::resolver::Resolver;
 use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
+use crate::touchpoint::TouchpointRules;
 use crate::tuning::Tuning;
 
 /// Configures a [`Resolver`]: the default phone country and the key kinds with their policies.
@@ -61,6 +62,7 @@ pub struct ResolverBuilder {
     event_kinds: EventKinds,
     /// The stage rules, or the host's classifier in their place.
     stages: StageSetup,
+    touchpoints: TouchpointRules,
 }
 
 impl Default for ResolverBuilder {
@@ -85,6 +87,7 @@ impl ResolverBuilder {
             tuning: Tuning::PRODUCTION,
             event_kinds: EventKinds::new(),
             stages: StageSetup::Rules(StageRules::default()),
+            touchpoints: TouchpointRules::default(),
             pseudonymizer: None,
             suppression_secret: None,
             error: None,
@@ -307,6 +310,7 @@ impl ResolverBuilder {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
+        self.touchpoints.check().map_err(ConfigError::Touchpoints)?;
         let mut kinds = KindTable::new(self.kinds.clone(), &self.ctx)?;
         kinds.pseudonymizer = self.pseudonymizer.clone();
         let kinds = Arc::new(kinds);
@@ -328,6 +332,8 @@ impl ResolverBuilder {
             events: EventStore::default(),
             event_kinds: self.event_kinds.clone(),
             journey: JourneyClock::new(self.stages.clone()),
+            touches: EventStore::default(),
+            touchpoints: Arc::new(self.touchpoints.clone()),
         })
     }
 
@@ -353,6 +359,28 @@ impl ResolverBuilder {
         self
     }
 
+    /// Which channels need granted consent and the contact caps (the defaults are DESIGN §9's:
+    /// every channel but `banner` needs consent; at most 2 contacts per channel and 4 over all
+    /// channels in 7 days, 1 by phone in 30 days).
+    ///
+    /// `build` fails with [`ConfigError::Touchpoints`] for a cap of 0 or an empty channel name.
+    ///
+    /// ```
+    /// use idstitch::behaviour::Window;
+    /// use idstitch::touchpoint::{CapRule, CapScope, TouchpointRules};
+    /// use idstitch::Resolver;
+    ///
+    /// let mut rules = TouchpointRules::default();
+    /// rules.caps.push(CapRule::new(CapScope::Channel("invitation".into()), 1, Window::days(90)));
+    /// let resolver = Resolver::builder().touchpoint_rules(rules).build()?;
+    /// assert_eq!(resolver.touchpoint_rules().caps.len(), 4);
+    /// # Ok::<(), idstitch::ConfigError>(())
+    /// ```
+    pub fn touchpoint_rules(&mut self, rules: TouchpointRules) -> &mut Self {
+        self.touchpoints = rules;
+        self
+    }
+
     /// The thresholds and windows of the built-in stage rules (the defaults are DESIGN §8's
     /// table); replaces a classifier set by [`ResolverBuilder::stage_classifier`].
     pub fn stage_rules(&mut self, rules: StageRules) -> &mut Self {
@@ -368,9 +396,9 @@ impl ResolverBuilder {
         self
     }
 
-    /// The event kinds and stage setup, for a snapshot's configuration.
-    pub(crate) fn journey_config(&self) -> (&EventKinds, &StageSetup) {
-        (&self.event_kinds, &self.stages)
+    /// The event kinds, stage setup and touchpoint rules, for a snapshot's configuration.
+    pub(crate) fn journey_config(&self) -> (&EventKinds, &StageSetup, &TouchpointRules) {
+        (&self.event_kinds, &self.stages, &self.touchpoints)
     }
 
     /// Sets the thresholds where the resolver switches implementations (see [`Tuning`]);

@@ -28,8 +28,8 @@ pub struct CompactReport {
     /// Bytes that removed and replaced records had given up and that were still held: their
     /// external ids, attributes and key-list entries.
     pub record_data_bytes: usize,
-    /// Heap bytes the event store gave back: removed records' events and the topics,
-    /// channels and pending ids no live event uses any more.
+    /// Heap bytes the event stores gave back: removed records' events, consent statements and
+    /// contacts, and the topics, channels and pending ids no live one uses any more.
     pub event_bytes: usize,
     /// [`Resolver::memory_usage`] before the compaction.
     pub memory_before: MemoryUsage,
@@ -172,7 +172,7 @@ impl Resolver {
         let (remap, reclaimed) = self.graph.compact();
         self.partition.remap_keys(&remap);
         self.prepared.forget();
-        let event_bytes = self.events.compact();
+        let event_bytes = self.events.compact() + self.touches.compact();
         CompactReport {
             keys_removed: reclaimed.keys,
             key_text_bytes: reclaimed.key_text,

@@ -169,6 +169,7 @@ impl Resolver {
             customers,
             events: self.events.memory(),
             journey: self.journey.memory(),
+            touchpoints: self.touches.memory(),
             ..self.graph.memory()
         }
     }

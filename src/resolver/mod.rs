@@ -12,6 +12,7 @@ pub(crate) mod persist;
 mod store;
 #[cfg(test)]
 mod tests;
+pub(crate) mod touch;
 mod write;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use crate::journey::JourneyClock;
 use crate::partition::Partition;
 use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
+use crate::touchpoint::TouchpointRules;
 use store::Prepared;
 
 /// The identity resolver: records in, customers out.
@@ -77,6 +79,9 @@ pub struct Resolver {
     event_kinds: EventKinds,
     /// The journey clock, tracked stages and their schedule.
     journey: JourneyClock,
+    /// Every record's consent statements and contacts (see `touch`), held like events.
+    touches: EventStore,
+    touchpoints: Arc<TouchpointRules>,
 }
 
 impl Default for Resolver {

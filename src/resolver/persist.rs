@@ -20,6 +20,7 @@ use crate::partition::Partition;
 use crate::resolver::Resolver;
 use crate::store::events::EventStore;
 use crate::store::graph::IdentityGraph;
+use crate::touchpoint::TouchpointRules;
 
 /// A resolver's parts, read-only, for writing a snapshot.
 pub(crate) struct StateRef<'a> {
@@ -32,6 +33,8 @@ pub(crate) struct StateRef<'a> {
     pub events: &'a EventStore,
     pub event_kinds: &'a EventKinds,
     pub journey: &'a JourneyClock,
+    pub touches: &'a EventStore,
+    pub touchpoints: &'a TouchpointRules,
 }
 
 /// A resolver's parts, for rebuilding it from a snapshot.
@@ -42,6 +45,7 @@ pub(crate) struct StateMut<'a> {
     pub suppression: &'a mut SuppressionList,
     pub events: &'a mut EventStore,
     pub event_kinds: &'a EventKinds,
+    pub touches: &'a mut EventStore,
 }
 
 impl Resolver {
@@ -56,6 +60,8 @@ impl Resolver {
             events: &self.events,
             event_kinds: &self.event_kinds,
             journey: &self.journey,
+            touches: &self.touches,
+            touchpoints: &self.touchpoints,
         }
     }
 
@@ -67,6 +73,7 @@ impl Resolver {
             suppression: std::sync::Arc::make_mut(&mut self.suppression),
             events: &mut self.events,
             event_kinds: &self.event_kinds,
+            touches: &mut self.touches,
         }
     }
 

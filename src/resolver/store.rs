@@ -180,6 +180,7 @@ impl Resolver {
             self.partition.add_record(r, self.graph.record_capacity());
             // Events that came before their record join it now.
             self.events.attach(r, input.source(), external_id);
+            self.touches.attach(r, input.source(), external_id);
         }
         self.graph.set_keys(r, &self.prepared.keys, self.prepared.has_limited)?;
         Ok(Stored { r, existed, attributes_changed, keys_changed: true })

@@ -140,6 +140,7 @@ impl Resolver {
             }
             self.graph.remove_record(r);
             self.events.remove_record(r);
+            self.touches.remove_record(r);
         }
         self.partition.settle(&mut self.graph, &self.kinds, seeds, &AHashSet::new())
     }

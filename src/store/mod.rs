@@ -42,6 +42,8 @@ pub struct MemoryUsage {
     pub events: usize,
     /// Tracked journey stages and their schedule (while the journey clock runs).
     pub journey: usize,
+    /// Consent statements and contacts, held like events.
+    pub touchpoints: usize,
 }
 
 impl MemoryUsage {
@@ -57,5 +59,6 @@ impl MemoryUsage {
             + self.customers
             + self.events
             + self.journey
+            + self.touchpoints
     }
 }

@@ -10,7 +10,7 @@ pub(crate) fn encode_config(
     ctx: &NormalizeContext,
     pseudonymizer: Option<&Pseudonymizer>,
     suppression_secret: Option<&Pseudonymizer>,
-    (event_kinds, stages): (&EventKinds, &StageSetup),
+    (event_kinds, stages, touchpoints): (&EventKinds, &StageSetup, &TouchpointRules),
     w: &mut Writer,
 ) {
     // Pseudonymised mode: a pseudonym of a value no normaliser gives, which tells whether a
@@ -83,6 +83,23 @@ pub(crate) fn encode_config(
         }
         StageSetup::Custom(_) => w.u8(1),
     }
+    w.var(touchpoints.consent_free.len() as u64);
+    for channel in &touchpoints.consent_free {
+        w.str(channel);
+    }
+    w.var(touchpoints.caps.len() as u64);
+    for rule in &touchpoints.caps {
+        match &rule.scope {
+            CapScope::EachChannel => w.u8(0),
+            CapScope::AllChannels => w.u8(1),
+            CapScope::Channel(channel) => {
+                w.u8(2);
+                w.str(channel);
+            }
+        }
+        w.var(u64::from(rule.max));
+        w.var(u64::from(rule.window.len_days()));
+    }
 }
 
 /// The configuration bytes of a resolver's state.
@@ -92,7 +109,7 @@ pub(super) fn config_bytes(state: &StateRef<'_>) -> Vec<u8> {
         (state.kinds.entries.iter()).map(|e| (e.name.to_string(), e.spec.clone())).collect();
     let (pseudonymizer, suppression) =
         (state.kinds.pseudonymizer.as_ref(), state.suppression.secret());
-    let journey = (state.event_kinds, state.journey.setup());
+    let journey = (state.event_kinds, state.journey.setup(), state.touchpoints);
     encode_config(&specs, state.ctx, pseudonymizer, suppression, journey, &mut config);
     config.buf
 }
@@ -184,6 +201,24 @@ pub(super) fn decode_config(
         1 => true,
         _ => return Err(Malformed::Invalid("stage setup")),
     };
+    let n = r.count(1)?;
+    let consent_free = (0..n).map(|_| r.str().map(str::to_string)).collect::<Result<_, _>>()?;
+    let n = r.count(3)?;
+    let mut caps = Vec::with_capacity(n);
+    for _ in 0..n {
+        let scope = match r.u8()? {
+            0 => CapScope::EachChannel,
+            1 => CapScope::AllChannels,
+            2 => CapScope::Channel(r.str()?.to_string()),
+            _ => return Err(Malformed::Invalid("cap scope")),
+        };
+        let max = u32::try_from(r.var()?).map_err(|_| Malformed::Invalid("cap"))?;
+        let days = u32::try_from(r.var()?).map_err(|_| Malformed::Invalid("cap window"))?;
+        caps.push(CapRule::new(scope, max, Window::days(days)));
+    }
+    let mut touchpoints = TouchpointRules::default();
+    (touchpoints.consent_free, touchpoints.caps) = (consent_free, caps);
+    builder.touchpoint_rules(touchpoints);
     let builder = match custom {
         _ if pseudonymized => Err(SnapshotError::SecretRequired),
         _ if custom_stages => Err(SnapshotError::CustomClassifier),
@@ -230,6 +265,9 @@ pub(super) fn describe_mismatch(
     let (mine, my_ctx, _) = builder.config();
     if their_ctx != my_ctx {
         return "default phone country".to_string();
+    }
+    if file.journey_config().2 != builder.journey_config().2 {
+        return "touchpoint rules (consent-free channels or caps)".to_string();
     }
     for (i, (name, spec)) in mine.iter().enumerate() {
         match theirs.get(i) {

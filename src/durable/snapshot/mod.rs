@@ -44,15 +44,17 @@ use crate::input::pseudonym::Pseudonymizer;
 use crate::input::suppress::SUPPRESSION_VERIFIER;
 use crate::journey::StageSetup;
 use crate::resolver::persist::StateRef;
+use crate::resolver::touch::TouchKind;
 use crate::resolver::{Resolver, ResolverBuilder};
-use crate::store::events::{SavedEvent, SavedOwner};
+use crate::store::events::{EventStore, SavedEvent, SavedOwner};
 use crate::store::graph::KeyFlags;
+use crate::touchpoint::{CapRule, CapScope, TouchpointRules};
 
 /// The first eight bytes of every state file.
 pub(crate) const MAGIC: &[u8; 8] = b"IDSTITCH";
 const SNAPSHOT: &[u8; 4] = b"SNAP";
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 28;
 /// Sections larger than this are refused as corrupt before anything is allocated.
 const MAX_SECTION: u64 = 1 << 31;
@@ -71,6 +73,7 @@ const RECORDS: u8 = 5;
 const FREE: u8 = 6;
 const SUPPRESSED: u8 = 7;
 const EVENTS: u8 = 8;
+const TOUCHES: u8 = 9;
 const END: u8 = 0xff;
 
 /// What the secret's verifier is the pseudonym of.
@@ -86,6 +89,7 @@ fn section_name(tag: u8) -> &'static str {
         FREE => "free slots",
         SUPPRESSED => "suppression list",
         EVENTS => "events",
+        TOUCHES => "consent and contacts",
         END => "end",
         _ => "unknown section",
     }

@@ -134,7 +134,7 @@ pub(crate) fn read_state(
             SOURCES => tag == SOURCES,
             KEYS => tag == KEYS || tag == NAMES,
             RECORDS => tag == RECORDS || tag == FREE,
-            SUPPRESSED => tag == EVENTS || tag == SUPPRESSED,
+            SUPPRESSED => tag == EVENTS || tag == TOUCHES || tag == SUPPRESSED,
             END => tag == END,
             _ => false,
         };
@@ -226,7 +226,11 @@ pub(crate) fn read_state(
             }
             EVENTS => {
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
-                read_events(resolver, &mut r).map_err(|e| e.at(section, offset))?;
+                read_events(resolver, &mut r, false).map_err(|e| e.at(section, offset))?;
+            }
+            TOUCHES => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                read_events(resolver, &mut r, true).map_err(|e| e.at(section, offset))?;
             }
             SUPPRESSED => {
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
@@ -285,8 +289,13 @@ pub(crate) fn read_state(
     }
 }
 
-/// An events section: owners, each with its events.
-fn read_events(resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadError> {
+/// An events section (or with `touches`, a consent and contacts section): owners, each with
+/// its rows.
+fn read_events(
+    resolver: &mut Resolver,
+    r: &mut Reader<'_>,
+    touches: bool,
+) -> Result<(), LoadError> {
     let n_sources = resolver.state().sources.len();
     let state = resolver.state_mut();
     while !r.is_empty() {
@@ -311,14 +320,18 @@ fn read_events(resolver: &mut Resolver, r: &mut Reader<'_>) -> Result<(), LoadEr
         let n = r.count(13)?;
         for _ in 0..n {
             let kind = EventKind::from_raw(r.var_u16()?);
-            let class = state.event_kinds.class(kind);
+            let class = match touches {
+                false => state.event_kinds.class(kind),
+                true => TouchKind::of(kind).map(|_| EventClass::Engagement),
+            };
             let class = class.ok_or(LoadError::Invalid("unknown event kind"))?;
             let at = crate::Timestamp(r.var_i64()?);
             let value = f64::from_bits(r.u64()?);
             let (topic, channel) = (r.str()?, r.str()?);
             let fp = r.u64()?;
             let event = SavedEvent { kind, at, value, topic, channel, fp };
-            state.events.restore(owner, &event, class).map_err(LoadError::Invalid)?;
+            let store = if touches { &mut *state.touches } else { &mut *state.events };
+            store.restore(owner, &event, class).map_err(LoadError::Invalid)?;
         }
     }
     Ok(())

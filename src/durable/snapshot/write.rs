@@ -147,39 +147,8 @@ pub(crate) fn write_state(
     }
     s.flush_section(FREE)?;
 
-    // Each owner's events: a record by slot or a pending list by source and external id,
-    // then its events with their id's fingerprint (never the id).
-    let mut in_section = 0;
-    for (owner, events) in state.events.saved_owners() {
-        match owner {
-            SavedOwner::Record(r) => {
-                s.w.u8(0);
-                s.w.var(u64::from(r.0));
-            }
-            SavedOwner::Pending(source, external_id) => {
-                s.w.u8(1);
-                s.w.var(u64::from(source.get()));
-                s.w.str(external_id);
-            }
-        }
-        s.w.var(events.len() as u64);
-        for e in &events {
-            s.w.var(u64::from(e.kind.get()));
-            s.w.var_i64(e.at.0);
-            s.w.buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
-            s.w.str(e.topic);
-            s.w.str(e.channel);
-            s.w.buf.extend_from_slice(&e.fp.to_le_bytes());
-        }
-        in_section += events.len();
-        if in_section >= EVENTS_PER_SECTION {
-            s.flush_section(EVENTS)?;
-            in_section = 0;
-        }
-    }
-    if in_section > 0 {
-        s.flush_section(EVENTS)?;
-    }
+    write_store(&mut s, state.events, EVENTS)?;
+    write_store(&mut s, state.touches, TOUCHES)?;
 
     // Keyed hashes only: `(kind, 32 bytes)`, ascending.
     let suppression = state.suppression;
@@ -206,4 +175,41 @@ pub(crate) fn write_state(
     }
     s.flush_section(END)?;
     s.out.flush()
+}
+
+/// Each owner's rows of an event store as `tag` sections: a record by slot or a pending list
+/// by source and external id, then its rows with their id's fingerprint (never the id).
+fn write_store<W: Write>(s: &mut SectionWriter<W>, store: &EventStore, tag: u8) -> io::Result<()> {
+    let mut in_section = 0;
+    for (owner, events) in store.saved_owners() {
+        match owner {
+            SavedOwner::Record(r) => {
+                s.w.u8(0);
+                s.w.var(u64::from(r.0));
+            }
+            SavedOwner::Pending(source, external_id) => {
+                s.w.u8(1);
+                s.w.var(u64::from(source.get()));
+                s.w.str(external_id);
+            }
+        }
+        s.w.var(events.len() as u64);
+        for e in &events {
+            s.w.var(u64::from(e.kind.get()));
+            s.w.var_i64(e.at.0);
+            s.w.buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+            s.w.str(e.topic);
+            s.w.str(e.channel);
+            s.w.buf.extend_from_slice(&e.fp.to_le_bytes());
+        }
+        in_section += events.len();
+        if in_section >= EVENTS_PER_SECTION {
+            s.flush_section(tag)?;
+            in_section = 0;
+        }
+    }
+    if in_section > 0 {
+        s.flush_section(tag)?;
+    }
+    Ok(())
 }

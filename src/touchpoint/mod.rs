@@ -1,0 +1,23 @@
+//! Touchpoints (specification §9): consent per channel, contacts, and dosing.
+//!
+//! Consent statements and contacts name their record by `(source, external id)` like events,
+//! and follow it the same way: held with the record (or pending until it arrives), carried
+//! through merges and splits by the partition with nothing copied, removed with it, and erased
+//! with the person. Everything here is a pure function of what a customer's records hold:
+//!
+//! - [`customer_consent`]: per record the latest statement on a channel, then the most
+//!   restrictive across records (any denied → denied; else any granted → granted; else
+//!   unknown), so a merge never turns a "no" into a "yes".
+//! - [`decide`]: consent first, then the cap rules of [`TouchpointRules`] over rolling,
+//!   half-open windows (`now − D days < at ≤ now`), transactional contacts exempt; a refusal
+//!   names the record that denied, or the rule that caps and the instant it frees.
+
+pub(crate) mod consent;
+pub(crate) mod contact;
+pub(crate) mod dosing;
+
+pub use consent::{
+    customer_consent, Consent, ConsentInput, ConsentState, ConsentStatus, Statement,
+};
+pub use contact::{Contact, ContactInput};
+pub use dosing::{decide, CapRule, CapScope, ContactDecision, ContactRefusal, TouchpointRules};
