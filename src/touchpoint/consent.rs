@@ -314,7 +314,9 @@ mod tests {
 
     #[test]
     fn a_tie_in_time_on_one_record_denies() {
-        let held = [s(0, "A", "phone", Granted, 5), s(0, "A", "phone", Denied, 5)];
+        let mut held = [s(0, "A", "phone", Granted, 5), s(0, "A", "phone", Denied, 5)];
+        assert_eq!(customer_consent(&held, "phone", None).state, ConsentState::Denied);
+        held.reverse();
         assert_eq!(customer_consent(&held, "phone", None).state, ConsentState::Denied);
     }
 

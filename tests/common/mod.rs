@@ -6,6 +6,7 @@
 pub mod history;
 pub mod journey;
 pub mod reference;
+pub mod touch;
 
 use std::collections::{BTreeMap, BTreeSet};
 
