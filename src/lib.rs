@@ -84,6 +84,7 @@
 
 pub mod adapter;
 pub mod behaviour;
+pub mod campaign;
 mod durable;
 mod error;
 mod ids;
@@ -160,5 +161,7 @@ mod tests {
         check::<crate::inspect::view::ViewUpdate>();
         check::<crate::adapter::memory::CollectingSink>();
         check::<crate::RecordInput>();
+        check::<crate::campaign::Uplift>();
+        check::<crate::campaign::StatsError>();
     }
 }
