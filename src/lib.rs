@@ -84,6 +84,7 @@
 
 pub mod adapter;
 pub mod behaviour;
+pub mod campaign;
 mod durable;
 mod error;
 mod ids;
@@ -161,5 +162,7 @@ mod tests {
         check::<crate::inspect::view::ViewUpdate>();
         check::<crate::adapter::memory::CollectingSink>();
         check::<crate::RecordInput>();
+        check::<crate::campaign::Uplift>();
+        check::<crate::campaign::StatsError>();
     }
 }
