@@ -32,6 +32,9 @@ pub enum RefConsent {
     Unknown,
 }
 
+/// The deciding statement's `(record, at)`.
+pub type Decider = Option<((u16, String), i64)>;
+
 /// The consent on `channel` and the deciding `(record, at)`.
 ///
 /// For each record its latest statement on the channel (a "no" wins a tie in time); the
@@ -41,7 +44,7 @@ pub fn consent(
     statements: &[RefStatement],
     channel: &str,
     now: Option<i64>,
-) -> (RefConsent, Option<((u16, String), i64)>) {
+) -> (RefConsent, Decider) {
     let mut records: Vec<&(u16, String)> = statements.iter().map(|s| &s.record).collect();
     records.sort();
     records.dedup();
