@@ -68,6 +68,28 @@ pub enum ConfigError {
     Touchpoints(String),
 }
 
+/// Why a campaign call failed. Nothing is changed then.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CampaignError {
+    /// The definition is not usable (empty name or channel, hold-out share outside 0 to 1,
+    /// window outside 1 to 90 days, text over 1,024 bytes).
+    #[error("{0}")]
+    Invalid(String),
+    /// A campaign of that name exists.
+    #[error("campaign {0:?} exists")]
+    Exists(String),
+    /// No campaign has that name.
+    #[error("no campaign {0:?}")]
+    Unknown(String),
+    /// No customer has this id.
+    #[error("no customer {0}")]
+    UnknownCustomer(crate::CustomerId),
+    /// The store of assignments is full (see `EventRejectReason::CapacityExceeded`).
+    #[error("assignment store capacity reached")]
+    CapacityExceeded,
+}
+
 /// Why a record could not be ingested. Returned by [`Resolver::upsert`](crate::Resolver::upsert);
 /// bulk ingestion skips such records and counts them in the
 /// [`IngestReport`](crate::IngestReport) instead.

@@ -103,7 +103,7 @@ pub use durable::error::{SnapshotError, StateError};
 pub use durable::journal::{SyncPolicy, TornTail};
 pub use durable::snapshot::FORMAT_VERSION;
 pub use durable::state::{Durable, DurableOptions, Recovery};
-pub use error::{ClockError, ConfigError, EraseError, IngestError, LookupError};
+pub use error::{CampaignError, ClockError, ConfigError, EraseError, IngestError, LookupError};
 pub use ids::{CustomerId, CustomerIdIter, CustomerIdRange, KeyIdx, KindId, RecordIdx, SourceId};
 pub use input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 pub use input::normalize;

@@ -64,7 +64,8 @@ pub use kind::{
 };
 pub use rules::{ChangeScratch, RuleClassifier, StageRules};
 pub use stage::{
-    Classification, Stage, StageClassifier, StageInput, StageReason, DEFAULT_HORIZON_DAYS,
+    Classification, Stage, StageClassifier, StageInput, StageReason, UnknownStage,
+    DEFAULT_HORIZON_DAYS,
 };
 pub use summary::{
     ClassCounts, KindCounts, Summary, SummaryScratch, TopicCount, WindowCounts, TOP_TOPICS,

@@ -27,6 +27,17 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in the table's order.
+    pub const ALL: [Stage; 7] = [
+        Stage::Anonymous,
+        Stage::Identified,
+        Stage::Engaged,
+        Stage::Customer,
+        Stage::Loyal,
+        Stage::Lapsing,
+        Stage::Lapsed,
+    ];
+
     /// The lower-case name (`anonymous`, `identified`, …), as `Display` prints it.
     pub const fn name(self) -> &'static str {
         match self {
@@ -38,6 +49,20 @@ impl Stage {
             Stage::Lapsing => "lapsing",
             Stage::Lapsed => "lapsed",
         }
+    }
+}
+
+/// A name that is no stage (see [`Stage::from_str`](std::str::FromStr)).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown stage {0:?} (anonymous, identified, engaged, customer, loyal, lapsing or lapsed)")]
+pub struct UnknownStage(pub String);
+
+impl std::str::FromStr for Stage {
+    type Err = UnknownStage;
+
+    /// A stage by its lower-case name, as `Display` prints it.
+    fn from_str(name: &str) -> Result<Stage, UnknownStage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownStage(name.into()))
     }
 }
 

@@ -116,6 +116,10 @@ pub enum StateError {
     /// [`Durable::advance_to`](crate::Durable::advance_to) was asked to move the clock back.
     #[error(transparent)]
     Clock(#[from] crate::error::ClockError),
+    /// A campaign call was refused ([`crate::Resolver::add_campaign`], [`crate::Resolver::assign`]);
+    /// nothing was written.
+    #[error(transparent)]
+    Campaign(#[from] crate::error::CampaignError),
     /// Reading, writing or syncing the journal or the state directory failed. After a failed
     /// journal write the resolver refuses further changes ([`StateError::Poisoned`]): what it
     /// holds may be ahead of what is on disk. Open the directory again to recover.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::behaviour::{EventInput, EventKind};
+use crate::campaign::{CampaignSpec, Conversions};
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::snapshot::MAGIC;
 use crate::ids::{KindId, SourceId};
@@ -88,6 +89,15 @@ pub(crate) enum Entry {
         source: SourceId,
         id: String,
     },
+    /// `Resolver::add_campaign`.
+    AddCampaign(CampaignSpec),
+    /// `Resolver::assign` of the customer holding this record.
+    Assign {
+        campaign: String,
+        source: SourceId,
+        external_id: String,
+        at: Timestamp,
+    },
 }
 
 const ADD_SOURCE: u8 = 1;
@@ -105,6 +115,8 @@ const REMOVE_EVENT: u8 = 12;
 const CONSENT: u8 = 13;
 const CONTACT: u8 = 14;
 const REMOVE_CONTACT: u8 = 15;
+const ADD_CAMPAIGN: u8 = 16;
+const ASSIGN: u8 = 17;
 
 fn write_opt_str(w: &mut Writer, s: Option<&str>) {
     match s {
@@ -274,6 +286,31 @@ impl Entry {
                 w.var(u64::from(source.get()));
                 w.str(id);
             }
+            Entry::AddCampaign(c) => {
+                w.u8(ADD_CAMPAIGN);
+                w.str(&c.name);
+                w.str(&c.channel);
+                w.var(u64::from(c.holdout_bp));
+                w.str(&c.salt);
+                match &c.conversions {
+                    Conversions::Kinds(kinds) => {
+                        w.u8(1);
+                        w.var(kinds.len() as u64);
+                        for k in kinds {
+                            w.var(u64::from(k.get()));
+                        }
+                    }
+                    _ => w.u8(0),
+                }
+                w.var(u64::from(c.window.len_days()));
+            }
+            Entry::Assign { campaign, source, external_id, at } => {
+                w.u8(ASSIGN);
+                w.str(campaign);
+                w.var(u64::from(source.get()));
+                w.str(external_id);
+                w.var_i64(at.0);
+            }
         }
     }
 
@@ -330,6 +367,29 @@ impl Entry {
             REMOVE_CONTACT => {
                 Entry::RemoveContact { source: SourceId(r.var_u16()?), id: r.str()?.to_string() }
             }
+            ADD_CAMPAIGN => {
+                let (name, channel) = (r.str()?, r.str()?);
+                let mut c = CampaignSpec::new(name, channel);
+                c.holdout_bp = r.var_u32()?;
+                c.salt = r.str()?.to_string();
+                c.conversions = match r.u8()? {
+                    0 => Conversions::Purchases,
+                    1 => {
+                        let n = r.count(1)?;
+                        let kinds = (0..n).map(|_| r.var_u16().map(EventKind::from_raw));
+                        Conversions::Kinds(kinds.collect::<Result<_, _>>()?)
+                    }
+                    _ => return Err(Malformed::Invalid("conversions tag")),
+                };
+                c.window = crate::behaviour::Window::days(r.var_u32()?);
+                Entry::AddCampaign(c)
+            }
+            ASSIGN => Entry::Assign {
+                campaign: r.str()?.to_string(),
+                source: SourceId(r.var_u16()?),
+                external_id: r.str()?.to_string(),
+                at: Timestamp(r.var_i64()?),
+            },
             _ => return Err(Malformed::Invalid("unknown entry")),
         };
         if !r.is_empty() {

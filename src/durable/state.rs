@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 use ahash::AHashMap;
 
 use crate::behaviour::EventInput;
+use crate::campaign::{Assignment, CampaignSpec};
 use crate::durable::error::{io_error, SnapshotError, StateError};
 use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
 use crate::durable::snapshot::{self, Opener};
+use crate::error::CampaignError;
 use crate::error::{ClockError, ConfigError, EraseError};
+use crate::ids::CustomerId;
 #[cfg(feature = "mapping")]
 use crate::ids::RecordIdx;
 use crate::ids::SourceId;
@@ -637,6 +640,41 @@ impl Durable {
         Ok(self.resolver.remove_contact(source, id))
     }
 
+    /// [`Resolver::add_campaign`], journaled.
+    ///
+    /// # Errors
+    /// [`StateError::Campaign`] as [`Resolver::add_campaign`] (nothing written or changed);
+    /// journal errors.
+    pub fn add_campaign(&mut self, spec: CampaignSpec) -> Result<(), StateError> {
+        self.resolver.check_campaign(&spec)?;
+        self.write(&Entry::AddCampaign(spec.clone()), true)?;
+        Ok(self.resolver.add_campaign(spec)?)
+    }
+
+    /// [`Resolver::assign`], journaled when it makes a new assignment.
+    ///
+    /// # Errors
+    /// [`StateError::Campaign`] as [`Resolver::assign`] (nothing written or changed); journal
+    /// errors.
+    pub fn assign(
+        &mut self,
+        campaign: &str,
+        customer: CustomerId,
+        now: Timestamp,
+    ) -> Result<Assignment, StateError> {
+        if let Some(held) = self.resolver.assignment(campaign, customer)? {
+            return Ok(held);
+        }
+        let record = self.resolver.customer_records(customer).and_then(|mut r| r.next());
+        let Some((source, external_id)) = record.map(|r| (r.source, r.external_id.to_string()))
+        else {
+            return Err(CampaignError::UnknownCustomer(customer).into());
+        };
+        let entry = Entry::Assign { campaign: campaign.to_string(), source, external_id, at: now };
+        self.write(&entry, true)?;
+        Ok(self.resolver.assign(campaign, customer, now)?)
+    }
+
     /// [`Resolver::advance_to`], journaled.
     ///
     /// # Errors
@@ -881,6 +919,14 @@ fn replay(
             }
             Entry::RemoveContact { source, id } => {
                 resolver.remove_contact(source, &id);
+            }
+            Entry::AddCampaign(spec) => {
+                let _ = resolver.add_campaign(spec);
+            }
+            Entry::Assign { campaign, source, external_id, at } => {
+                if let Some(customer) = resolver.customer_of(source, &external_id) {
+                    let _ = resolver.assign(&campaign, customer, at);
+                }
             }
         }
     }

@@ -334,6 +334,7 @@ impl ResolverBuilder {
             journey: JourneyClock::new(self.stages.clone()),
             touches: EventStore::default(),
             touchpoints: Arc::new(self.touchpoints.clone()),
+            campaigns: Vec::new(),
         })
     }
 

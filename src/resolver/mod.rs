@@ -4,6 +4,7 @@
 
 mod builder;
 mod bulk;
+mod campaign;
 mod erase;
 mod inspect;
 mod journey;
@@ -25,6 +26,7 @@ pub(crate) use journey::PendingEvents;
 pub use journey::{Journey, Journeys};
 
 use crate::behaviour::EventKinds;
+use crate::campaign::CampaignSpec;
 use crate::input::kind::KindTable;
 use crate::input::normalize::NormalizeContext;
 use crate::input::source::SourceTable;
@@ -82,6 +84,8 @@ pub struct Resolver {
     /// Every record's consent statements and contacts (see `touch`), held like events.
     touches: EventStore,
     touchpoints: Arc<TouchpointRules>,
+    /// Campaigns in the order they were added; their assignments are rows of `touches`.
+    campaigns: Vec<CampaignSpec>,
 }
 
 impl Default for Resolver {

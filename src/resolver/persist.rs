@@ -5,6 +5,7 @@
 use smallvec::SmallVec;
 
 use crate::behaviour::EventKinds;
+use crate::campaign::CampaignSpec;
 use crate::error::IngestError;
 #[cfg(feature = "mapping")]
 use crate::ids::{RecordIdx, SourceId};
@@ -35,6 +36,7 @@ pub(crate) struct StateRef<'a> {
     pub journey: &'a JourneyClock,
     pub touches: &'a EventStore,
     pub touchpoints: &'a TouchpointRules,
+    pub campaigns: &'a [CampaignSpec],
 }
 
 /// A resolver's parts, for rebuilding it from a snapshot.
@@ -62,6 +64,7 @@ impl Resolver {
             journey: &self.journey,
             touches: &self.touches,
             touchpoints: &self.touchpoints,
+            campaigns: &self.campaigns,
         }
     }
 

@@ -27,6 +27,11 @@ pub(crate) enum TouchKind {
     Denied = 1,
     Contact = 2,
     Transactional = 3,
+    /// A record's assignment to a campaign's treatment group (topic: the campaign; value:
+    /// the customer's stage then, as its index in `Stage::ALL`).
+    Treatment = 4,
+    /// The same for the control group.
+    Control = 5,
 }
 
 impl TouchKind {
@@ -35,9 +40,16 @@ impl TouchKind {
     }
 
     pub(crate) fn of(kind: EventKind) -> Option<TouchKind> {
-        [TouchKind::Granted, TouchKind::Denied, TouchKind::Contact, TouchKind::Transactional]
-            .into_iter()
-            .find(|t| t.kind() == kind)
+        [
+            TouchKind::Granted,
+            TouchKind::Denied,
+            TouchKind::Contact,
+            TouchKind::Transactional,
+            TouchKind::Treatment,
+            TouchKind::Control,
+        ]
+        .into_iter()
+        .find(|t| t.kind() == kind)
     }
 }
 
@@ -185,7 +197,7 @@ impl Resolver {
 
     /// Calls `f` with every touch-store row of `customer`'s records and the record's source
     /// and external id.
-    fn customer_touches<'a>(
+    pub(crate) fn customer_touches<'a>(
         &'a self,
         customer: CustomerId,
         mut f: impl FnMut(SourceId, &'a str, Event<'a>),

@@ -34,6 +34,7 @@ use ahash::AHashMap;
 use crate::behaviour::{
     EventClass, EventKind, EventKinds, StageRules, Window, BUILT_IN_EVENT_KINDS,
 };
+use crate::campaign::{CampaignSpec, Conversions};
 use crate::durable::codec::{crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
@@ -74,6 +75,7 @@ const FREE: u8 = 6;
 const SUPPRESSED: u8 = 7;
 const EVENTS: u8 = 8;
 const TOUCHES: u8 = 9;
+const CAMPAIGNS: u8 = 10;
 const END: u8 = 0xff;
 
 /// What the secret's verifier is the pseudonym of.
@@ -90,6 +92,7 @@ fn section_name(tag: u8) -> &'static str {
         SUPPRESSED => "suppression list",
         EVENTS => "events",
         TOUCHES => "consent and contacts",
+        CAMPAIGNS => "campaigns",
         END => "end",
         _ => "unknown section",
     }

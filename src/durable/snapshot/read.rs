@@ -134,7 +134,7 @@ pub(crate) fn read_state(
             SOURCES => tag == SOURCES,
             KEYS => tag == KEYS || tag == NAMES,
             RECORDS => tag == RECORDS || tag == FREE,
-            SUPPRESSED => tag == EVENTS || tag == TOUCHES || tag == SUPPRESSED,
+            SUPPRESSED => matches!(tag, EVENTS | TOUCHES | CAMPAIGNS | SUPPRESSED),
             END => tag == END,
             _ => false,
         };
@@ -227,6 +227,14 @@ pub(crate) fn read_state(
             EVENTS => {
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
                 read_events(resolver, &mut r, false).map_err(|e| e.at(section, offset))?;
+            }
+            CAMPAIGNS => {
+                let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
+                let n = r.count(6).map_err(malformed)?;
+                for _ in 0..n {
+                    let spec = read_campaign(&mut r).map_err(malformed)?;
+                    resolver.add_campaign(spec).map_err(|_| corrupt("an invalid campaign"))?;
+                }
             }
             TOUCHES => {
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
@@ -335,4 +343,24 @@ fn read_events(
         }
     }
     Ok(())
+}
+
+/// One campaign of a campaigns section.
+fn read_campaign(r: &mut Reader<'_>) -> Result<CampaignSpec, Malformed> {
+    let (name, channel) = (r.str()?, r.str()?);
+    let mut spec = CampaignSpec::new(name, channel);
+    spec.holdout_bp = r.var_u32()?;
+    spec.salt = r.str()?.to_string();
+    spec.conversions = match r.u8()? {
+        0 => Conversions::Purchases,
+        1 => {
+            let n = r.count(1)?;
+            Conversions::Kinds(
+                (0..n).map(|_| r.var_u16().map(EventKind::from_raw)).collect::<Result<_, _>>()?,
+            )
+        }
+        _ => return Err(Malformed::Invalid("conversions tag")),
+    };
+    spec.window = Window::days(r.var_u32()?);
+    Ok(spec)
 }
