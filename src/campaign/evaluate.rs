@@ -179,11 +179,11 @@ impl fmt::Display for Evaluation {
         writeln!(f, "  contaminated (left out): {}", self.contaminated)?;
         writeln!(f, "  by stage at assignment:")?;
         for (stage, c) in &self.by_stage {
-            writeln!(f, "    {stage:<11} {c}")?;
+            writeln!(f, "    {stage:<15} {c}")?;
         }
         writeln!(f, "  by channel (treatment against all control):")?;
         for (channel, c) in &self.by_channel {
-            writeln!(f, "    {channel:<11} {c}")?;
+            writeln!(f, "    {channel:<15} {c}")?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ impl ConsentStatus {
 
 impl fmt::Display for ConsentStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -61,7 +61,7 @@ impl ConsentState {
 
 impl fmt::Display for ConsentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
