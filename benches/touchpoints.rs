@@ -70,7 +70,7 @@ fn fixture() -> (Resolver, Vec<CustomerId>, Timestamp) {
             let channel = CHANNELS[(y % 5) as usize];
             let at = Timestamp(now.0 - 1 - (y >> 8) as i64 % (30 * DAY));
             let mut contact = ContactInput::new(*source, id.clone(), channel, at);
-            if y % 7 == 0 {
+            if y.is_multiple_of(7) {
                 contact = contact.transactional();
             }
             contacts.push(contact);
