@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use idstitch::behaviour::{EventInput, EventKind};
+use idstitch::touchpoint::{ConsentInput, ContactInput};
 use idstitch::{
     Durable, DurableOptions, KindId, RecordInput, Resolver, SnapshotError, SourceId, SyncPolicy,
 };
@@ -556,6 +557,11 @@ fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
     d.compact().unwrap();
     d.upsert(RecordInput::new(web, "W-1").with_key(KindId::EMAIL, other[0])).unwrap();
     d.record_event(&read(person[3], her_topics[1], "EV-ANNA-2")).unwrap();
+    // Her consent and a contact of a campaign only she was in (its name is about her).
+    let at = idstitch::Timestamp(1_767_225_600);
+    d.record_consent(&ConsentInput::granted(crm, person[3], "email", at)).unwrap();
+    let mail = ContactInput::new(crm, person[3], "email", at).with_campaign(her_topics[1]);
+    d.record_contact(&mail.with_id("SEND-ANNA-1")).unwrap();
     let bart = d.customer_of(crm, other[2]).unwrap();
     let anna = d.customer_of(crm, person[3]).unwrap();
     assert_eq!(d.customer_events(anna).unwrap().len(), 2);
@@ -568,12 +574,13 @@ fn an_erased_person_leaves_no_byte_in_the_state_directory_or_the_resolver() {
         d.erase(idstitch::EraseTarget::key(KindId::EMAIL, "Anna.deVries@Example.nl")).unwrap();
     assert_eq!(erasure.records.len(), 2);
     let files = all_bytes(&dir);
-    let her_event_ids = ["EV-ANNA-1", "EV-ANNA-2"];
+    let her_event_ids = ["EV-ANNA-1", "EV-ANNA-2", "SEND-ANNA-1"];
     for v in person.iter().chain(&her_topics).chain(&her_event_ids) {
         assert!(!contains(&files, v), "{v:?} left in the state directory");
         assert!(!format!("{:?}", *d).contains(v), "{v:?} left in the resolver");
     }
     assert!(!d.has_event_id(crm, "EV-ANNA-1") && !d.has_event_id(crm, "EV-ANNA-2"));
+    assert!(!d.has_contact_id(crm, "SEND-ANNA-1"));
     assert!(other.iter().chain([&his_topic]).all(|v| contains(&files, v)), "the others stay");
     assert!(d.has_event_id(crm, "EV-BART-1"));
     assert_eq!(d.customer_of(crm, other[2]), Some(bart), "the others keep their ids");
