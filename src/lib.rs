@@ -21,6 +21,15 @@
 //! - [`Resolver::graph`] is the whole raw graph as a `GraphView`, for petgraph's traversals.
 //! - [`ResolverBuilder::pseudonymize`] keeps key values only as keyed hashes (HMAC-SHA256
 //!   under the host's secret, see [`pseudonym`]), with the same customers as raw mode.
+//! - [`Durable`] keeps the state in a directory: a snapshot and a journal, restored exactly
+//!   after a crash.
+//! - [`behaviour`]: events that follow their records, summaries as of an instant, journey
+//!   stages with their reasons; [`Resolver::advance_to`] moves the journey clock and reports
+//!   the stage changes time caused.
+//! - [`touchpoint`]: consent per channel (most restrictive across a customer's records),
+//!   contacts, and [`Resolver::may_contact`] under the cap rules.
+//! - [`campaign`]: hold-out groups drawn per customer, fixed at assignment, evaluated with the
+//!   uplift's 95 % interval and p-value.
 //!
 //! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
 //! `cli` are optional (see [Features](#features)).
@@ -75,10 +84,11 @@
 //! - `petgraph` (default): [`Resolver::graph`], the identity graph as a `GraphView` for
 //!   petgraph's traversal traits, and the `petgraph` re-export.
 //! - `serde`: `Serialize`/`Deserialize` on the public data types.
-//! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
+//! - `mapping`: TOML source mappings (module `mapping`); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
 //! - `serde_json`: JSON Lines input through a mapping.
-//! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`).
+//! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`,
+//!   `snapshot`, `erase`, `stages`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
