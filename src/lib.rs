@@ -27,7 +27,8 @@
 //!   stages with their reasons; [`Resolver::advance_to`] moves the journey clock and reports
 //!   the stage changes time caused.
 //! - [`touchpoint`]: consent per channel (most restrictive across a customer's records),
-//!   contacts, and [`Resolver::may_contact`] under the cap rules.
+//!   contacts, [`Resolver::may_contact`] under the cap rules, and
+//!   [`Resolver::pressure_report`]: contact pressure per channel and stage.
 //! - [`campaign`]: hold-out groups drawn per customer, fixed at assignment, evaluated with the
 //!   uplift's 95 % interval and p-value.
 //!
@@ -174,5 +175,6 @@ mod tests {
         check::<crate::RecordInput>();
         check::<crate::campaign::Uplift>();
         check::<crate::campaign::StatsError>();
+        check::<crate::touchpoint::PressureReport>();
     }
 }

@@ -297,11 +297,21 @@ impl Resolver {
         customer: CustomerId,
         now: Timestamp,
     ) -> Result<Classification, LookupError> {
-        let mut buf = Vec::new();
-        let identified = customer_input(self.journey_parts(), customer, &mut buf)
-            .ok_or(LookupError::UnknownCustomer(customer))?;
-        let input = StageInput { identified, events: &buf };
-        Ok(self.journey.classifier().classify(&input, now))
+        self.classify_with(customer, now, &mut Vec::new())
+            .ok_or(LookupError::UnknownCustomer(customer))
+    }
+
+    /// [`Resolver::stage`] reading the events into `events`, so that a pass over many
+    /// customers reuses one buffer; `None` for no such customer.
+    pub(crate) fn classify_with<'a>(
+        &'a self,
+        customer: CustomerId,
+        now: Timestamp,
+        events: &mut Vec<Event<'a>>,
+    ) -> Option<Classification> {
+        let identified = customer_input(self.journey_parts(), customer, events)?;
+        let input = StageInput { identified, events };
+        Some(self.journey.classifier().classify(&input, now))
     }
 
     /// `customer`'s cross-sell topics as of `now` (DESIGN §8, by the built-in rules): for a

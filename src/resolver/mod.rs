@@ -10,6 +10,7 @@ mod inspect;
 mod journey;
 mod lookup;
 pub(crate) mod persist;
+mod pressure;
 mod store;
 #[cfg(test)]
 mod tests;

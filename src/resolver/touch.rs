@@ -224,13 +224,7 @@ impl Resolver {
     ) -> Result<Vec<Statement<'_>>, LookupError> {
         let mut out = Vec::new();
         self.customer_touches(customer, |source, external_id, row| {
-            let status = match TouchKind::of(row.kind) {
-                Some(TouchKind::Granted) => ConsentStatus::Granted,
-                Some(TouchKind::Denied) => ConsentStatus::Denied,
-                _ => return,
-            };
-            let channel = row.channel.unwrap_or_default();
-            out.push(Statement { source, external_id, channel, status, at: row.at });
+            out.extend(statement_of(source, external_id, row));
         })?;
         Ok(out)
     }
@@ -241,21 +235,24 @@ impl Resolver {
     /// [`LookupError::UnknownCustomer`] if no customer has this id.
     pub fn customer_contacts(&self, customer: CustomerId) -> Result<Vec<Contact<'_>>, LookupError> {
         let mut out = Vec::new();
-        self.customer_touches(customer, |source, _, row| {
-            let transactional = match TouchKind::of(row.kind) {
-                Some(TouchKind::Contact) => false,
-                Some(TouchKind::Transactional) => true,
-                _ => return,
-            };
-            out.push(Contact {
-                source,
-                channel: row.channel.unwrap_or_default(),
-                at: row.at,
-                campaign: row.topic,
-                transactional,
-            });
-        })?;
+        self.customer_touches(customer, |source, _, row| out.extend(contact_of(source, row)))?;
         Ok(out)
+    }
+
+    /// `customer`'s statements and contacts in one read of its records, into buffers a pass
+    /// over many customers reuses (cleared first).
+    pub(crate) fn read_touches<'a>(
+        &'a self,
+        customer: CustomerId,
+        statements: &mut Vec<Statement<'a>>,
+        contacts: &mut Vec<Contact<'a>>,
+    ) -> Result<(), LookupError> {
+        statements.clear();
+        contacts.clear();
+        self.customer_touches(customer, |source, external_id, row| {
+            statements.extend(statement_of(source, external_id, row));
+            contacts.extend(contact_of(source, row));
+        })
     }
 
     /// `customer`'s consent on `channel` from every statement held: the most restrictive of
@@ -308,6 +305,42 @@ impl Resolver {
         let contacts = self.customer_contacts(customer)?;
         Ok(decide(&self.touchpoints, channel, &consent, &contacts, now))
     }
+}
+
+/// The statement a touch-store row holds, if it is one.
+fn statement_of<'a>(
+    source: SourceId,
+    external_id: &'a str,
+    row: Event<'a>,
+) -> Option<Statement<'a>> {
+    let status = match TouchKind::of(row.kind)? {
+        TouchKind::Granted => ConsentStatus::Granted,
+        TouchKind::Denied => ConsentStatus::Denied,
+        TouchKind::Contact
+        | TouchKind::Transactional
+        | TouchKind::Treatment
+        | TouchKind::Control => return None,
+    };
+    let channel = row.channel.unwrap_or_default();
+    Some(Statement { source, external_id, channel, status, at: row.at })
+}
+
+/// The contact a touch-store row holds, if it is one.
+fn contact_of(source: SourceId, row: Event<'_>) -> Option<Contact<'_>> {
+    let transactional = match TouchKind::of(row.kind)? {
+        TouchKind::Contact => false,
+        TouchKind::Transactional => true,
+        TouchKind::Granted | TouchKind::Denied | TouchKind::Treatment | TouchKind::Control => {
+            return None
+        }
+    };
+    Some(Contact {
+        source,
+        channel: row.channel.unwrap_or_default(),
+        at: row.at,
+        campaign: row.topic,
+        transactional,
+    })
 }
 
 fn count(report: &mut EventReport, source: SourceId, result: Result<(), EventRejectReason>) {
