@@ -22,8 +22,12 @@
 //! - [`ResolverBuilder::pseudonymize`] keeps key values only as keyed hashes (HMAC-SHA256
 //!   under the host's secret, see [`pseudonym`]), with the same customers as raw mode.
 //!
-//! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
-//! `cli` are optional (see [Features](#features)).
+//! - With the `report` feature, `report::render_html` turns the stage distribution, the
+//!   stage transitions, contact pressure and campaign uplift into one self-contained HTML
+//!   page a marketer can open.
+//!
+//! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json`,
+//! `report` and `cli` are optional (see [Features](#features)).
 //!
 //! # Semantics
 //!
@@ -78,7 +82,10 @@
 //! - `mapping`: TOML source mappings ([`mapping`]); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
 //! - `serde_json`: JSON Lines input through a mapping.
-//! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`).
+//! - `report`: the `report` module, the marketer's HTML report with charts drawn by
+//!   plotters (its SVG backend only: no font or image library).
+//! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`,
+//!   `stages`, whose `--html` writes the report); enables `report`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -94,6 +101,8 @@ mod journey;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 mod partition;
+#[cfg(feature = "report")]
+pub mod report;
 mod resolver;
 mod store;
 pub mod touchpoint;
@@ -164,5 +173,7 @@ mod tests {
         check::<crate::RecordInput>();
         check::<crate::campaign::Uplift>();
         check::<crate::campaign::StatsError>();
+        #[cfg(feature = "report")]
+        check::<crate::report::ReportData>();
     }
 }
