@@ -32,8 +32,12 @@
 //! - [`campaign`]: hold-out groups drawn per customer, fixed at assignment, evaluated with the
 //!   uplift's 95 % interval and p-value.
 //!
-//! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json` and
-//! `cli` are optional (see [Features](#features)).
+//! - With the `report` feature, `report::render_html` turns the stage distribution, the
+//!   stage transitions, contact pressure and campaign uplift into one self-contained HTML
+//!   page a marketer can open.
+//!
+//! Features: `rayon` and `petgraph` are on by default; `serde`, `csv`, `serde_json`,
+//! `report` and `cli` are optional (see [Features](#features)).
 //!
 //! # Semantics
 //!
@@ -88,8 +92,10 @@
 //! - `mapping`: TOML source mappings (module `mapping`); enabled by the two below.
 //! - `csv`: CSV input through a mapping.
 //! - `serde_json`: JSON Lines input through a mapping.
+//! - `report`: the `report` module, the marketer's HTML report with charts drawn by
+//!   plotters (its SVG backend only: no font or image library).
 //! - `cli`: the `idstitch` command-line program (`resolve`, `explain`, `view`, `dot`,
-//!   `snapshot`, `erase`, `stages`).
+//!   `snapshot`, `erase`, `stages`, whose `--html` writes the report); enables `report`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -105,6 +111,8 @@ mod journey;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 mod partition;
+#[cfg(feature = "report")]
+pub mod report;
 mod resolver;
 mod store;
 pub mod touchpoint;
@@ -176,5 +184,7 @@ mod tests {
         check::<crate::campaign::Uplift>();
         check::<crate::campaign::StatsError>();
         check::<crate::touchpoint::PressureReport>();
+        #[cfg(feature = "report")]
+        check::<crate::report::ReportData>();
     }
 }

@@ -715,6 +715,41 @@ fn stages_from_a_state_directory_equal_stages_from_the_files() {
 }
 
 #[test]
+fn stages_html_writes_the_report_the_library_renders() {
+    let dir = scratch("cli-stages-html");
+    let (csv_file, html_file) = (dir.join("stages.csv"), dir.join("report.html"));
+    let out = with_mapping(
+        "stages",
+        // A month of the sample in which some customers change stage.
+        &["--now", "2026-03-01", "-o", path_str(&csv_file), "--html", path_str(&html_file)],
+    );
+    assert!(stdout(&out).is_empty());
+    let summary = String::from_utf8(out.stderr).expect("UTF-8 stderr");
+    assert!(summary.contains("wrote the report as of 2026-03-01T00:00:00Z to "), "{summary}");
+    let html = std::fs::read_to_string(&html_file).expect("the report");
+
+    // Byte for byte what the library gives for the same resolver and day.
+    let now = idstitch::mapping::parse_timestamp("2026-03-01").expect("a time");
+    let resolver = &library().resolver;
+    let mut data = idstitch::report::ReportData::from_resolver(resolver, "publisher", now);
+    data.transitions = idstitch::report::Transition::day_by_day(resolver, now);
+    assert_eq!(html, idstitch::report::render_html(&data));
+
+    // The stage counts of the CSV are the page's; the month saw stage changes.
+    let mut counts = std::collections::BTreeMap::new();
+    for row in stage_rows(&std::fs::read_to_string(&csv_file).expect("the CSV"), false) {
+        *counts.entry(row[1].clone()).or_insert(0u64) += 1;
+    }
+    for (stage, n) in &counts {
+        assert!(html.contains(&format!("<td>{stage}</td><td class=\"n\">{n}</td>")), "{stage}");
+    }
+    assert!(!data.transitions.is_empty());
+    assert!(html.contains("<figure id=\"chart-transitions\">\n<svg"));
+    assert!(!html.contains("http") && !html.contains("<script"));
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}
+
+#[test]
 fn stages_with_a_bad_time_is_one_line_naming_the_argument() {
     let line = one_line_failure(&with_mapping("stages", &["--now", "June"]), 2);
     assert!(line.contains("'June' for '--now <TIME>': not a time"), "{line}");

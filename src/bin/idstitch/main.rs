@@ -10,6 +10,7 @@
 //! idstitch view examples/data/publisher.toml crm:C-1 --state state/
 //! idstitch snapshot --state state/
 //! idstitch stages examples/data/publisher.toml --now 2026-06-30T00:00:00Z -o stages.csv
+//! idstitch stages examples/data/publisher.toml --now 2026-06-30 -o stages.csv --html report.html
 //! ```
 //!
 //! Without `--state`, every subcommand loads the mapping and resolves all its files first
@@ -36,6 +37,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use idstitch::mapping::{parse_timestamp, write_assignments};
+use idstitch::report::{render_html, ReportData, Transition};
 use idstitch::view::ViewConfig;
 use idstitch::{EraseTarget, Timestamp};
 
@@ -198,6 +200,12 @@ enum Command {
         /// Read the customers from this state directory instead of the mapping's files.
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
+        /// Also write a report a marketer can open to this file: one self-contained HTML page
+        /// with the stage distribution, the stage transitions of the 30 days before --now
+        /// (each customer's stage at the end of each day against the day before) and the
+        /// evaluation of the state's campaigns as of --now.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Compact a state directory: fold its journal into a new snapshot.
     ///
@@ -332,7 +340,7 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Output::stdout().write_text(&text)
         }
-        Command::Stages { mapping, now, output, customers, since, state } => {
+        Command::Stages { mapping, now, output, customers, since, state, html } => {
             let loaded = load::Loaded::new(&mapping, state.as_deref())?;
             let resolver = loaded.resolver();
             let out = Output::open(output.as_deref())?;
@@ -346,6 +354,15 @@ fn run(command: Command) -> Result<(), Failure> {
                 let rows = write_assignments(resolver, out)
                     .map_err(|error| Failure::write(&name, &error))?;
                 eprintln!("wrote {rows} rows to {name}");
+            }
+            if let Some(path) = html {
+                let title = mapping.file_stem().map_or("idstitch".into(), |s| s.to_string_lossy());
+                let mut data = ReportData::from_resolver(resolver, title, now);
+                data.transitions = Transition::day_by_day(resolver, now);
+                let out = Output::open(Some(&path))?;
+                let name = out.name();
+                out.write_text(&render_html(&data))?;
+                eprintln!("wrote the report as of {now} to {name}");
             }
             Ok(())
         }
