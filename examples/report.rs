@@ -18,17 +18,16 @@
 //!   newsletter to lapsing and lapsed customers with no planted effect; and a phone preview
 //!   for 40 loyal customers, whose control group is too small to compare.
 //!
-//! The contact pressure per channel and stage is counted here from `customer_contacts` and
-//! `may_contact` (contacts in the last 30 days, the share at a cap, the share of reachable
-//! engaged, customer and loyal customers with no contact in 30 days).
+//! The contact pressure per channel and stage is `Resolver::pressure_report` over the last 30
+//! days, which `ReportData::from_resolver` reads.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use idstitch::behaviour::{EventInput, EventKind, Stage, Window, DAY};
 use idstitch::campaign::{CampaignSpec, Group};
-use idstitch::report::{render_html, PressureCell, ReportData, Transition};
-use idstitch::touchpoint::{ConsentInput, ContactDecision, ContactInput, ContactRefusal};
+use idstitch::report::{render_html, ReportData, Transition};
+use idstitch::touchpoint::{ConsentInput, ContactInput};
 use idstitch::{CustomerId, Resolver, SourceId, StageChanged, Timestamp};
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
@@ -225,7 +224,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = Timestamp(end);
     let mut data = ReportData::from_resolver(&resolver, "Publisher: customers and campaigns", now);
     data.transitions = Transition::tally(&changes);
-    data.pressure = pressure(&resolver, &customers, now)?;
     let html = render_html(&data);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -242,54 +240,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         print!("{e}");
     }
     Ok(())
-}
-
-/// Contact pressure per channel and stage as of `now`.
-fn pressure(
-    resolver: &Resolver,
-    customers: &[CustomerId],
-    now: Timestamp,
-) -> Result<Vec<PressureCell>, Box<dyn std::error::Error>> {
-    #[derive(Default)]
-    struct Tally {
-        customers: u64,
-        contacts: u64,
-        saturated: u64,
-        reachable: u64,
-        unreached: u64,
-    }
-    let month = Window::days(30);
-    let wanted = [Stage::Engaged, Stage::Customer, Stage::Loyal];
-    let mut cells: BTreeMap<(&str, Stage), Tally> = BTreeMap::new();
-    for &c in customers {
-        let Some(stage) = resolver.tracked_stage(c) else { continue };
-        let contacts = resolver.customer_contacts(c)?;
-        for channel in ["banner", "email", "newsletter", "phone"] {
-            let received = contacts
-                .iter()
-                .filter(|k| k.channel == channel && !k.transactional && month.contains(k.at, now))
-                .count() as u64;
-            let decision = resolver.may_contact(c, channel, now)?;
-            let capped = matches!(decision, ContactDecision::No(ContactRefusal::Capped { .. }));
-            let t = cells.entry((channel, stage)).or_default();
-            t.customers += 1;
-            t.contacts += received;
-            t.saturated += u64::from(capped);
-            if wanted.contains(&stage) && (capped || decision.is_yes()) {
-                t.reachable += 1;
-                t.unreached += u64::from(received == 0);
-            }
-        }
-    }
-    Ok(cells
-        .into_iter()
-        .map(|((channel, stage), t)| {
-            let mut cell = PressureCell::new(channel, stage, t.customers, t.contacts)
-                .with_saturated_share(t.saturated as f64 / t.customers as f64);
-            if wanted.contains(&stage) && t.reachable > 0 {
-                cell = cell.with_under_reached_share(t.unreached as f64 / t.reachable as f64);
-            }
-            cell
-        })
-        .collect())
 }

@@ -49,6 +49,7 @@ use crate::campaign::Evaluation;
 use crate::input::record::Timestamp;
 use crate::partition::events::StageChanged;
 use crate::resolver::Resolver;
+use crate::touchpoint::PressureReport;
 
 /// The days the transitions chart covers: the 30 days ending with the day of
 /// [`ReportData::now`].
@@ -113,6 +114,8 @@ impl ReportData {
         }
         let mut data = ReportData::new(title, now);
         data.stages = counts.into_iter().collect();
+        let pressure = resolver.pressure_report(now, data.pressure_window);
+        data.pressure = PressureCell::from_report(&pressure);
         data.campaigns = resolver
             .campaigns()
             .iter()
@@ -223,8 +226,8 @@ pub struct PressureCell {
     /// Contacts on the channel they received in [`ReportData::pressure_window`]
     /// (transactional ones not counted).
     pub contacts: u64,
-    /// The share (0 to 1) of them at a cap on the channel: contacted as often as the rules
-    /// allow. `None` when not known.
+    /// The share (0 to 1) of the reachable customers (consent allows the channel) at a cap
+    /// on it: contacted as often as the rules allow. `None` when not known.
     pub saturated_share: Option<f64>,
     /// The share (0 to 1) of the reachable `engaged`, `customer` and `loyal` customers with
     /// no contact on the channel in 30 days. `None` when not known or not applicable.
@@ -242,6 +245,23 @@ impl PressureCell {
             saturated_share: None,
             under_reached_share: None,
         }
+    }
+
+    /// The cells of a pressure report, one per row: the saturated share of the reachable
+    /// customers, and the under-reached share where the report has one.
+    pub fn from_report(report: &PressureReport) -> Vec<PressureCell> {
+        report
+            .rows
+            .iter()
+            .map(|row| PressureCell {
+                channel: row.channel.clone(),
+                stage: row.stage,
+                customers: row.customers,
+                contacts: row.contacts,
+                saturated_share: row.saturated_share(),
+                under_reached_share: row.under_reached_share(),
+            })
+            .collect()
     }
 
     /// With the share at a cap.
