@@ -6,7 +6,8 @@
 //!   floor that only reads the same customers' contacts (`customer_contacts`), printed;
 //! - `touch/floor`: one pass over every customer reading its contacts and events, the least an
 //!   evaluation or a pressure report reads;
-//! - `touch/evaluate`: the campaign's evaluation over every customer.
+//! - `touch/evaluate`: the campaign's evaluation over every customer;
+//! - `touch/pressure`: the pressure report (every channel × stage) over every customer.
 //!
 //! `cargo bench --bench touchpoints`; `IDSTITCH_BENCH_PEOPLE=50000` for a quicker run (the
 //! default, 500,000 people, gives about 1M customers and 10M contacts).
@@ -15,7 +16,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use idstitch::behaviour::DAY;
+use idstitch::behaviour::{Window, DAY};
 use idstitch::campaign::CampaignSpec;
 use idstitch::touchpoint::{ConsentInput, ContactInput};
 use idstitch::{CustomerId, Resolver, Timestamp};
@@ -152,6 +153,9 @@ fn touch(c: &mut Criterion) {
     let end = Timestamp(now.0 + 7 * DAY);
     group.bench_function("evaluate", |b| {
         b.iter(|| black_box(resolver.evaluate("spring", end).expect("a campaign")))
+    });
+    group.bench_function("pressure", |b| {
+        b.iter(|| black_box(resolver.pressure_report(now, Window::days(30))))
     });
     group.finish();
 }
