@@ -2,10 +2,11 @@
 //! brought into what the state holds, with customer ids kept across loads.
 
 use std::fmt;
+use std::path::Path;
 
 use super::config::{Mapping, SourceMode};
 use super::error::MappingError;
-use super::events::{export_id, EventsRead};
+use super::events::EventsRead;
 use super::input::InputReport;
 use super::run::Summary;
 use super::run::EVENT_CHUNK;
@@ -294,19 +295,13 @@ impl Mapping {
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
         for section in self.events() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut position = 0u64;
+            let mut ids = ExportIds::new(&section.path);
             let mut owned: Vec<EventInput> = Vec::new();
             let done = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
                     state.record_events(chunk)
                 } else {
-                    owned.clear();
-                    owned.extend(chunk.iter().cloned());
-                    for e in &mut owned {
-                        e.id = Some(export_id(section, position));
-                        position += 1;
-                    }
-                    state.record_events(&owned)
+                    state.record_events(ids.give(&mut owned, chunk, |e| &mut e.id))
                 };
                 let recorded = recorded.map_err(EventsFailure::State)?;
                 changes.event_report.absorb(&recorded.event_report);
@@ -314,17 +309,63 @@ impl Mapping {
                 Ok::<_, EventsFailure>(())
             })?;
             if !section.has_ids() {
-                while let Some(gone) = (state.remove_event(source, &export_id(section, position)))
-                    .map_err(EventsFailure::State)?
-                {
-                    changes.stages.extend(gone.stages);
-                    position += 1;
-                    removed += 1;
-                }
+                removed += ids.remove_rest(|id| {
+                    let gone = state.remove_event(source, id).map_err(EventsFailure::State)?;
+                    Ok::<_, EventsFailure>(gone.map(|g| changes.stages.extend(g.stages)).is_some())
+                })?;
             }
             read.push(done);
         }
         Ok((read, removed))
+    }
+}
+
+/// The ids a section without an `id` column gives its items in a state: the file's name and
+/// the item's position in it behind a U+0001 (`\u{1}web_events.jsonl:17`). Read again, the
+/// file replaces each item in place, and the positions past its end that the last load used
+/// are removed, so the section's items in the state are the file's (see the module docs on
+/// full exports).
+struct ExportIds {
+    name: String,
+    /// The next position.
+    next: u64,
+}
+
+impl ExportIds {
+    fn new(path: &Path) -> Self {
+        let name = path.file_name().map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy());
+        ExportIds { name: name.into_owned(), next: 0 }
+    }
+
+    fn id(&self, position: u64) -> String {
+        format!("\u{1}{}:{position}", self.name)
+    }
+
+    /// `chunk` copied into `owned`, each item with the id of the next position.
+    fn give<'o, T: Clone>(
+        &mut self,
+        owned: &'o mut Vec<T>,
+        chunk: &[T],
+        id: impl Fn(&mut T) -> &mut Option<String>,
+    ) -> &'o [T] {
+        owned.clear();
+        owned.extend(chunk.iter().cloned());
+        for item in owned.iter_mut() {
+            *id(item) = Some(self.id(self.next));
+            self.next += 1;
+        }
+        owned
+    }
+
+    /// Removes the items of the positions past the last one given, one by one while `remove`
+    /// finds one there (the last load's items end where it finds none); returns how many.
+    fn remove_rest<E>(mut self, mut remove: impl FnMut(&str) -> Result<bool, E>) -> Result<u64, E> {
+        let mut removed = 0;
+        while remove(&self.id(self.next))? {
+            self.next += 1;
+            removed += 1;
+        }
+        Ok(removed)
     }
 }
 

@@ -255,6 +255,7 @@
 //! ```
 
 mod apply;
+mod cells;
 mod config;
 mod error;
 mod events;
