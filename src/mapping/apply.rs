@@ -301,7 +301,9 @@ impl Mapping {
                 let recorded = if section.has_ids() {
                     state.record_events(chunk)
                 } else {
-                    state.record_events(ids.give(&mut owned, chunk, |e| &mut e.id))
+                    let takes = |e: &EventInput| state.check_event(e).is_ok();
+                    let owned = ids.give(&mut owned, chunk, takes, |e| &mut e.id);
+                    state.record_events(owned)
                 };
                 let recorded = recorded.map_err(EventsFailure::State)?;
                 changes.event_report.absorb(&recorded.event_report);
@@ -341,16 +343,19 @@ impl ExportIds {
         format!("\u{1}{}:{position}", self.name)
     }
 
-    /// `chunk` copied into `owned`, each item with the id of the next position.
+    /// `chunk` copied into `owned`, each item the state takes (by `takes`) with the id of the
+    /// next position. Refused items get no position: the positions held stay one run from 0,
+    /// which is what [`ExportIds::remove_rest`] walks.
     fn give<'o, T: Clone>(
         &mut self,
         owned: &'o mut Vec<T>,
         chunk: &[T],
+        takes: impl Fn(&T) -> bool,
         id: impl Fn(&mut T) -> &mut Option<String>,
     ) -> &'o [T] {
         owned.clear();
         owned.extend(chunk.iter().cloned());
-        for item in owned.iter_mut() {
+        for item in owned.iter_mut().filter(|item| takes(item)) {
             *id(item) = Some(self.id(self.next));
             self.next += 1;
         }

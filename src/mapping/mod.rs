@@ -130,7 +130,8 @@
 //! is empty is an event without id, added as it is. A section *without* an `id` column is a
 //! full export of that file's events: loading it into a state ([`Mapping::apply`]) replaces
 //! what the same section loaded last time. Its events get ids of their own, the file's name
-//! and the event's position in it behind a U+0001 (`\u{1}web_events.jsonl:17`): the file read
+//! and the event's position among the file's events the state takes (a refused one, such as
+//! a negative amount, takes none) behind a U+0001 (`\u{1}web_events.jsonl:17`): the file read
 //! again replaces each event in place, and the positions past its end that the last load
 //! used are removed. A section is known by its source and file, so two `[[events]]` tables
 //! may not read the same file into the same source ([`MappingError::DuplicateEvents`]), nor
