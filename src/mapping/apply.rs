@@ -8,8 +8,9 @@ use super::config::{Mapping, SourceMode};
 use super::error::MappingError;
 use super::events::EventsRead;
 use super::input::InputReport;
-use super::run::Summary;
-use super::run::EVENT_CHUNK;
+use super::run::{Summary, ROW_CHUNK};
+use super::touch::TouchLoad;
+use super::TouchTable;
 use crate::adapter::{Progress, RecordSource};
 use crate::behaviour::EventInput;
 use crate::durable::error::StateError;
@@ -17,6 +18,7 @@ use crate::durable::state::{Durable, Outcome};
 use crate::ids::{RecordIdx, SourceId};
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
+use crate::touchpoint::ContactInput;
 
 /// What applying a mapping did to one source's records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,6 +58,13 @@ pub struct AppliedRun {
     pub events: Vec<EventsRead>,
     /// Events a full export's last load held past the end of this one, removed.
     pub events_removed: u64,
+    /// What was read from each `[[consent]]` file and what the state did with the
+    /// statements (a statement it held already is counted as replaced and not journaled).
+    pub consent: TouchLoad,
+    /// What was read from each `[[contacts]]` file, what the state did with the contacts,
+    /// and how many contacts a full export's last load held past the end of this one were
+    /// removed.
+    pub contacts: TouchLoad,
 }
 
 impl AppliedRun {
@@ -81,7 +90,8 @@ impl AppliedRun {
 
     /// A summary for people, as [`MappedRun::summary`](super::MappedRun::summary) gives it
     /// for `resolver` (the state's), with per source the records added, updated, unchanged and
-    /// removed, and the number of change events:
+    /// removed, and the number of change events (and, with `[[contacts]]` sections, the
+    /// contacts removed):
     ///
     /// ```text
     /// source          added  updated  unchanged  removed
@@ -97,6 +107,7 @@ impl AppliedRun {
             input: &self.input,
             applied: Some((&self.tallies, self.changes.events.len())),
             events: (&self.events, &self.changes.event_report),
+            touch: [&self.consent, &self.contacts],
         }
     }
 }
@@ -112,6 +123,13 @@ impl Mapping {
     /// - a **change feed** adds or replaces the records of its rows and removes the records
     ///   its deletion rows name (the last row of an id decides; deleting a record the state
     ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
+    ///
+    /// Then it loads the `[[events]]`, `[[consent]]` and `[[contacts]]` sections, journaled
+    /// ([`Durable::record_events`], [`Durable::record_consents`],
+    /// [`Durable::record_contacts`]); a section without an `id` column replaces what it
+    /// loaded last time (see the [module docs](super) on full exports of events and
+    /// contacts), so loading the same files again holds each event, statement and contact
+    /// once.
     ///
     /// Records of sources the mapping does not name are left alone, and so is a stored record
     /// whose row cannot be stored (counted in the report's records skipped). A source already
@@ -269,11 +287,13 @@ impl Mapping {
             tally.removed += 1;
         }
         let mut changes = Changes { events, report, stages, event_report, ..Changes::default() };
-        let (read, events_removed) =
-            self.apply_events(state, &mut changes).map_err(|e| match e {
-                EventsFailure::Mapping(e) => e,
-                EventsFailure::State(e) => failed(e),
-            })?;
+        let sections = |e| match e {
+            SectionFailure::Mapping(e) => e,
+            SectionFailure::State(e) => failed(e),
+        };
+        let (read, events_removed) = self.apply_events(state, &mut changes).map_err(sections)?;
+        let consent = self.apply_consent(state).map_err(sections)?;
+        let contacts = self.apply_contacts(state).map_err(sections)?;
         Ok(AppliedRun {
             sources,
             changes,
@@ -281,6 +301,8 @@ impl Mapping {
             tallies,
             events: read,
             events_removed,
+            consent,
+            contacts,
         })
     }
 
@@ -290,14 +312,14 @@ impl Mapping {
         &self,
         state: &mut Durable,
         changes: &mut Changes,
-    ) -> Result<(Vec<EventsRead>, u64), EventsFailure> {
+    ) -> Result<(Vec<EventsRead>, u64), SectionFailure> {
         let kinds = state.resolver().event_kinds().clone();
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
         for section in self.events() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
             let mut ids = ExportIds::new(&section.path);
             let mut owned: Vec<EventInput> = Vec::new();
-            let done = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
+            let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
                     state.record_events(chunk)
                 } else {
@@ -305,20 +327,66 @@ impl Mapping {
                     let owned = ids.give(&mut owned, chunk, takes, |e| &mut e.id);
                     state.record_events(owned)
                 };
-                let recorded = recorded.map_err(EventsFailure::State)?;
+                let recorded = recorded.map_err(SectionFailure::State)?;
                 changes.event_report.absorb(&recorded.event_report);
                 changes.stages.extend(recorded.stages);
-                Ok::<_, EventsFailure>(())
+                Ok::<_, SectionFailure>(())
             })?;
             if !section.has_ids() {
                 removed += ids.remove_rest(|id| {
-                    let gone = state.remove_event(source, id).map_err(EventsFailure::State)?;
-                    Ok::<_, EventsFailure>(gone.map(|g| changes.stages.extend(g.stages)).is_some())
+                    let gone = state.remove_event(source, id).map_err(SectionFailure::State)?;
+                    Ok::<_, SectionFailure>(gone.map(|g| changes.stages.extend(g.stages)).is_some())
                 })?;
             }
             read.push(done);
         }
         Ok((read, removed))
+    }
+
+    /// Loads every `[[consent]]` section into `state`: each statement journaled once, as
+    /// [`Durable::record_consents`] does.
+    fn apply_consent(&self, state: &mut Durable) -> Result<TouchLoad, SectionFailure> {
+        let mut load = TouchLoad::new(TouchTable::Consent);
+        for section in self.consent() {
+            let Some(source) = state.resolver().source_id(&section.source) else { continue };
+            let done = section.read(source, ROW_CHUNK, |chunk| {
+                let recorded = state.record_consents(chunk).map_err(SectionFailure::State)?;
+                load.report.absorb(&recorded);
+                Ok::<_, SectionFailure>(())
+            })?;
+            load.files.push(done);
+        }
+        Ok(load)
+    }
+
+    /// Loads every `[[contacts]]` section into `state`, journaled; a section without ids
+    /// gets export ids and drops the positions its last load held past this one, as an
+    /// events section does.
+    fn apply_contacts(&self, state: &mut Durable) -> Result<TouchLoad, SectionFailure> {
+        let mut load = TouchLoad::new(TouchTable::Contacts);
+        for section in self.contacts() {
+            let Some(source) = state.resolver().source_id(&section.source) else { continue };
+            let mut ids = ExportIds::new(&section.path);
+            let mut owned: Vec<ContactInput> = Vec::new();
+            let done = section.read(source, ROW_CHUNK, |chunk| {
+                let recorded = if section.has_ids() {
+                    state.record_contacts(chunk)
+                } else {
+                    let takes = |c: &ContactInput| state.check_contact(c).is_ok();
+                    let owned = ids.give(&mut owned, chunk, takes, |c| &mut c.id);
+                    state.record_contacts(owned)
+                };
+                load.report.absorb(&recorded.map_err(SectionFailure::State)?);
+                Ok::<_, SectionFailure>(())
+            })?;
+            if !section.has_ids() {
+                load.removed += ids.remove_rest(|id| {
+                    state.remove_contact(source, id).map_err(SectionFailure::State)
+                })?;
+            }
+            load.files.push(done);
+        }
+        Ok(load)
     }
 }
 
@@ -374,14 +442,14 @@ impl ExportIds {
     }
 }
 
-/// Why loading events into a state stopped.
-enum EventsFailure {
+/// Why loading an events, consent or contacts section into a state stopped.
+enum SectionFailure {
     Mapping(MappingError),
     State(StateError),
 }
 
-impl From<MappingError> for EventsFailure {
+impl From<MappingError> for SectionFailure {
     fn from(e: MappingError) -> Self {
-        EventsFailure::Mapping(e)
+        SectionFailure::Mapping(e)
     }
 }

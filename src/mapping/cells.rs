@@ -23,7 +23,7 @@ use super::reader::{check_feature, open_reader, Layout};
 /// # Errors
 /// The error of `row`; a [`MappingError`] for a file that cannot be opened or read, a CSV
 /// header without a mapped column, or a malformed row.
-pub(super) fn for_each_row<E: From<MappingError>>(
+fn for_each_row<E: From<MappingError>>(
     layout: &Layout,
     mut row: impl for<'a> FnMut(u64, &'a dyn Fn(usize) -> &'a str) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -72,9 +72,50 @@ pub(super) fn set_text(slot: &mut Option<String>, text: Option<&str>) {
     }
 }
 
+/// Reads the layout's rows into items handed to `f` a chunk of `chunk` at a time (the last
+/// chunk may be shorter; `f` never gets an empty one): `fill` writes a row's item over a used
+/// one (or one `make` made while the first chunk grows), or gives the row's problem and the
+/// offending text, which `skip` hears with the row's line. Returns the rows read and the items
+/// handed on.
+///
+/// # Errors
+/// As [`for_each_row`], and the error of `f`, which stops the reading.
+pub(super) fn read_chunks<T, P, E: From<MappingError>>(
+    layout: &Layout,
+    chunk: usize,
+    make: impl Fn() -> T,
+    mut fill: impl for<'c> FnMut(&mut T, &'c dyn Fn(usize) -> &'c str) -> Result<(), (P, &'c str)>,
+    mut skip: impl FnMut(u64, P, &str),
+    mut f: impl FnMut(&[T]) -> Result<(), E>,
+) -> Result<(u64, u64), E> {
+    let (mut rows, mut handed) = (0, 0);
+    let mut items = Chunk::new(chunk);
+    for_each_row::<E>(layout, |line, cell| {
+        rows += 1;
+        match fill(items.slot(&make), cell) {
+            Ok(()) => {
+                items.commit();
+                if items.is_full() {
+                    let full = items.take();
+                    handed += full.len() as u64;
+                    f(full)?;
+                }
+            }
+            Err((problem, text)) => skip(line, problem, text),
+        }
+        Ok(())
+    })?;
+    let last = items.take();
+    if !last.is_empty() {
+        handed += last.len() as u64;
+        f(last)?;
+    }
+    Ok((rows, handed))
+}
+
 /// The items a reader hands on, a chunk at a time: from the second chunk on they are
 /// overwritten in place, so their strings keep their capacity.
-pub(super) struct Chunk<T> {
+struct Chunk<T> {
     items: Vec<T>,
     /// Items of `items` filled for the current chunk.
     filled: usize,
@@ -83,30 +124,33 @@ pub(super) struct Chunk<T> {
 
 impl<T> Chunk<T> {
     /// A chunk of `size` items (at least one).
-    pub(super) fn new(size: usize) -> Self {
+    fn new(size: usize) -> Self {
         let size = size.max(1);
         Chunk { items: Vec::with_capacity(size.min(1 << 16)), filled: 0, size }
     }
 
-    /// The next item to fill: one of an earlier chunk, or `make`'s while the first chunk
-    /// grows.
-    pub(super) fn next_slot(&mut self, make: impl FnOnce() -> T) -> &mut T {
+    /// The item to fill next: one of an earlier chunk, or `make`'s while the first chunk
+    /// grows. It counts once [`Chunk::commit`] says it is filled.
+    fn slot(&mut self, make: impl FnOnce() -> T) -> &mut T {
         if self.filled == self.items.len() {
             self.items.push(make());
         }
+        // `filled` is below `items.len()` now: the item pushed or an earlier chunk's.
+        &mut self.items[self.filled]
+    }
+
+    /// Counts the item [`Chunk::slot`] gave as filled.
+    fn commit(&mut self) {
         self.filled += 1;
-        // `filled` was at most `items.len()` before, so this is the item pushed or an
-        // earlier chunk's.
-        &mut self.items[self.filled - 1]
     }
 
     /// Whether the chunk has its size.
-    pub(super) fn is_full(&self) -> bool {
+    fn is_full(&self) -> bool {
         self.filled >= self.size
     }
 
     /// The items filled since the last call, which starts a new chunk.
-    pub(super) fn take(&mut self) -> &[T] {
+    fn take(&mut self) -> &[T] {
         let filled = std::mem::take(&mut self.filled);
         self.items.get(..filled).unwrap_or_default()
     }

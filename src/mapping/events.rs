@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::cells::{for_each_row, set_str, set_text, Chunk};
+use super::cells::{read_chunks, set_str, set_text};
 use super::config::{EventKindFrom, EventsMapping};
 use super::error::MappingError;
 use super::reader::{Layout, Owner};
@@ -382,7 +382,7 @@ impl EventsMapping {
         source: SourceId,
         kinds: &EventKinds,
         chunk: usize,
-        mut f: impl FnMut(&[EventInput]) -> Result<(), E>,
+        f: impl FnMut(&[EventInput]) -> Result<(), E>,
     ) -> Result<EventsRead, E> {
         let layout = self.layout();
         let col = |name: &str| layout.columns.iter().position(|c| c == name).unwrap_or(0);
@@ -403,36 +403,25 @@ impl EventsMapping {
             file: self.path.clone(),
             ..EventsRead::default()
         };
-        let mut events: Chunk<EventInput> = Chunk::new(chunk);
-        for_each_row::<E>(&layout, |line, cell| {
-            report.rows += 1;
-            match plan.fields(kinds, cell) {
-                Ok(fields) => {
-                    let slot = events.next_slot(|| {
-                        EventInput::new(source, String::new(), fields.kind, fields.at)
-                    });
-                    fill(slot, source, &fields);
-                    if events.is_full() {
-                        let full = events.take();
-                        report.events += full.len() as u64;
-                        f(full)?;
-                    }
-                }
-                Err((problem, text)) => {
-                    let text = match (&plan.kind, problem) {
-                        (KindPlan::Fixed(_, name), EventRowProblem::UnknownKind) => name,
-                        _ => text,
-                    };
-                    report.skip(line, problem, text);
-                }
-            }
-            Ok(())
-        })?;
-        let last = events.take();
-        if !last.is_empty() {
-            report.events += last.len() as u64;
-            f(last)?;
-        }
+        let (rows, events) = read_chunks(
+            &layout,
+            chunk,
+            || EventInput::new(source, String::new(), EventKind::from_raw(0), Timestamp(0)),
+            |slot, cell| {
+                let fields = plan.fields(kinds, cell)?;
+                fill(slot, source, &fields);
+                Ok(())
+            },
+            |line, problem, text| {
+                let text = match (&plan.kind, problem) {
+                    (KindPlan::Fixed(_, name), EventRowProblem::UnknownKind) => name,
+                    _ => text,
+                };
+                report.skip(line, problem, text);
+            },
+            f,
+        )?;
+        (report.rows, report.events) = (rows, events);
         Ok(report)
     }
 }
