@@ -804,3 +804,64 @@ fn a_contacts_export_without_ids_that_shrinks_removes_the_missing_ones() {
     let state = open();
     assert_eq!(counts(&state), [1, 0], "the removals were journaled");
 }
+
+// --- the sample ------------------------------------------------------------------------------
+
+/// The sample's consent and contacts files: every row a statement or contact on a record the
+/// sample's sources hold, loaded onto the customers those records belong to.
+#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[test]
+fn the_samples_touchpoints_belong_to_its_records() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/publisher.toml");
+    let mapping = Mapping::from_path(&path).unwrap();
+    let run = mapping.run(512, |_| {}).unwrap();
+    let r = &run.resolver;
+    let [consent] = mapping.consent() else { panic!("one consent table") };
+    let [contacts] = mapping.contacts() else { panic!("one contacts table") };
+    assert_eq!(consent.channel, ChannelFrom::Fixed("newsletter".into()));
+    assert!(contacts.has_ids());
+
+    let newsletter = r.source_id(&consent.source).unwrap();
+    let read = consent
+        .read(newsletter, 4, |chunk| {
+            for s in chunk {
+                assert!(r.customer_of(newsletter, &s.external_id).is_some(), "{s:?}");
+            }
+            Ok::<_, MappingError>(())
+        })
+        .unwrap();
+    assert_eq!((read.rows, read.items, read.n_skipped()), (12, 12, 0), "{read}");
+    let crm = r.source_id(&contacts.source).unwrap();
+    let read = contacts
+        .read(crm, 4, |chunk| {
+            for c in chunk {
+                assert!(r.customer_of(crm, &c.external_id).is_some(), "{c:?}");
+            }
+            Ok::<_, MappingError>(())
+        })
+        .unwrap();
+    assert_eq!((read.rows, read.items, read.n_skipped()), (10, 10, 0), "{read}");
+
+    assert_eq!((run.consent.report.accepted, run.consent.report.n_rejected()), (12, 0));
+    assert_eq!((run.contacts.report.accepted, run.contacts.report.n_rejected()), (10, 0));
+    // Chantal's CRM record and her subscription are one customer: her grant counts for her,
+    // and the CRM's sends to her are hers.
+    let chantal = r.customer_of(crm, "C0000146").unwrap();
+    assert_eq!(r.customer_of(newsletter, "nl-10000096"), Some(chantal));
+    let consent = r.consent(chantal, "newsletter").unwrap();
+    assert_eq!(consent.state, ConsentState::Granted);
+    assert_eq!(
+        consent.decided_by,
+        Some((newsletter, "nl-10000096".into(), time("2025-09-01T08:00:00Z")))
+    );
+    assert_eq!(touches(r, chantal, &[]), (vec![], 2, 1));
+    // W. de Bruijn subscribed, then withdrew: the later statement decides.
+    let wim = r.customer_of(crm, "C0000198").unwrap();
+    assert_eq!(r.customer_of(newsletter, "nl-10000016"), Some(wim));
+    let consent = r.consent(wim, "newsletter").unwrap();
+    assert_eq!(
+        (consent.state, consent.decided_by.map(|d| d.2)),
+        (ConsentState::Denied, Some(time("2026-03-04T12:00:00Z")))
+    );
+    assert!(!r.may_contact(wim, "newsletter", time("2026-06-30")).unwrap().is_yes());
+}
