@@ -889,3 +889,41 @@ fn applied_events_replace_by_id_and_full_exports_replace_the_last_load() {
     let state = open();
     assert_eq!(counts(&state), [3, 1], "the removal was journaled");
 }
+
+/// Regression: a full export's event the state refuses (a negative amount) took a position
+/// and left a gap in the held ones, so a later, shorter export stopped removing at the gap
+/// and kept the events past it. Refused events take no position now.
+#[cfg(feature = "csv")]
+#[test]
+fn a_refused_event_of_a_full_export_leaves_no_gap_in_its_positions() {
+    use idstitch::{Durable, DurableOptions};
+    let dir = Scratch::new("apply-gap");
+    dir.write("n.csv", "id,email\nN-1,ann@example.nl\n");
+    let export = |rows: &[&str]| format!("sub,ts,amount\n{}\n", rows.join("\n"));
+    dir.write(
+        "orders.csv",
+        export(&["N-1,2026-01-01,10", "N-1,2026-01-02,-5", "N-1,2026-01-03,3", "N-1,2026-01-04,4"]),
+    );
+    let mapping = mapping_in(
+        &dir,
+        "[[events]]\nsource = \"newsletter\"\npath = \"orders.csv\"\nrecord = \"sub\"\n\
+         kind_is = \"order\"\nat = \"ts\"\nvalue = \"amount\"\n",
+    );
+    let builder = mapping.resolver_builder();
+    let mut state =
+        Durable::open_with(dir.0.join("state"), &builder, DurableOptions::default()).unwrap();
+    let held = |state: &Durable| {
+        let n = state.source_id("newsletter").unwrap();
+        state.customer_events(state.customer_of(n, "N-1").unwrap()).unwrap().len()
+    };
+    let first = mapping.apply(&mut state, 100, |_| {}).unwrap();
+    assert_eq!(
+        (first.changes.event_report.accepted, first.changes.event_report.n_rejected()),
+        (3, 1)
+    );
+    assert_eq!(held(&state), 3);
+    dir.write("orders.csv", export(&["N-1,2026-01-01,10"]));
+    let shrunk = mapping.apply(&mut state, 100, |_| {}).unwrap();
+    assert_eq!(shrunk.events_removed, 2, "both events past the export's end, not none");
+    assert_eq!(held(&state), 1);
+}

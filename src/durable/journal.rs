@@ -559,14 +559,21 @@ impl Journal {
         self.len += self.buf.buf.len() as u64;
         self.dirty = true;
         if commit {
-            let due = match self.policy {
-                SyncPolicy::EveryCall => true,
-                SyncPolicy::Interval(every) => self.last_sync.elapsed() >= every,
-                SyncPolicy::Never => false,
-            };
-            if due {
-                self.sync()?;
-            }
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs what was written if the policy says a sync is due: at the end of a mutating
+    /// call, whose last entry was appended without `commit`.
+    pub fn commit(&mut self) -> io::Result<()> {
+        let due = match self.policy {
+            SyncPolicy::EveryCall => true,
+            SyncPolicy::Interval(every) => self.last_sync.elapsed() >= every,
+            SyncPolicy::Never => false,
+        };
+        if due {
+            self.sync()?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "mapping")]
 use ahash::AHashMap;
 
-use crate::behaviour::EventInput;
+use crate::behaviour::{EventInput, EventReport};
 use crate::campaign::{Assignment, CampaignSpec};
 use crate::durable::error::{io_error, SnapshotError, StateError};
 use crate::durable::journal::{self, Entry, Journal, SyncPolicy, TornTail};
@@ -30,6 +30,7 @@ use crate::input::record::{RecordInput, Timestamp};
 use crate::input::report::IngestReport;
 use crate::input::stored::StoredRecord;
 use crate::partition::events::{Changes, StageChanged};
+use crate::resolver::touch::count;
 #[cfg(feature = "mapping")]
 use crate::resolver::PendingIngest;
 use crate::resolver::{EraseTarget, Erasure, PendingEvents, Resolver, ResolverBuilder};
@@ -625,6 +626,143 @@ impl Durable {
         self.resolver.record_contact(contact).map_err(StateError::Event)
     }
 
+    /// [`Resolver::record_consents`], journaled: each statement the resolver takes is written
+    /// as the entry [`Durable::record_consent`] writes, and the journal is synced once, at the
+    /// end (as the sync policy says), not per statement. A malformed statement is counted in
+    /// the report and not journaled. A statement the state holds already (the same record,
+    /// channel, status and time) is counted as stored and replaced, and not journaled again:
+    /// storing it would change nothing, so loading the same statements twice journals them
+    /// once.
+    ///
+    /// Each entry stands alone, so a process killed part-way keeps the statements journaled
+    /// before; taking the same statements again stores the rest.
+    ///
+    /// ```
+    /// use idstitch::touchpoint::{ConsentInput, ConsentState};
+    /// use idstitch::{Durable, DurableOptions, KindId, RecordInput, Timestamp};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("idstitch-doc-consents-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut state = Durable::open(&dir, DurableOptions::default())?;
+    /// let crm = state.add_source("crm", 10)?;
+    /// state.upsert(RecordInput::new(crm, "C-1").with_key(KindId::EMAIL, "ann@example.nl"))?;
+    /// let statements = [
+    ///     ConsentInput::granted(crm, "C-1", "email", Timestamp(10)),
+    ///     ConsentInput::denied(crm, "C-1", "phone", Timestamp(10)),
+    ///     ConsentInput::granted(crm, " ", "email", Timestamp(10)), // no record: refused
+    /// ];
+    /// let report = state.record_consents(&statements)?;
+    /// assert_eq!((report.accepted, report.replaced, report.n_rejected()), (2, 0, 1));
+    /// let again = state.record_consents(&statements)?;
+    /// assert_eq!((again.accepted, again.replaced), (2, 2), "held once, journaled once");
+    /// drop(state);
+    ///
+    /// let state = Durable::open(&dir, DurableOptions::default())?;
+    /// assert_eq!(state.recovery().entries_replayed, 4, "a source, a record, two statements");
+    /// let ann = state.customer_of(crm, "C-1").unwrap();
+    /// assert_eq!(state.consent(ann, "phone")?.state, ConsentState::Denied);
+    /// # drop(state);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Journal errors; the statements before the one whose entry failed are journaled and
+    /// held.
+    pub fn record_consents<I>(&mut self, statements: I) -> Result<EventReport, StateError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<ConsentInput>,
+    {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let mut report = EventReport::default();
+        for statement in statements {
+            let statement = statement.borrow();
+            if let Err(reason) = self.resolver.check_consent(statement) {
+                report.reject(statement.source, reason);
+            } else if self.resolver.holds_consent(statement) {
+                count(&mut report, statement.source, Ok(true));
+            } else {
+                self.write(&Entry::Consent(statement.clone()), false)?;
+                count(&mut report, statement.source, self.resolver.store_consent(statement));
+            }
+        }
+        self.commit()?;
+        Ok(report)
+    }
+
+    /// [`Resolver::record_contacts`], journaled: each contact the resolver takes is written as
+    /// the entry [`Durable::record_contact`] writes, and the journal is synced once, at the
+    /// end (as the sync policy says), not per contact. A malformed contact is counted in the
+    /// report and not journaled; one whose id is held replaces the held one (and is counted
+    /// as replacing it), as [`Resolver::record_contact`] says.
+    ///
+    /// Each entry stands alone, so a process killed part-way keeps the contacts journaled
+    /// before.
+    ///
+    /// ```
+    /// use idstitch::touchpoint::ContactInput;
+    /// use idstitch::{Durable, DurableOptions, Timestamp};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("idstitch-doc-contacts-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut state = Durable::open(&dir, DurableOptions::default())?;
+    /// let crm = state.add_source("crm", 10)?;
+    /// let sends = [
+    ///     ContactInput::new(crm, "C-1", "email", Timestamp(10)).with_id("s-1"),
+    ///     ContactInput::new(crm, "C-1", "email", Timestamp(20)).with_id("s-1"), // the same send
+    ///     ContactInput::new(crm, "C-1", "", Timestamp(30)), // no channel: refused
+    /// ];
+    /// let report = state.record_contacts(&sends)?;
+    /// assert_eq!((report.accepted, report.replaced, report.n_rejected()), (2, 1, 1));
+    /// assert!(state.has_contact_id(crm, "s-1"));
+    /// drop(state);
+    /// let state = Durable::open(&dir, DurableOptions::default())?;
+    /// assert_eq!(state.recovery().entries_replayed, 3, "a source and two contacts");
+    /// assert!(state.has_contact_id(crm, "s-1"));
+    /// # drop(state);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Journal errors; the contacts before the one whose entry failed are journaled and held.
+    pub fn record_contacts<I>(&mut self, contacts: I) -> Result<EventReport, StateError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<ContactInput>,
+    {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        let mut report = EventReport::default();
+        for contact in contacts {
+            let contact = contact.borrow();
+            if let Err(reason) = self.resolver.check_contact(contact) {
+                report.reject(contact.source, reason);
+            } else {
+                self.write(&Entry::Contact(contact.clone()), false)?;
+                count(&mut report, contact.source, self.resolver.store_contact(contact));
+            }
+        }
+        self.commit()?;
+        Ok(report)
+    }
+
+    /// Syncs the journal if the policy says a sync is due, at the end of a call whose entries
+    /// were written without a sync each.
+    fn commit(&mut self) -> Result<(), StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned);
+        }
+        self.journal.commit().map_err(|e| {
+            self.poisoned = true;
+            io_error("sync journal")(e)
+        })
+    }
+
     /// [`Resolver::remove_contact`], journaled (when there is such a contact).
     ///
     /// # Errors
@@ -967,6 +1105,46 @@ mod tests {
         let changes = state.upsert(jan("C-3")).unwrap();
         assert_eq!(changes.report.n_values_suppressed(), 1);
         assert_ne!(state.customer_of(crm, "C-2"), state.customer_of(crm, "C-3"));
+        drop(state);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A bulk call's statements are single entries: a process killed while writing the last
+    /// one keeps those before it, and the same statements again store the one that was lost
+    /// (and journal only it).
+    #[test]
+    fn a_bulk_call_cut_short_keeps_the_statements_journaled_before() {
+        use crate::touchpoint::{ConsentInput, ConsentState};
+        let dir =
+            std::env::temp_dir().join(format!("idstitch-unit-bulk-consent-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut state = Durable::open(&dir, DurableOptions::default()).unwrap();
+        let crm = state.add_source("crm", 10).unwrap();
+        let statements = ["email", "phone", "newsletter"]
+            .map(|channel| ConsentInput::denied(crm, "C-1", channel, Timestamp(5)));
+        let report = state.record_consents(&statements).unwrap();
+        assert_eq!(report.accepted, 3);
+        let segment = dir.join(journal::segment_name(state.generation()));
+        drop(state);
+        // The last entry loses its final byte, as a write cut by a kill would leave it.
+        let bytes = fs::read(&segment).unwrap();
+        fs::write(&segment, &bytes[..bytes.len() - 1]).unwrap();
+
+        let mut state = Durable::open(&dir, DurableOptions::default()).unwrap();
+        let recovery = state.recovery();
+        assert_eq!(recovery.entries_replayed, 3, "the source and two statements");
+        assert!(recovery.torn_tail.is_some());
+        state.upsert(RecordInput::new(crm, "C-1")).unwrap();
+        let ann = state.customer_of(crm, "C-1").unwrap();
+        let held = |state: &Durable, channel| state.consent(ann, channel).unwrap().state;
+        assert_eq!(held(&state, "phone"), ConsentState::Denied);
+        assert_eq!(held(&state, "newsletter"), ConsentState::Unknown, "cut off");
+        let journal = state.journal_len();
+        let again = state.record_consents(&statements).unwrap();
+        assert_eq!((again.accepted, again.replaced), (3, 2));
+        assert_eq!(held(&state, "newsletter"), ConsentState::Denied);
+        let one_entry = state.journal_len() - journal;
+        assert!(one_entry > 0 && one_entry < (bytes.len() as u64) / 3, "{one_entry} bytes");
         drop(state);
         fs::remove_dir_all(&dir).unwrap();
     }

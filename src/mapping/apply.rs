@@ -2,13 +2,15 @@
 //! brought into what the state holds, with customer ids kept across loads.
 
 use std::fmt;
+use std::path::Path;
 
 use super::config::{Mapping, SourceMode};
 use super::error::MappingError;
-use super::events::{export_id, EventsRead};
+use super::events::EventsRead;
 use super::input::InputReport;
-use super::run::Summary;
-use super::run::EVENT_CHUNK;
+use super::run::{Summary, ROW_CHUNK};
+use super::touch::TouchLoad;
+use super::TouchTable;
 use crate::adapter::{Progress, RecordSource};
 use crate::behaviour::EventInput;
 use crate::durable::error::StateError;
@@ -16,6 +18,7 @@ use crate::durable::state::{Durable, Outcome};
 use crate::ids::{RecordIdx, SourceId};
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
+use crate::touchpoint::ContactInput;
 
 /// What applying a mapping did to one source's records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,6 +58,13 @@ pub struct AppliedRun {
     pub events: Vec<EventsRead>,
     /// Events a full export's last load held past the end of this one, removed.
     pub events_removed: u64,
+    /// What was read from each `[[consent]]` file and what the state did with the
+    /// statements (a statement it held already is counted as replaced and not journaled).
+    pub consent: TouchLoad,
+    /// What was read from each `[[contacts]]` file, what the state did with the contacts,
+    /// and how many contacts a full export's last load held past the end of this one were
+    /// removed.
+    pub contacts: TouchLoad,
 }
 
 impl AppliedRun {
@@ -80,7 +90,8 @@ impl AppliedRun {
 
     /// A summary for people, as [`MappedRun::summary`](super::MappedRun::summary) gives it
     /// for `resolver` (the state's), with per source the records added, updated, unchanged and
-    /// removed, and the number of change events:
+    /// removed, and the number of change events (and, with `[[contacts]]` sections, the
+    /// contacts removed):
     ///
     /// ```text
     /// source          added  updated  unchanged  removed
@@ -96,6 +107,7 @@ impl AppliedRun {
             input: &self.input,
             applied: Some((&self.tallies, self.changes.events.len())),
             events: (&self.events, &self.changes.event_report),
+            touch: [&self.consent, &self.contacts],
         }
     }
 }
@@ -111,6 +123,13 @@ impl Mapping {
     /// - a **change feed** adds or replaces the records of its rows and removes the records
     ///   its deletion rows name (the last row of an id decides; deleting a record the state
     ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
+    ///
+    /// Then it loads the `[[events]]`, `[[consent]]` and `[[contacts]]` sections, journaled
+    /// ([`Durable::record_events`], [`Durable::record_consents`],
+    /// [`Durable::record_contacts`]); a section without an `id` column replaces what it
+    /// loaded last time (see the [module docs](super) on full exports of events and
+    /// contacts), so loading the same files again holds each event, statement and contact
+    /// once.
     ///
     /// Records of sources the mapping does not name are left alone, and so is a stored record
     /// whose row cannot be stored (counted in the report's records skipped). A source already
@@ -268,11 +287,13 @@ impl Mapping {
             tally.removed += 1;
         }
         let mut changes = Changes { events, report, stages, event_report, ..Changes::default() };
-        let (read, events_removed) =
-            self.apply_events(state, &mut changes).map_err(|e| match e {
-                EventsFailure::Mapping(e) => e,
-                EventsFailure::State(e) => failed(e),
-            })?;
+        let sections = |e| match e {
+            SectionFailure::Mapping(e) => e,
+            SectionFailure::State(e) => failed(e),
+        };
+        let (read, events_removed) = self.apply_events(state, &mut changes).map_err(sections)?;
+        let consent = self.apply_consent(state).map_err(sections)?;
+        let contacts = self.apply_contacts(state).map_err(sections)?;
         Ok(AppliedRun {
             sources,
             changes,
@@ -280,6 +301,8 @@ impl Mapping {
             tallies,
             events: read,
             events_removed,
+            consent,
+            contacts,
         })
     }
 
@@ -289,53 +312,144 @@ impl Mapping {
         &self,
         state: &mut Durable,
         changes: &mut Changes,
-    ) -> Result<(Vec<EventsRead>, u64), EventsFailure> {
+    ) -> Result<(Vec<EventsRead>, u64), SectionFailure> {
         let kinds = state.resolver().event_kinds().clone();
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
         for section in self.events() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut position = 0u64;
+            let mut ids = ExportIds::new(&section.path);
             let mut owned: Vec<EventInput> = Vec::new();
-            let done = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
+            let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
                     state.record_events(chunk)
                 } else {
-                    owned.clear();
-                    owned.extend(chunk.iter().cloned());
-                    for e in &mut owned {
-                        e.id = Some(export_id(section, position));
-                        position += 1;
-                    }
-                    state.record_events(&owned)
+                    let takes = |e: &EventInput| state.check_event(e).is_ok();
+                    let owned = ids.give(&mut owned, chunk, takes, |e| &mut e.id);
+                    state.record_events(owned)
                 };
-                let recorded = recorded.map_err(EventsFailure::State)?;
+                let recorded = recorded.map_err(SectionFailure::State)?;
                 changes.event_report.absorb(&recorded.event_report);
                 changes.stages.extend(recorded.stages);
-                Ok::<_, EventsFailure>(())
+                Ok::<_, SectionFailure>(())
             })?;
             if !section.has_ids() {
-                while let Some(gone) = (state.remove_event(source, &export_id(section, position)))
-                    .map_err(EventsFailure::State)?
-                {
-                    changes.stages.extend(gone.stages);
-                    position += 1;
-                    removed += 1;
-                }
+                removed += ids.remove_rest(|id| {
+                    let gone = state.remove_event(source, id).map_err(SectionFailure::State)?;
+                    Ok::<_, SectionFailure>(gone.map(|g| changes.stages.extend(g.stages)).is_some())
+                })?;
             }
             read.push(done);
         }
         Ok((read, removed))
     }
+
+    /// Loads every `[[consent]]` section into `state`: each statement journaled once, as
+    /// [`Durable::record_consents`] does.
+    fn apply_consent(&self, state: &mut Durable) -> Result<TouchLoad, SectionFailure> {
+        let mut load = TouchLoad::new(TouchTable::Consent);
+        for section in self.consent() {
+            let Some(source) = state.resolver().source_id(&section.source) else { continue };
+            let done = section.read(source, ROW_CHUNK, |chunk| {
+                let recorded = state.record_consents(chunk).map_err(SectionFailure::State)?;
+                load.report.absorb(&recorded);
+                Ok::<_, SectionFailure>(())
+            })?;
+            load.files.push(done);
+        }
+        Ok(load)
+    }
+
+    /// Loads every `[[contacts]]` section into `state`, journaled; a section without ids
+    /// gets export ids and drops the positions its last load held past this one, as an
+    /// events section does.
+    fn apply_contacts(&self, state: &mut Durable) -> Result<TouchLoad, SectionFailure> {
+        let mut load = TouchLoad::new(TouchTable::Contacts);
+        for section in self.contacts() {
+            let Some(source) = state.resolver().source_id(&section.source) else { continue };
+            let mut ids = ExportIds::new(&section.path);
+            let mut owned: Vec<ContactInput> = Vec::new();
+            let done = section.read(source, ROW_CHUNK, |chunk| {
+                let recorded = if section.has_ids() {
+                    state.record_contacts(chunk)
+                } else {
+                    let takes = |c: &ContactInput| state.check_contact(c).is_ok();
+                    let owned = ids.give(&mut owned, chunk, takes, |c| &mut c.id);
+                    state.record_contacts(owned)
+                };
+                load.report.absorb(&recorded.map_err(SectionFailure::State)?);
+                Ok::<_, SectionFailure>(())
+            })?;
+            if !section.has_ids() {
+                load.removed += ids.remove_rest(|id| {
+                    state.remove_contact(source, id).map_err(SectionFailure::State)
+                })?;
+            }
+            load.files.push(done);
+        }
+        Ok(load)
+    }
 }
 
-/// Why loading events into a state stopped.
-enum EventsFailure {
+/// The ids a section without an `id` column gives its items in a state: the file's name and
+/// the item's position in it behind a U+0001 (`\u{1}web_events.jsonl:17`). Read again, the
+/// file replaces each item in place, and the positions past its end that the last load used
+/// are removed, so the section's items in the state are the file's (see the module docs on
+/// full exports).
+struct ExportIds {
+    name: String,
+    /// The next position.
+    next: u64,
+}
+
+impl ExportIds {
+    fn new(path: &Path) -> Self {
+        let name = path.file_name().map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy());
+        ExportIds { name: name.into_owned(), next: 0 }
+    }
+
+    fn id(&self, position: u64) -> String {
+        format!("\u{1}{}:{position}", self.name)
+    }
+
+    /// `chunk` copied into `owned`, each item the state takes (by `takes`) with the id of the
+    /// next position. Refused items get no position: the positions held stay one run from 0,
+    /// which is what [`ExportIds::remove_rest`] walks.
+    fn give<'o, T: Clone>(
+        &mut self,
+        owned: &'o mut Vec<T>,
+        chunk: &[T],
+        takes: impl Fn(&T) -> bool,
+        id: impl Fn(&mut T) -> &mut Option<String>,
+    ) -> &'o [T] {
+        owned.clear();
+        owned.extend(chunk.iter().cloned());
+        for item in owned.iter_mut().filter(|item| takes(item)) {
+            *id(item) = Some(self.id(self.next));
+            self.next += 1;
+        }
+        owned
+    }
+
+    /// Removes the items of the positions past the last one given, one by one while `remove`
+    /// finds one there (the last load's items end where it finds none); returns how many.
+    fn remove_rest<E>(mut self, mut remove: impl FnMut(&str) -> Result<bool, E>) -> Result<u64, E> {
+        let mut removed = 0;
+        while remove(&self.id(self.next))? {
+            self.next += 1;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+/// Why loading an events, consent or contacts section into a state stopped.
+enum SectionFailure {
     Mapping(MappingError),
     State(StateError),
 }
 
-impl From<MappingError> for EventsFailure {
+impl From<MappingError> for SectionFailure {
     fn from(e: MappingError) -> Self {
-        EventsFailure::Mapping(e)
+        SectionFailure::Mapping(e)
     }
 }

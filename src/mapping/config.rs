@@ -1,6 +1,7 @@
 //! What a mapping says: [`Mapping`] with its kinds ([`KindMapping`]), sources
-//! ([`SourceMapping`]), event kinds and events sections ([`EventsMapping`]), and the resolver
-//! set-up they give.
+//! ([`SourceMapping`]), event kinds and events sections ([`EventsMapping`]), consent and
+//! contacts sections ([`ConsentMapping`], [`ContactsMapping`]), and the resolver set-up they
+//! give.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct Mapping {
     /// The host's event kinds (`[event_kinds]`), in file order.
     pub(super) event_kinds: Vec<(String, EventClass)>,
     pub(super) events: Vec<EventsMapping>,
+    pub(super) consent: Vec<ConsentMapping>,
+    pub(super) contacts: Vec<ContactsMapping>,
 }
 
 /// One kind the mapping declares (`[kinds.NAME]`): a host kind, a composite kind or a
@@ -191,29 +194,169 @@ impl EventsMapping {
     /// Every column the section reads, each once, in mapping order (`record` first), with
     /// the TOML key that names it.
     pub(crate) fn columns(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::with_capacity(7);
-        let mut push = |column: &str, key: &str| {
-            if !out.iter().any(|(c, _)| c == column) {
-                out.push((column.to_string(), key.to_string()));
-            }
+        let kind = match &self.kind {
+            EventKindFrom::Column(c) => Some(c),
+            EventKindFrom::Fixed(_) => None,
         };
-        push(&self.record, "record");
-        if let EventKindFrom::Column(c) = &self.kind {
-            push(c, "kind");
-        }
-        push(&self.at, "at");
-        for (column, key) in [
-            (&self.topic, "topic"),
-            (&self.value, "value"),
-            (&self.channel, "channel"),
-            (&self.id, "id"),
-        ] {
-            if let Some(c) = column {
-                push(c, key);
-            }
-        }
-        out
+        distinct_columns([
+            (Some(&self.record), "record"),
+            (kind, "kind"),
+            (Some(&self.at), "at"),
+            (self.topic.as_ref(), "topic"),
+            (self.value.as_ref(), "value"),
+            (self.channel.as_ref(), "channel"),
+            (self.id.as_ref(), "id"),
+        ])
     }
+}
+
+/// A table of touchpoints in a mapping: `[[consent]]` or `[[contacts]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TouchTable {
+    /// `[[consent]]`: consent statements ([`ConsentMapping`]).
+    Consent,
+    /// `[[contacts]]`: contacts ([`ContactsMapping`]).
+    Contacts,
+}
+
+impl TouchTable {
+    /// The table's name as the mapping file writes it: `[[consent]]` or `[[contacts]]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TouchTable::Consent => "[[consent]]",
+            TouchTable::Contacts => "[[contacts]]",
+        }
+    }
+}
+
+impl fmt::Display for TouchTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where the channel of a consent or contacts section's rows comes from: `channel` or
+/// `channel_is`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChannelFrom {
+    /// `channel = "COLUMN"`: each row names its channel in this column.
+    Column(String),
+    /// `channel_is = "NAME"`: every row of the file is about this channel.
+    Fixed(String),
+}
+
+/// One `[[consent]]` table: a file of consent statements and how its columns become
+/// [`ConsentInput`](crate::touchpoint::ConsentInput)s; [`ConsentMapping::read`] reads it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConsentMapping {
+    /// Its place among the `[[consent]]` tables, from 1: errors name the table by it.
+    pub number: usize,
+    /// The name of the `[[source]]` whose records made the statements.
+    pub source: String,
+    /// The input file, resolved against the mapping file's directory.
+    pub path: PathBuf,
+    /// The file format, from the extension.
+    pub format: InputFormat,
+    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
+    pub delimiter: u8,
+    /// The column holding the external id of the statement's record in `source`.
+    pub record: String,
+    /// The column naming each row's channel, or the one channel of every row.
+    pub channel: ChannelFrom,
+    /// The column holding `granted` or `denied`.
+    pub status: String,
+    /// The column holding when the statement was made.
+    pub at: String,
+}
+
+impl ConsentMapping {
+    /// Every column the section reads, each once, in mapping order (`record` first), with
+    /// the TOML key that names it.
+    pub(crate) fn columns(&self) -> Vec<(String, String)> {
+        let channel = match &self.channel {
+            ChannelFrom::Column(c) => Some(c),
+            ChannelFrom::Fixed(_) => None,
+        };
+        distinct_columns([
+            (Some(&self.record), "record"),
+            (channel, "channel"),
+            (Some(&self.status), "status"),
+            (Some(&self.at), "at"),
+        ])
+    }
+}
+
+/// One `[[contacts]]` table: a file of contacts (messages sent, calls made, banners shown) and
+/// how its columns become [`ContactInput`](crate::touchpoint::ContactInput)s;
+/// [`ContactsMapping::read`] reads it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ContactsMapping {
+    /// Its place among the `[[contacts]]` tables, from 1: errors name the table by it.
+    pub number: usize,
+    /// The name of the `[[source]]` whose record's address each contact used.
+    pub source: String,
+    /// The input file, resolved against the mapping file's directory.
+    pub path: PathBuf,
+    /// The file format, from the extension.
+    pub format: InputFormat,
+    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
+    pub delimiter: u8,
+    /// The column holding the external id of the contact's record in `source`.
+    pub record: String,
+    /// The column naming each row's channel, or the one channel of every row.
+    pub channel: ChannelFrom,
+    /// The column holding the contact's time.
+    pub at: String,
+    /// The column holding the campaign, if any.
+    pub campaign: Option<String>,
+    /// The column whose truthy cell marks a transactional contact (read as
+    /// [`deletion_flag`](super::deletion_flag) reads a cell), if any.
+    pub transactional: Option<String>,
+    /// The column holding the contact's id within its source, if any.
+    pub id: Option<String>,
+}
+
+impl ContactsMapping {
+    /// Whether the section has an `id` column. With one, a contact replaces the held contact
+    /// of the same id, so a replayed file counts each contact once; without one, the file is
+    /// a full export of the section's contacts and replaces what the section loaded last time.
+    pub fn has_ids(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Every column the section reads, each once, in mapping order (`record` first), with
+    /// the TOML key that names it.
+    pub(crate) fn columns(&self) -> Vec<(String, String)> {
+        let channel = match &self.channel {
+            ChannelFrom::Column(c) => Some(c),
+            ChannelFrom::Fixed(_) => None,
+        };
+        distinct_columns([
+            (Some(&self.record), "record"),
+            (channel, "channel"),
+            (Some(&self.at), "at"),
+            (self.campaign.as_ref(), "campaign"),
+            (self.transactional.as_ref(), "transactional"),
+            (self.id.as_ref(), "id"),
+        ])
+    }
+}
+
+/// The columns given, each once (the first key that names it), in order.
+fn distinct_columns<'a>(
+    columns: impl IntoIterator<Item = (Option<&'a String>, &'a str)>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (column, key) in columns {
+        if let Some(c) = column.filter(|c| !out.iter().any(|(o, _)| o == *c)) {
+            out.push((c.clone(), key.to_string()));
+        }
+    }
+    out
 }
 
 /// The attribute name of part `i` of composite kind `kind`.
@@ -251,6 +394,16 @@ impl Mapping {
     /// The `[[events]]` sections, in file order.
     pub fn events(&self) -> &[EventsMapping] {
         &self.events
+    }
+
+    /// The `[[consent]]` sections, in file order.
+    pub fn consent(&self) -> &[ConsentMapping] {
+        &self.consent
+    }
+
+    /// The `[[contacts]]` sections, in file order.
+    pub fn contacts(&self) -> &[ContactsMapping] {
+        &self.contacts
     }
 
     /// The built-in event kinds and the mapping's own (`[event_kinds]`, in file order), as

@@ -3,12 +3,14 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::config::TouchTable;
 use crate::behaviour::EventKindError;
 use crate::durable::error::StateError;
 use crate::error::ConfigError;
 
 /// A place in a mapping file: file, line and column (both from 1), the table the key is in
-/// (a `[[source]]` or an `[[events]]` table, if either) and the TOML key.
+/// (a `[[source]]`, `[[events]]`, `[[consent]]` or `[[contacts]]` table, if any) and the TOML
+/// key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TomlPlace {
@@ -20,10 +22,14 @@ pub struct TomlPlace {
     /// Column (in characters) of the offending key or value, from 1.
     pub column: usize,
     /// The `name` of the `[[source]]` table the key is in, if it is in one; for a key in an
-    /// `[[events]]` table, the source its events belong to, once that is known.
+    /// `[[events]]`, `[[consent]]` or `[[contacts]]` table, the source its rows belong to,
+    /// once that is known.
     pub source: Option<String>,
     /// The place (from 1) of the `[[events]]` table the key is in, if it is in one.
     pub events: Option<usize>,
+    /// The `[[consent]]` or `[[contacts]]` table the key is in and its place among the tables
+    /// of its kind (from 1), if it is in one.
+    pub touch: Option<(TouchTable, usize)>,
     /// The TOML key, dotted: `kinds.legacy_no.limit`, `keys.email`, `composite.name_dob`,
     /// `event_kinds.webinar`.
     pub key: String,
@@ -32,11 +38,14 @@ pub struct TomlPlace {
 impl fmt::Display for TomlPlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
-        match (self.events, &self.source) {
-            (Some(n), Some(source)) => {
-                write!(f, "[[events]] #{n} ({source:?}), key `{}`", self.key)
-            }
-            (Some(n), None) => write!(f, "[[events]] #{n}, key `{}`", self.key),
+        let table = match (self.events, self.touch) {
+            (Some(n), _) => Some(format!("[[events]] #{n}")),
+            (None, Some((table, n))) => Some(format!("{table} #{n}")),
+            (None, None) => None,
+        };
+        match (table, &self.source) {
+            (Some(table), Some(source)) => write!(f, "{table} ({source:?}), key `{}`", self.key),
+            (Some(table), None) => write!(f, "{table}, key `{}`", self.key),
             (None, Some(source)) => write!(f, "[[source]] {source:?}, key `{}`", self.key),
             (None, None) => write!(f, "key `{}`", self.key),
         }
@@ -48,8 +57,9 @@ impl fmt::Display for TomlPlace {
 /// Every variant names the file; errors in the mapping file name the TOML key and its line
 /// ([`TomlPlace`]), errors in an input file name the line and, where there is one, the column.
 /// Bad *values* (an empty cell, an unparseable `observed_at`) are not errors: they are
-/// counted in the [`InputReport`](super::InputReport), and for events in the
-/// [`EventsRead`](super::EventsRead).
+/// counted in the [`InputReport`](super::InputReport), for events in the
+/// [`EventsRead`](super::EventsRead), and for consent and contacts in the
+/// [`TouchRead`](super::TouchRead).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MappingError {
@@ -248,7 +258,8 @@ pub enum MappingError {
         /// Where the first kind too many is.
         at: Box<TomlPlace>,
     },
-    /// An `[[events]]` table's `source` names no `[[source]]` table.
+    /// An `[[events]]`, `[[consent]]` or `[[contacts]]` table's `source` names no
+    /// `[[source]]` table.
     #[error("{at}: no [[source]] is named {name:?}")]
     UnknownEventSource {
         /// Where.
@@ -287,6 +298,41 @@ pub enum MappingError {
     DuplicateEvents {
         /// Where the second table's `path` is.
         at: Box<TomlPlace>,
+        /// The source.
+        source_name: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `[[consent]]` or `[[contacts]]` table has neither `channel` (a column) nor
+    /// `channel_is` (one channel for every row).
+    #[error(
+        "{at}: give the channel column (`channel = \"COLUMN\"`) or one channel for every row \
+         (`channel_is = \"NAME\"`)"
+    )]
+    NoChannel {
+        /// Where the table starts.
+        at: Box<TomlPlace>,
+    },
+    /// A `[[consent]]` or `[[contacts]]` table has both `channel` and `channel_is`.
+    #[error(
+        "{at}: `channel` (a column) and `channel_is` (one channel for every row) exclude each \
+         other"
+    )]
+    ChannelTwice {
+        /// Where `channel_is` is.
+        at: Box<TomlPlace>,
+    },
+    /// Two `[[consent]]` tables, or two `[[contacts]]` tables, read files of the same name into
+    /// the same source. A contacts section is known by its source and file name (one without
+    /// an `id` column replaces what it loaded last time, by the file's name and the contact's
+    /// position), so the pair must be unique; for consent a second table would only read the
+    /// same statements again.
+    #[error("{at}: another {table} table reads {} into {source_name:?}", path.display())]
+    DuplicateTouch {
+        /// Where the second table's `path` is.
+        at: Box<TomlPlace>,
+        /// `[[consent]]` or `[[contacts]]`.
+        table: TouchTable,
         /// The source.
         source_name: String,
         /// The file.
@@ -381,6 +427,49 @@ pub enum MappingError {
         source_name: String,
         /// The TOML key that names it: `record`, `kind`, `at`, `topic`, ….
         key: String,
+        /// The columns the header does have (trimmed).
+        header: Box<[String]>,
+    },
+    /// A column a `[[consent]]` table names is not in its CSV file's header (checked before
+    /// any row is read).
+    #[error(
+        "{}: no column {column:?} (mapped by [[consent]] #{consent} ({source_name:?}), key \
+         `{key}`); the header has {}",
+        file.display(), header_list(header)
+    )]
+    MissingConsentColumn {
+        /// The input file.
+        file: PathBuf,
+        /// The column.
+        column: String,
+        /// The place (from 1) of the `[[consent]]` table that names the column.
+        consent: usize,
+        /// The source whose records made the statements.
+        source_name: String,
+        /// The TOML key that names it: `record`, `channel`, `status` or `at`.
+        key: &'static str,
+        /// The columns the header does have (trimmed).
+        header: Box<[String]>,
+    },
+    /// A column a `[[contacts]]` table names is not in its CSV file's header (checked before
+    /// any row is read).
+    #[error(
+        "{}: no column {column:?} (mapped by [[contacts]] #{contacts} ({source_name:?}), key \
+         `{key}`); the header has {}",
+        file.display(), header_list(header)
+    )]
+    MissingContactsColumn {
+        /// The input file.
+        file: PathBuf,
+        /// The column.
+        column: String,
+        /// The place (from 1) of the `[[contacts]]` table that names the column.
+        contacts: usize,
+        /// The source whose records the contacts used.
+        source_name: String,
+        /// The TOML key that names it: `record`, `channel`, `at`, `campaign`, `transactional`
+        /// or `id`.
+        key: &'static str,
         /// The columns the header does have (trimmed).
         header: Box<[String]>,
     },

@@ -130,7 +130,8 @@
 //! is empty is an event without id, added as it is. A section *without* an `id` column is a
 //! full export of that file's events: loading it into a state ([`Mapping::apply`]) replaces
 //! what the same section loaded last time. Its events get ids of their own, the file's name
-//! and the event's position in it behind a U+0001 (`\u{1}web_events.jsonl:17`): the file read
+//! and the event's position among the file's events the state takes (a refused one, such as
+//! a negative amount, takes none) behind a U+0001 (`\u{1}web_events.jsonl:17`): the file read
 //! again replaces each event in place, and the positions past its end that the last load
 //! used are removed. A section is known by its source and file, so two `[[events]]` tables
 //! may not read the same file into the same source ([`MappingError::DuplicateEvents`]), nor
@@ -144,8 +145,80 @@
 //! record id, an empty or unknown kind, a time or value that does not parse, a value that is
 //! not finite) is skipped and counted per [`EventRowProblem`] in its [`EventsRead`], which
 //! keeps the first few lines of each as examples; the host hands the chunks to
-//! [`Resolver::record_events`](crate::Resolver::record_events). [`Mapping::open`],
-//! [`Mapping::run`] and [`Mapping::apply`] read the sources' files only, not the events.
+//! [`Resolver::record_events`](crate::Resolver::record_events). [`Mapping::open`] reads the
+//! sources' files only; [`Mapping::run`] and [`Mapping::apply`] read the events files after
+//! them.
+//!
+//! **Touchpoints.** A mapping may also name files of consent statements and of contacts (see
+//! [`touchpoint`](crate::touchpoint)), each row on a record of a mapped source:
+//!
+//! ```toml
+//! [[consent]]
+//! source = "newsletter"
+//! path = "consent.csv"            # CSV, or .jsonl
+//! record = "subscriber_id"
+//! channel_is = "newsletter"       # or channel = "COLUMN"
+//! status = "status"               # granted | denied (trimmed, any case)
+//! at = "changed_at"               # RFC 3339 or YYYY-MM-DD
+//! [[contacts]]
+//! source = "crm"
+//! path = "contacts.csv"
+//! record = "customer_id"
+//! channel = "channel"             # or channel_is = "phone"
+//! at = "sent_at"
+//! campaign = "campaign"           # optional columns: campaign, transactional, id
+//! transactional = "transactional" # true/false cells, as deletion_flag reads them
+//! id = "send_id"
+//! ```
+//!
+//! **`[[consent]]`**, one table per file of statements, read in file order
+//! ([`ConsentMapping`]); every key but `delimiter` is required:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `source` | the `[[source]]` whose records made the statements, by name |
+//! | `path` | the file, relative to the mapping file's directory; `.csv` is CSV, `.jsonl` or `.ndjson` is JSON Lines |
+//! | `record` | the column holding the external id of the statement's record in `source`; the record may arrive before or after its statements |
+//! | `channel` | the column holding the channel each row is about (`email`, `newsletter`, `phone`, …); `channel` or `channel_is` is required, not both |
+//! | `channel_is` | instead of `channel`: the one channel of every row |
+//! | `status` | the column holding `granted` or `denied` (trimmed, in any ASCII case) |
+//! | `at` | the column holding when the statement was made: RFC 3339 or `YYYY-MM-DD` (midnight UTC) |
+//! | `delimiter` | the CSV field delimiter, one ASCII character (default `","`) |
+//!
+//! **`[[contacts]]`**, one table per file of contacts (messages sent, calls made), read in
+//! file order ([`ContactsMapping`]):
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `source`, `path`, `record`, `channel`, `channel_is`, `at`, `delimiter` | as for `[[consent]]`; `record` names the record whose address was used | required but `delimiter` |
+//! | `campaign` | the column holding the campaign | no campaign |
+//! | `transactional` | the column marking a receipt or password reset, exempt from caps: a cell reads as [`deletion_flag`] reads one (`true`, `yes`, `1`, … or `false`, `no`, `0`, empty) | not transactional |
+//! | `id` | the column holding the contact's id within its source | no ids: see below |
+//!
+//! **Loading them again.** A consent statement is known by its content (record, channel,
+//! status and time), so a file read again holds each statement once, and
+//! [`Mapping::apply`] journals only the statements the state does not hold. Contacts are
+//! replaced as events are: a section *with* an `id` column replaces held contacts by id (an
+//! empty id cell is a contact without id, added as it is); a section *without* one is a full
+//! export of that file's contacts, whose contacts get ids of their file's name and position
+//! (`\u{1}contacts.csv:3`, counting the contacts the state takes) and whose positions past
+//! the end of this load are removed ([`TouchLoad::removed`]). Two `[[consent]]` tables, or
+//! two `[[contacts]]` tables, may not read files of one name into one source
+//! ([`MappingError::DuplicateTouch`]).
+//!
+//! [`ConsentMapping::read`] and [`ContactsMapping::read`] stream a section's file into
+//! [`ConsentInput`](crate::touchpoint::ConsentInput)s or
+//! [`ContactInput`](crate::touchpoint::ContactInput)s as [`EventsMapping::read`] does: a
+//! missing file or column or a malformed row stops with a [`MappingError`] naming file, line
+//! and column, a row whose values make nothing (an empty record id, channel or status, a
+//! status that is neither `granted` nor `denied`, a time that does not parse, a
+//! `transactional` cell that is neither true nor false) is skipped and counted per
+//! [`TouchRowProblem`] in its [`TouchRead`]. [`Mapping::run`] hands them to
+//! [`Resolver::record_consents`](crate::Resolver::record_consents) and
+//! [`Resolver::record_contacts`](crate::Resolver::record_contacts) after the events;
+//! [`Mapping::apply`] to [`Durable::record_consents`](crate::Durable::record_consents) and
+//! [`Durable::record_contacts`](crate::Durable::record_contacts); both report them in a
+//! [`TouchLoad`] each.
 //!
 //! A composite kind's parts are registered as attributes named `NAME#0`, `NAME#1`, … (see
 //! [`KindMapping::spec`]); each source stores its columns' values under those names, so
@@ -153,7 +226,10 @@
 //! parsed: an unknown kind, a composite kind without an entry, an unknown normaliser, a number
 //! out of range are [`MappingError`]s naming the file, line, column and TOML key. So are, for
 //! events, an unknown field, a `source` no `[[source]]` has, neither or both of `kind` and
-//! `kind_is`, an unknown class, and an event kind named like a built-in one.
+//! `kind_is`, an unknown class, and an event kind named like a built-in one; for consent and
+//! contacts, an unknown field, a missing required key, a `source` no `[[source]]` has, and
+//! neither or both of `channel` and `channel_is` ([`MappingError::NoChannel`],
+//! [`MappingError::ChannelTwice`]).
 //!
 //! # Reading the files
 //!
@@ -255,6 +331,7 @@
 //! ```
 
 mod apply;
+mod cells;
 mod config;
 mod error;
 mod events;
@@ -264,10 +341,12 @@ mod reader;
 mod row;
 mod run;
 mod timestamp;
+mod touch;
 
 pub use apply::{AppliedRun, SourceTally};
 pub use config::{
-    EventKindFrom, EventsMapping, InputFormat, KindMapping, Mapping, SourceMapping, SourceMode,
+    ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping, InputFormat,
+    KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
 pub use error::{MappingError, TomlPlace};
 pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
@@ -275,3 +354,4 @@ pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
 pub use timestamp::parse_timestamp;
+pub use touch::{TouchLoad, TouchRead, TouchRowProblem};

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::config::{
-    part_name, EventKindFrom, EventsMapping, InputFormat, KindMapping, Mapping, SourceMapping,
-    SourceMode,
+    part_name, ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping,
+    InputFormat, KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
 use super::error::{MappingError, TomlPlace};
 use crate::behaviour::{EventClass, EventKindError, EventKinds};
@@ -32,6 +32,10 @@ struct MappingToml {
     event_kinds: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     events: Vec<Spanned<EventsToml>>,
+    #[serde(default)]
+    consent: Vec<Spanned<ConsentToml>>,
+    #[serde(default)]
+    contacts: Vec<Spanned<ContactsToml>>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +82,34 @@ struct EventsToml {
     topic: Option<Spanned<String>>,
     value: Option<Spanned<String>>,
     channel: Option<Spanned<String>>,
+    id: Option<Spanned<String>>,
+    delimiter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentToml {
+    source: Spanned<String>,
+    path: Spanned<String>,
+    record: Spanned<String>,
+    channel: Option<Spanned<String>>,
+    channel_is: Option<Spanned<String>>,
+    status: Spanned<String>,
+    at: Spanned<String>,
+    delimiter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactsToml {
+    source: Spanned<String>,
+    path: Spanned<String>,
+    record: Spanned<String>,
+    channel: Option<Spanned<String>>,
+    channel_is: Option<Spanned<String>>,
+    at: Spanned<String>,
+    campaign: Option<Spanned<String>>,
+    transactional: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
 }
@@ -144,22 +176,140 @@ impl Locator<'_> {
             column,
             source: source.map(str::to_string),
             events: None,
+            touch: None,
             key,
         })
     }
 
-    /// A place in the `[[events]]` table `number` (from 1), whose events belong to `source`
-    /// if that is known yet.
-    fn at_events(
+    /// A place in table `table`, whose rows belong to `source` if that is known yet.
+    fn at_table(
         &self,
         span: std::ops::Range<usize>,
-        number: usize,
+        table: Table,
         source: Option<&str>,
         key: &str,
     ) -> Box<TomlPlace> {
         let mut at = self.at(span, source, key.to_string());
-        at.events = Some(number);
+        match table {
+            Table::Events(number) => at.events = Some(number),
+            Table::Touch(kind, number) => at.touch = Some((kind, number)),
+        }
         at
+    }
+}
+
+/// A table of rows that belong to a source's records: an `[[events]]` table or a
+/// `[[consent]]` or `[[contacts]]` one, with its place (from 1) among the tables of its kind.
+#[derive(Clone, Copy)]
+enum Table {
+    Events(usize),
+    Touch(TouchTable, usize),
+}
+
+/// What every table of rows says first: whose records its rows belong to, and its file.
+struct Head {
+    source: String,
+    path: PathBuf,
+    format: InputFormat,
+    delimiter: u8,
+}
+
+/// The keys every table of rows has, as written.
+struct HeadToml<'a> {
+    source: &'a Spanned<String>,
+    path: &'a Spanned<String>,
+    delimiter: Option<&'a Spanned<String>>,
+}
+
+/// The keys every table of rows shares, checked: `source` names a `[[source]]`, `path` a
+/// file of a known format that no earlier table of the kind reads into the same source
+/// (`taken`, by source and file name: the name makes the export ids of a section without an
+/// `id` column), and `delimiter` is one ASCII character.
+fn head(
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    table: Table,
+    HeadToml { source, path, delimiter }: HeadToml<'_>,
+    sources: &[SourceMapping],
+    taken: &[(&str, &Path)],
+    duplicate: impl FnOnce(Box<TomlPlace>, String, PathBuf) -> MappingError,
+) -> Result<Head, MappingError> {
+    let source_name = section_name(loc, table, source, None, "source")?;
+    if !sources.iter().any(|s| s.name == source_name) {
+        return Err(MappingError::UnknownEventSource {
+            at: loc.at_table(source.span(), table, None, "source"),
+            name: source_name,
+        });
+    }
+    let src = Some(source_name.as_str());
+    let file = base_dir.join(section_name(loc, table, path, src, "path")?);
+    let Some(format) = format_of(&file) else {
+        return Err(MappingError::UnknownFormat {
+            at: loc.at_table(path.span(), table, src, "path"),
+            path: file,
+        });
+    };
+    if taken.iter().any(|(s, p)| *s == source_name && p.file_name() == file.file_name()) {
+        return Err(duplicate(loc.at_table(path.span(), table, src, "path"), source_name, file));
+    }
+    let delimiter = match delimiter {
+        None => b',',
+        Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
+            at: loc.at_table(d.span(), table, src, "delimiter"),
+            delimiter: d.get_ref().clone(),
+        })?,
+    };
+    Ok(Head { source: source_name, path: file, format, delimiter })
+}
+
+/// A column or other name in a table of rows: trimmed, and not empty.
+fn section_name(
+    loc: &Locator<'_>,
+    table: Table,
+    value: &Spanned<String>,
+    source: Option<&str>,
+    key: &str,
+) -> Result<String, MappingError> {
+    let v = value.get_ref().trim();
+    if v.is_empty() {
+        return Err(MappingError::EmptyName { at: loc.at_table(value.span(), table, source, key) });
+    }
+    Ok(v.to_string())
+}
+
+/// An optional column of a table of rows, checked as [`section_name`] checks a name.
+fn optional_name(
+    loc: &Locator<'_>,
+    table: Table,
+    value: Option<&Spanned<String>>,
+    source: Option<&str>,
+    key: &str,
+) -> Result<Option<String>, MappingError> {
+    value.map(|v| section_name(loc, table, v, source, key)).transpose()
+}
+
+/// A touch table's channel: the `channel` column or `channel_is`, exactly one of them.
+fn channel_from(
+    loc: &Locator<'_>,
+    table: Table,
+    span: std::ops::Range<usize>,
+    column: Option<&Spanned<String>>,
+    fixed: Option<&Spanned<String>>,
+    source: Option<&str>,
+) -> Result<ChannelFrom, MappingError> {
+    match (column, fixed) {
+        (Some(_), Some(fixed)) => Err(MappingError::ChannelTwice {
+            at: loc.at_table(fixed.span(), table, source, "channel_is"),
+        }),
+        (None, None) => {
+            Err(MappingError::NoChannel { at: loc.at_table(span, table, source, "channel") })
+        }
+        (Some(column), None) => {
+            Ok(ChannelFrom::Column(section_name(loc, table, column, source, "channel")?))
+        }
+        (None, Some(fixed)) => {
+            Ok(ChannelFrom::Fixed(section_name(loc, table, fixed, source, "channel_is")?))
+        }
     }
 }
 
@@ -280,9 +430,10 @@ impl Mapping {
     /// [`UnknownEventSource`](MappingError::UnknownEventSource),
     /// [`NoEventKind`](MappingError::NoEventKind),
     /// [`EventKindTwice`](MappingError::EventKindTwice),
-    /// [`UnknownEventKind`](MappingError::UnknownEventKind) or
-    /// [`DuplicateEvents`](MappingError::DuplicateEvents) for content that does not make
-    /// sense.
+    /// [`UnknownEventKind`](MappingError::UnknownEventKind),
+    /// [`DuplicateEvents`](MappingError::DuplicateEvents),
+    /// [`NoChannel`](MappingError::NoChannel), [`ChannelTwice`](MappingError::ChannelTwice) or
+    /// [`DuplicateTouch`](MappingError::DuplicateTouch) for content that does not make sense.
     pub fn from_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, MappingError> {
         Self::parse(text, base_dir.as_ref(), Path::new("<string>"))
     }
@@ -526,6 +677,8 @@ impl Mapping {
 
         let event_kinds = event_kinds(&loc, &raw.event_kinds)?;
         let events = events(&loc, base_dir, &raw.events, &sources, &event_kinds)?;
+        let consent = consent(&loc, base_dir, &raw.consent, &sources)?;
+        let contacts = contacts(&loc, base_dir, &raw.contacts, &sources)?;
         Ok(Mapping {
             file: file.to_path_buf(),
             default_country,
@@ -533,6 +686,8 @@ impl Mapping {
             sources,
             event_kinds,
             events,
+            consent,
+            contacts,
         })
     }
 }
@@ -582,81 +737,53 @@ fn events(
 ) -> Result<Vec<EventsMapping>, MappingError> {
     let mut out: Vec<EventsMapping> = Vec::with_capacity(tables.len());
     for (i, table) in tables.iter().enumerate() {
-        let number = i + 1;
+        let at_table = Table::Events(i + 1);
         let e = table.get_ref();
-        let name = |value: &Spanned<String>, source: Option<&str>, key: &str| {
-            let v = value.get_ref().trim();
-            if v.is_empty() {
-                return Err(MappingError::EmptyName {
-                    at: loc.at_events(value.span(), number, source, key),
-                });
-            }
-            Ok(v.to_string())
-        };
-        let source = name(&e.source, None, "source")?;
-        if !sources.iter().any(|s| s.name == source) {
-            return Err(MappingError::UnknownEventSource {
-                at: loc.at_events(e.source.span(), number, None, "source"),
-                name: source,
-            });
-        }
-        let src = Some(source.as_str());
-        let path = base_dir.join(name(&e.path, src, "path")?);
-        let Some(format) = format_of(&path) else {
-            return Err(MappingError::UnknownFormat {
-                at: loc.at_events(e.path.span(), number, src, "path"),
-                path,
-            });
-        };
-        if out.iter().any(|o| o.source == source && o.path == path) {
-            return Err(MappingError::DuplicateEvents {
-                at: loc.at_events(e.path.span(), number, src, "path"),
-                source_name: source,
-                path,
-            });
-        }
-        let delimiter = match &e.delimiter {
-            None => b',',
-            Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
-                at: loc.at_events(d.span(), number, src, "delimiter"),
-                delimiter: d.get_ref().clone(),
-            })?,
-        };
-        let record = name(&e.record, src, "record")?;
+        let taken: Vec<(&str, &Path)> =
+            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let head = head(
+            loc,
+            base_dir,
+            at_table,
+            HeadToml { source: &e.source, path: &e.path, delimiter: e.delimiter.as_ref() },
+            sources,
+            &taken,
+            |at, source_name, path| MappingError::DuplicateEvents { at, source_name, path },
+        )?;
+        let src = Some(head.source.as_str());
+        let name =
+            |value: &Spanned<String>, key: &str| section_name(loc, at_table, value, src, key);
+        let record = name(&e.record, "record")?;
         let kind = match (&e.kind, &e.kind_is) {
             (Some(_), Some(fixed)) => {
                 return Err(MappingError::EventKindTwice {
-                    at: loc.at_events(fixed.span(), number, src, "kind_is"),
+                    at: loc.at_table(fixed.span(), at_table, src, "kind_is"),
                 })
             }
             (None, None) => {
                 return Err(MappingError::NoEventKind {
-                    at: loc.at_events(table.span(), number, src, "kind"),
+                    at: loc.at_table(table.span(), at_table, src, "kind"),
                 })
             }
-            (Some(column), None) => EventKindFrom::Column(name(column, src, "kind")?),
+            (Some(column), None) => EventKindFrom::Column(name(column, "kind")?),
             (None, Some(fixed)) => {
-                let kind = name(fixed, src, "kind_is")?;
+                let kind = name(fixed, "kind_is")?;
                 let built_in = EventKinds::new().lookup(&kind).is_some();
                 if !built_in && !event_kinds.iter().any(|(k, _)| *k == kind) {
                     return Err(MappingError::UnknownEventKind {
-                        at: loc.at_events(fixed.span(), number, src, "kind_is"),
+                        at: loc.at_table(fixed.span(), at_table, src, "kind_is"),
                         kind,
                     });
                 }
                 EventKindFrom::Fixed(kind)
             }
         };
-        let at = name(&e.at, src, "at")?;
+        let at = name(&e.at, "at")?;
         let optional = |value: &Option<Spanned<String>>, key: &str| {
-            value.as_ref().map(|v| name(v, src, key)).transpose()
+            optional_name(loc, at_table, value.as_ref(), src, key)
         };
         out.push(EventsMapping {
-            number,
-            source: source.clone(),
-            path,
-            format,
-            delimiter,
+            number: i + 1,
             record,
             kind,
             at,
@@ -664,6 +791,123 @@ fn events(
             value: optional(&e.value, "value")?,
             channel: optional(&e.channel, "channel")?,
             id: optional(&e.id, "id")?,
+            source: head.source,
+            path: head.path,
+            format: head.format,
+            delimiter: head.delimiter,
+        });
+    }
+    Ok(out)
+}
+
+/// The `[[consent]]` tables, checked against the sources.
+fn consent(
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    tables: &[Spanned<ConsentToml>],
+    sources: &[SourceMapping],
+) -> Result<Vec<ConsentMapping>, MappingError> {
+    let mut out: Vec<ConsentMapping> = Vec::with_capacity(tables.len());
+    for (i, table) in tables.iter().enumerate() {
+        let at_table = Table::Touch(TouchTable::Consent, i + 1);
+        let c = table.get_ref();
+        let taken: Vec<(&str, &Path)> =
+            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let head = head(
+            loc,
+            base_dir,
+            at_table,
+            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            sources,
+            &taken,
+            |at, source_name, path| MappingError::DuplicateTouch {
+                at,
+                table: TouchTable::Consent,
+                source_name,
+                path,
+            },
+        )?;
+        let src = Some(head.source.as_str());
+        let name =
+            |value: &Spanned<String>, key: &str| section_name(loc, at_table, value, src, key);
+        let record = name(&c.record, "record")?;
+        let channel = channel_from(
+            loc,
+            at_table,
+            table.span(),
+            c.channel.as_ref(),
+            c.channel_is.as_ref(),
+            src,
+        )?;
+        out.push(ConsentMapping {
+            number: i + 1,
+            record,
+            channel,
+            status: name(&c.status, "status")?,
+            at: name(&c.at, "at")?,
+            source: head.source,
+            path: head.path,
+            format: head.format,
+            delimiter: head.delimiter,
+        });
+    }
+    Ok(out)
+}
+
+/// The `[[contacts]]` tables, checked against the sources.
+fn contacts(
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    tables: &[Spanned<ContactsToml>],
+    sources: &[SourceMapping],
+) -> Result<Vec<ContactsMapping>, MappingError> {
+    let mut out: Vec<ContactsMapping> = Vec::with_capacity(tables.len());
+    for (i, table) in tables.iter().enumerate() {
+        let at_table = Table::Touch(TouchTable::Contacts, i + 1);
+        let c = table.get_ref();
+        let taken: Vec<(&str, &Path)> =
+            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let head = head(
+            loc,
+            base_dir,
+            at_table,
+            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            sources,
+            &taken,
+            |at, source_name, path| MappingError::DuplicateTouch {
+                at,
+                table: TouchTable::Contacts,
+                source_name,
+                path,
+            },
+        )?;
+        let src = Some(head.source.as_str());
+        let name =
+            |value: &Spanned<String>, key: &str| section_name(loc, at_table, value, src, key);
+        let optional = |value: &Option<Spanned<String>>, key: &str| {
+            optional_name(loc, at_table, value.as_ref(), src, key)
+        };
+        let record = name(&c.record, "record")?;
+        let channel = channel_from(
+            loc,
+            at_table,
+            table.span(),
+            c.channel.as_ref(),
+            c.channel_is.as_ref(),
+            src,
+        )?;
+        out.push(ContactsMapping {
+            number: i + 1,
+            record,
+            channel,
+            at: name(&c.at, "at")?,
+            campaign: optional(&c.campaign, "campaign")?,
+            transactional: optional(&c.transactional, "transactional")?,
+            id: optional(&c.id, "id")?,
+            source: head.source,
+            path: head.path,
+            format: head.format,
+            delimiter: head.delimiter,
         });
     }
     Ok(out)

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::config::InputFormat;
+use super::config::{InputFormat, TouchTable};
 use super::error::MappingError;
 
 /// What a reader needs to know of a mapped file: where it is, how it is written, the columns
@@ -35,6 +35,9 @@ pub(super) enum Owner {
     Source(String),
     /// An `[[events]]` table, by place (from 1) and the source of its events.
     Events { number: usize, source: String },
+    /// A `[[consent]]` or `[[contacts]]` table, by place among its kind (from 1) and the
+    /// source of its rows.
+    Touch { table: TouchTable, number: usize, source: String },
 }
 
 /// One cell of a JSON Lines row.
@@ -247,6 +250,26 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
                                 key,
                                 header,
                             },
+                            Owner::Touch { table: TouchTable::Consent, number, source } => {
+                                MappingError::MissingConsentColumn {
+                                    file,
+                                    column,
+                                    consent: *number,
+                                    source_name: source.clone(),
+                                    key: touch_key(&key),
+                                    header,
+                                }
+                            }
+                            Owner::Touch { table: TouchTable::Contacts, number, source } => {
+                                MappingError::MissingContactsColumn {
+                                    file,
+                                    column,
+                                    contacts: *number,
+                                    source_name: source.clone(),
+                                    key: touch_key(&key),
+                                    header,
+                                }
+                            }
                         });
                     }
                 }
@@ -264,6 +287,15 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
             Err(MappingError::FeatureDisabled { file: layout.file.clone(), feature: "csv" })
         }
     }
+}
+
+/// A consent or contacts table's key as the static name it is (those tables' keys are fixed,
+/// which keeps their errors small).
+#[cfg(feature = "csv")]
+fn touch_key(key: &str) -> &'static str {
+    const KEYS: [&str; 7] =
+        ["record", "channel", "status", "at", "campaign", "transactional", "id"];
+    KEYS.into_iter().find(|k| *k == key).unwrap_or("?")
 }
 
 #[cfg(feature = "csv")]

@@ -14,6 +14,8 @@ use super::events::EventsRead;
 use super::input::InputReport;
 #[cfg(doc)]
 use super::input::MappedSource;
+use super::touch::TouchLoad;
+use super::TouchTable;
 use crate::adapter::{Progress, SourceError};
 use crate::behaviour::EventReport;
 use crate::ids::{CustomerId, SourceId};
@@ -21,8 +23,8 @@ use crate::input::report::IngestReport;
 use crate::partition::events::Changes;
 use crate::resolver::Resolver;
 
-/// Events handed to the resolver at a time.
-pub(crate) const EVENT_CHUNK: usize = 4096;
+/// Events, consent statements or contacts handed to the resolver at a time.
+pub(crate) const ROW_CHUNK: usize = 4096;
 
 /// The outcome of [`Mapping::run`]: the resolver holding every mapped record, what the ingest
 /// reported, and what was read.
@@ -41,13 +43,22 @@ pub struct MappedRun {
     /// What was read from each `[[events]]` file, in mapping order; the events' own report
     /// (accepted, replaced, refused) is `changes.event_report`.
     pub events: Vec<EventsRead>,
+    /// What was read from each `[[consent]]` file and what the resolver did with the
+    /// statements.
+    pub consent: TouchLoad,
+    /// What was read from each `[[contacts]]` file and what the resolver did with the
+    /// contacts.
+    pub contacts: TouchLoad,
 }
 
 impl Mapping {
     /// Builds a resolver from the mapping, registers its sources, reads every file and
     /// resolves, `batch_size` records at a time, calling `progress` after each batch. Then it
     /// removes the records change feeds delete ([`MappedSource::deletions`]: a feed that adds
-    /// a record and deletes it later leaves nothing).
+    /// a record and deletes it later leaves nothing), and records the `[[events]]`, the
+    /// `[[consent]]` and the `[[contacts]]` sections' rows, in that order
+    /// ([`Resolver::record_events`], [`Resolver::record_consents`],
+    /// [`Resolver::record_contacts`]).
     ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
@@ -77,7 +88,7 @@ impl Mapping {
         let mut events = Vec::with_capacity(self.events().len());
         for section in self.events() {
             let Some(source) = resolver.source_id(&section.source) else { continue };
-            let read = section.read(source, &kinds, EVENT_CHUNK, |chunk| {
+            let read = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = resolver.record_events(chunk);
                 changes.event_report.absorb(&recorded.event_report);
                 changes.stages.extend(recorded.stages);
@@ -85,7 +96,26 @@ impl Mapping {
             })?;
             events.push(read);
         }
-        Ok(MappedRun { resolver, sources, changes, input: input.report(), events })
+        let mut consent = TouchLoad::new(TouchTable::Consent);
+        for section in self.consent() {
+            let Some(source) = resolver.source_id(&section.source) else { continue };
+            let read = section.read(source, ROW_CHUNK, |chunk| {
+                consent.report.absorb(&resolver.record_consents(chunk));
+                Ok::<_, MappingError>(())
+            })?;
+            consent.files.push(read);
+        }
+        let mut contacts = TouchLoad::new(TouchTable::Contacts);
+        for section in self.contacts() {
+            let Some(source) = resolver.source_id(&section.source) else { continue };
+            let read = section.read(source, ROW_CHUNK, |chunk| {
+                contacts.report.absorb(&resolver.record_contacts(chunk));
+                Ok::<_, MappingError>(())
+            })?;
+            contacts.files.push(read);
+        }
+        let input = input.report();
+        Ok(MappedRun { resolver, sources, changes, input, events, consent, contacts })
     }
 }
 
@@ -95,7 +125,10 @@ impl MappedRun {
     /// cells, values that do not normalise by reason, records without id, bad timestamps),
     /// the records skipped, the records and customers, how many customers span how many
     /// sources, the largest customer and the refused links by reason
-    /// ([`RefusalStats`](crate::RefusalStats)). Costs a pass over all records and keys.
+    /// ([`RefusalStats`](crate::RefusalStats)); with `[[events]]`, `[[consent]]` or
+    /// `[[contacts]]` sections, each file's rows and skipped rows ([`EventsRead`],
+    /// [`TouchRead`](super::TouchRead)) and what was stored and refused ([`TouchLoad`]). Costs
+    /// a pass over all records and keys.
     ///
     /// ```text
     /// source        records  values rejected by kind
@@ -118,6 +151,7 @@ impl MappedRun {
             input: &self.input,
             applied: None,
             events: (&self.events, &self.changes.event_report),
+            touch: [&self.consent, &self.contacts],
         }
     }
 }
@@ -133,6 +167,8 @@ pub(super) struct Summary<'a> {
     pub applied: Option<(&'a [SourceTally], usize)>,
     /// What each events file gave, and the events' own report.
     pub events: (&'a [EventsRead], &'a EventReport),
+    /// What the consent and contacts files gave.
+    pub touch: [&'a TouchLoad; 2],
 }
 
 impl fmt::Display for Summary<'_> {
@@ -220,6 +256,9 @@ impl fmt::Display for Summary<'_> {
                 0 => writeln!(f)?,
                 n => writeln!(f, ", refused: {n}")?,
             }
+        }
+        for load in self.touch.iter().filter(|load| !load.files.is_empty()) {
+            writeln!(f, "\n{load}")?;
         }
         writeln!(f, "\nrecords: {}, customers: {}", resolver.n_records(), resolver.n_customers())?;
         // How many customers span how many sources, and the largest customer (the oldest of

@@ -60,12 +60,16 @@ pub(crate) fn consent_row(c: &ConsentInput) -> EventInput {
         ConsentStatus::Denied => TouchKind::Denied,
     };
     let mut row = EventInput::new(c.source, c.external_id.clone(), kind.kind(), c.at);
-    // Its content is its id: the same statement again is held once. NUL cannot start a
-    // contact id a host would write by accident.
-    row.id =
-        Some(format!("\0consent\0{}\0{}\0{}\0{}", row.record_id(), c.channel, c.status, c.at.0));
+    row.id = Some(consent_id(c));
     row.channel = Some(c.channel.clone());
     row
+}
+
+/// The id a consent statement is held under: its content, so that the same statement again
+/// is held once. NUL cannot start a contact id a host would write by accident.
+fn consent_id(c: &ConsentInput) -> String {
+    let record = crate::input::record::trim_external_id(&c.external_id);
+    format!("\0consent\0{record}\0{}\0{}\0{}", c.channel, c.status, c.at.0)
 }
 
 /// The touch-store row of a contact.
@@ -112,13 +116,27 @@ impl Resolver {
     /// The [`EventRejectReason`] of a malformed statement (unknown source, empty record id or
     /// channel, text over 1,024 bytes, time out of range); nothing is changed then.
     pub fn record_consent(&mut self, consent: &ConsentInput) -> Result<(), EventRejectReason> {
+        self.store_consent(consent).map(|_| ())
+    }
+
+    /// [`Resolver::record_consent`], saying whether the same statement was held already.
+    pub(crate) fn store_consent(
+        &mut self,
+        consent: &ConsentInput,
+    ) -> Result<bool, EventRejectReason> {
         self.check_source(consent.source)?;
         consent.validate()?;
         self.store_touch(&consent_row(consent))
     }
 
+    /// Whether the same statement (record, channel, status and time) is held.
+    pub(crate) fn holds_consent(&self, consent: &ConsentInput) -> bool {
+        self.touches.has_id(consent.source, &consent_id(consent))
+    }
+
     /// Takes many consent statements, as [`Resolver::record_consent`] each; a malformed one
-    /// is skipped and counted by source and reason.
+    /// is skipped and counted by source and reason. A statement held already counts as
+    /// stored and replaced: it is still held once.
     pub fn record_consents<I>(&mut self, statements: I) -> EventReport
     where
         I: IntoIterator,
@@ -127,7 +145,7 @@ impl Resolver {
         let mut report = EventReport::default();
         for s in statements {
             let s = s.borrow();
-            count(&mut report, s.source, self.record_consent(s));
+            count(&mut report, s.source, self.store_consent(s));
         }
         report
     }
@@ -139,13 +157,21 @@ impl Resolver {
     /// The [`EventRejectReason`] of a malformed contact (unknown source, empty record id or
     /// channel, text over 1,024 bytes, time out of range); nothing is changed then.
     pub fn record_contact(&mut self, contact: &ContactInput) -> Result<(), EventRejectReason> {
+        self.store_contact(contact).map(|_| ())
+    }
+
+    /// [`Resolver::record_contact`], saying whether it replaced a held contact of its id.
+    pub(crate) fn store_contact(
+        &mut self,
+        contact: &ContactInput,
+    ) -> Result<bool, EventRejectReason> {
         self.check_source(contact.source)?;
         contact.validate()?;
         self.store_touch(&contact_row(contact))
     }
 
     /// Takes many contacts, as [`Resolver::record_contact`] each; a malformed one is skipped
-    /// and counted by source and reason.
+    /// and counted by source and reason, one whose id was held counted as replacing it.
     pub fn record_contacts<I>(&mut self, contacts: I) -> EventReport
     where
         I: IntoIterator,
@@ -154,7 +180,7 @@ impl Resolver {
         let mut report = EventReport::default();
         for c in contacts {
             let c = c.borrow();
-            count(&mut report, c.source, self.record_contact(c));
+            count(&mut report, c.source, self.store_contact(c));
         }
         report
     }
@@ -190,9 +216,10 @@ impl Resolver {
         Ok(())
     }
 
-    fn store_touch(&mut self, row: &EventInput) -> Result<(), EventRejectReason> {
+    /// Stores a touch-store row; whether it replaced a held row of its id.
+    fn store_touch(&mut self, row: &EventInput) -> Result<bool, EventRejectReason> {
         let record = self.graph.find_record(row.source, row.record_id());
-        self.touches.push(record, row, EventClass::Engagement).map(|_| ())
+        self.touches.push(record, row, EventClass::Engagement).map(|held| held.is_some())
     }
 
     /// Calls `f` with every touch-store row of `customer`'s records and the record's source
@@ -343,9 +370,17 @@ fn contact_of(source: SourceId, row: Event<'_>) -> Option<Contact<'_>> {
     })
 }
 
-fn count(report: &mut EventReport, source: SourceId, result: Result<(), EventRejectReason>) {
+/// Counts one statement or contact: stored (and whether it replaced a held one), or refused.
+pub(crate) fn count(
+    report: &mut EventReport,
+    source: SourceId,
+    result: Result<bool, EventRejectReason>,
+) {
     match result {
-        Ok(()) => report.accepted += 1,
+        Ok(replaced) => {
+            report.accepted += 1;
+            report.replaced += u64::from(replaced);
+        }
         Err(reason) => report.reject(source, reason),
     }
 }
