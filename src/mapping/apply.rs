@@ -200,6 +200,18 @@ impl Mapping {
         for s in self.sources() {
             sources.push(state.ensure_source(&s.name, s.trust).map_err(failed)?);
         }
+        for spec in self.campaigns() {
+            match state.campaign(&spec.name) {
+                Some(held) if held == spec => {}
+                Some(_) => {
+                    return Err(MappingError::CampaignChanged {
+                        file: self.file().to_path_buf(),
+                        campaign: spec.name.clone(),
+                    })
+                }
+                None => state.add_campaign(spec.clone()).map_err(failed)?,
+            }
+        }
         let mut input = self.open(state.resolver())?;
         let position = |source: SourceId| sources.iter().position(|&s| s == source);
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::MappingError;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
+use crate::campaign::CampaignSpec;
 use crate::ids::SourceId;
 use crate::input::kind::KindSpec;
 use crate::resolver::{Resolver, ResolverBuilder};
@@ -26,6 +27,7 @@ pub struct Mapping {
     pub(super) events: Vec<EventsMapping>,
     pub(super) consent: Vec<ConsentMapping>,
     pub(super) contacts: Vec<ContactsMapping>,
+    pub(super) campaigns: Vec<CampaignSpec>,
 }
 
 /// One kind the mapping declares (`[kinds.NAME]`): a host kind, a composite kind or a
@@ -404,6 +406,11 @@ impl Mapping {
     /// The `[[contacts]]` sections, in file order.
     pub fn contacts(&self) -> &[ContactsMapping] {
         &self.contacts
+    }
+
+    /// The `[[campaign]]` definitions, in file order.
+    pub fn campaigns(&self) -> &[CampaignSpec] {
+        &self.campaigns
     }
 
     /// The built-in event kinds and the mapping's own (`[event_kinds]`, in file order), as

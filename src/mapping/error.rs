@@ -543,6 +543,26 @@ pub enum MappingError {
         /// The cell, trimmed.
         value: String,
     },
+    /// A `[[campaign]]` table is not a usable campaign: a name given twice, a hold-out share
+    /// outside 0 to 1, a window outside 1 to 90 days, an unknown conversion kind, an empty
+    /// name or channel.
+    #[error("{at}: {message}")]
+    BadCampaign {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A state already holds a campaign of this name with another definition
+    /// ([`Mapping::apply`](super::Mapping::apply)): a campaign's definition is fixed once its
+    /// customers are assigned.
+    #[error("{file}: campaign {campaign:?} differs from the one the state holds", file = file.display())]
+    CampaignChanged {
+        /// The mapping file.
+        file: PathBuf,
+        /// The campaign.
+        campaign: String,
+    },
     /// Reading or changing a durable state failed while a mapping was applied to it
     /// ([`Mapping::apply`](super::Mapping::apply)); the error names what was being done.
     #[error("{}: {error}", dir.display())]

@@ -13,7 +13,8 @@ use super::config::{
     InputFormat, KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
 use super::error::{MappingError, TomlPlace};
-use crate::behaviour::{EventClass, EventKindError, EventKinds};
+use crate::behaviour::{EventClass, EventKindError, EventKinds, Window};
+use crate::campaign::{CampaignSpec, MAX_CONVERSION_DAYS};
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
@@ -36,6 +37,19 @@ struct MappingToml {
     consent: Vec<Spanned<ConsentToml>>,
     #[serde(default)]
     contacts: Vec<Spanned<ContactsToml>>,
+    #[serde(default)]
+    campaign: Vec<Spanned<CampaignToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignToml {
+    name: Spanned<String>,
+    channel: Spanned<String>,
+    holdout: Option<Spanned<f64>>,
+    salt: Option<String>,
+    conversions: Option<Spanned<Vec<String>>>,
+    window_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -679,6 +693,7 @@ impl Mapping {
         let events = events(&loc, base_dir, &raw.events, &sources, &event_kinds)?;
         let consent = consent(&loc, base_dir, &raw.consent, &sources)?;
         let contacts = contacts(&loc, base_dir, &raw.contacts, &sources)?;
+        let campaigns = campaigns(&loc, &raw.campaign, &event_kinds)?;
         Ok(Mapping {
             file: file.to_path_buf(),
             default_country,
@@ -688,8 +703,71 @@ impl Mapping {
             events,
             consent,
             contacts,
+            campaigns,
         })
     }
+}
+
+/// The `[[campaign]]` tables: each a valid [`CampaignSpec`] with a unique name, its conversion
+/// kinds named among the built-in and declared event kinds.
+fn campaigns(
+    loc: &Locator<'_>,
+    tables: &[Spanned<CampaignToml>],
+    event_kinds: &[(String, EventClass)],
+) -> Result<Vec<CampaignSpec>, MappingError> {
+    let mut registry = EventKinds::new();
+    for (name, class) in event_kinds {
+        let _ = registry.declare(name, *class);
+    }
+    let mut out: Vec<CampaignSpec> = Vec::with_capacity(tables.len());
+    for (i, table) in tables.iter().enumerate() {
+        let t = table.get_ref();
+        let name = t.name.get_ref().clone();
+        let bad =
+            |span: std::ops::Range<usize>, key: &str, message: String| MappingError::BadCampaign {
+                at: loc.at(span, None, format!("campaign[{}].{key}", i + 1)),
+                message: format!("campaign {name:?}: {message}"),
+            };
+        if out.iter().any(|c| c.name == name) {
+            return Err(bad(t.name.span(), "name", "defined twice".into()));
+        }
+        let mut spec = CampaignSpec::new(name.clone(), t.channel.get_ref().clone());
+        if let Some(h) = &t.holdout {
+            if !(0.0..=1.0).contains(h.get_ref()) {
+                return Err(bad(h.span(), "holdout", "a share from 0 to 1".into()));
+            }
+            spec = spec.with_holdout(*h.get_ref());
+        }
+        if let Some(salt) = &t.salt {
+            spec = spec.with_salt(salt.clone());
+        }
+        if let Some(names) = &t.conversions {
+            let mut kinds = Vec::with_capacity(names.get_ref().len());
+            for kind in names.get_ref() {
+                let Some(k) = registry.lookup(kind) else {
+                    return Err(bad(
+                        names.span(),
+                        "conversions",
+                        format!("unknown event kind {kind:?}"),
+                    ));
+                };
+                kinds.push(k);
+            }
+            spec = spec.with_conversions(kinds);
+        }
+        if let Some(days) = &t.window_days {
+            let max = i64::from(MAX_CONVERSION_DAYS);
+            if !(1..=max).contains(days.get_ref()) {
+                return Err(bad(days.span(), "window_days", format!("1 to {max} days")));
+            }
+            spec = spec.with_window(Window::days(*days.get_ref() as u32));
+        }
+        if let Err(message) = spec.check() {
+            return Err(bad(table.span(), "name", message));
+        }
+        out.push(spec);
+    }
+    Ok(out)
 }
 
 /// The `[event_kinds]` table in file order, each name declared on a fresh registry so that

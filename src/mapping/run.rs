@@ -9,7 +9,7 @@ use std::io::Write;
 use super::apply::AppliedRun;
 use super::apply::SourceTally;
 use super::config::Mapping;
-use super::error::MappingError;
+use super::error::{MappingError, TomlPlace};
 use super::events::EventsRead;
 use super::input::InputReport;
 #[cfg(doc)]
@@ -73,6 +73,21 @@ impl Mapping {
             .build()
             .map_err(|error| MappingError::Config { file: self.file().to_path_buf(), error })?;
         let sources = self.register_sources(&mut resolver)?;
+        for spec in self.campaigns() {
+            // Parsing checked every definition and name, and the resolver is fresh.
+            resolver.add_campaign(spec.clone()).map_err(|e| MappingError::BadCampaign {
+                at: Box::new(TomlPlace {
+                    file: self.file().to_path_buf(),
+                    line: 1,
+                    column: 1,
+                    source: None,
+                    events: None,
+                    touch: None,
+                    key: format!("campaign {:?}", spec.name),
+                }),
+                message: e.to_string(),
+            })?;
+        }
         let mut input = self.open(&resolver)?;
         let mut changes =
             resolver.ingest_from(&mut input, batch_size, progress).map_err(|e| match e {
