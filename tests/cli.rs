@@ -754,3 +754,125 @@ fn stages_with_a_bad_time_is_one_line_naming_the_argument() {
     let line = one_line_failure(&with_mapping("stages", &["--now", "June"]), 2);
     assert!(line.contains("'June' for '--now <TIME>': not a time"), "{line}");
 }
+
+// --- campaigns and pressure --------------------------------------------------------------------
+
+/// `campaign assign` on the sample campaign in `state`: the CSV rows.
+fn assign_rows(state: &Path, now: &str) -> Vec<Vec<String>> {
+    let mapping = mapping();
+    let out = idstitch(&[
+        "campaign",
+        "assign",
+        path_str(&mapping),
+        "--campaign",
+        "summer-offer",
+        "--now",
+        now,
+        "--state",
+        path_str(state),
+    ]);
+    let text = stdout(&out);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    assert_eq!(header.iter().collect::<Vec<_>>(), ["customer_id", "group", "decision", "reason"]);
+    reader.records().map(|r| r.expect("a row").iter().map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn campaign_assign_draws_each_customers_group_once_and_report_evaluates_it() {
+    let state = scratch("cli-campaign");
+    resolve_state(&mapping(), &state);
+    let first = assign_rows(&state, "2026-06-01");
+    let resolver = &library().resolver;
+    assert_eq!(first.len(), resolver.n_customers());
+    // The group is the bucket of the smallest (source name, record id) under the salt.
+    let spec = resolver.campaign("summer-offer").expect("the sample campaign");
+    for row in &first {
+        let c = CustomerId::from_raw(row[0].parse().expect("an id"));
+        let smallest = resolver
+            .customer_records(c)
+            .expect("a live customer")
+            .map(|r| {
+                (resolver.source_name(r.source).unwrap().to_string(), r.external_id.to_string())
+            })
+            .min()
+            .unwrap();
+        let control = idstitch::campaign::bucket(&spec.salt, &smallest.0, &smallest.1)
+            < spec.control_buckets();
+        assert_eq!(row[1], if control { "control" } else { "treatment" }, "{row:?}");
+        if control {
+            assert_eq!((row[2].as_str(), row[3].as_str()), ("no", "holdout"));
+        } else {
+            let now = idstitch::mapping::parse_timestamp("2026-06-01").unwrap();
+            let answer = resolver.may_contact(c, &spec.channel, now).unwrap();
+            assert_eq!(row[2], if answer.is_yes() { "yes" } else { "no" }, "{row:?}");
+        }
+    }
+    // Assigned again later: the same groups, kept in the state.
+    let again = assign_rows(&state, "2026-06-20");
+    let groups = |rows: &[Vec<String>]| rows.iter().map(|r| r[1].clone()).collect::<Vec<_>>();
+    assert_eq!(groups(&again), groups(&first));
+
+    let m = mapping();
+    let out = idstitch(&[
+        "campaign",
+        "report",
+        path_str(&m),
+        "--campaign",
+        "summer-offer",
+        "--now",
+        "2026-06-30",
+        "--json",
+        "--state",
+        path_str(&state),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["campaign"], "summer-offer");
+    let count = |g: &str| first.iter().filter(|r| r[1] == g).count() as u64;
+    assert_eq!(json["groups"]["treatment"]["customers"], serde_json::json!(count("treatment")));
+    assert_eq!(json["groups"]["control"]["customers"], serde_json::json!(count("control")));
+    assert_eq!(json["contaminated"], 0);
+    assert!(json["by_stage"]["identified"]["groups"]["treatment"]["customers"].as_u64() > Some(0));
+    assert!(json["ci95"].is_array() || json["too_small"] == true, "{json}");
+
+    let text = stdout(&idstitch(&[
+        "campaign",
+        "report",
+        path_str(&m),
+        "--campaign",
+        "summer-offer",
+        "--now",
+        "2026-06-30",
+        "--state",
+        path_str(&state),
+    ]));
+    assert!(text.starts_with("campaign summer-offer as of 2026-06-30T00:00:00Z\n"), "{text}");
+}
+
+#[test]
+fn pressure_prints_a_row_per_channel_and_stage() {
+    let text = stdout(&with_mapping("pressure", &["--now", "2026-06-30"]));
+    assert!(text.starts_with("contact pressure as of 2026-06-30T00:00:00Z"), "{text}");
+    let report = library().resolver.pressure_report(
+        idstitch::mapping::parse_timestamp("2026-06-30").unwrap(),
+        idstitch::behaviour::Window::days(30),
+    );
+    assert_eq!(text, report.to_string());
+    assert!(text.lines().any(|l| l.starts_with("newsletter  identified")), "{text}");
+}
+
+#[test]
+fn an_unknown_campaign_is_one_line() {
+    let m = mapping();
+    let out = idstitch(&[
+        "campaign",
+        "report",
+        path_str(&m),
+        "--campaign",
+        "nope",
+        "--now",
+        "2026-06-30",
+    ]);
+    let line = one_line_failure(&out, 1);
+    assert!(line.contains("campaign \"nope\": no campaign \"nope\""), "{line}");
+}

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod campaign;
 mod failure;
 mod load;
 mod output;
@@ -36,6 +37,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use idstitch::behaviour::Stage;
 use idstitch::mapping::{parse_timestamp, write_assignments};
 use idstitch::report::{render_html, ReportData, Transition};
 use idstitch::view::ViewConfig;
@@ -207,6 +209,32 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// Campaigns of the mapping's `[[campaign]]` tables: assign groups, evaluate.
+    Campaign {
+        #[command(subcommand)]
+        action: CampaignCommand,
+    },
+    /// Print the contact pressure per channel and stage as of a time.
+    ///
+    /// Per channel and stage: customers, counted contacts in the window, customers by contacts
+    /// received (0, 1, 2–3, ≥ 4), reachable, saturated (at a cap) and under-reached (engaged,
+    /// customer and loyal customers with no contact on the channel in 30 days).
+    Pressure {
+        /// The mapping file.
+        mapping: PathBuf,
+        /// The time the report is as of: RFC 3339 or YYYY-MM-DD.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Timestamp,
+        /// The window contacts are counted in, in days.
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        window_days: u32,
+        /// Write the table to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
     /// Compact a state directory: fold its journal into a new snapshot.
     ///
     /// Prints the new snapshot's generation, the records and customers it holds and the bytes
@@ -216,6 +244,58 @@ enum Command {
         /// The state directory.
         #[arg(long, value_name = "DIR")]
         state: PathBuf,
+    },
+}
+
+/// `idstitch campaign …`.
+#[derive(Debug, Subcommand)]
+enum CampaignCommand {
+    /// Assign the eligible customers to the campaign's groups and write
+    /// `customer_id,group,decision,reason` as CSV.
+    ///
+    /// A customer's group is drawn once and kept (with --state, in the state: a later run
+    /// gives the same groups). `decision` is `may_contact` on the campaign's channel for
+    /// treatment customers (`yes`, or `no` with the reason), `no` for control ones (reason
+    /// `holdout`).
+    Assign {
+        /// The mapping file, with the campaign's `[[campaign]]` table.
+        mapping: PathBuf,
+        /// The campaign's name.
+        #[arg(long, value_name = "NAME")]
+        campaign: String,
+        /// The time of the assignment: RFC 3339 or YYYY-MM-DD.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Timestamp,
+        /// Only customers in these stages as of --now (comma-separated; default: all).
+        #[arg(long, value_name = "STAGES", value_delimiter = ',')]
+        stage: Vec<Stage>,
+        /// Write the CSV to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Assign in this state directory (journaled, compacted) instead of in memory.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
+    /// Print the campaign's evaluation as of a time: per group customers, converters and
+    /// rates, the uplift with its 95 % interval and p-value, by stage and by channel.
+    Report {
+        /// The mapping file.
+        mapping: PathBuf,
+        /// The campaign's name.
+        #[arg(long, value_name = "NAME")]
+        campaign: String,
+        /// The time the evaluation is as of: RFC 3339 or YYYY-MM-DD.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Timestamp,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write the marketer's report (HTML) with this campaign to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Read the state directory (where the assignments were kept) instead of the files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
 }
 
@@ -365,6 +445,24 @@ fn run(command: Command) -> Result<(), Failure> {
                 eprintln!("wrote the report as of {now} to {name}");
             }
             Ok(())
+        }
+        Command::Campaign { action } => match action {
+            CampaignCommand::Assign { mapping, campaign, now, stage, output, state } => {
+                campaign::assign(
+                    &mapping,
+                    state.as_deref(),
+                    &campaign,
+                    now,
+                    &stage,
+                    output.as_deref(),
+                )
+            }
+            CampaignCommand::Report { mapping, campaign, now, json, html, state } => {
+                campaign::report(&mapping, state.as_deref(), &campaign, now, json, html.as_deref())
+            }
+        },
+        Command::Pressure { mapping, now, window_days, output, state } => {
+            campaign::pressure(&mapping, state.as_deref(), now, window_days, output.as_deref())
         }
         Command::Snapshot { state: dir } => {
             let mut state = load::open_state(&dir, None)?;
