@@ -46,10 +46,33 @@ fn fix_snapshot(data: &mut [u8]) {
     }
 }
 
-/// What a resolver holds, for comparing two.
+/// What a resolver holds, for comparing two: sources, partition, and per customer its events,
+/// consent statements and contacts (sorted), and the campaigns.
 fn fingerprint(r: &Resolver) -> String {
     let sources: Vec<&str> = r.sources().map(|(_, n)| n).collect();
-    format!("{sources:?} {:?} {}", partition_of(r), r.n_customers())
+    let mut behaviour = Vec::new();
+    for c in r.customers() {
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let events = r.customer_events(c).map(|e| e.iter().map(|e| format!("{e:?}")).collect());
+        let consents = r.customer_consents(c).map(|s| s.iter().map(|s| format!("{s:?}")).collect());
+        let contacts = r.customer_contacts(c).map(|k| k.iter().map(|k| format!("{k:?}")).collect());
+        behaviour.push(format!(
+            "{c}: {:?} {:?} {:?}",
+            events.map(sorted),
+            consents.map(sorted),
+            contacts.map(sorted)
+        ));
+    }
+    format!(
+        "{sources:?} {:?} {} {behaviour:?} {:?} {:?}",
+        partition_of(r),
+        r.n_customers(),
+        r.campaigns(),
+        r.journey_clock()
+    )
 }
 
 /// The fuzzer's bytes as a snapshot.
