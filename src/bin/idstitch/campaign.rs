@@ -8,7 +8,7 @@ use idstitch::behaviour::{Stage, Window};
 use idstitch::campaign::{Comparison, Evaluation, GroupFigures};
 use idstitch::report::{render_html, ReportData, Transition};
 use idstitch::touchpoint::ContactDecision;
-use idstitch::{CustomerId, Resolver, Timestamp};
+use idstitch::{CustomerId, Resolver, SyncPolicy, Timestamp};
 use serde_json::{json, Value};
 
 use crate::failure::Failure;
@@ -47,12 +47,14 @@ pub fn assign(
     let mut rows = Vec::new();
     let (resolver_rows, assigned) = match state {
         Some(dir) => {
-            let mut durable = load::open_state(dir, Some(mapping))?;
+            // One journal entry per new assignment, synced by the compaction at the end.
+            let mut durable = load::open_state_syncing(dir, Some(mapping), SyncPolicy::Never)?;
             let spec = idstitch::mapping::Mapping::from_path(mapping)?
                 .campaigns()
                 .iter()
                 .find(|c| c.name == campaign)
                 .cloned();
+            let journal = durable.journal_len();
             match (durable.campaign(campaign), spec) {
                 (Some(_), _) => {}
                 (None, Some(spec)) => durable
@@ -60,7 +62,6 @@ pub fn assign(
                     .map_err(|error| Failure::state("add the campaign to", dir, &error))?,
                 (None, None) => return Err(unknown()),
             }
-            let journal = durable.journal_len();
             let mut n = 0;
             for c in eligible(&durable, now, stages) {
                 let a = durable

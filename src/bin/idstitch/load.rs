@@ -80,6 +80,16 @@ fn builder_of(mapping: &Mapping) -> idstitch::ResolverBuilder {
 /// Opens the state in `dir`, which must exist: with the mapping's configuration (checked
 /// against the state's) if one is given. Reads no input file.
 pub fn open_state(dir: &Path, mapping: Option<&Path>) -> Result<Durable, Failure> {
+    open_state_syncing(dir, mapping, SyncPolicy::EveryCall)
+}
+
+/// [`open_state`] with the journal synced as `sync` says: a command that writes many entries
+/// and compacts at the end leaves syncing to the operating system, as `resolve` does.
+pub fn open_state_syncing(
+    dir: &Path,
+    mapping: Option<&Path>,
+    sync: SyncPolicy,
+) -> Result<Durable, Failure> {
     if !Durable::exists(dir) {
         return Err(Failure::new(format!(
             "{}: no idstitch state there (`idstitch resolve MAPPING --state {}` makes one)",
@@ -90,10 +100,10 @@ pub fn open_state(dir: &Path, mapping: Option<&Path>) -> Result<Durable, Failure
     let opened = match mapping {
         Some(mapping) => {
             let mapping = Mapping::from_path(mapping)?;
-            Durable::open_with(dir, &builder_of(&mapping), DurableOptions::default())
+            Durable::open_with(dir, &builder_of(&mapping), DurableOptions::default().sync(sync))
         }
         None => {
-            let mut options = DurableOptions::default();
+            let mut options = DurableOptions::default().sync(sync);
             if let Some(secret) = suppression_secret() {
                 options = options.suppression_secret(secret);
             }
