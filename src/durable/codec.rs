@@ -164,6 +164,49 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Writes a campaign's definition, as both the snapshot and the journal hold it.
+pub(crate) fn write_campaign(w: &mut Writer, c: &crate::campaign::CampaignSpec) {
+    use crate::campaign::Conversions;
+    w.str(&c.name);
+    w.str(&c.channel);
+    w.var(u64::from(c.holdout_bp));
+    w.str(&c.salt);
+    match &c.conversions {
+        Conversions::Kinds(kinds) => {
+            w.u8(1);
+            w.var(kinds.len() as u64);
+            for k in kinds {
+                w.var(u64::from(k.get()));
+            }
+        }
+        _ => w.u8(0),
+    }
+    w.var(u64::from(c.window.len_days()));
+}
+
+/// Reads what [`write_campaign`] wrote.
+pub(crate) fn read_campaign(
+    r: &mut Reader<'_>,
+) -> Result<crate::campaign::CampaignSpec, Malformed> {
+    use crate::behaviour::{EventKind, Window};
+    use crate::campaign::{CampaignSpec, Conversions};
+    let (name, channel) = (r.str()?, r.str()?);
+    let mut spec = CampaignSpec::new(name, channel);
+    spec.holdout_bp = r.var_u32()?;
+    spec.salt = r.str()?.to_string();
+    spec.conversions = match r.u8()? {
+        0 => Conversions::Purchases,
+        1 => {
+            let n = r.count(1)?;
+            let kinds = (0..n).map(|_| r.var_u16().map(EventKind::from_raw));
+            Conversions::Kinds(kinds.collect::<Result<_, _>>()?)
+        }
+        _ => return Err(Malformed::Invalid("conversions tag")),
+    };
+    spec.window = Window::days(r.var_u32()?);
+    Ok(spec)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

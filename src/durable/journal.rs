@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::behaviour::{EventInput, EventKind};
-use crate::campaign::{CampaignSpec, Conversions};
-use crate::durable::codec::{crc32, Malformed, Reader, Writer};
+use crate::campaign::CampaignSpec;
+use crate::durable::codec::{crc32, read_campaign, write_campaign, Malformed, Reader, Writer};
 use crate::durable::snapshot::MAGIC;
 use crate::ids::{KindId, SourceId};
 use crate::input::record::{Attribute, Timestamp};
@@ -288,21 +288,7 @@ impl Entry {
             }
             Entry::AddCampaign(c) => {
                 w.u8(ADD_CAMPAIGN);
-                w.str(&c.name);
-                w.str(&c.channel);
-                w.var(u64::from(c.holdout_bp));
-                w.str(&c.salt);
-                match &c.conversions {
-                    Conversions::Kinds(kinds) => {
-                        w.u8(1);
-                        w.var(kinds.len() as u64);
-                        for k in kinds {
-                            w.var(u64::from(k.get()));
-                        }
-                    }
-                    _ => w.u8(0),
-                }
-                w.var(u64::from(c.window.len_days()));
+                write_campaign(w, c);
             }
             Entry::Assign { campaign, source, external_id, at } => {
                 w.u8(ASSIGN);
@@ -367,23 +353,7 @@ impl Entry {
             REMOVE_CONTACT => {
                 Entry::RemoveContact { source: SourceId(r.var_u16()?), id: r.str()?.to_string() }
             }
-            ADD_CAMPAIGN => {
-                let (name, channel) = (r.str()?, r.str()?);
-                let mut c = CampaignSpec::new(name, channel);
-                c.holdout_bp = r.var_u32()?;
-                c.salt = r.str()?.to_string();
-                c.conversions = match r.u8()? {
-                    0 => Conversions::Purchases,
-                    1 => {
-                        let n = r.count(1)?;
-                        let kinds = (0..n).map(|_| r.var_u16().map(EventKind::from_raw));
-                        Conversions::Kinds(kinds.collect::<Result<_, _>>()?)
-                    }
-                    _ => return Err(Malformed::Invalid("conversions tag")),
-                };
-                c.window = crate::behaviour::Window::days(r.var_u32()?);
-                Entry::AddCampaign(c)
-            }
+            ADD_CAMPAIGN => Entry::AddCampaign(read_campaign(&mut r)?),
             ASSIGN => Entry::Assign {
                 campaign: r.str()?.to_string(),
                 source: SourceId(r.var_u16()?),

@@ -34,8 +34,7 @@ use ahash::AHashMap;
 use crate::behaviour::{
     EventClass, EventKind, EventKinds, StageRules, Window, BUILT_IN_EVENT_KINDS,
 };
-use crate::campaign::{CampaignSpec, Conversions};
-use crate::durable::codec::{crc32, Malformed, Reader, Writer};
+use crate::durable::codec::{self, crc32, Malformed, Reader, Writer};
 use crate::durable::error::SnapshotError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::{KindPolicy, KindSpec};

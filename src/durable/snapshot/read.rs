@@ -232,7 +232,7 @@ pub(crate) fn read_state(
                 let resolver = resolver.as_mut().ok_or_else(|| corrupt("no configuration"))?;
                 let n = r.count(6).map_err(malformed)?;
                 for _ in 0..n {
-                    let spec = read_campaign(&mut r).map_err(malformed)?;
+                    let spec = codec::read_campaign(&mut r).map_err(malformed)?;
                     resolver.add_campaign(spec).map_err(|_| corrupt("an invalid campaign"))?;
                 }
             }
@@ -343,24 +343,4 @@ fn read_events(
         }
     }
     Ok(())
-}
-
-/// One campaign of a campaigns section.
-fn read_campaign(r: &mut Reader<'_>) -> Result<CampaignSpec, Malformed> {
-    let (name, channel) = (r.str()?, r.str()?);
-    let mut spec = CampaignSpec::new(name, channel);
-    spec.holdout_bp = r.var_u32()?;
-    spec.salt = r.str()?.to_string();
-    spec.conversions = match r.u8()? {
-        0 => Conversions::Purchases,
-        1 => {
-            let n = r.count(1)?;
-            Conversions::Kinds(
-                (0..n).map(|_| r.var_u16().map(EventKind::from_raw)).collect::<Result<_, _>>()?,
-            )
-        }
-        _ => return Err(Malformed::Invalid("conversions tag")),
-    };
-    spec.window = Window::days(r.var_u32()?);
-    Ok(spec)
 }

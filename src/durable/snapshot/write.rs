@@ -152,21 +152,7 @@ pub(crate) fn write_state(
     if !state.campaigns.is_empty() {
         s.w.var(state.campaigns.len() as u64);
         for c in state.campaigns {
-            s.w.str(&c.name);
-            s.w.str(&c.channel);
-            s.w.var(u64::from(c.holdout_bp));
-            s.w.str(&c.salt);
-            match &c.conversions {
-                Conversions::Kinds(kinds) => {
-                    s.w.u8(1);
-                    s.w.var(kinds.len() as u64);
-                    for k in kinds {
-                        s.w.var(u64::from(k.get()));
-                    }
-                }
-                _ => s.w.u8(0),
-            }
-            s.w.var(u64::from(c.window.len_days()));
+            codec::write_campaign(&mut s.w, c);
         }
         s.flush_section(CAMPAIGNS)?;
     }
