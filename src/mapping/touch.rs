@@ -325,6 +325,7 @@ fn layout(
         columns,
         column_keys,
         owner: Owner::Touch { table, number, source: source.to_string() },
+        database: None,
     }
 }
 
@@ -430,6 +431,7 @@ impl ConsentMapping {
             (self.format, self.delimiter),
             self.columns(),
         );
+        let layout = Layout { database: self.database.clone(), ..layout };
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ConsentPlan {
@@ -556,6 +558,7 @@ impl ContactsMapping {
             (self.format, self.delimiter),
             self.columns(),
         );
+        let layout = Layout { database: self.database.clone(), ..layout };
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ContactsPlan {

@@ -112,13 +112,22 @@ pub(super) fn events(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Events(i + 1);
         let e = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &e.source, path: &e.path, delimiter: e.delimiter.as_ref() },
+            HeadToml {
+                table: table.span(),
+                source: &e.source,
+                path: e.path.as_ref(),
+                database: e.database.as_ref(),
+                query: e.query.as_ref(),
+                delimiter: e.delimiter.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateEvents { at, source_name, path },
@@ -167,6 +176,7 @@ pub(super) fn events(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
         });
     }
@@ -184,13 +194,22 @@ pub(super) fn consent(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Consent, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            HeadToml {
+                table: table.span(),
+                source: &c.source,
+                path: c.path.as_ref(),
+                database: c.database.as_ref(),
+                query: c.query.as_ref(),
+                delimiter: c.delimiter.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateTouch {
@@ -221,6 +240,7 @@ pub(super) fn consent(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
         });
     }
@@ -238,13 +258,22 @@ pub(super) fn contacts(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Contacts, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            HeadToml {
+                table: table.span(),
+                source: &c.source,
+                path: c.path.as_ref(),
+                database: c.database.as_ref(),
+                query: c.query.as_ref(),
+                delimiter: c.delimiter.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateTouch {
@@ -280,6 +309,7 @@ pub(super) fn contacts(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
         });
     }
