@@ -15,6 +15,9 @@
 //! text is as it is; a BLOB (PostgreSQL `bytea`) in a mapped column stops the load with
 //! [`MappingError::DatabaseValue`] (cast it in the query, e.g. `hex(col)`, to read it).
 
+// Without a database feature nothing reads a database, so the reader goes unused.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
