@@ -465,6 +465,17 @@ impl Durable {
         // the earlier one, which is not stored yet.
         let mut in_chunk: AHashMap<(SourceId, String), usize> = AHashMap::new();
         let mut batch = Vec::new();
+        // One bit per record slot: read in this load (see `repeat` below).
+        let mut read: Vec<u64> = Vec::new();
+        let mark = |bits: &mut Vec<u64>, r: RecordIdx| {
+            let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
+            if bits.len() <= word {
+                bits.resize(word + 1, 0);
+            }
+            let had = bits[word] & bit != 0;
+            bits[word] |= bit;
+            had
+        };
         let failure = loop {
             batch.clear();
             match next(&mut batch) {
@@ -488,6 +499,16 @@ impl Durable {
                 };
                 let slot = self.resolver.record_idx(stored.source, &stored.external_id);
                 let id = (stored.source, stored.external_id.clone());
+                // A repeat of an id read earlier in this load: earlier in this chunk, held
+                // before and read already, or stored new by an earlier chunk. Counted here,
+                // since a repeat that changes nothing is not stored.
+                let repeat = in_chunk.contains_key(&id)
+                    || slot.is_some_and(|r| {
+                        mark(&mut read, r) || pending.as_ref().is_some_and(|p| p.has_stored(r))
+                    });
+                if repeat {
+                    report.note_repeat(stored.source, &stored.external_id);
+                }
                 let outcome = match (in_chunk.get(&id), slot) {
                     (Some(&i), _) if chunk.get(i) == Some(&stored) => Outcome::Unchanged,
                     (Some(_), _) => Outcome::Changed,
@@ -517,6 +538,9 @@ impl Durable {
                 self.resolver.finish_ingest(pending)
             }
         };
+        // The repeats were all counted above; the store saw only those that changed a record.
+        changes.report.records_repeated.clear();
+        changes.report.repeated_examples.clear();
         changes.report.absorb(&report);
         Ok((changes, failure))
     }

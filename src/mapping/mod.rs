@@ -331,8 +331,10 @@
 //! ```
 
 mod apply;
+mod bad_rows;
 mod cells;
 mod config;
+mod decode;
 mod error;
 mod events;
 mod input;
@@ -344,10 +346,12 @@ mod timestamp;
 mod touch;
 
 pub use apply::{AppliedRun, SourceTally};
+pub use bad_rows::{BadRowReason, BadRows, OnBadRow, BAD_ROW_LINES};
 pub use config::{
     ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping, InputFormat,
     KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
+pub use decode::FileEncoding;
 pub use error::{MappingError, TomlPlace};
 pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};

@@ -7,7 +7,9 @@ use std::io::Read;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::bad_rows::OnBadRow;
 use super::config::{InputFormat, TouchTable};
+use super::decode::{FileEncoding, Input};
 use super::error::MappingError;
 
 /// What a reader needs to know of a mapped file: where it is, how it is written, the columns
@@ -18,6 +20,11 @@ pub(super) struct Layout {
     pub(super) format: InputFormat,
     #[cfg_attr(not(feature = "csv"), allow(dead_code))]
     pub(super) delimiter: u8,
+    /// The file's text encoding (JSON Lines files are UTF-8).
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) encoding: FileEncoding,
+    /// What a malformed row does.
+    pub(super) on_bad_row: OnBadRow,
     /// Distinct column names the mapping reads.
     pub(super) columns: Vec<String>,
     /// The TOML key naming each column, for errors.
@@ -105,7 +112,16 @@ impl Reader {
                     Ok(false) => return Ok(None),
                     Ok(true) => {
                         let byte = record.position().map_or(0, csv::Position::byte);
-                        let line = reader.get_mut().line_of(byte);
+                        let tracker = reader.get_mut();
+                        let line = tracker.line_of(byte);
+                        // Only a row that ended at the end of the file can hold an open
+                        // quote: one left open swallows the rest of the file.
+                        if tracker.eof && tracker.quote_left_open(layout.delimiter) {
+                            return Err(MappingError::UnterminatedQuote {
+                                file: layout.file.clone(),
+                                line,
+                            });
+                        }
                         if record.len() == header.len() {
                             return Ok(Some(line));
                         }
@@ -212,7 +228,7 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
                 // Row lengths are checked here, so that blank lines can be told apart.
                 .flexible(true)
                 .has_headers(true)
-                .from_reader(LineTracker::new(file));
+                .from_reader(LineTracker::new(Input::new(file, layout.encoding)));
             let header: Vec<String> = reader
                 .headers()
                 .map_err(|e| csv_error(&layout.file, e, &[], 1))?
@@ -326,20 +342,59 @@ fn csv_error(file: &Path, error: csv::Error, header: &[String], line: u64) -> Ma
 /// The file under a CSV reader, keeping the bytes the reader has taken but not yet passed as
 /// records, to give every record its true line: the CSV reader's own line numbers are off
 /// after blank lines and in CRLF files.
+///
+/// A file in a legacy encoding is decoded beneath it, so offsets and bytes are those of the
+/// UTF-8 text the CSV reader sees (line breaks are where the file has them).
 #[cfg(feature = "csv")]
 pub(super) struct LineTracker {
-    file: File,
+    file: Input<File>,
     /// Bytes read from `base` on.
     pending: std::collections::VecDeque<u8>,
     base: u64,
     /// Line feeds before `base`.
     lines: u64,
+    /// The file has been read to its end.
+    eof: bool,
 }
 
 #[cfg(feature = "csv")]
 impl LineTracker {
-    fn new(file: File) -> Self {
-        LineTracker { file, pending: std::collections::VecDeque::new(), base: 0, lines: 0 }
+    fn new(file: Input<File>) -> Self {
+        LineTracker {
+            file,
+            pending: std::collections::VecDeque::new(),
+            base: 0,
+            lines: 0,
+            eof: false,
+        }
+    }
+
+    /// Whether the bytes from the last offset given to [`LineTracker::line_of`] to the end of
+    /// what was read leave a quote open, read as the CSV reader reads them (RFC 4180 quoting:
+    /// a quote opens a field only at its start, `""` inside a quoted field is a quote). Asked
+    /// of the last row only, when the file has been read to its end.
+    fn quote_left_open(&self, delimiter: u8) -> bool {
+        #[derive(PartialEq)]
+        enum State {
+            FieldStart,
+            Unquoted,
+            Quoted,
+            /// A quote inside a quoted field: its end, or the first of `""`.
+            QuoteInQuoted,
+        }
+        let mut state = State::FieldStart;
+        for &b in &self.pending {
+            let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+            state = match state {
+                State::FieldStart if b == b'"' => State::Quoted,
+                State::Quoted if b == b'"' => State::QuoteInQuoted,
+                State::Quoted => State::Quoted,
+                State::QuoteInQuoted if b == b'"' => State::Quoted,
+                _ if ends_field => State::FieldStart,
+                _ => State::Unquoted,
+            };
+        }
+        state == State::Quoted
     }
 
     /// The line (from 1) of the first byte at or after `offset` that ends no line: where a
@@ -370,6 +425,7 @@ impl LineTracker {
 impl Read for LineTracker {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
         self.pending.extend(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
@@ -386,7 +442,8 @@ pub(super) fn json_row(
 ) -> Result<(), MappingError> {
     use serde_json::Value;
 
-    let value: Value = serde_json::from_slice(text).map_err(|e| invalid_json(file, line, &e))?;
+    let value: Value =
+        serde_json::from_slice(text).map_err(|e| invalid_json(file, line, text, &e))?;
     let Value::Object(object) = value else {
         return Err(MappingError::NotAnObject {
             file: file.to_path_buf(),
@@ -435,9 +492,23 @@ pub(super) fn json_row(
     Ok(())
 }
 
-/// The error for a JSON Lines line that does not parse.
+/// The error for a JSON Lines line `text` that does not parse: [`MappingError::InvalidUtf8`]
+/// if the line is not UTF-8 (checked only once parsing failed, so good lines are not read
+/// twice), else [`MappingError::InvalidJson`].
 #[cfg(feature = "serde_json")]
-pub(super) fn invalid_json(file: &Path, line: u64, e: &serde_json::Error) -> MappingError {
+pub(super) fn invalid_json(
+    file: &Path,
+    line: u64,
+    text: &[u8],
+    e: &serde_json::Error,
+) -> MappingError {
+    if let Err(bad) = std::str::from_utf8(text) {
+        return MappingError::InvalidUtf8 {
+            file: file.to_path_buf(),
+            line,
+            column: format!("byte {}", bad.valid_up_to() + 1),
+        };
+    }
     MappingError::InvalidJson {
         file: file.to_path_buf(),
         line,

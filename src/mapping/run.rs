@@ -129,7 +129,8 @@ impl Mapping {
             })?;
             contacts.files.push(read);
         }
-        let input = input.report();
+        let mut input = input.report();
+        input.note_repeats(&sources, &changes.report);
         Ok(MappedRun { resolver, sources, changes, input, events, consent, contacts })
     }
 }
@@ -220,6 +221,20 @@ impl fmt::Display for Summary<'_> {
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));
+            }
+            if read.duplicate_ids > 0 {
+                notes.push(format!(
+                    "{} repeated ids, the later row kept (e.g. {})",
+                    read.duplicate_ids,
+                    read.duplicate_examples.join(", ")
+                ));
+            }
+            if !read.bad_rows.is_empty() {
+                notes.push(format!(
+                    "{} bad rows skipped: {}",
+                    read.bad_rows.total(),
+                    read.bad_rows
+                ));
             }
             let notes = if notes.is_empty() { "-".to_string() } else { notes.join("; ") };
             writeln!(f, "{:<12} {:>8}  {notes}", read.source, read.records_read)?;

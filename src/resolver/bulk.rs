@@ -45,7 +45,29 @@ pub(crate) struct PendingIngest {
     retouched: Vec<RecordIdx>,
     /// Records whose content changed (for `Updated` events).
     changed: AHashSet<RecordIdx>,
+    /// One bit per record slot: stored by this load, so storing it again is a repeat of its
+    /// id (counted in the report; a bit a record costs nothing per row).
+    stored: Vec<u64>,
     report: IngestReport,
+}
+
+impl PendingIngest {
+    /// Whether this load has stored record `r`.
+    pub(crate) fn has_stored(&self, r: RecordIdx) -> bool {
+        self.stored.get(r.index() / 64).is_some_and(|w| w & (1 << (r.index() % 64)) != 0)
+    }
+
+    /// Notes that this load stored record `r`; whether it had before.
+    fn mark_stored(&mut self, r: RecordIdx) -> bool {
+        let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
+        if self.stored.len() <= word {
+            self.stored.resize(word + 1, 0);
+        }
+        let w = &mut self.stored[word];
+        let had = *w & bit != 0;
+        *w |= bit;
+        had
+    }
 }
 
 impl Resolver {
@@ -178,12 +200,11 @@ impl Resolver {
         inputs: &[&R],
         chunk: &PreparedChunk,
     ) {
-        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
-        let was_empty = *was_empty;
-        report.absorb(&chunk.rejected);
+        let was_empty = pending.was_empty;
+        pending.report.absorb(&chunk.rejected);
         if let Err(e) = self.intern_spans(chunk) {
             // Only capacity can fail here: nothing of this chunk is stored.
-            *report.records_skipped.entry(e).or_default() += inputs.len() as u64;
+            *pending.report.records_skipped.entry(e).or_default() += inputs.len() as u64;
             return;
         }
         let mut old_keys = std::mem::take(&mut self.prepared.old_keys);
@@ -204,20 +225,25 @@ impl Resolver {
                 let range = match prepared {
                     Ok(range) => range.clone(),
                     Err(e) => {
-                        *report.records_skipped.entry(e.clone()).or_default() += 1;
+                        *pending.report.records_skipped.entry(e.clone()).or_default() += 1;
                         continue;
                     }
                 };
-                self.finish_keys(chunk, input.source(), range, report);
+                self.finish_keys(chunk, input.source(), range, &mut pending.report);
                 let stored = match self.store_record(input, hash, &mut old_keys) {
                     Ok(stored) => stored,
                     Err(e) => {
-                        report.records_accepted -= 1;
-                        *report.records_skipped.entry(e).or_default() += 1;
+                        pending.report.records_accepted -= 1;
+                        *pending.report.records_skipped.entry(e).or_default() += 1;
                         continue;
                     }
                 };
                 let r = stored.r;
+                if pending.mark_stored(r) {
+                    let id = crate::input::record::trim_external_id(input.external_id());
+                    pending.report.note_repeat(input.source(), id);
+                }
+                let PendingIngest { seeds, fresh, retouched, changed, .. } = &mut *pending;
                 if !stored.keys_changed {
                     if stored.attributes_changed {
                         changed.insert(r);
@@ -263,7 +289,7 @@ impl Resolver {
     /// the fast-path joins made while storing plus one re-resolved region (see
     /// [`Partition::settle_batch`]).
     pub(crate) fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
-        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report, .. } = pending;
         self.graph.trim();
         let events = if was_empty {
             self.graph.fit_indexes();
