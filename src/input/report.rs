@@ -29,14 +29,14 @@ pub struct IngestReport {
     /// Records of a bulk ingest whose `(source, external_id)` an earlier record of the same
     /// call had, by source: the later record replaced the earlier one (the last is held).
     pub records_repeated: BTreeMap<SourceId, u64>,
-    /// The first [`REPEATED_EXAMPLES`] external ids counted in `records_repeated`, by source,
+    /// The first 5 external ids counted in `records_repeated`, by source,
     /// each once, in the order their repeats were stored.
     pub repeated_examples: BTreeMap<SourceId, Vec<String>>,
 }
 
 /// At most this many repeated ids are kept per source in
 /// [`IngestReport::repeated_examples`].
-pub const REPEATED_EXAMPLES: usize = 5;
+const REPEATED_EXAMPLES: usize = 5;
 
 impl IngestReport {
     /// Total raw values rejected.

@@ -9,7 +9,10 @@
 //! `tests/mapping_events_alloc.rs` counts the allocations.
 
 // Without a reader feature no file can be read, so the row machinery goes unused.
-#![cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(any(feature = "csv", feature = "serde_json")),
+    allow(dead_code, unused_imports, unused_variables)
+)]
 
 use super::bad_rows::BadRows;
 use super::error::MappingError;

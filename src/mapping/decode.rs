@@ -7,6 +7,7 @@
 //! ASCII range as ASCII; line numbers in errors are the file's own.
 
 use std::fmt;
+#[cfg(feature = "csv")]
 use std::io::Read;
 
 /// The text encoding of a mapped file: `encoding = "utf-8" | "windows-1252" | "iso-8859-1"`
@@ -88,6 +89,7 @@ impl fmt::Display for FileEncoding {
 }
 
 /// A file read as UTF-8: the file itself when it is UTF-8, else its bytes decoded on the way.
+#[cfg(feature = "csv")]
 pub(super) enum Input<R> {
     /// Read as it is.
     Utf8(R),
@@ -95,6 +97,7 @@ pub(super) enum Input<R> {
     Decoded(Box<Decoded<R>>),
 }
 
+#[cfg(feature = "csv")]
 impl<R: Read> Input<R> {
     /// `inner` read in `encoding`.
     pub(super) fn new(inner: R, encoding: FileEncoding) -> Self {
@@ -105,6 +108,7 @@ impl<R: Read> Input<R> {
     }
 }
 
+#[cfg(feature = "csv")]
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
@@ -115,9 +119,11 @@ impl<R: Read> Read for Input<R> {
 }
 
 /// Bytes of the file read at a time.
+#[cfg(feature = "csv")]
 const CHUNK: usize = 1 << 14;
 
 /// A reader that decodes `inner` into UTF-8 as it is read.
+#[cfg(feature = "csv")]
 pub(super) struct Decoded<R> {
     inner: R,
     decoder: encoding_rs::Decoder,
@@ -134,6 +140,7 @@ pub(super) struct Decoded<R> {
     eof: bool,
 }
 
+#[cfg(feature = "csv")]
 impl<R: Read> Decoded<R> {
     fn new(inner: R, encoding: FileEncoding) -> Self {
         let decoder = encoding.encoding().new_decoder();
@@ -181,6 +188,7 @@ impl<R: Read> Decoded<R> {
     }
 }
 
+#[cfg(feature = "csv")]
 impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.out_start == self.out_end && !self.refill()? {
@@ -194,7 +202,7 @@ impl<R: Read> Read for Decoded<R> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "csv"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

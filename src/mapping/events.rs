@@ -386,12 +386,15 @@ impl EventsMapping {
     /// [`MissingEventColumn`](MappingError::MissingEventColumn) and
     /// [`DuplicateColumn`](MappingError::DuplicateColumn) before any row is read; then, naming
     /// the line (and the column where there is one), [`FieldCount`](MappingError::FieldCount),
-    /// [`InvalidUtf8`](MappingError::InvalidUtf8), [`InvalidJson`](MappingError::InvalidJson),
+    /// [`InvalidUtf8`](MappingError::InvalidUtf8),
+    /// [`UnterminatedQuote`](MappingError::UnterminatedQuote),
+    /// [`InvalidJson`](MappingError::InvalidJson),
     /// [`NotAnObject`](MappingError::NotAnObject) or
     /// [`UnexpectedValue`](MappingError::UnexpectedValue) (a JSON array or object in a mapped
     /// field; a JSON number beyond `f64`'s range is invalid JSON to the parser, unlike the
-    /// text `"1e999"`, which is a row with a value that is not finite). Chunks handed to `f`
-    /// before an error stay handed.
+    /// text `"1e999"`, which is a row with a value that is not finite), unless the section's
+    /// `on_bad_row` is `"skip"`: such rows are then counted in [`EventsRead::bad_rows`]. Chunks
+    /// handed to `f` before an error stay handed.
     pub fn read<E: From<MappingError>>(
         &self,
         source: SourceId,

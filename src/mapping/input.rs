@@ -89,13 +89,15 @@ impl InputReport {
 ///
 /// [`Mapping::open`] checks before reading any row that every file opens, that its format's
 /// feature is enabled and that every mapped column is in its CSV header. While reading,
-/// malformed rows stop the source with a [`MappingError`] naming file, line and column; bad
-/// values are counted in the [`InputReport`].
+/// malformed rows stop the source with a [`MappingError`] naming file, line and column, or,
+/// with `on_bad_row = "skip"`, are left out and counted in the source's
+/// [`SourceReport::bad_rows`]; bad values are counted in the [`InputReport`].
 ///
 /// - **CSV** (feature `csv`): a header row; header names and fields are trimmed of
 ///   surrounding whitespace (`id, name` names the columns `id` and `name`); quoting as
 ///   RFC 4180; a UTF-8 byte-order mark is skipped; blank lines are skipped. A row with
-///   another number of fields than the header is an error.
+///   another number of fields than the header, or a quote left open to the end of the file,
+///   is a malformed row. A file in another `encoding` is decoded as it is read.
 /// - **JSON Lines** (feature `serde_json`): one object per line, blank lines skipped. Values
 ///   may be strings, numbers (used as their JSON text) or booleans; `null` or a missing field
 ///   is no value; a key column may hold an array of such values, one key each.

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::bad_rows::OnBadRow;
 use super::config::{InputFormat, TouchTable};
-use super::decode::{FileEncoding, Input};
+use super::decode::FileEncoding;
+#[cfg(feature = "csv")]
+use super::decode::Input;
 use super::error::MappingError;
 
 /// What a reader needs to know of a mapped file: where it is, how it is written, the columns
