@@ -372,31 +372,10 @@ impl LineTracker {
     }
 
     /// Whether the bytes from the last offset given to [`LineTracker::line_of`] to the end of
-    /// what was read leave a quote open, read as the CSV reader reads them (RFC 4180 quoting:
-    /// a quote opens a field only at its start, `""` inside a quoted field is a quote). Asked
-    /// of the last row only, when the file has been read to its end.
+    /// what was read leave a quote open (see [`quote_left_open`]). Asked of the last row
+    /// only, when the file has been read to its end.
     fn quote_left_open(&self, delimiter: u8) -> bool {
-        #[derive(PartialEq)]
-        enum State {
-            FieldStart,
-            Unquoted,
-            Quoted,
-            /// A quote inside a quoted field: its end, or the first of `""`.
-            QuoteInQuoted,
-        }
-        let mut state = State::FieldStart;
-        for &b in &self.pending {
-            let ends_field = b == delimiter || b == b'\n' || b == b'\r';
-            state = match state {
-                State::FieldStart if b == b'"' => State::Quoted,
-                State::Quoted if b == b'"' => State::QuoteInQuoted,
-                State::Quoted => State::Quoted,
-                State::QuoteInQuoted if b == b'"' => State::Quoted,
-                _ if ends_field => State::FieldStart,
-                _ => State::Unquoted,
-            };
-        }
-        state == State::Quoted
+        quote_left_open(&self.pending, delimiter)
     }
 
     /// The line (from 1) of the first byte at or after `offset` that ends no line: where a
@@ -421,6 +400,34 @@ impl LineTracker {
             .count() as u64;
         self.lines + blank + 1
     }
+}
+
+/// Whether CSV text from the start of a row leaves a quote open at its end, read as the CSV
+/// reader reads it (RFC 4180 quoting: a quote opens a field only at its start, and `""`
+/// inside a quoted field is a quote; a quote followed by the end closes the field).
+#[cfg(feature = "csv")]
+fn quote_left_open<'a>(text: impl IntoIterator<Item = &'a u8>, delimiter: u8) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A quote inside a quoted field: its end, or the first of `""`.
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    for &b in text {
+        let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match state {
+            State::FieldStart if b == b'"' => State::Quoted,
+            State::Quoted if b == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            _ if ends_field => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    state == State::Quoted
 }
 
 #[cfg(feature = "csv")]
@@ -534,5 +541,73 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(all(test, feature = "csv"))]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::quote_left_open;
+
+    /// Fields as they are written: text, and whether it is quoted (a field with a quote,
+    /// delimiter or line break must be).
+    fn rows() -> impl Strategy<Value = Vec<Vec<(String, bool)>>> {
+        let field = ("[a;\" \n\r]{0,5}", any::<bool>()).prop_map(|(text, quote)| {
+            let must = text.contains(['"', ';', '\n', '\r']) || text.is_empty() && quote;
+            (text, quote || must)
+        });
+        proptest::collection::vec(proptest::collection::vec(field, 1..4), 1..5)
+    }
+
+    proptest! {
+        /// Cut anywhere, text written by RFC 4180 leaves a quote open exactly where the cut
+        /// falls inside a quoted field after an odd number of its quotes (its opening quote
+        /// and pairs of escaped ones): known from how the text was written, not re-parsed.
+        #[test]
+        fn an_open_quote_is_found_exactly_where_the_text_was_cut_inside_one(
+            rows in rows(),
+            crlf in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut text = Vec::new();
+            // Per byte: the start of the quoted field it is in (its opening quote), if any.
+            let mut quoted_from: Vec<Option<usize>> = Vec::new();
+            for row in &rows {
+                for (i, (field, quoted)) in row.iter().enumerate() {
+                    if i > 0 {
+                        text.push(b';');
+                        quoted_from.push(None);
+                    }
+                    if *quoted {
+                        let start = text.len();
+                        let body = format!("\"{}\"", field.replace('"', "\"\""));
+                        text.extend_from_slice(body.as_bytes());
+                        quoted_from.extend(std::iter::repeat_n(Some(start), body.len()));
+                    } else {
+                        text.extend_from_slice(field.as_bytes());
+                        quoted_from.extend(std::iter::repeat_n(None, field.len()));
+                    }
+                }
+                let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                text.extend_from_slice(end);
+                quoted_from.extend(std::iter::repeat_n(None, end.len()));
+            }
+            prop_assert!(!quote_left_open(&text, b';'), "the whole text closes every quote");
+            let k = cut.index(text.len() + 1);
+            let expected = match k.checked_sub(1).and_then(|last| quoted_from[last]) {
+                Some(start) => text[start..k].iter().filter(|&&b| b == b'"').count() % 2 == 1,
+                None => false,
+            };
+            prop_assert_eq!(quote_left_open(&text[..k], b';'), expected, "{:?}", String::from_utf8_lossy(&text[..k]));
+        }
+    }
+
+    #[test]
+    fn quotes_inside_unquoted_fields_are_text() {
+        assert!(!quote_left_open(b"a\"b,c", b','));
+        assert!(!quote_left_open(b" \"b,c", b','), "a quote after a space opens nothing");
+        assert!(quote_left_open(b"a,\"b\"\"c", b','));
+        assert!(!quote_left_open(b"a,\"b\"\"c\"", b','));
     }
 }
