@@ -32,7 +32,7 @@ use crate::input::stored::StoredRecord;
 use crate::partition::events::{Changes, StageChanged};
 use crate::resolver::touch::count;
 #[cfg(feature = "mapping")]
-use crate::resolver::PendingIngest;
+use crate::resolver::{mark_slot, PendingIngest};
 use crate::resolver::{EraseTarget, Erasure, PendingEvents, Resolver, ResolverBuilder};
 use crate::touchpoint::{ConsentInput, ContactInput};
 
@@ -467,15 +467,6 @@ impl Durable {
         let mut batch = Vec::new();
         // One bit per record slot: read in this load (see `repeat` below).
         let mut read: Vec<u64> = Vec::new();
-        let mark = |bits: &mut Vec<u64>, r: RecordIdx| {
-            let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
-            if bits.len() <= word {
-                bits.resize(word + 1, 0);
-            }
-            let had = bits[word] & bit != 0;
-            bits[word] |= bit;
-            had
-        };
         let failure = loop {
             batch.clear();
             match next(&mut batch) {
@@ -504,7 +495,7 @@ impl Durable {
                 // since a repeat that changes nothing is not stored.
                 let repeat = in_chunk.contains_key(&id)
                     || slot.is_some_and(|r| {
-                        mark(&mut read, r) || pending.as_ref().is_some_and(|p| p.has_stored(r))
+                        mark_slot(&mut read, r) || pending.as_ref().is_some_and(|p| p.has_stored(r))
                     });
                 if repeat {
                     report.note_repeat(stored.source, &stored.external_id);

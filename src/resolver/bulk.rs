@@ -53,21 +53,21 @@ pub(crate) struct PendingIngest {
 
 impl PendingIngest {
     /// Whether this load has stored record `r`.
+    #[cfg(feature = "mapping")]
     pub(crate) fn has_stored(&self, r: RecordIdx) -> bool {
         self.stored.get(r.index() / 64).is_some_and(|w| w & (1 << (r.index() % 64)) != 0)
     }
+}
 
-    /// Notes that this load stored record `r`; whether it had before.
-    fn mark_stored(&mut self, r: RecordIdx) -> bool {
-        let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
-        if self.stored.len() <= word {
-            self.stored.resize(word + 1, 0);
-        }
-        let w = &mut self.stored[word];
-        let had = *w & bit != 0;
-        *w |= bit;
-        had
+/// Sets record `r`'s bit in `bits` (one per record slot, grown as needed); whether it was set.
+pub(crate) fn mark_slot(bits: &mut Vec<u64>, r: RecordIdx) -> bool {
+    let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
+    if bits.len() <= word {
+        bits.resize(word + 1, 0);
     }
+    let had = bits[word] & bit != 0;
+    bits[word] |= bit;
+    had
 }
 
 impl Resolver {
@@ -200,11 +200,13 @@ impl Resolver {
         inputs: &[&R],
         chunk: &PreparedChunk,
     ) {
-        let was_empty = pending.was_empty;
-        pending.report.absorb(&chunk.rejected);
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, stored: loaded, report } =
+            pending;
+        let was_empty = *was_empty;
+        report.absorb(&chunk.rejected);
         if let Err(e) = self.intern_spans(chunk) {
             // Only capacity can fail here: nothing of this chunk is stored.
-            *pending.report.records_skipped.entry(e).or_default() += inputs.len() as u64;
+            *report.records_skipped.entry(e).or_default() += inputs.len() as u64;
             return;
         }
         let mut old_keys = std::mem::take(&mut self.prepared.old_keys);
@@ -225,25 +227,24 @@ impl Resolver {
                 let range = match prepared {
                     Ok(range) => range.clone(),
                     Err(e) => {
-                        *pending.report.records_skipped.entry(e.clone()).or_default() += 1;
+                        *report.records_skipped.entry(e.clone()).or_default() += 1;
                         continue;
                     }
                 };
-                self.finish_keys(chunk, input.source(), range, &mut pending.report);
+                self.finish_keys(chunk, input.source(), range, report);
                 let stored = match self.store_record(input, hash, &mut old_keys) {
                     Ok(stored) => stored,
                     Err(e) => {
-                        pending.report.records_accepted -= 1;
-                        *pending.report.records_skipped.entry(e).or_default() += 1;
+                        report.records_accepted -= 1;
+                        *report.records_skipped.entry(e).or_default() += 1;
                         continue;
                     }
                 };
                 let r = stored.r;
-                if pending.mark_stored(r) {
+                if mark_slot(loaded, r) {
                     let id = crate::input::record::trim_external_id(input.external_id());
-                    pending.report.note_repeat(input.source(), id);
+                    report.note_repeat(input.source(), id);
                 }
-                let PendingIngest { seeds, fresh, retouched, changed, .. } = &mut *pending;
                 if !stored.keys_changed {
                     if stored.attributes_changed {
                         changed.insert(r);
