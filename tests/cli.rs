@@ -903,10 +903,10 @@ fn a_legacy_export_with_bad_rows_is_summarised() {
     let rows = assignments(&stdout(&out));
     assert_eq!(rows.len(), 1, "C1 once: {rows:?}");
     let summary = String::from_utf8(out.stderr).expect("UTF-8 stderr");
-    assert!(summary.contains("1 repeated ids, the later row kept (e.g. C1)"), "{summary}");
+    assert!(summary.contains("1 repeated id, the later row kept (e.g. C1)"), "{summary}");
     assert!(
         summary.contains(
-            "1 bad rows skipped: ragged row (field count differs from the header): 1 (line 3)"
+            "1 bad row skipped: ragged row (field count differs from the header): 1 (line 3)"
         ),
         "{summary}"
     );

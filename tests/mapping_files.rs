@@ -96,7 +96,7 @@ fn undecodable_fields_fail_or_are_skipped() {
     assert_eq!(name_of(&run, "C1"), None);
     let summary = run.summary().to_string();
     assert!(
-        summary.contains("1 bad rows skipped: undecodable field (not UTF-8): 1 (line 2)"),
+        summary.contains("1 bad row skipped: undecodable field (not UTF-8): 1 (line 2)"),
         "{summary}"
     );
 }

@@ -222,19 +222,18 @@ impl fmt::Display for Summary<'_> {
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));
             }
+            let plural = |n: u64| if n == 1 { "" } else { "s" };
             if read.duplicate_ids > 0 {
+                let n = read.duplicate_ids;
+                let examples = read.duplicate_examples.join(", ");
                 notes.push(format!(
-                    "{} repeated ids, the later row kept (e.g. {})",
-                    read.duplicate_ids,
-                    read.duplicate_examples.join(", ")
+                    "{n} repeated id{}, the later row kept (e.g. {examples})",
+                    plural(n)
                 ));
             }
             if !read.bad_rows.is_empty() {
-                notes.push(format!(
-                    "{} bad rows skipped: {}",
-                    read.bad_rows.total(),
-                    read.bad_rows
-                ));
+                let n = read.bad_rows.total();
+                notes.push(format!("{n} bad row{} skipped: {}", plural(n), read.bad_rows));
             }
             let notes = if notes.is_empty() { "-".to_string() } else { notes.join("; ") };
             writeln!(f, "{:<12} {:>8}  {notes}", read.source, read.records_read)?;
