@@ -127,6 +127,8 @@ pub(super) fn events(
                 database: e.database.as_ref(),
                 query: e.query.as_ref(),
                 delimiter: e.delimiter.as_ref(),
+                encoding: e.encoding.as_ref(),
+                on_bad_row: e.on_bad_row.as_ref(),
             },
             sources,
             &taken,
@@ -178,6 +180,8 @@ pub(super) fn events(
             format: head.format,
             database: head.database,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
@@ -209,6 +213,8 @@ pub(super) fn consent(
                 database: c.database.as_ref(),
                 query: c.query.as_ref(),
                 delimiter: c.delimiter.as_ref(),
+                encoding: c.encoding.as_ref(),
+                on_bad_row: c.on_bad_row.as_ref(),
             },
             sources,
             &taken,
@@ -242,6 +248,8 @@ pub(super) fn consent(
             format: head.format,
             database: head.database,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
@@ -273,6 +281,8 @@ pub(super) fn contacts(
                 database: c.database.as_ref(),
                 query: c.query.as_ref(),
                 delimiter: c.delimiter.as_ref(),
+                encoding: c.encoding.as_ref(),
+                on_bad_row: c.on_bad_row.as_ref(),
             },
             sources,
             &taken,
@@ -311,6 +321,8 @@ pub(super) fn contacts(
             format: head.format,
             database: head.database,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
