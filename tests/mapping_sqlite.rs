@@ -240,6 +240,9 @@ fn the_mapping_refuses_unclear_inputs() {
     let e = err(&other);
     let MappingError::UnknownDatabase { at, database } = &e else { panic!("{e:?}") };
     assert_eq!((at.source.as_deref(), database.as_str()), (Some("shop"), "mysql://shop:s3cret"));
+    let encoding = SOURCE.replace("id = \"id\"", "id = \"id\"\nencoding = \"latin1\"");
+    let e = err(&encoding);
+    assert!(matches!(&e, MappingError::FileKeyForDatabase { at } if at.key == "encoding"), "{e:?}");
     // A PostgreSQL URL's password shows nowhere: not in the parsed mapping's Debug either.
     let pg = SOURCE.replace("sqlite:shop.sqlite", "postgres://shop:s3cret@db.local/shop");
     let mapping = Mapping::from_str(&pg, &dir.0).unwrap();

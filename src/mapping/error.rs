@@ -223,6 +223,14 @@ pub enum MappingError {
         /// Where: the key given.
         at: Box<TomlPlace>,
     },
+    /// A table reading a database has `encoding` or `on_bad_row`, keys of files only: a
+    /// database's rows come decoded, and a row it cannot give stops the load
+    /// ([`MappingError::DatabaseRow`], [`MappingError::DatabaseValue`]).
+    #[error("{at}: `{}` is for files; a database section has none", at.key)]
+    FileKeyForDatabase {
+        /// Where: the key.
+        at: Box<TomlPlace>,
+    },
     /// A `database` is neither `sqlite:PATH` nor a `postgres://` or `postgresql://` URL.
     #[error("{at}: unknown database {database:?} (expected \"sqlite:PATH\" or \"postgres://…\")")]
     UnknownDatabase {

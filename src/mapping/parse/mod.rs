@@ -391,6 +391,13 @@ fn file_options(
     on_bad_row: Option<&Spanned<String>>,
     at: impl Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
 ) -> Result<(FileEncoding, OnBadRow), MappingError> {
+    if format == InputFormat::Sql {
+        // A database's rows come decoded and whole: neither key means anything there.
+        let given = [(encoding, "encoding"), (on_bad_row, "on_bad_row")];
+        if let Some((value, key)) = given.iter().find_map(|(v, k)| v.map(|v| (v, *k))) {
+            return Err(MappingError::FileKeyForDatabase { at: at(value.span(), key) });
+        }
+    }
     let encoding = match encoding {
         None => FileEncoding::Utf8,
         Some(e) => {
