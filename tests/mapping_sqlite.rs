@@ -249,3 +249,42 @@ fn the_mapping_refuses_unclear_inputs() {
     assert!(!format!("{mapping:?}").contains("s3cret"));
     assert_eq!(mapping.sources()[0].path.to_str(), Some("postgres://shop:***@db.local/shop"));
 }
+
+/// Applied to a state, an events section without ids read from a query is a full export:
+/// read again it replaces its events in place, and a row gone from the table takes its event
+/// with it.
+#[test]
+fn events_without_ids_from_a_query_are_a_full_export_in_a_state() {
+    use idstitch::{Durable, DurableOptions};
+    let dir = Scratch::new("apply");
+    let db = shop(&dir);
+    let text = format!(
+        "{SOURCE}
+[[events]]
+source = \"shop\"
+database = \"sqlite:shop.sqlite\"
+query = \"SELECT customer, placed FROM orders ORDER BY order_no\"
+record = \"customer\"
+kind_is = \"order\"
+at = \"placed\"
+"
+    );
+    let mapping = Mapping::from_str(&text, &dir.0).unwrap();
+    let mut state = Durable::open_with(
+        dir.path("state"),
+        &mapping.resolver_builder(),
+        DurableOptions::default(),
+    )
+    .unwrap();
+    let first = mapping.apply(&mut state, 16, |_| {}).unwrap();
+    // Three orders, one with a time that does not parse.
+    assert_eq!((first.events[0].rows, first.events[0].events), (3, 2));
+    assert_eq!(first.added(), 3);
+    let again = mapping.apply(&mut state, 16, |_| {}).unwrap();
+    assert!(again.is_unchanged());
+    assert_eq!(again.events_removed, 0, "the same positions, replaced in place");
+    db.execute("DELETE FROM orders WHERE order_no = 2", []).unwrap();
+    let fewer = mapping.apply(&mut state, 16, |_| {}).unwrap();
+    assert_eq!(fewer.events[0].events, 1);
+    assert_eq!(fewer.events_removed, 1, "the position past the table's new end");
+}
