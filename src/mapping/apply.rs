@@ -327,9 +327,9 @@ impl Mapping {
     ) -> Result<(Vec<EventsRead>, u64), SectionFailure> {
         let kinds = state.resolver().event_kinds().clone();
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
-        for section in self.events() {
-            let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut ids = ExportIds::new(&section.path);
+        for section in self.event_files() {
+            let Some(source) = state.resolver().source_id(section.source_name()) else { continue };
+            let mut ids = ExportIds::new(section.path());
             let mut owned: Vec<EventInput> = Vec::new();
             let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {

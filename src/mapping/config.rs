@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::MappingError;
+use super::sources::FormatOptions;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::campaign::CampaignSpec;
 use crate::ids::SourceId;
@@ -51,6 +52,12 @@ pub enum InputFormat {
     Csv,
     /// `.jsonl` or `.ndjson`: one JSON object per line (feature `serde_json`).
     JsonLines,
+    /// `format = "mbox"`: a mailbox, or a folder of them (feature `mbox`); see
+    /// [`MboxOptions`](super::MboxOptions).
+    Mbox,
+    /// `format = "ga4"`: rows of GA4's daily BigQuery export as JSON Lines (feature `ga4`);
+    /// see [`Ga4Options`](super::Ga4Options).
+    Ga4,
 }
 
 impl fmt::Display for InputFormat {
@@ -58,6 +65,8 @@ impl fmt::Display for InputFormat {
         f.write_str(match self {
             InputFormat::Csv => "CSV",
             InputFormat::JsonLines => "JSON Lines",
+            InputFormat::Mbox => "mbox",
+            InputFormat::Ga4 => "GA4 export",
         })
     }
 }
@@ -109,6 +118,9 @@ pub struct SourceMapping {
     pub observed_at: Option<String>,
     /// A full export or a change feed.
     pub mode: SourceMode,
+    /// For a mailbox or GA4 source, what the format reads (then `id`, `keys`, `composite`,
+    /// `attributes` and `observed_at` are empty); `None` for CSV and JSON Lines.
+    pub options: Option<FormatOptions>,
 }
 
 impl SourceMapping {

@@ -12,6 +12,7 @@ use super::reader::{check_feature, count_lines, open_reader, Cell, Reader};
 use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json"))]
 use super::row::{build, CellRef};
+use super::sources::FormatRecords;
 use crate::adapter::RecordSource;
 use crate::ids::SourceId;
 use crate::input::record::RecordInput;
@@ -27,15 +28,21 @@ pub struct SourceReport {
     pub source: String,
     /// Its file.
     pub file: PathBuf,
-    /// Rows (CSV) or objects (JSON Lines) read.
+    /// Rows (CSV) or objects (JSON Lines) read; for a mailbox its messages, for a GA4 export
+    /// its rows (several of which may make one record).
     pub records_read: u64,
-    /// Records with an empty or missing id (the resolver skips them).
+    /// Records with an empty or missing id (the resolver skips them); for a GA4 export, rows
+    /// without `user_pseudo_id` (which make no record).
     pub empty_ids: u64,
     /// Empty or missing key values by kind name: per cell for plain kinds, per record for a
     /// composite kind with any part empty (such a record has no key of the kind).
     pub empty_values: BTreeMap<String, u64>,
-    /// `observed_at` values that did not parse (the record's attributes then carry no time).
+    /// `observed_at` values that did not parse (the record's attributes then carry no time);
+    /// for a mailbox, messages without a Date header or with one that does not parse; for a
+    /// GA4 export, rows whose `event_timestamp` is missing or not a number.
     pub bad_timestamps: u64,
+    /// Messages of a mailbox in which no header could be read: they make no record.
+    pub unparsed: u64,
     /// Rows of a change feed that delete their record (its `deleted` cell is truthy).
     pub deletions: u64,
 }
@@ -83,6 +90,8 @@ pub struct MappedSource {
     /// The JSON Lines row being read.
     #[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
     cells: Vec<Cell>,
+    /// Per plan, the records of a mailbox or GA4 source (`None` for CSV and JSON Lines).
+    formats: Vec<Option<FormatRecords>>,
 }
 
 impl std::fmt::Debug for MappedSource {
@@ -112,14 +121,23 @@ impl Mapping {
     /// [`MappingError::DuplicateColumn`] or [`MappingError::InvalidUtf8`] for a CSV header.
     pub fn open(&self, resolver: &Resolver) -> Result<MappedSource, MappingError> {
         let mut plans = Vec::with_capacity(self.sources().len());
+        let mut formats = Vec::with_capacity(self.sources().len());
         let mut total = 0u64;
         for s in self.sources() {
             let plan = self.plan(s, resolver)?;
+            // A mailbox or GA4 source adds nothing to the total: its records are known only
+            // once its files are read.
+            formats.push(FormatRecords::new(self, s, resolver)?);
+            if formats.last().is_some_and(Option::is_some) {
+                super::sources::check_feature(s)?;
+                plans.push(plan);
+                continue;
+            }
             check_feature(&plan.layout)?;
             let lines = count_lines(&plan.layout.file)?;
             total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
-                InputFormat::JsonLines => lines,
+                InputFormat::JsonLines | InputFormat::Mbox | InputFormat::Ga4 => lines,
             };
             if plan.layout.format == InputFormat::Csv {
                 // Read the header now so that a missing column fails before any row is read.
@@ -127,7 +145,7 @@ impl Mapping {
             }
             plans.push(plan);
         }
-        Ok(MappedSource { plans, current: 0, reader: None, total, cells: Vec::new() })
+        Ok(MappedSource { plans, current: 0, reader: None, total, cells: Vec::new(), formats })
     }
 }
 
@@ -204,6 +222,14 @@ impl RecordSource for MappedSource {
     ) -> Result<bool, MappingError> {
         let max = max.max(1);
         while batch.len() < max && self.current < self.plans.len() {
+            if let (Some(Some(format)), Some(plan)) =
+                (self.formats.get_mut(self.current), self.plans.get_mut(self.current))
+            {
+                if !format.fill(plan, batch, max)? {
+                    self.current += 1;
+                }
+                continue;
+            }
             if self.reader.is_none() {
                 if let Some(plan) = self.plans.get(self.current) {
                     self.reader = Some(open_reader(&plan.layout)?);

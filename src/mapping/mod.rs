@@ -340,6 +340,7 @@ mod parse;
 mod reader;
 mod row;
 mod run;
+mod sources;
 mod timestamp;
 mod touch;
 
@@ -353,5 +354,6 @@ pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
+pub use sources::{FormatOptions, Ga4Options, MboxOptions, GA4_DEFAULT_EVENTS};
 pub use timestamp::parse_timestamp;
 pub use touch::{TouchLoad, TouchRead, TouchRowProblem};

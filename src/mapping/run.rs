@@ -101,8 +101,8 @@ impl Mapping {
         }
         let kinds = resolver.event_kinds().clone();
         let mut events = Vec::with_capacity(self.events().len());
-        for section in self.events() {
-            let Some(source) = resolver.source_id(&section.source) else { continue };
+        for section in self.event_files() {
+            let Some(source) = resolver.source_id(section.source_name()) else { continue };
             let read = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = resolver.record_events(chunk);
                 changes.event_report.absorb(&recorded.event_report);
@@ -217,6 +217,9 @@ impl fmt::Display for Summary<'_> {
             }
             if read.bad_timestamps > 0 {
                 notes.push(format!("{} bad timestamps", read.bad_timestamps));
+            }
+            if read.unparsed > 0 {
+                notes.push(format!("{} messages that do not parse (skipped)", read.unparsed));
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));

@@ -20,6 +20,7 @@ use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use tables::{campaigns, consent, contacts, event_kinds, events};
 
+mod formats;
 mod tables;
 
 // --- the TOML shape --------------------------------------------------------------------------
@@ -73,7 +74,7 @@ struct KindToml {
 struct SourceToml {
     name: Spanned<String>,
     path: Spanned<String>,
-    id: Spanned<String>,
+    id: Option<Spanned<String>>,
     trust: Option<Spanned<i64>>,
     delimiter: Option<Spanned<String>>,
     #[serde(default)]
@@ -85,6 +86,11 @@ struct SourceToml {
     observed_at: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     deleted: Option<Spanned<String>>,
+    // The keys of mailbox and GA4 sources, checked in `formats.rs`.
+    format: Option<Spanned<String>>,
+    owner: Option<Spanned<Columns>>,
+    user_id_kind: Option<Spanned<String>>,
+    events: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -508,6 +514,12 @@ impl Mapping {
             } as u32;
             let path_text = non_empty(&loc, &s.path, src, || "path".into())?;
             let path = base_dir.join(&path_text);
+            if let Some(source) =
+                formats::format_source(&loc, table, &name, trust, path.clone(), &mut uses)?
+            {
+                sources.push(source);
+                continue;
+            }
             let Some(format) = format_of(&path) else {
                 return Err(MappingError::UnknownFormat {
                     at: loc.at(s.path.span(), src, "path".into()),
@@ -521,7 +533,12 @@ impl Mapping {
                     delimiter: d.get_ref().clone(),
                 })?,
             };
-            let id = non_empty(&loc, &s.id, src, || "id".into())?;
+            let Some(id) = &s.id else {
+                return Err(MappingError::NoIdColumn {
+                    at: loc.at(table.span(), src, "id".into()),
+                });
+            };
+            let id = non_empty(&loc, id, src, || "id".into())?;
 
             let mut keys = Vec::with_capacity(s.keys.len());
             for (kind, columns) in &s.keys {
@@ -609,6 +626,7 @@ impl Mapping {
                 attributes,
                 observed_at,
                 mode,
+                options: None,
             });
         }
 
