@@ -219,7 +219,7 @@ impl fmt::Display for Summary<'_> {
                 notes.push(format!("{} bad timestamps", read.bad_timestamps));
             }
             if read.unparsed > 0 {
-                notes.push(format!("{} messages that do not parse (skipped)", read.unparsed));
+                notes.push(format!("{} unparseable messages (skipped)", read.unparsed));
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));
