@@ -155,12 +155,8 @@ pub fn write_mailbox<'a>(
         } else {
             (owner.to_string(), contact)
         };
-        writeln!(
-            out,
-            "From {} {}",
-            if i % 3 == 0 { &person.email } else { owner },
-            "Mon Jan  5 00:00:00 2026"
-        )?;
+        let sender = if i % 3 == 0 { &person.email } else { owner };
+        writeln!(out, "From {sender} Mon Jan  5 00:00:00 2026")?;
         if i == 150 {
             // A message whose header was lost: no header at all.
             writeln!(out, "\nthe rest of a message whose header was lost\n")?;
@@ -219,7 +215,8 @@ pub fn write_ga4<'a>(
         );
         let user = numbers.get(visitor).copied();
         let (category, os) = DEVICES[rng.below(DEVICES.len())];
-        let mut at = YEAR_START + rng.below(300 * 86_400) as i64;
+        // At most 200 days, then up to 8 visits of up to 20 days: all within the year.
+        let mut at = YEAR_START + rng.below(200 * 86_400) as i64;
         for visit in 0..(3 + rng.below(6)) {
             at += 3600 + rng.below(20 * 86_400) as i64;
             let (name, params, ecommerce, items) = match rng.below(10) {

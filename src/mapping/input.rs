@@ -119,20 +119,24 @@ impl Mapping {
     /// [`MappingError::FeatureDisabled`], [`MappingError::OpenInput`],
     /// [`MappingError::ReadInput`], [`MappingError::MissingColumn`],
     /// [`MappingError::DuplicateColumn`] or [`MappingError::InvalidUtf8`] for a CSV header.
+    /// A mailbox or GA4 source's files are read here, whole, into its records (one per
+    /// correspondent or pseudo id; see the [module docs](super)), so their errors
+    /// ([`MappingError::ListFolder`], [`MappingError::InvalidJson`], …) come from here too.
     pub fn open(&self, resolver: &Resolver) -> Result<MappedSource, MappingError> {
         let mut plans = Vec::with_capacity(self.sources().len());
         let mut formats = Vec::with_capacity(self.sources().len());
         let mut total = 0u64;
         for s in self.sources() {
-            let plan = self.plan(s, resolver)?;
-            // A mailbox or GA4 source adds nothing to the total: its records are known only
-            // once its files are read.
-            formats.push(FormatRecords::new(self, s, resolver)?);
-            if formats.last().is_some_and(Option::is_some) {
-                super::sources::check_feature(s)?;
+            let mut plan = self.plan(s, resolver)?;
+            // A mailbox or GA4 source is read here, so its records count in the total.
+            let format = FormatRecords::open(self, s, resolver, &mut plan)?;
+            if let Some(format) = format {
+                total += format.len() as u64;
+                formats.push(Some(format));
                 plans.push(plan);
                 continue;
             }
+            formats.push(None);
             check_feature(&plan.layout)?;
             let lines = count_lines(&plan.layout.file)?;
             total += match plan.layout.format {
@@ -222,10 +226,8 @@ impl RecordSource for MappedSource {
     ) -> Result<bool, MappingError> {
         let max = max.max(1);
         while batch.len() < max && self.current < self.plans.len() {
-            if let (Some(Some(format)), Some(plan)) =
-                (self.formats.get_mut(self.current), self.plans.get_mut(self.current))
-            {
-                if !format.fill(plan, batch, max)? {
+            if let Some(Some(format)) = self.formats.get_mut(self.current) {
+                if !format.fill(batch, max) {
                     self.current += 1;
                 }
                 continue;

@@ -103,32 +103,32 @@ pub(crate) fn files_of(path: &Path) -> Result<Vec<PathBuf>, MappingError> {
     Ok(files)
 }
 
-/// The records of one mailbox or GA4 source, gathered on the first call of
-/// [`FormatRecords::fill`] and handed on from there.
+/// The records of one mailbox or GA4 source, gathered when the source is opened (so that
+/// the total reported for progress bars is exact) and handed on from there.
 #[derive(Debug)]
 pub(super) struct FormatRecords {
-    options: FormatOptions,
-    /// The kinds the records' keys have: `email` for a mailbox; `cookie` and the user id
-    /// kind for GA4.
-    kinds: Vec<KindId>,
-    records: Option<std::vec::IntoIter<RecordInput>>,
+    records: std::vec::IntoIter<RecordInput>,
 }
 
 impl FormatRecords {
-    /// The reader of source `s`'s records, `None` for a CSV or JSON Lines source.
-    pub(super) fn new(
+    /// Reads source `s`'s files into its records, counting in `plan`'s report; `None` for a
+    /// CSV or JSON Lines source.
+    #[cfg_attr(not(any(feature = "mbox", feature = "ga4")), allow(unused_variables))]
+    pub(super) fn open(
         mapping: &Mapping,
         s: &SourceMapping,
         resolver: &Resolver,
+        plan: &mut Plan,
     ) -> Result<Option<Self>, MappingError> {
         let Some(options) = &s.options else { return Ok(None) };
+        check_feature(s)?;
         let kind = |name: &str| {
             resolver.kind_id(name).ok_or_else(|| MappingError::Config {
                 file: mapping.file().to_path_buf(),
                 error: crate::ConfigError::UnknownKind(name.to_string()),
             })
         };
-        let kinds = match options {
+        let kinds: Vec<KindId> = match options {
             FormatOptions::Mbox(_) => vec![kind("email")?],
             FormatOptions::Ga4(o) => vec![kind("cookie")?, kind(&o.user_id_kind)?],
         };
@@ -138,40 +138,32 @@ impl FormatRecords {
                 error: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        Ok(Some(FormatRecords { options: options.clone(), kinds, records: None }))
+        let files = files_of(&s.path)?;
+        let records: Vec<RecordInput> = match options {
+            #[cfg(feature = "mbox")]
+            FormatOptions::Mbox(o) => mbox::records(&files, o, plan, &kinds)?,
+            #[cfg(feature = "ga4")]
+            FormatOptions::Ga4(_) => ga4::records(&files, plan, &kinds)?,
+            #[allow(unreachable_patterns)]
+            _ => Vec::new(),
+        };
+        Ok(Some(FormatRecords { records: records.into_iter() }))
     }
 
-    /// Moves records into `batch` until it holds `max`; reads the source's files first if
-    /// this is the first call. Returns whether records are left.
-    #[cfg_attr(not(any(feature = "mbox", feature = "ga4")), allow(unused_variables))]
-    pub(super) fn fill(
-        &mut self,
-        plan: &mut Plan,
-        batch: &mut Vec<RecordInput>,
-        max: usize,
-    ) -> Result<bool, MappingError> {
-        let records = match &mut self.records {
-            Some(records) => records,
-            None => {
-                let files = files_of(&plan.layout.file)?;
-                let records: Vec<RecordInput> = match &self.options {
-                    #[cfg(feature = "mbox")]
-                    FormatOptions::Mbox(o) => mbox::records(&files, o, plan, &self.kinds)?,
-                    #[cfg(feature = "ga4")]
-                    FormatOptions::Ga4(_) => ga4::records(&files, plan, &self.kinds)?,
-                    #[allow(unreachable_patterns)]
-                    _ => Vec::new(),
-                };
-                self.records.insert(records.into_iter())
-            }
-        };
+    /// The records not yet handed on.
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Moves records into `batch` until it holds `max`; returns whether records are left.
+    pub(super) fn fill(&mut self, batch: &mut Vec<RecordInput>, max: usize) -> bool {
         while batch.len() < max {
-            match records.next() {
+            match self.records.next() {
                 Some(record) => batch.push(record),
-                None => return Ok(false),
+                None => return false,
             }
         }
-        Ok(!records.as_slice().is_empty())
+        !self.records.as_slice().is_empty()
     }
 }
 
@@ -222,6 +214,7 @@ impl EventFile<'_> {
             EventFile::Section(section) => return section.read(source, kinds, chunk, f),
             EventFile::Format(s) => s,
         };
+        #[cfg_attr(not(any(feature = "mbox", feature = "ga4")), allow(unused_mut))]
         let mut read =
             EventsRead { source: s.name.clone(), file: s.path.clone(), ..EventsRead::default() };
         check_feature(s)?;
