@@ -53,8 +53,8 @@ pub struct AppliedRun {
     pub input: InputReport,
     /// What happened to each source's records, in mapping order.
     pub tallies: Vec<SourceTally>,
-    /// What was read from each `[[events]]` file, in mapping order; the events' own report
-    /// is `changes.event_report`.
+    /// What was read from each `[[events]]` file, in mapping order, then from each mailbox
+    /// and GA4 source's files; the events' own report is `changes.event_report`.
     pub events: Vec<EventsRead>,
     /// Events a full export's last load held past the end of this one, removed.
     pub events_removed: u64,
@@ -124,7 +124,9 @@ impl Mapping {
     ///   its deletion rows name (the last row of an id decides; deleting a record the state
     ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
     ///
-    /// Then it loads the `[[events]]`, `[[consent]]` and `[[contacts]]` sections, journaled
+    /// Then it loads the `[[events]]` sections, the mailbox and GA4 sources' events (a full
+    /// export of each source's events, as a section without `id` column), and the
+    /// `[[consent]]` and `[[contacts]]` sections, journaled
     /// ([`Durable::record_events`], [`Durable::record_consents`],
     /// [`Durable::record_contacts`]); a section without an `id` column replaces what it
     /// loaded last time (see the [module docs](super) on full exports of events and
