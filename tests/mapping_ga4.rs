@@ -223,3 +223,32 @@ fn a_state_loads_the_export_once() {
     let c = state.customer_of(web, "111.222").unwrap();
     assert_eq!(state.resolver().customer_events(c).unwrap().len(), 2, "replaced, not doubled");
 }
+
+/// A folder of daily exports, read in name order: a visitor anonymous on the first day who
+/// logs in on the second is one record with both keys, emitted once.
+#[test]
+fn a_folder_of_days_gives_one_record_per_visitor() {
+    let dir = Scratch::new("folder");
+    std::fs::create_dir_all(dir.0.join("days")).unwrap();
+    let row = |at: i64, user: &str| {
+        format!(
+            r#"{{"event_timestamp":{},"event_name":"page_view","user_pseudo_id":"9.9","user_id":{user}}}"#,
+            at * 1_000_000
+        )
+    };
+    dir.write("days/events_20250701.jsonl", row(TEN, "null"));
+    dir.write("days/events_20250702.jsonl", row(TEN + 86_400, "\"C-7\""));
+    let text = MAPPING.replace("events_20250701.jsonl", "days");
+    let run = Mapping::from_str(&text, &dir.0).unwrap().run(64, |_| {}).unwrap();
+    assert_eq!(run.input.sources[0].records_read, 2);
+    assert_eq!(run.resolver.n_records(), 1);
+    let web = run.sources[0];
+    let cookie = run.resolver.kind_id("cookie").unwrap();
+    let customer_no = run.resolver.kind_id("customer_no").unwrap();
+    let mut keys = run.resolver.record_keys(web, "9.9").unwrap();
+    keys.sort_unstable();
+    let mut expected = [(cookie, "9.9"), (customer_no, "c-7")];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    assert_eq!(run.events[0].events, 2);
+}

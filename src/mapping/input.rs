@@ -78,6 +78,10 @@ impl InputReport {
 ///   may be strings, numbers (used as their JSON text) or booleans; `null` or a missing field
 ///   is no value; a key column may hold an array of such values, one key each.
 ///
+/// - **Mailboxes and GA4 exports** (features `mbox`, `ga4`): read whole when the source
+///   opens, into one record per correspondent or `user_pseudo_id`, yielded in id order (see
+///   the [module docs](super)).
+///
 /// Every value is trimmed; an empty value is no value. A record gets its keys from the key
 /// columns, one attribute per composite part (named `KIND#0`, `KIND#1`, …, only when all parts
 /// are non-empty) and per mapped attribute, each observed at the `observed_at` time if that
