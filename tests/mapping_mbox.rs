@@ -269,6 +269,10 @@ fn format_keys_are_checked() {
         err(&format!("{mbox}mode = \"changes\"\n")),
         MappingError::NotForFormat { .. }
     ));
+    assert!(matches!(
+        err(&format!("{mbox}encoding = \"windows-1252\"\n")),
+        MappingError::NotForFormat { .. }
+    ));
     let xml = "[[source]]\nname = \"x\"\nformat = \"xml\"\npath = \"x.xml\"\n";
     let e = err(xml);
     assert!(matches!(e, MappingError::UnknownSourceFormat { .. }), "{e}");

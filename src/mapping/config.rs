@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::bad_rows::OnBadRow;
+use super::decode::FileEncoding;
 use super::error::MappingError;
 use super::sources::FormatOptions;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
@@ -106,6 +108,10 @@ pub struct SourceMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the record's id in its source.
     pub id: String,
     /// Plain kinds and the columns holding their values; every non-empty cell is one value.
@@ -181,6 +187,10 @@ pub struct EventsMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the event's record in `source`.
     pub record: String,
     /// The column naming each row's kind, or the one kind of every row.
@@ -276,6 +286,10 @@ pub struct ConsentMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the statement's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.
@@ -319,6 +333,10 @@ pub struct ContactsMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the contact's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.

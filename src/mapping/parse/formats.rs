@@ -10,6 +10,7 @@ use super::{format_of, non_empty, Locator, SourceToml, Use};
 use crate::mapping::config::{InputFormat, SourceMapping, SourceMode};
 use crate::mapping::error::{MappingError, TomlPlace};
 use crate::mapping::sources::{FormatOptions, Ga4Options, MboxOptions};
+use crate::mapping::{FileEncoding, OnBadRow};
 
 /// The source of a `[[source]]` table with a `format`, or `None` for a CSV or JSON Lines
 /// table (which may then have none of the format keys). Kinds the format stores are noted in
@@ -151,6 +152,8 @@ pub(super) fn format_source(
         path,
         format,
         delimiter: b',',
+        encoding: FileEncoding::Utf8,
+        on_bad_row: OnBadRow::Fail,
         id: String::new(),
         keys: Vec::new(),
         composite: Vec::new(),
