@@ -60,9 +60,14 @@ pub(super) fn format_source(
     if let Some((attribute, _)) = s.attributes.iter().next() {
         return not_for(attribute.span(), &format!("attributes.{}", attribute.get_ref()));
     }
-    for (value, key) in
-        [(&s.observed_at, "observed_at"), (&s.delimiter, "delimiter"), (&s.deleted, "deleted")]
-    {
+    for (value, key) in [
+        (&s.observed_at, "observed_at"),
+        (&s.delimiter, "delimiter"),
+        (&s.deleted, "deleted"),
+        // Mail headers name their charsets (RFC 2047); GA4 exports are UTF-8 JSON.
+        (&s.encoding, "encoding"),
+        (&s.on_bad_row, "on_bad_row"),
+    ] {
         if let Some(value) = value {
             return not_for(value.span(), key);
         }
