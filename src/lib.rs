@@ -111,6 +111,7 @@ mod journey;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 mod partition;
+pub mod predict;
 #[cfg(feature = "report")]
 pub mod report;
 mod resolver;
@@ -140,7 +141,8 @@ pub use partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
 #[cfg(feature = "petgraph")]
 pub use petgraph;
 pub use resolver::{
-    CompactReport, EraseTarget, Erasure, Journey, Journeys, Resolver, ResolverBuilder,
+    CompactReport, CustomerPrediction, EraseTarget, Erasure, Journey, Journeys, Resolver,
+    ResolverBuilder,
 };
 pub use store::attributes::{AttributeRef, Attributes};
 pub use store::MemoryUsage;
