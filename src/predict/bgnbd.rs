@@ -209,11 +209,16 @@ impl std::fmt::Display for BgNbd {
     /// `r = 0.243, alpha = 4.414, a = 0.793, b = 2.426 (weeks)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = f.precision().unwrap_or(3);
-        write!(
-            f,
-            "r = {:.p$}, alpha = {:.p$}, a = {:.p$}, b = {:.p$} ({})",
-            self.r, self.alpha, self.a, self.b, self.unit
-        )
+        // Parameters a fit drove towards 0 or infinity print in exponent form, not as 0.000.
+        let v = |v: f64| {
+            if (1e-3..1e6).contains(&v) {
+                format!("{v:.p$}")
+            } else {
+                format!("{v:.p$e}")
+            }
+        };
+        let (r, alpha, a, b) = (v(self.r), v(self.alpha), v(self.a), v(self.b));
+        write!(f, "r = {r}, alpha = {alpha}, a = {a}, b = {b} ({})", self.unit)
     }
 }
 

@@ -4,29 +4,36 @@
 /// Terms summed at most before the series is declared too slow (z too close to 1).
 pub(crate) const MAX_TERMS: u32 = 2_000_000;
 
-/// ₂F₁(a, b; c; z) = Σₙ (a)ₙ (b)ₙ / ((c)ₙ n!) zⁿ for 0 ≤ z < 1 and c > 0, summed until a term
-/// no longer changes the sum in the 17th digit. `None` if z or c is out of range, a term is
-/// not finite, or [`MAX_TERMS`] terms do not converge (z within about 10⁻⁵ of 1).
+/// ₂F₁(a, b; c; z) = Σₙ (a)ₙ (b)ₙ / ((c)ₙ n!) zⁿ for 0 ≤ z < 1 and c > 0, summed until the
+/// tail no longer changes the sum in the 17th digit. `None` if z or c is out of range, a term
+/// is not finite, or [`MAX_TERMS`] terms do not converge (z within about 10⁻⁵ of 1).
 ///
-/// Once n exceeds |a| and |b| the terms keep one sign and shrink by about z each, so the
-/// first term below the threshold there bounds the rest to within a factor 1/(1 − z).
+/// The tail after a term is bounded by term · q/(1 − q), q the larger of the last ratio of
+/// terms and its limit z; the bound is trusted only once n is past −a and −b (where a
+/// term can be small merely because a factor a + n changes sign) and held for four terms in
+/// a row.
 pub(crate) fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     if !(0.0..1.0).contains(&z) || c.is_nan() || c <= 0.0 || !a.is_finite() || !b.is_finite() {
         return None;
     }
     let (mut sum, mut term) = (1.0f64, 1.0f64);
-    let settled = a.abs().max(b.abs()) + 1.0;
+    let past_signs = (-a).max(-b).max(0.0) + 1.0;
+    let mut small = 0;
     for n in 0..MAX_TERMS {
         let k = f64::from(n);
-        term *= (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
+        let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
+        term *= ratio;
         sum += term;
         if !sum.is_finite() {
             return None;
         }
-        if k > settled && term.abs() * (1.0 - z).recip() <= 1e-17 * sum.abs() {
+        if term == 0.0 {
             return Some(sum);
         }
-        if term == 0.0 {
+        let q = ratio.abs().max(z);
+        let tail_small = q < 1.0 && term.abs() * q / (1.0 - q) <= 1e-17 * sum.abs();
+        small = if k > past_signs && tail_small { small + 1 } else { 0 };
+        if small == 4 {
             return Some(sum);
         }
     }
@@ -67,12 +74,19 @@ mod tests {
             (3.243, 4.426, 6.219, 0.8, 29.180211975373960688),
             (1.976, -0.207, 5.219, 0.95, 0.90441749994731182201),
             (-1.5, -0.207, 0.7, 0.3, 1.1282463060553118977),
+            (3.4e8, -0.99, 3.4e8 + 3.0, 0.5, HUGE_A),
+            (-5.0001, 2.5, 1.5, 0.4, NEAR_ZERO_CROSSING),
         ];
         for (a, b, c, z, want) in cases {
             let got = hyp2f1(a, b, c, z).unwrap();
             assert!(close(got, want, 1e-12), "2F1({a}, {b}; {c}; {z}) = {got}, want {want}");
         }
     }
+
+    /// mpmath, as the cases above.
+    const HUGE_A: f64 = 0.503_477_779_426_385_8;
+    /// mpmath, as the cases above.
+    const NEAR_ZERO_CROSSING: f64 = -0.095_038_601_060_732_82;
 
     #[test]
     fn out_of_range_is_none() {

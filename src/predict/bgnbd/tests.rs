@@ -155,6 +155,8 @@ fn ln_gamma_agrees_with_the_c_library() {
 #[test]
 fn display_names_the_unit() {
     assert_eq!(cdnow().to_string(), "r = 0.243, alpha = 4.414, a = 0.793, b = 2.426 (weeks)");
+    let odd = BgNbd::new(0.5, 30.0, 2e-9, 3.4e8, TimeUnit::Days).unwrap();
+    assert_eq!(odd.to_string(), "r = 0.500, alpha = 30.000, a = 2.000e-9, b = 3.400e8 (days)");
 }
 
 /// Above `SERIES_MAX_A` the expectation is integrated: against mpmath's ₂F₁ formula at 40
