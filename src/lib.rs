@@ -31,6 +31,9 @@
 //!   [`Resolver::pressure_report`]: contact pressure per channel and stage.
 //! - [`campaign`]: hold-out groups drawn per customer, fixed at assignment, evaluated with the
 //!   uplift's 95 % interval and p-value.
+//! - [`predict`]: the BG/NBD model of who is still alive and who buys again, fitted to the
+//!   customers' purchases ([`Resolver::fit_purchase_model`]) and asked per customer
+//!   ([`Resolver::predictions`]); the model is a value the host keeps.
 //!
 //! - With the `report` feature, `report::render_html` turns the stage distribution, the
 //!   stage transitions, contact pressure and campaign uplift into one self-contained HTML
