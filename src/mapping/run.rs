@@ -129,7 +129,8 @@ impl Mapping {
             })?;
             contacts.files.push(read);
         }
-        let input = input.report();
+        let mut input = input.report();
+        input.note_repeats(&sources, &changes.report);
         Ok(MappedRun { resolver, sources, changes, input, events, consent, contacts })
     }
 }
@@ -220,6 +221,19 @@ impl fmt::Display for Summary<'_> {
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));
+            }
+            let plural = |n: u64| if n == 1 { "" } else { "s" };
+            if read.duplicate_ids > 0 {
+                let n = read.duplicate_ids;
+                let examples = read.duplicate_examples.join(", ");
+                notes.push(format!(
+                    "{n} repeated id{}, the later row kept (e.g. {examples})",
+                    plural(n)
+                ));
+            }
+            if !read.bad_rows.is_empty() {
+                let n = read.bad_rows.total();
+                notes.push(format!("{n} bad row{} skipped: {}", plural(n), read.bad_rows));
             }
             let notes = if notes.is_empty() { "-".to_string() } else { notes.join("; ") };
             writeln!(f, "{:<12} {:>8}  {notes}", read.source, read.records_read)?;
