@@ -139,6 +139,15 @@ fn the_event_path_rebuilds_the_summary_row_for_row() {
             assert_eq!(p.p_alive, 1.0);
         }
     }
+    // The journeys carry the same predictions once asked with the model.
+    let journeys: Vec<_> = resolver.journeys(now()).with_model(fit.model, 39.0).unwrap().collect();
+    assert_eq!(journeys.len(), predictions.len());
+    for (j, p) in journeys.iter().zip(&predictions) {
+        assert_eq!((j.customer, j.prediction), (p.customer, Some(p.prediction)));
+    }
+    assert!(resolver.journeys(now()).all(|j| j.prediction.is_none()), "no model, no prediction");
+    assert!(resolver.journeys(now()).with_model(fit.model, -1.0).is_err());
+
     // Thirteen customers bought on 1997-09-30 itself (counted from the file with a
     // separate script): at `now` those purchases count, one second earlier they do not.
     let before = resolver.purchase_histories(Timestamp(now().0 - 1));

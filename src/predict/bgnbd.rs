@@ -126,10 +126,12 @@ impl BgNbd {
     /// a−1; a+b+x−1; z)), whose terms stay small however many purchases x counts. For a new
     /// customer (x = t_x = T = 0) it is the unconditional E[X(t)].
     ///
+    /// Where the series is slow (a > 40, or t/(α+T+t) within about 10⁻⁵ of 1) the same
+    /// expectation is integrated over p ~ Beta(a, b+x) instead.
+    ///
     /// # Errors
-    /// [`PredictError::InvalidHorizon`] for a negative or non-finite horizon, and
-    /// [`PredictError::HorizonTooLong`] when the series does not converge (t/(α+T+t) within
-    /// about 10⁻⁵ of 1).
+    /// [`PredictError::InvalidHorizon`] for a negative or non-finite horizon;
+    /// [`PredictError::NotComputable`] if neither way gives a finite number.
     pub fn expected_purchases(
         &self,
         h: &PurchaseHistory,
@@ -151,16 +153,24 @@ impl BgNbd {
     }
 
     /// (a+b+x−1)/(a−1) · [1 − (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)], z = t/(α+T+t);
-    /// by quadrature above [`SERIES_MAX_A`].
+    /// by quadrature above [`SERIES_MAX_A`] or when the series does not converge.
     fn unconditional_part(&self, h: &PurchaseHistory, horizon: f64) -> Result<f64, PredictError> {
         let (r, a, b, x) = (self.r, self.a, self.b, h.x());
+        let by_quadrature = || {
+            let e = self.alive_expectation_by_quadrature(h, horizon);
+            if e.is_finite() {
+                Ok(e)
+            } else {
+                Err(PredictError::NotComputable { horizon })
+            }
+        };
         if a > SERIES_MAX_A {
-            return Ok(self.alive_expectation_by_quadrature(h, horizon));
+            return by_quadrature();
         }
         let z = horizon / (self.alpha + h.t(self.unit) + horizon);
         let c = a + b + x - 1.0;
-        let f = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-            .ok_or(PredictError::HorizonTooLong { horizon })?;
+        // A series too slow to converge (z next to 1) leaves it to the quadrature.
+        let Some(f) = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z) else { return by_quadrature() };
         // (1 − z)^(a−1), with ln(1 − z) = ln((α+T)/(α+T+t)) taken from z's own parts.
         let scale = ((a - 1.0) * (-z).ln_1p()).exp();
         Ok(c / (a - 1.0) * (1.0 - scale * f))

@@ -11,7 +11,9 @@
 //!
 //! Everything here is a pure function of the histories: the fitted model is a plain value
 //! the host keeps (four numbers and a unit) and passes to
-//! [`Resolver::predictions`](crate::Resolver::predictions) or its own
+//! [`Resolver::predictions`](crate::Resolver::predictions), to the journeys
+//! ([`Journeys::with_model`](crate::Journeys::with_model) adds each customer's prediction to
+//! its summary and stage) or to its own
 //! [`StageClassifier`](crate::behaviour::StageClassifier). The parameters are aggregates over
 //! all customers: erasing a person leaves them as they are until the host fits again.
 //!
@@ -84,10 +86,10 @@ pub enum PredictError {
     /// A prediction's horizon is negative or not finite.
     #[error("the horizon {0} is not a finite, non-negative time")]
     InvalidHorizon(f64),
-    /// The expected purchases do not converge: the horizon dwarfs α + T (the series' ratio
-    /// t/(α+T+t) is within about 10⁻⁵ of 1).
-    #[error("the horizon {horizon} is too long for the model's time scale")]
-    HorizonTooLong {
+    /// The expected purchases are not finite by the series nor by the quadrature (parameters
+    /// far outside anything a fit gives).
+    #[error("the expected purchases over {horizon} units are not finite under this model")]
+    NotComputable {
         /// The horizon, in the model's unit.
         horizon: f64,
     },
