@@ -2,7 +2,7 @@
 //! of the generated publisher (`idstitch_testkit::synth`, 300 people, seed 2026), as its system
 //! would export it.
 //!
-//! `cargo run --features serde_json --example make_sample_data [-- OUT_DIR [PEOPLE]]`
+//! `cargo run --features serde_json,sqlite --example make_sample_data [-- OUT_DIR [PEOPLE]]`
 //!
 //! With a larger `PEOPLE` (default 300) it makes input for measuring the file path, e.g.
 //! `-- /tmp/big 100000` and then `resolve_csv` on a copy of `publisher.toml` in `/tmp/big`.
@@ -10,7 +10,9 @@
 //! The files differ the way real exports do: each system names its columns its own way, the
 //! legacy CRM writes `, ` between fields (header included) and some dates as `DD-MM-YYYY`
 //! (counted as bad timestamps when read), the partner writes times with a `+01:00` offset, and
-//! web analytics exports JSON Lines with `null` for what it does not know. The values are the
+//! web analytics exports JSON Lines with `null` for what it does not know, and the event
+//! agency's registrations are a table in a SQLite database (`publisher.sqlite`, `NULL` for an
+//! empty cell). The values are the
 //! generator's own, noise included, so resolving the files through `publisher.toml` gives
 //! the customers that resolving the generated records with `synth::resolver_builder` gives
 //! (`tests/mapping.rs` checks it).
@@ -104,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_csv(&out.join("legacy_crm.csv"), legacy, of("legacy_crm"), ", ")?;
     write_csv(&out.join("partner.csv"), partner, of("partner"), ",")?;
     write_csv(&out.join("helpdesk.csv"), helpdesk, of("helpdesk"), ",")?;
-    write_csv(&out.join("events.csv"), events, of("events"), ",")?;
+    write_sqlite(&out.join("publisher.sqlite"), "registrations", events, of("events"))?;
     write_csv(&out.join("newsletter.csv"), newsletter, of("newsletter"), ",")?;
 
     let mut web = BufWriter::new(File::create(out.join("web.jsonl"))?);
@@ -160,22 +162,66 @@ fn write_csv<'a>(
     let header: Vec<String> = columns.iter().map(|(c, _)| c.to_string()).collect();
     writeln!(out, "{}", join(&header, separator))?;
     for (row, r) in records.enumerate() {
-        let fields: Vec<String> = columns
-            .iter()
-            .map(|&(_, field)| match field {
-                Field::Id => r.external_id.clone(),
-                Field::Key(kind) => key(r, kind).unwrap_or_default().to_string(),
-                Field::Attr(name) => attribute(r, name).unwrap_or_default().to_string(),
-                Field::Time(style) => r
-                    .attributes
-                    .first()
-                    .and_then(|a| a.observed_at)
-                    .map_or_else(String::new, |t| format_time(t.0, style, row)),
-            })
-            .collect();
-        writeln!(out, "{}", join(&fields, separator))?;
+        writeln!(out, "{}", join(&fields(columns, r, row), separator))?;
     }
     out.flush()
+}
+
+/// A record's cells, one per column, as its system writes them (`""` for no value).
+fn fields(columns: &[(&str, Field)], r: &SynthRecord, row: usize) -> Vec<String> {
+    columns
+        .iter()
+        .map(|&(_, field)| match field {
+            Field::Id => r.external_id.clone(),
+            Field::Key(kind) => key(r, kind).unwrap_or_default().to_string(),
+            Field::Attr(name) => attribute(r, name).unwrap_or_default().to_string(),
+            Field::Time(style) => r
+                .attributes
+                .first()
+                .and_then(|a| a.observed_at)
+                .map_or_else(String::new, |t| format_time(t.0, style, row)),
+        })
+        .collect()
+}
+
+/// Writes the records as table `table` of a new SQLite database at `path` (replacing the
+/// file), every column `TEXT`, `NULL` where a CSV file would have an empty cell.
+fn write_sqlite<'a>(
+    path: &std::path::Path,
+    table: &str,
+    columns: &[(&str, Field)],
+    records: impl Iterator<Item = &'a SynthRecord>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let mut db = rusqlite::Connection::open(path)?;
+    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    let types: Vec<String> = names.iter().map(|c| format!("{c} TEXT")).collect();
+    db.execute(
+        &format!("CREATE TABLE {table} ({}, PRIMARY KEY ({}))", types.join(", "), names[0]),
+        [],
+    )?;
+    let insert = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    let tx = db.transaction()?;
+    {
+        let mut statement = tx.prepare(&insert)?;
+        for (row, r) in records.enumerate() {
+            let cells: Vec<Option<String>> = fields(columns, r, row)
+                .into_iter()
+                .map(|f| Some(f).filter(|f| !f.is_empty()))
+                .collect();
+            statement.execute(rusqlite::params_from_iter(cells))?;
+        }
+    }
+    tx.commit()?;
+    // One file, no journal left beside it, pages packed.
+    db.execute_batch("VACUUM")?;
+    Ok(())
 }
 
 /// Joins fields, quoting those that need it (a quoted field never gets a leading space, which
