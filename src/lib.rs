@@ -31,6 +31,9 @@
 //!   [`Resolver::pressure_report`]: contact pressure per channel and stage.
 //! - [`campaign`]: hold-out groups drawn per customer, fixed at assignment, evaluated with the
 //!   uplift's 95 % interval and p-value.
+//! - [`predict`]: the BG/NBD model of who is still alive and who buys again, fitted to the
+//!   customers' purchases ([`Resolver::fit_purchase_model`]) and asked per customer
+//!   ([`Resolver::predictions`]); the model is a value the host keeps.
 //!
 //! - With the `report` feature, `report::render_html` turns the stage distribution, the
 //!   stage transitions, contact pressure and campaign uplift into one self-contained HTML
@@ -111,6 +114,7 @@ mod journey;
 #[cfg(feature = "mapping")]
 pub mod mapping;
 mod partition;
+pub mod predict;
 #[cfg(feature = "report")]
 pub mod report;
 mod resolver;
@@ -140,7 +144,8 @@ pub use partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
 #[cfg(feature = "petgraph")]
 pub use petgraph;
 pub use resolver::{
-    CompactReport, EraseTarget, Erasure, Journey, Journeys, Resolver, ResolverBuilder,
+    CompactReport, CustomerPrediction, EraseTarget, Erasure, Journey, Journeys, Resolver,
+    ResolverBuilder,
 };
 pub use store::attributes::{AttributeRef, Attributes};
 pub use store::MemoryUsage;

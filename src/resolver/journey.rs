@@ -13,6 +13,7 @@ use crate::input::kind::KindTable;
 use crate::input::record::Timestamp;
 use crate::partition::events::{ChangeEvent, Changes, StageCause, StageChanged};
 use crate::partition::Partition;
+use crate::predict::{BgNbd, PredictError, Prediction, PurchaseHistory};
 use crate::resolver::Resolver;
 use crate::store::events::{EventOwner, EventStore};
 use crate::store::graph::IdentityGraph;
@@ -37,6 +38,11 @@ pub struct Journey {
     pub summary: Summary,
     /// Its stage and why (DESIGN §8).
     pub classification: Classification,
+    /// What the BG/NBD model says about it (DESIGN §10), when the journeys were asked with a
+    /// model ([`Journeys::with_model`]) and it has a purchase; also none in the (never seen)
+    /// case of parameters under which its expected purchases are not finite
+    /// ([`PredictError::NotComputable`]).
+    pub prediction: Option<Prediction>,
 }
 
 /// Every customer's [`Journey`] as of one instant, by ascending id; buffers are reused from
@@ -47,6 +53,45 @@ pub struct Journeys<'a> {
     now: Timestamp,
     events: Vec<Event<'a>>,
     scratch: SummaryScratch,
+    /// The model and horizon of [`Journeys::with_model`], and its buffer of purchase days.
+    model: Option<(BgNbd, f64)>,
+    days: Vec<i64>,
+}
+
+impl Journeys<'_> {
+    /// Adds each customer's BG/NBD prediction under `model` (P(alive) and the expected
+    /// purchases in the next `horizon` units of the model) to its journey.
+    ///
+    /// ```
+    /// use idstitch::behaviour::{EventInput, EventKind};
+    /// use idstitch::predict::{BgNbd, TimeUnit};
+    /// use idstitch::{KindId, RecordInput, Resolver, Timestamp};
+    ///
+    /// let day = 86_400;
+    /// let mut resolver = Resolver::new();
+    /// let shop = resolver.add_source("shop", 10)?;
+    /// resolver.upsert(RecordInput::new(shop, "S-1").with_key(KindId::EMAIL, "ann@example.nl"))?;
+    /// for d in [10, 40] {
+    ///     resolver.record_event(&EventInput::new(shop, "S-1", EventKind::ORDER, Timestamp(d * day)))?;
+    /// }
+    /// let model = BgNbd::new(0.243, 4.414, 0.793, 2.426, TimeUnit::Weeks)?;
+    /// for journey in resolver.journeys(Timestamp(100 * day)).with_model(model, 52.0)? {
+    ///     let p = journey.prediction.unwrap();
+    ///     assert_eq!(p.history.repeat_purchases, 1);
+    ///     assert!(p.p_alive < 1.0 && p.expected_purchases > 0.0);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`PredictError::InvalidHorizon`] for a negative or non-finite horizon.
+    pub fn with_model(mut self, model: BgNbd, horizon: f64) -> Result<Self, PredictError> {
+        if !horizon.is_finite() || horizon < 0.0 {
+            return Err(PredictError::InvalidHorizon(horizon));
+        }
+        self.model = Some((model, horizon));
+        Ok(self)
+    }
 }
 
 impl Iterator for Journeys<'_> {
@@ -55,9 +100,14 @@ impl Iterator for Journeys<'_> {
     fn next(&mut self) -> Option<Journey> {
         loop {
             let customer = self.customers.next()?;
-            if let Some(j) =
-                self.resolver.journey_with(customer, self.now, &mut self.events, &mut self.scratch)
+            let resolver = self.resolver;
+            if let Some(mut j) =
+                resolver.journey_with(customer, self.now, &mut self.events, &mut self.scratch)
             {
+                if let Some((model, horizon)) = &self.model {
+                    j.prediction = PurchaseHistory::of_with(&self.events, self.now, &mut self.days)
+                        .and_then(|h| model.predict(&h, *horizon).ok());
+                }
                 return Some(j);
             }
         }
@@ -270,6 +320,8 @@ impl Resolver {
             now,
             events: Vec::new(),
             scratch: SummaryScratch::default(),
+            model: None,
+            days: Vec::new(),
         }
     }
 
@@ -284,7 +336,7 @@ impl Resolver {
         let input = StageInput { identified, events };
         let classification = self.journey.classifier().classify(&input, now);
         let summary = Summary::of_with(events, now, scratch);
-        Some(Journey { customer, summary, classification })
+        Some(Journey { customer, summary, classification, prediction: None })
     }
 
     /// `customer`'s journey stage as of `now`, with the rule and figures that decided it.

@@ -10,6 +10,7 @@ mod inspect;
 mod journey;
 mod lookup;
 pub(crate) mod persist;
+mod predict;
 mod pressure;
 mod store;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
 pub(crate) use journey::PendingEvents;
 pub use journey::{Journey, Journeys};
+pub use predict::CustomerPrediction;
 
 use crate::behaviour::EventKinds;
 use crate::campaign::CampaignSpec;

@@ -13,6 +13,7 @@
 //!   archetype whose journey stage is known ([`synth::archetype_of`]).
 //! - [`evaluate`]: pairwise precision, recall and F1 of a clustering against ground truth,
 //!   from contingency counts.
+//! - [`bgnbd`]: purchase histories drawn from the BG/NBD model with known parameters.
 //! - [`floor`]: the same normalised keys through nothing but a hash map and a bare union-find,
 //!   the lower bound that `benches/core.rs` and `examples/scale.rs` report idstitch against.
 //!
@@ -34,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bgnbd;
 pub mod evaluate;
 pub mod floor;
 pub mod synth;

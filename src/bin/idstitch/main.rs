@@ -11,6 +11,7 @@
 //! idstitch snapshot --state state/
 //! idstitch stages examples/data/publisher.toml --now 2026-06-30T00:00:00Z -o stages.csv
 //! idstitch stages examples/data/publisher.toml --now 2026-06-30 -o stages.csv --html report.html
+//! idstitch predict examples/data/publisher.toml --now 2026-06-30 --unit weeks --horizon 52 -o predictions.csv
 //! ```
 //!
 //! Without `--state`, every subcommand loads the mapping and resolves all its files first
@@ -39,6 +40,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use idstitch::behaviour::Stage;
 use idstitch::mapping::{parse_timestamp, write_assignments};
+use idstitch::predict::TimeUnit;
 use idstitch::report::{render_html, ReportData, Transition};
 use idstitch::view::ViewConfig;
 use idstitch::{EraseTarget, Timestamp};
@@ -208,6 +210,34 @@ enum Command {
         /// evaluation of the state's campaigns as of --now.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+    },
+    /// Fit the BG/NBD model to the customers' purchases and predict who is alive and who
+    /// buys again.
+    ///
+    /// Each customer's purchase-class events as of --now give x (purchase days after the
+    /// first, in UTC days), t_x (first to last purchase) and T (first purchase to --now); the
+    /// model's parameters (r, alpha, a, b) are fitted by maximum likelihood and printed with
+    /// the log-likelihood on stderr. The CSV has one row per customer with a purchase:
+    /// customer_id, x, t_x, T (in --unit), p_alive and expected_purchases in the next
+    /// --horizon units.
+    Predict {
+        /// The mapping file.
+        mapping: PathBuf,
+        /// The time the histories are as of: RFC 3339 or YYYY-MM-DD.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Timestamp,
+        /// The unit of t_x, T, alpha and the horizon: days or weeks.
+        #[arg(long, value_name = "UNIT", default_value = "weeks")]
+        unit: TimeUnit,
+        /// Predict the purchases of the next this many units.
+        #[arg(long, value_name = "UNITS", default_value_t = 52.0)]
+        horizon: f64,
+        /// Write the CSV to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read the customers from this state directory instead of the mapping's files.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// Campaigns of the mapping's `[[campaign]]` tables: assign groups, evaluate.
     Campaign {
@@ -419,6 +449,23 @@ fn run(command: Command) -> Result<(), Failure> {
                 text.push_str(&format!("{name}:{id}\n"));
             }
             Output::stdout().write_text(&text)
+        }
+        Command::Predict { mapping, now, unit, horizon, output, state } => {
+            let loaded = load::Loaded::new(&mapping, state.as_deref())?;
+            let resolver = loaded.resolver();
+            let fit = resolver
+                .fit_purchase_model(now, unit)
+                .map_err(|error| Failure::new(format!("cannot fit the model: {error}")))?;
+            eprintln!("{fit}");
+            let predictions = resolver
+                .predictions(now, &fit.model, horizon)
+                .map_err(|error| Failure::new(format!("cannot predict: {error}")))?;
+            let out = Output::open(output.as_deref())?;
+            let name = out.name();
+            let written = output::write_predictions(&predictions, unit, out)
+                .map_err(|error| Failure::write(&name, &error))?;
+            eprintln!("wrote {written} customers' predictions as of {now} to {name}");
+            Ok(())
         }
         Command::Stages { mapping, now, output, customers, since, state, html } => {
             let loaded = load::Loaded::new(&mapping, state.as_deref())?;

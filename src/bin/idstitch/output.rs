@@ -5,8 +5,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use idstitch::predict::TimeUnit;
 use idstitch::view::CustomerView;
-use idstitch::{Resolver, Timestamp};
+use idstitch::{CustomerPrediction, Resolver, Timestamp};
 
 use crate::failure::Failure;
 
@@ -169,4 +170,28 @@ pub fn write_stages(
     }
     csv.flush()?;
     Ok(rows)
+}
+
+/// Writes one row per prediction, `customer_id,x,t_x,T,p_alive,expected_purchases`, times in
+/// `unit`; returns the rows written.
+pub fn write_predictions(
+    predictions: &[CustomerPrediction],
+    unit: TimeUnit,
+    out: impl Write,
+) -> io::Result<u64> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases"])?;
+    for p in predictions {
+        let q = p.prediction;
+        csv.write_record([
+            p.customer.to_string(),
+            q.history.repeat_purchases.to_string(),
+            q.history.t_x(unit).to_string(),
+            q.history.t(unit).to_string(),
+            q.p_alive.to_string(),
+            q.expected_purchases.to_string(),
+        ])?;
+    }
+    csv.flush()?;
+    Ok(predictions.len() as u64)
 }
