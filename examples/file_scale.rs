@@ -23,6 +23,9 @@
 //! most live heap above what was live before the phase) are printed; the core's is beside
 //! them. (Peak resident growth would miss memory the allocator kept from an earlier phase.)
 //!
+//! `--job-only` runs the file path alone (on the files of an earlier run in `--dir`, if
+//! there are any), for profiling it.
+//!
 //! `--ip-links` opts IP addresses in to linking (`[kinds.ip] links = true, limit = 3`, and
 //! `generic_cap` if `--ip-cap N` is given) and makes the generator's public Wi-Fi trap
 //! heavier: a quarter of web records from a pool of four addresses, the busiest carrying about
@@ -84,6 +87,20 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The process's peak resident set (Linux: `VmHWM` in `/proc/self/status`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The records of the last file path's run in `dir` (rows of its assignment).
+fn records_in(dir: &Path) -> std::io::Result<f64> {
+    let text = std::fs::read(dir.join("customers.csv"))?;
+    Ok(text.iter().filter(|&&b| b == b'\n').count().saturating_sub(1) as f64)
+}
+
 /// Starts measuring a phase's peak heap: returns the live bytes now.
 fn reset_peak() -> usize {
     let live = LIVE.load(Relaxed);
@@ -107,10 +124,18 @@ struct Args {
     ip_cap: Option<u64>,
     repeat: usize,
     dir: Option<PathBuf>,
+    job_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { records: 1_000_000, ip_links: false, ip_cap: None, repeat: 2, dir: None };
+    let mut args = Args {
+        records: 1_000_000,
+        ip_links: false,
+        ip_cap: None,
+        repeat: 2,
+        dir: None,
+        job_only: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -123,6 +148,7 @@ fn parse_args() -> Result<Args, String> {
                 args.ip_cap = Some(value("--ip-cap")?.parse().map_err(|e| format!("{e}"))?);
             }
             "--ip-links" => args.ip_links = true,
+            "--job-only" => args.job_only = true,
             "--dir" => args.dir = Some(PathBuf::from(value("--dir")?)),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -149,12 +175,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.public_wifi_rate = 0.25;
         config.records_per_wifi_ip = ((people as f64 * 0.6 * 1.75 * 0.25) / 4.0).max(1.0) as usize;
     }
-    let data = synth::generate(&config);
-    publisher_files::write_publisher_files(&dir, &data)?;
-    drop(data);
     let mapping_path = dir.join("publisher.toml");
-    std::fs::write(&mapping_path, mapping_text(args.ip_links, args.ip_cap))?;
+    if !(args.job_only && mapping_path.exists()) {
+        let data = synth::generate(&config);
+        publisher_files::write_publisher_files(&dir, &data)?;
+        drop(data);
+        std::fs::write(&mapping_path, mapping_text(args.ip_links, args.ip_cap))?;
+    }
     let mapping = Mapping::from_path(&mapping_path)?;
+    if args.job_only {
+        // For profiling the file path: the files as an earlier run left them, nothing else.
+        for round in 1..=args.repeat {
+            let start = Instant::now();
+            let run = mapping.run(BATCH, |_| {})?;
+            let out = BufWriter::new(File::create(dir.join("customers.csv"))?);
+            let written = write_assignments(&run.resolver, out)?;
+            let seconds = start.elapsed().as_secs_f64();
+            println!("round {round}: whole job {seconds:.3} s, {written} records");
+        }
+        // This process did nothing else: its peak resident set is the file path's.
+        if let Some(peak) = peak_rss() {
+            println!("peak RSS of the process: {}", per_record(Some(peak), records_in(&dir)?));
+        }
+        return Ok(());
+    }
 
     let (records, core) = core_load(&mapping)?;
     let n = records as f64;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::config::SourceMode;
 use super::config::{InputFormat, Mapping};
 use super::error::MappingError;
-use super::reader::{check_feature, count_lines, open_reader, Cell, Reader};
+use super::reader::{check_feature, estimate_lines, open_reader, Cell, Reader};
 use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json"))]
 use super::row::{build, CellRef};
@@ -83,6 +83,8 @@ pub struct MappedSource {
     /// The JSON Lines row being read.
     #[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
     cells: Vec<Cell>,
+    /// Records handed back by [`RecordSource::recycle`], written over by the next rows.
+    spare: Vec<RecordInput>,
 }
 
 impl std::fmt::Debug for MappedSource {
@@ -101,9 +103,12 @@ impl Mapping {
     /// the mapping's kinds and sources ([`Mapping::resolver_builder`],
     /// [`Mapping::register_sources`]).
     ///
-    /// The record total reported for progress bars is counted from the files' non-blank lines
-    /// (less one header line for CSV), so a CSV file with line breaks inside quoted fields
-    /// makes it an over-estimate.
+    /// The record total reported for progress bars ([`RecordSource::total`]) is counted from
+    /// the files' non-blank lines (less one header line for CSV): exactly in a file of up to
+    /// 1 MiB, and estimated in a larger one from its size and its first MiB, so that each file
+    /// is read once. A CSV file with line breaks inside quoted fields makes it an
+    /// over-estimate; rows of a large file longer or shorter than its first MiB's make it
+    /// off by as much. [`Resolver::ingest_from`] makes room for that many records up front.
     ///
     /// # Errors
     /// [`MappingError::Config`] if the resolver lacks a source or kind;
@@ -116,7 +121,7 @@ impl Mapping {
         for s in self.sources() {
             let plan = self.plan(s, resolver)?;
             check_feature(&plan.layout)?;
-            let lines = count_lines(&plan.layout.file)?;
+            let lines = estimate_lines(&plan.layout.file)?;
             total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
                 InputFormat::JsonLines => lines,
@@ -127,7 +132,14 @@ impl Mapping {
             }
             plans.push(plan);
         }
-        Ok(MappedSource { plans, current: 0, reader: None, total, cells: Vec::new() })
+        Ok(MappedSource {
+            plans,
+            current: 0,
+            reader: None,
+            total,
+            cells: Vec::new(),
+            spare: Vec::new(),
+        })
     }
 }
 
@@ -173,22 +185,30 @@ impl MappedSource {
     #[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(unused_variables))]
     fn record(&mut self, line: u64) -> Result<Option<RecordInput>, MappingError> {
         let Some(plan) = self.plans.get_mut(self.current) else { return Ok(None) };
+        let spare = &mut self.spare;
         match &self.reader {
             None => Ok(None),
             #[cfg(not(any(feature = "csv", feature = "serde_json")))]
             Some(reader) => match *reader {},
             #[cfg(feature = "csv")]
-            Some(Reader::Csv { record, index, .. }) => build(plan, line, |col| {
-                index.get(col).and_then(|&i| record.get(i)).map_or(CellRef::Missing, CellRef::One)
-            }),
+            Some(Reader::Csv { record, index, .. }) => build(
+                plan,
+                line,
+                |col| {
+                    let field = index.get(col).and_then(|&i| record.get(i));
+                    field.map_or(CellRef::Missing, CellRef::One)
+                },
+                spare,
+            ),
             #[cfg(feature = "serde_json")]
             Some(Reader::Jsonl { .. }) => {
                 let cells = &self.cells;
-                build(plan, line, |col| match cells.get(col) {
+                let cell = |col| match cells.get(col) {
                     Some(Cell::One(v)) => CellRef::One(v),
                     Some(Cell::Many(v)) => CellRef::Many(v),
                     _ => CellRef::Missing,
-                })
+                };
+                build(plan, line, cell, spare)
             }
         }
     }
@@ -223,4 +243,15 @@ impl RecordSource for MappedSource {
     fn total(&self) -> Option<u64> {
         Some(self.total)
     }
+
+    fn recycle(&mut self, batch: &mut Vec<RecordInput>) {
+        // Kept for the next rows to write over (`row::Refill`); a batch's worth at most.
+        let keep = batch.len().min(MAX_SPARE.saturating_sub(self.spare.len()));
+        self.spare.extend(batch.drain(..keep));
+        batch.clear();
+    }
 }
+
+/// Used records a [`MappedSource`] keeps for reuse at most: more than any batch a host asks
+/// for is never needed.
+const MAX_SPARE: usize = 1 << 16;

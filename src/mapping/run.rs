@@ -60,6 +60,11 @@ impl Mapping {
     /// ([`Resolver::record_events`], [`Resolver::record_consents`],
     /// [`Resolver::record_contacts`]).
     ///
+    /// Each file is read once; room for the records is made up front from the files' sizes
+    /// (see [`Mapping::open`]), the records' buffers are reused from batch to batch, and with
+    /// the `rayon` feature and two threads or more the next batch is read while the current
+    /// one is stored. None of this changes the result.
+    ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
     /// [`Mapping::open`] or of reading the files.
@@ -89,10 +94,14 @@ impl Mapping {
             })?;
         }
         let mut input = self.open(&resolver)?;
-        let mut changes =
-            resolver.ingest_from(&mut input, batch_size, progress).map_err(|e| match e {
-                SourceError::Source { error, .. } => error,
-            })?;
+        // With two threads, the next batch is read while the current one is loaded.
+        #[cfg(feature = "rayon")]
+        let ingested = resolver.ingest_from_overlapped(&mut input, batch_size, progress);
+        #[cfg(not(feature = "rayon"))]
+        let ingested = resolver.ingest_from(&mut input, batch_size, progress);
+        let mut changes = ingested.map_err(|e| match e {
+            SourceError::Source { error, .. } => error,
+        })?;
         for (source, id) in input.deletions() {
             // A deletion of a record the files never added is nothing to do.
             if let Ok(removed) = resolver.remove(source, id) {
