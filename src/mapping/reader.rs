@@ -397,7 +397,7 @@ pub(super) fn json_row(
     use serde_json::Value;
 
     let value: Value = serde_json::from_slice(text).map_err(|e| invalid_json(file, line, &e))?;
-    let Value::Object(object) = value else {
+    let Value::Object(mut object) = value else {
         return Err(MappingError::NotAnObject {
             file: file.to_path_buf(),
             line,
@@ -411,14 +411,15 @@ pub(super) fn json_row(
         found,
         expected,
     };
-    let scalar = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    // Values are moved out of the parsed object (the columns are distinct), not copied.
+    let scalar = |v: Value| match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(kind_of(&other)),
     };
     for (cell, column) in cells.iter_mut().zip(columns) {
-        *cell = match object.get(column) {
+        *cell = match object.remove(column) {
             None | Some(Value::Null) => Cell::Missing,
             Some(Value::Array(values)) => {
                 let mut out = Vec::with_capacity(values.len());
@@ -426,19 +427,15 @@ pub(super) fn json_row(
                     match v {
                         // Counted as an empty value, like a null field.
                         Value::Null => out.push(String::new()),
-                        other => out.push(scalar(other).ok_or_else(|| {
-                            unexpected(
-                                column,
-                                kind_of(other),
-                                "strings, numbers or booleans in an array",
-                            )
+                        other => out.push(scalar(other).map_err(|found| {
+                            unexpected(column, found, "strings, numbers or booleans in an array")
                         })?),
                     }
                 }
                 Cell::Many(out)
             }
-            Some(v) => Cell::One(scalar(v).ok_or_else(|| {
-                unexpected(column, kind_of(v), "a string, a number, a boolean, null or an array")
+            Some(v) => Cell::One(scalar(v).map_err(|found| {
+                unexpected(column, found, "a string, a number, a boolean, null or an array")
             })?),
         };
     }
