@@ -80,9 +80,31 @@ impl Reader {
         match self {
             #[cfg(feature = "serde_json")]
             Reader::Jsonl { buf, .. } => {
-                cells.clear();
-                cells.resize(layout.columns.len(), Cell::Missing);
-                json_row(&layout.file, line, buf, &layout.columns, cells)?;
+                // Most rows hold no array: parsed straight into text cells, which allocate
+                // nothing once grown (an empty text reads as a missing value). A row the
+                // streaming reader refuses (an array of keys, or no JSON) is read again by
+                // the general reader, which takes arrays and names what is wrong.
+                let n = layout.columns.len();
+                cells.resize_with(n, || Cell::One(String::new()));
+                let mut texts: Vec<String> = cells
+                    .iter_mut()
+                    .map(|c| match c {
+                        Cell::One(text) => std::mem::take(text),
+                        _ => String::new(),
+                    })
+                    .collect();
+                match super::cells::json::cells(layout, line, buf, &mut texts) {
+                    Ok(()) => {
+                        for (cell, text) in cells.iter_mut().zip(texts) {
+                            *cell = Cell::One(text);
+                        }
+                    }
+                    Err(_) => {
+                        cells.clear();
+                        cells.resize(n, Cell::Missing);
+                        json_row(&layout.file, line, buf, &layout.columns, cells)?;
+                    }
+                }
             }
             // A CSV reader holds the row in its record.
             #[allow(unreachable_patterns)]
