@@ -108,3 +108,81 @@ fn changes_in_big_regions_end_in_the_batch_partition() {
     assert!(expected.len() > 1000 && expected.len() < inputs.len(), "some links made");
     assert_eq!(partition(&incremental), expected);
 }
+
+/// Repeated ids within one bulk ingest are counted per source, against a plain model: a row
+/// is a repeat when an earlier row of the same call had its (source, trimmed id); rows with
+/// an empty id are skipped, not repeats; records held before the call are not repeats; the
+/// examples are the first five distinct repeated ids in order. Across `LOAD_CHUNK` (2,048)
+/// and across the batches of `ingest_from`, which are one load.
+mod repeats {
+    use std::collections::{BTreeMap, HashSet};
+
+    use idstitch::adapter::memory::IterSource;
+    use idstitch::{KindId, RecordInput, Resolver, SourceId};
+    use proptest::prelude::*;
+
+    fn model(rows: &[(u16, String)]) -> (BTreeMap<u16, u64>, BTreeMap<u16, Vec<String>>) {
+        let mut seen = HashSet::new();
+        let (mut counts, mut examples) = (BTreeMap::new(), BTreeMap::<u16, Vec<String>>::new());
+        for (source, id) in rows {
+            let id = id.trim();
+            if id.is_empty() {
+                continue;
+            }
+            if !seen.insert((*source, id.to_string())) {
+                *counts.entry(*source).or_default() += 1;
+                let list = examples.entry(*source).or_default();
+                if list.len() < 5 && !list.iter().any(|e| e == id) {
+                    list.push(id.to_string());
+                }
+            }
+        }
+        (counts, examples)
+    }
+
+    fn row() -> impl Strategy<Value = (u16, String)> {
+        (0u16..2, 0u32..40, 0u8..10).prop_map(|(s, id, pad)| {
+            let id = if pad == 0 {
+                String::new()
+            } else {
+                format!("{}r{id}", " ".repeat(usize::from(pad % 2)))
+            };
+            (s, id)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn repeats_are_counted_as_the_model_says(
+            before in proptest::collection::vec(row(), 0..30),
+            rows in proptest::collection::vec(row(), 0..3000),
+            batch in 1usize..700,
+        ) {
+            let mut resolver = Resolver::new();
+            let sources: Vec<SourceId> =
+                (0..2).map(|i| resolver.add_source(&format!("s{i}"), 10).unwrap()).collect();
+            let input = |(s, id): &(u16, String)| {
+                RecordInput::new(sources[usize::from(*s)], id.clone())
+                    .with_key(KindId::EMAIL, format!("{}@x.nl", id.trim()))
+            };
+            resolver.ingest(before.iter().map(input));
+            let inputs: Vec<RecordInput> = rows.iter().map(input).collect();
+            let mut source = IterSource::new(inputs);
+            let changes = resolver.ingest_from(&mut source, batch, |_| {}).unwrap();
+            let (counts, examples) = model(&rows);
+            let by_source = |m: &BTreeMap<SourceId, u64>| -> BTreeMap<u16, u64> {
+                m.iter().map(|(s, n)| (sources.iter().position(|x| x == s).unwrap() as u16, *n)).collect()
+            };
+            prop_assert_eq!(by_source(&changes.report.records_repeated), counts);
+            let got: BTreeMap<u16, Vec<String>> = changes
+                .report
+                .repeated_examples
+                .iter()
+                .map(|(s, v)| (sources.iter().position(|x| x == s).unwrap() as u16, v.clone()))
+                .collect();
+            prop_assert_eq!(got, examples);
+        }
+    }
+}

@@ -876,3 +876,41 @@ fn an_unknown_campaign_is_one_line() {
     let line = one_line_failure(&out, 1);
     assert!(line.contains("campaign \"nope\": no campaign \"nope\""), "{line}");
 }
+
+/// A Windows-1252 export with a ragged row, a repeated id and `on_bad_row = "skip"`: the
+/// summary on stderr names the skipped row's line and the repeated id; with the default
+/// `fail` the run stops with one line naming file and line.
+#[test]
+fn a_legacy_export_with_bad_rows_is_summarised() {
+    let dir = scratch("cli-legacy-export");
+    std::fs::write(
+        dir.join("crm.csv"),
+        b"id;name;email\nC1;M\xfcller;m@x.nl\nC2;Bob\nC1;M\xfcller \x80;m@y.nl\n",
+    )
+    .expect("the export");
+    let mapping = |policy: &str| {
+        let text = format!(
+            "[[source]]\nname = \"crm\"\npath = \"crm.csv\"\nid = \"id\"\ndelimiter = \";\"\n\
+             encoding = \"windows-1252\"\n{policy}keys = {{ email = \"email\" }}\n\
+             attributes = {{ name = \"name\" }}\n"
+        );
+        let path = dir.join("mapping.toml");
+        std::fs::write(&path, text).expect("the mapping");
+        path
+    };
+    let skip = mapping("on_bad_row = \"skip\"\n");
+    let out = idstitch(&["resolve", path_str(&skip)]);
+    let rows = assignments(&stdout(&out));
+    assert_eq!(rows.len(), 1, "C1 once: {rows:?}");
+    let summary = String::from_utf8(out.stderr).expect("UTF-8 stderr");
+    assert!(summary.contains("1 repeated id, the later row kept (e.g. C1)"), "{summary}");
+    assert!(
+        summary.contains(
+            "1 bad row skipped: ragged row (field count differs from the header): 1 (line 3)"
+        ),
+        "{summary}"
+    );
+    let fail = mapping("");
+    let line = one_line_failure(&idstitch(&["resolve", path_str(&fail)]), 1);
+    assert!(line.contains("crm.csv:3: 2 fields where the header has 3"), "{line}");
+}

@@ -1,7 +1,7 @@
 //! The file path's shortcuts change nothing a host sees: a [`MappedSource`] that writes new
 //! rows over the records it gets back ([`RecordSource::recycle`]) yields the records a fresh
-//! one yields, and [`Mapping::run`] gives the same customers, events and report whether the
-//! next batch is read on a second thread or not.
+//! one yields, and [`Mapping::run`] gives the same customers, events and report on one
+//! thread and on two.
 #![cfg(all(feature = "csv", feature = "serde_json", feature = "rayon"))]
 
 #[path = "../examples/support/publisher_files.rs"]
@@ -125,7 +125,7 @@ fn run_on(threads: usize, mapping: &Path) -> (Vec<u8>, String) {
 }
 
 #[test]
-fn a_run_is_the_same_with_reading_overlapped() {
+fn a_run_is_the_same_on_one_thread_and_two() {
     let dir = Scratch::new("overlap");
     let data = synth::generate(&SynthConfig::new(1_500, 7));
     publisher_files::write_publisher_files(&dir.0, &data).unwrap();

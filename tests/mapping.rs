@@ -1017,7 +1017,7 @@ mod json_input {
                 ) => {
                     assert_eq!(field, "emails")
                 }
-                ("utf8", MappingError::InvalidJson { line: 3, .. }) => {}
+                ("utf8", MappingError::InvalidUtf8 { line: 3, .. }) => {}
                 _ => panic!("{expect}: {e:?}"),
             }
         }

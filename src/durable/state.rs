@@ -32,7 +32,7 @@ use crate::input::stored::StoredRecord;
 use crate::partition::events::{Changes, StageChanged};
 use crate::resolver::touch::count;
 #[cfg(feature = "mapping")]
-use crate::resolver::PendingIngest;
+use crate::resolver::{mark_slot, PendingIngest};
 use crate::resolver::{EraseTarget, Erasure, PendingEvents, Resolver, ResolverBuilder};
 use crate::touchpoint::{ConsentInput, ContactInput};
 
@@ -465,6 +465,8 @@ impl Durable {
         // the earlier one, which is not stored yet.
         let mut in_chunk: AHashMap<(SourceId, String), usize> = AHashMap::new();
         let mut batch = Vec::new();
+        // One bit per record slot: read in this load (see `repeat` below).
+        let mut read: Vec<u64> = Vec::new();
         let failure = loop {
             batch.clear();
             match next(&mut batch) {
@@ -488,6 +490,16 @@ impl Durable {
                 };
                 let slot = self.resolver.record_idx(stored.source, &stored.external_id);
                 let id = (stored.source, stored.external_id.clone());
+                // A repeat of an id read earlier in this load: earlier in this chunk, held
+                // before and read already, or stored new by an earlier chunk. Counted here,
+                // since a repeat that changes nothing is not stored.
+                let repeat = in_chunk.contains_key(&id)
+                    || slot.is_some_and(|r| {
+                        mark_slot(&mut read, r) || pending.as_ref().is_some_and(|p| p.has_stored(r))
+                    });
+                if repeat {
+                    report.note_repeat(stored.source, &stored.external_id);
+                }
                 let outcome = match (in_chunk.get(&id), slot) {
                     (Some(&i), _) if chunk.get(i) == Some(&stored) => Outcome::Unchanged,
                     (Some(_), _) => Outcome::Changed,
@@ -517,6 +529,9 @@ impl Durable {
                 self.resolver.finish_ingest(pending)
             }
         };
+        // The repeats were all counted above; the store saw only those that changed a record.
+        changes.report.records_repeated.clear();
+        changes.report.repeated_examples.clear();
         changes.report.absorb(&report);
         Ok((changes, failure))
     }

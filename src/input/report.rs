@@ -26,7 +26,17 @@ pub struct IngestReport {
     /// [`Resolver::erase_and_suppress`](crate::Resolver::erase_and_suppress)), by source and
     /// kind: stored as deny-listed values are, so they link nothing.
     pub values_suppressed: BTreeMap<(SourceId, KindId), u64>,
+    /// Records of a bulk ingest whose `(source, external_id)` an earlier record of the same
+    /// call had, by source: the later record replaced the earlier one (the last is held).
+    pub records_repeated: BTreeMap<SourceId, u64>,
+    /// The first 5 external ids counted in `records_repeated`, by source,
+    /// each once, in the order their repeats were stored.
+    pub repeated_examples: BTreeMap<SourceId, Vec<String>>,
 }
+
+/// At most this many repeated ids are kept per source in
+/// [`IngestReport::repeated_examples`].
+const REPEATED_EXAMPLES: usize = 5;
 
 impl IngestReport {
     /// Total raw values rejected.
@@ -54,6 +64,8 @@ impl IngestReport {
             values_rejected,
             records_over_limit,
             values_suppressed,
+            records_repeated,
+            repeated_examples,
         } = self;
         *records_accepted = 0;
         if !records_skipped.is_empty() {
@@ -67,6 +79,27 @@ impl IngestReport {
         }
         if !values_suppressed.is_empty() {
             values_suppressed.clear();
+        }
+        if !records_repeated.is_empty() {
+            records_repeated.clear();
+        }
+        if !repeated_examples.is_empty() {
+            repeated_examples.clear();
+        }
+    }
+
+    /// Total records that replaced an earlier record of the same call.
+    pub fn n_records_repeated(&self) -> u64 {
+        self.records_repeated.values().sum()
+    }
+
+    /// Counts a record that replaced an earlier one of the same call, keeping its id as an
+    /// example among the first few of its source.
+    pub(crate) fn note_repeat(&mut self, source: SourceId, external_id: &str) {
+        *self.records_repeated.entry(source).or_default() += 1;
+        let examples = self.repeated_examples.entry(source).or_default();
+        if examples.len() < REPEATED_EXAMPLES && !examples.iter().any(|e| e == external_id) {
+            examples.push(external_id.to_string());
         }
     }
 
@@ -85,6 +118,17 @@ impl IngestReport {
         for (k, v) in &other.values_suppressed {
             *self.values_suppressed.entry(*k).or_default() += v;
         }
+        for (k, v) in &other.records_repeated {
+            *self.records_repeated.entry(*k).or_default() += v;
+        }
+        for (k, ids) in &other.repeated_examples {
+            let held = self.repeated_examples.entry(*k).or_default();
+            for id in ids {
+                if held.len() < REPEATED_EXAMPLES && !held.contains(id) {
+                    held.push(id.clone());
+                }
+            }
+        }
     }
 }
 
@@ -102,7 +146,13 @@ mod tests {
         b.records_skipped.insert(IngestError::EmptyExternalId, 1);
         b.records_over_limit.insert((s, k), 2);
         b.values_suppressed.insert((s, k), 3);
+        for id in ["x", "y", "x", "a", "b", "c", "d"] {
+            b.note_repeat(s, id);
+        }
+        a.note_repeat(s, "y");
         a.absorb(&b);
+        assert_eq!(a.n_records_repeated(), 8);
+        assert_eq!(a.repeated_examples[&s], ["y", "x", "a", "b", "c"]);
         assert_eq!(a.n_values_suppressed(), 3);
         assert_eq!(a.records_accepted, 5);
         assert_eq!(a.n_values_rejected(), 5);

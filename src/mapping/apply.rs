@@ -306,10 +306,12 @@ impl Mapping {
         let (read, events_removed) = self.apply_events(state, &mut changes).map_err(sections)?;
         let consent = self.apply_consent(state).map_err(sections)?;
         let contacts = self.apply_contacts(state).map_err(sections)?;
+        let mut input = input.report();
+        input.note_repeats(&sources, &changes.report);
         Ok(AppliedRun {
             sources,
             changes,
-            input: input.report(),
+            input,
             tallies,
             events: read,
             events_removed,

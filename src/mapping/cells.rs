@@ -9,8 +9,12 @@
 //! `tests/mapping_events_alloc.rs` counts the allocations.
 
 // Without a reader feature no file can be read, so the row machinery goes unused.
-#![cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(any(feature = "csv", feature = "serde_json")),
+    allow(dead_code, unused_imports, unused_variables)
+)]
 
+use super::bad_rows::BadRows;
 use super::error::MappingError;
 #[cfg(any(feature = "csv", feature = "serde_json"))]
 use super::reader::Reader;
@@ -18,13 +22,15 @@ use super::reader::{check_feature, open_reader, Layout};
 
 /// Opens the layout's file and calls `row` with each row's line and its cells, by index into
 /// the layout's columns (trimmed; `""` for a missing field or JSON `null`), until the file
-/// ends or `row` fails.
+/// ends or `row` fails. Malformed rows are counted in `bad` under
+/// [`OnBadRow::Skip`](super::OnBadRow::Skip).
 ///
 /// # Errors
 /// The error of `row`; a [`MappingError`] for a file that cannot be opened or read, a CSV
-/// header without a mapped column, or a malformed row.
+/// header without a mapped column, or (unless skipped) a malformed row.
 fn for_each_row<E: From<MappingError>>(
     layout: &Layout,
+    bad: &mut BadRows,
     mut row: impl for<'a> FnMut(u64, &'a dyn Fn(usize) -> &'a str) -> Result<(), E>,
 ) -> Result<(), E> {
     check_feature(layout)?;
@@ -40,7 +46,13 @@ fn for_each_row<E: From<MappingError>>(
         let mut reader: Reader = reader;
         #[cfg_attr(not(feature = "serde_json"), allow(unused_mut, unused_variables))]
         let mut cells: Vec<String> = vec![String::new(); layout.columns.len()];
-        while let Some(line) = reader.advance(layout)? {
+        let policy = layout.on_bad_row;
+        loop {
+            let line = match bad.sift(policy, reader.advance(layout))? {
+                Some(Some(line)) => line,
+                Some(None) => break,
+                None => continue,
+            };
             match &reader {
                 #[cfg(feature = "csv")]
                 Reader::Csv { record, index, .. } => row(line, &|col| {
@@ -48,8 +60,9 @@ fn for_each_row<E: From<MappingError>>(
                 })?,
                 #[cfg(feature = "serde_json")]
                 Reader::Jsonl { buf, .. } => {
-                    json::cells(layout, line, buf, &mut cells)?;
-                    row(line, &|col| cells.get(col).map_or("", |s| s.trim()))?;
+                    if bad.sift(policy, json::cells(layout, line, buf, &mut cells))?.is_some() {
+                        row(line, &|col| cells.get(col).map_or("", |s| s.trim()))?;
+                    }
                 }
             }
         }
@@ -76,12 +89,14 @@ pub(super) fn set_text(slot: &mut Option<String>, text: Option<&str>) {
 /// chunk may be shorter; `f` never gets an empty one): `fill` writes a row's item over a used
 /// one (or one `make` made while the first chunk grows), or gives the row's problem and the
 /// offending text, which `skip` hears with the row's line. Returns the rows read and the items
-/// handed on.
+/// handed on; malformed rows skipped by the layout's `on_bad_row` are counted in `bad`, not
+/// in the rows read.
 ///
 /// # Errors
 /// As [`for_each_row`], and the error of `f`, which stops the reading.
 pub(super) fn read_chunks<T, P, E: From<MappingError>>(
     layout: &Layout,
+    bad: &mut BadRows,
     chunk: usize,
     make: impl Fn() -> T,
     mut fill: impl for<'c> FnMut(&mut T, &'c dyn Fn(usize) -> &'c str) -> Result<(), (P, &'c str)>,
@@ -90,7 +105,7 @@ pub(super) fn read_chunks<T, P, E: From<MappingError>>(
 ) -> Result<(u64, u64), E> {
     let (mut rows, mut handed) = (0, 0);
     let mut items = Chunk::new(chunk);
-    for_each_row::<E>(layout, |line, cell| {
+    for_each_row::<E>(layout, bad, |line, cell| {
         rows += 1;
         match fill(items.slot(&make), cell) {
             Ok(()) => {
@@ -205,7 +220,7 @@ pub(super) mod json {
                 found,
                 expected: "a string, a number, a boolean or null",
             }),
-            (Err(e), None) => Err(invalid_json(&layout.file, line, &e)),
+            (Err(e), None) => Err(invalid_json(&layout.file, line, text, &e)),
         }
     }
 
@@ -443,6 +458,8 @@ pub(super) mod json {
                 file: PathBuf::from("e.jsonl"),
                 format: InputFormat::JsonLines,
                 delimiter: b',',
+                encoding: crate::mapping::FileEncoding::Utf8,
+                on_bad_row: crate::mapping::OnBadRow::Fail,
                 columns: COLUMNS.map(String::from).into(),
                 column_keys: COLUMNS.map(String::from).into(),
                 owner: Owner::Events { number: 1, source: "s".into() },
@@ -532,7 +549,12 @@ pub(super) mod json {
                         | (MappingError::UnexpectedValue { .. }, MappingError::UnexpectedValue { .. })
                         // The row parser stops at the first mapped array or object, which may
                         // come before a syntax error the general reader reports.
-                        | (MappingError::InvalidJson { .. }, MappingError::UnexpectedValue { .. }) => {}
+                        | (MappingError::InvalidJson { .. }, MappingError::UnexpectedValue { .. })
+                        | (MappingError::InvalidUtf8 { .. }, MappingError::UnexpectedValue { .. }) => {}
+                        (
+                            MappingError::InvalidUtf8 { line: 1, column: a, .. },
+                            MappingError::InvalidUtf8 { line: 1, column: b, .. },
+                        ) => prop_assert_eq!(a, b),
                         (
                             MappingError::InvalidJson { line: 1, column: a, .. },
                             MappingError::InvalidJson { line: 1, column: b, .. },

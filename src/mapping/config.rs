@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::bad_rows::OnBadRow;
+use super::decode::FileEncoding;
 use super::error::MappingError;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::campaign::CampaignSpec;
@@ -97,6 +99,10 @@ pub struct SourceMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the record's id in its source.
     pub id: String,
     /// Plain kinds and the columns holding their values; every non-empty cell is one value.
@@ -169,6 +175,10 @@ pub struct EventsMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the event's record in `source`.
     pub record: String,
     /// The column naming each row's kind, or the one kind of every row.
@@ -264,6 +274,10 @@ pub struct ConsentMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the statement's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.
@@ -307,6 +321,10 @@ pub struct ContactsMapping {
     pub format: InputFormat,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
+    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
+    pub encoding: FileEncoding,
+    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
+    pub on_bad_row: OnBadRow,
     /// The column holding the external id of the contact's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.

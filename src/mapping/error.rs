@@ -212,6 +212,32 @@ pub enum MappingError {
         /// The mode given.
         mode: String,
     },
+    /// An `encoding` is not one of `"utf-8"`, `"windows-1252"` or `"iso-8859-1"` (see
+    /// [`FileEncoding`](super::FileEncoding)).
+    #[error("{at}: unknown encoding {encoding:?} (expected {})", super::FileEncoding::LABELS)]
+    UnknownEncoding {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The encoding given.
+        encoding: String,
+    },
+    /// An `encoding` other than UTF-8 for a JSON Lines file: JSON text is UTF-8 (RFC 8259,
+    /// section 8.1), so a file in another encoding is not JSON Lines.
+    #[error("{at}: JSON Lines files are UTF-8 (RFC 8259); encoding {encoding:?} is for CSV")]
+    JsonEncoding {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The encoding given.
+        encoding: String,
+    },
+    /// An `on_bad_row` is neither `"fail"` nor `"skip"`.
+    #[error("{at}: unknown on_bad_row {policy:?} (expected \"fail\" or \"skip\")")]
+    UnknownBadRowPolicy {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The value given.
+        policy: String,
+    },
     /// A source names a `deleted` column without `mode = "changes"`: only a change feed has
     /// rows that delete (a full export deletes by leaving records out).
     #[error("{at}: `deleted` marks deletions in a change feed; it needs mode = \"changes\"")]
@@ -481,7 +507,8 @@ pub enum MappingError {
         /// The column.
         column: String,
     },
-    /// A CSV row has a different number of fields than the header.
+    /// A CSV row has a different number of fields than the header (a bad row: see
+    /// [`OnBadRow`](super::OnBadRow)).
     #[error("{}:{line}: {found} fields where the header has {expected}", file.display())]
     FieldCount {
         /// The input file.
@@ -493,15 +520,27 @@ pub enum MappingError {
         /// Fields in the row.
         found: u64,
     },
-    /// A CSV field (or the header) is not valid UTF-8.
+    /// A CSV field (or the header) or a JSON Lines line is not valid UTF-8 in a file read as
+    /// UTF-8 (a bad row: see [`OnBadRow`](super::OnBadRow); a file in a legacy encoding
+    /// needs its `encoding`).
     #[error("{}:{line}: column {column}: not valid UTF-8", file.display())]
     InvalidUtf8 {
         /// The input file.
         file: PathBuf,
         /// Line where the row starts, from 1.
         line: u64,
-        /// The column: its header name, or `#N` (from 1) in the header itself.
+        /// The column: its header name, `#N` (from 1) in the header itself, or `byte N`
+        /// (from 1) of a JSON Lines line.
         column: String,
+    },
+    /// A CSV quote is opened and never closed: the rest of the file, from the row's line on,
+    /// would read as one field (a bad row: see [`OnBadRow`](super::OnBadRow)).
+    #[error("{}:{line}: a quote opened in this row is never closed", file.display())]
+    UnterminatedQuote {
+        /// The input file.
+        file: PathBuf,
+        /// Line where the row starts, from 1.
+        line: u64,
     },
     /// A JSON Lines line is not valid JSON (or not UTF-8).
     #[error("{}:{line}:{column}: invalid JSON: {message}", file.display())]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use super::bad_rows::BadRows;
 use super::cells::{read_chunks, set_str, set_text};
 use super::config::{EventKindFrom, EventsMapping};
 use super::error::MappingError;
@@ -121,6 +122,15 @@ pub(super) fn write_skips<P: Copy + Ord + fmt::Display>(
     Ok(())
 }
 
+/// Writes the malformed rows left out, if any, on a line of their own
+/// (`\n  bad rows skipped: 1 — ragged row (…): 1 (line 4)`).
+pub(super) fn write_bad_rows(f: &mut fmt::Formatter<'_>, bad: &BadRows) -> fmt::Result {
+    if bad.is_empty() {
+        return Ok(());
+    }
+    write!(f, "\n  bad rows skipped: {} — {bad}", bad.total())
+}
+
 /// What reading one events section's file gave: rows read, events handed on, and the rows
 /// that made no event, counted per problem with the first few of each as examples.
 ///
@@ -147,6 +157,8 @@ pub struct EventsRead {
     pub skipped: BTreeMap<EventRowProblem, u64>,
     /// The first [`SKIPPED_EXAMPLES`] skipped rows of each problem, in file order.
     pub examples: Vec<SkippedRow>,
+    /// Malformed rows left out by `on_bad_row = "skip"` (not counted in `rows`).
+    pub bad_rows: BadRows,
 }
 
 impl EventsRead {
@@ -172,7 +184,8 @@ impl fmt::Display for EventsRead {
             self.events,
             self.n_skipped()
         )?;
-        write_skips(f, &self.skipped, &self.examples)
+        write_skips(f, &self.skipped, &self.examples)?;
+        write_bad_rows(f, &self.bad_rows)
     }
 }
 
@@ -279,6 +292,8 @@ impl EventsMapping {
             file: self.path.clone(),
             format: self.format,
             delimiter: self.delimiter,
+            encoding: self.encoding,
+            on_bad_row: self.on_bad_row,
             columns,
             column_keys,
             owner: Owner::Events { number: self.number, source: self.source.clone() },
@@ -371,12 +386,15 @@ impl EventsMapping {
     /// [`MissingEventColumn`](MappingError::MissingEventColumn) and
     /// [`DuplicateColumn`](MappingError::DuplicateColumn) before any row is read; then, naming
     /// the line (and the column where there is one), [`FieldCount`](MappingError::FieldCount),
-    /// [`InvalidUtf8`](MappingError::InvalidUtf8), [`InvalidJson`](MappingError::InvalidJson),
+    /// [`InvalidUtf8`](MappingError::InvalidUtf8),
+    /// [`UnterminatedQuote`](MappingError::UnterminatedQuote),
+    /// [`InvalidJson`](MappingError::InvalidJson),
     /// [`NotAnObject`](MappingError::NotAnObject) or
     /// [`UnexpectedValue`](MappingError::UnexpectedValue) (a JSON array or object in a mapped
     /// field; a JSON number beyond `f64`'s range is invalid JSON to the parser, unlike the
-    /// text `"1e999"`, which is a row with a value that is not finite). Chunks handed to `f`
-    /// before an error stay handed.
+    /// text `"1e999"`, which is a row with a value that is not finite), unless the section's
+    /// `on_bad_row` is `"skip"`: such rows are then counted in [`EventsRead::bad_rows`]. Chunks
+    /// handed to `f` before an error stay handed.
     pub fn read<E: From<MappingError>>(
         &self,
         source: SourceId,
@@ -398,6 +416,7 @@ impl EventsMapping {
             channel: self.channel.as_deref().map(col),
             id: self.id.as_deref().map(col),
         };
+        let mut bad_rows = BadRows::default();
         let mut report = EventsRead {
             source: self.source.clone(),
             file: self.path.clone(),
@@ -405,6 +424,7 @@ impl EventsMapping {
         };
         let (rows, events) = read_chunks(
             &layout,
+            &mut bad_rows,
             chunk,
             || EventInput::new(source, String::new(), EventKind::from_raw(0), Timestamp(0)),
             |slot, cell| {
@@ -421,7 +441,7 @@ impl EventsMapping {
             },
             f,
         )?;
-        (report.rows, report.events) = (rows, events);
+        (report.rows, report.events, report.bad_rows) = (rows, events, bad_rows);
         Ok(report)
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::bad_rows::BadRows;
 #[cfg(doc)]
 use super::config::SourceMode;
 use super::config::{InputFormat, Mapping};
@@ -15,6 +16,7 @@ use super::row::{build, CellRef};
 use crate::adapter::RecordSource;
 use crate::ids::SourceId;
 use crate::input::record::RecordInput;
+use crate::input::report::IngestReport;
 use crate::resolver::Resolver;
 
 /// What was read from one source's file. Bad values are counted here, never fatal; values
@@ -38,6 +40,18 @@ pub struct SourceReport {
     pub bad_timestamps: u64,
     /// Rows of a change feed that delete their record (its `deleted` cell is truthy).
     pub deletions: u64,
+    /// Malformed rows left out by `on_bad_row = "skip"`, per reason with their first lines
+    /// (not counted in `records_read`).
+    pub bad_rows: BadRows,
+    /// Rows whose id an earlier row of the same source had in this load: the later row
+    /// replaced the earlier one's record (the last row of an id is the one held). Filled in
+    /// by [`Mapping::run`] and [`Mapping::apply`] from the ingest's
+    /// [`IngestReport::records_repeated`](crate::IngestReport::records_repeated); a host
+    /// ingesting a [`MappedSource`] itself finds the counts there.
+    pub duplicate_ids: u64,
+    /// The first few ids counted in `duplicate_ids`, each once, in the order their repeats
+    /// were stored.
+    pub duplicate_examples: Vec<String>,
 }
 
 /// What was read, per source in mapping order.
@@ -53,6 +67,21 @@ impl InputReport {
     pub fn records_read(&self) -> u64 {
         self.sources.iter().map(|s| s.records_read).sum()
     }
+
+    /// Malformed rows left out over all files.
+    pub fn bad_rows(&self) -> u64 {
+        self.sources.iter().map(|s| s.bad_rows.total()).sum()
+    }
+
+    /// Fills each source's `duplicate_ids` from the ingest's repeats; `sources` are the
+    /// sources' ids in mapping order.
+    pub(super) fn note_repeats(&mut self, sources: &[SourceId], report: &IngestReport) {
+        for (read, source) in self.sources.iter_mut().zip(sources) {
+            read.duplicate_ids = report.records_repeated.get(source).copied().unwrap_or(0);
+            read.duplicate_examples =
+                report.repeated_examples.get(source).cloned().unwrap_or_default();
+        }
+    }
 }
 
 /// A [`RecordSource`] over every file of a [`Mapping`], read in mapping order: each CSV row or
@@ -60,13 +89,15 @@ impl InputReport {
 ///
 /// [`Mapping::open`] checks before reading any row that every file opens, that its format's
 /// feature is enabled and that every mapped column is in its CSV header. While reading,
-/// malformed rows stop the source with a [`MappingError`] naming file, line and column; bad
-/// values are counted in the [`InputReport`].
+/// malformed rows stop the source with a [`MappingError`] naming file, line and column, or,
+/// with `on_bad_row = "skip"`, are left out and counted in the source's
+/// [`SourceReport::bad_rows`]; bad values are counted in the [`InputReport`].
 ///
 /// - **CSV** (feature `csv`): a header row; header names and fields are trimmed of
 ///   surrounding whitespace (`id, name` names the columns `id` and `name`); quoting as
 ///   RFC 4180; a UTF-8 byte-order mark is skipped; blank lines are skipped. A row with
-///   another number of fields than the header is an error.
+///   another number of fields than the header, or a quote left open to the end of the file,
+///   is a malformed row. A file in another `encoding` is decoded as it is read.
 /// - **JSON Lines** (feature `serde_json`): one object per line, blank lines skipped. Values
 ///   may be strings, numbers (used as their JSON text) or booleans; `null` or a missing field
 ///   is no value; a key column may hold an array of such values, one key each.
@@ -174,10 +205,14 @@ impl MappedSource {
     /// Reads the next row of the current file (a CSV reader keeps it in its record, a JSON
     /// Lines row goes to `self.cells`); `Ok(None)` at the end of the file, else the row's line.
     fn next_row(&mut self) -> Result<Option<u64>, MappingError> {
-        let Some(plan) = self.plans.get(self.current) else { return Ok(None) };
-        match self.reader.as_mut() {
-            None => Ok(None),
-            Some(reader) => reader.next_row(&plan.layout, &mut self.cells),
+        let Some(plan) = self.plans.get_mut(self.current) else { return Ok(None) };
+        let Some(reader) = self.reader.as_mut() else { return Ok(None) };
+        // A malformed row skipped by `on_bad_row` is counted, and the next one read.
+        loop {
+            let row = reader.next_row(&plan.layout, &mut self.cells);
+            if let Some(line) = plan.report.bad_rows.sift(plan.layout.on_bad_row, row)? {
+                return Ok(line);
+            }
         }
     }
 

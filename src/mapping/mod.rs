@@ -61,8 +61,42 @@
 //! | `observed_at` | optional column: when the values were observed, RFC 3339 (`2024-05-01T09:30:00+02:00`) or `YYYY-MM-DD` (midnight UTC); see [`parse_timestamp`] |
 //! | `trust` | optional trust rank (0 to 4294967295); by default 10 × the number of sources for the first source and 10 less for each next one |
 //! | `delimiter` | optional CSV field delimiter, one ASCII character (`","`) |
+//! | `encoding` | optional text encoding: `"utf-8"` (default), `"windows-1252"` or `"iso-8859-1"` (read as windows-1252); see below |
+//! | `on_bad_row` | optional: `"fail"` (default) stops at a malformed row, `"skip"` leaves it out and counts it; see below |
 //! | `mode` | `"export"` (default): the file holds every record of the source; `"changes"`: a change feed, the records added or changed since the last load (see [`SourceMode`]) |
 //! | `deleted` | with `mode = "changes"` only: the column marking rows that remove their record; see below |
+//!
+//! **Files as they really come.** Legacy CRM exports are rarely UTF-8: `encoding =
+//! "windows-1252"` reads a Western European export (`M\xfcller` is `Müller`, `\x80` is `€`).
+//! `"iso-8859-1"` (or `"latin1"`) reads the same, as the WHATWG Encoding Standard and browsers
+//! read it: ISO-8859-1 differs only in bytes 0x80–0x9F, control characters no export means,
+//! where files labelled Latin-1 hold Windows-1252's `€` and curly quotes. Windows-1252 gives
+//! every byte a character, so such a file has no undecodable field. A file that starts with a
+//! UTF-8 byte-order mark is read as UTF-8 whatever `encoding` says, the mark skipped. JSON
+//! Lines files are UTF-8 (RFC 8259): another `encoding` for one is
+//! [`MappingError::JsonEncoding`]; an unknown label is [`MappingError::UnknownEncoding`]. See
+//! [`FileEncoding`].
+//!
+//! A *malformed row* is a CSV row of another number of fields than the header, a field that
+//! is not valid UTF-8 in a file read as UTF-8, a quote left open to the end of the file (the
+//! rest of the file would read as one field), or a JSON Lines line that is not a JSON object
+//! or holds an array or object where a single value belongs. With `on_bad_row = "fail"` (the
+//! default) the first one stops the load with a [`MappingError`] naming file, line and what
+//! is wrong ([`FieldCount`](MappingError::FieldCount),
+//! [`InvalidUtf8`](MappingError::InvalidUtf8),
+//! [`UnterminatedQuote`](MappingError::UnterminatedQuote),
+//! [`InvalidJson`](MappingError::InvalidJson), [`NotAnObject`](MappingError::NotAnObject),
+//! [`UnexpectedValue`](MappingError::UnexpectedValue)). With `"skip"` each is left out and
+//! counted per [`BadRowReason`] with its first [`BAD_ROW_LINES`] lines in the file's
+//! [`BadRows`] ([`SourceReport::bad_rows`], [`EventsRead::bad_rows`], [`TouchRead::bad_rows`]),
+//! shown in [`MappedRun::summary`]. `encoding` and `on_bad_row` are keys of the `[[events]]`,
+//! `[[consent]]` and `[[contacts]]` tables too.
+//!
+//! **An id read twice.** When a source's file has two rows of one id, the later row's record
+//! replaces the earlier one's (its keys and attributes are the ones held). The repeat is
+//! counted, with the first few such ids, in [`SourceReport::duplicate_ids`] and
+//! [`SourceReport::duplicate_examples`] and shown in the summary, in [`Mapping::run`] and
+//! [`Mapping::apply`] alike (an identical repeat too).
 //!
 //! **Full exports and change feeds.** Applied to a durable state ([`Mapping::apply`]), an
 //! export's rows add or replace their records and then the source's stored records that no row
@@ -123,6 +157,8 @@
 //! | `channel` | the column holding where it happened (`email`, `web`, …) | no channel |
 //! | `id` | the column holding the event's id within its source | no ids: see below |
 //! | `delimiter` | the CSV field delimiter, one ASCII character | `","` |
+//! | `encoding` | the file's text encoding, as for `[[source]]` | `"utf-8"` |
+//! | `on_bad_row` | `"fail"` or `"skip"`, as for `[[source]]`; rows skipped so are counted in [`EventsRead::bad_rows`] | `"fail"` |
 //!
 //! **Replays and full exports of events.** A section *with* an `id` column replaces held
 //! events by id: an event whose id (within its source) is held replaces the held one, so a
@@ -172,7 +208,7 @@
 //! ```
 //!
 //! **`[[consent]]`**, one table per file of statements, read in file order
-//! ([`ConsentMapping`]); every key but `delimiter` is required:
+//! ([`ConsentMapping`]); every key but `delimiter`, `encoding` and `on_bad_row` is required:
 //!
 //! | key | meaning |
 //! |---|---|
@@ -184,13 +220,15 @@
 //! | `status` | the column holding `granted` or `denied` (trimmed, in any ASCII case) |
 //! | `at` | the column holding when the statement was made: RFC 3339 or `YYYY-MM-DD` (midnight UTC) |
 //! | `delimiter` | the CSV field delimiter, one ASCII character (default `","`) |
+//! | `encoding` | the file's text encoding, as for `[[source]]` (default `"utf-8"`) |
+//! | `on_bad_row` | `"fail"` (default) or `"skip"`, as for `[[source]]`; rows skipped so are counted in [`TouchRead::bad_rows`] |
 //!
 //! **`[[contacts]]`**, one table per file of contacts (messages sent, calls made), read in
 //! file order ([`ContactsMapping`]):
 //!
 //! | key | meaning | default |
 //! |---|---|---|
-//! | `source`, `path`, `record`, `channel`, `channel_is`, `at`, `delimiter` | as for `[[consent]]`; `record` names the record whose address was used | required but `delimiter` |
+//! | `source`, `path`, `record`, `channel`, `channel_is`, `at`, `delimiter`, `encoding`, `on_bad_row` | as for `[[consent]]`; `record` names the record whose address was used | required but `delimiter`, `encoding` and `on_bad_row` |
 //! | `campaign` | the column holding the campaign | no campaign |
 //! | `transactional` | the column marking a receipt or password reset, exempt from caps: a cell reads as [`deletion_flag`] reads one (`true`, `yes`, `1`, … or `false`, `no`, `0`, empty) | not transactional |
 //! | `id` | the column holding the contact's id within its source | no ids: see below |
@@ -331,8 +369,10 @@
 //! ```
 
 mod apply;
+mod bad_rows;
 mod cells;
 mod config;
+mod decode;
 mod error;
 mod events;
 mod input;
@@ -344,10 +384,12 @@ mod timestamp;
 mod touch;
 
 pub use apply::{AppliedRun, SourceTally};
+pub use bad_rows::{BadRowReason, BadRows, OnBadRow, BAD_ROW_LINES};
 pub use config::{
     ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping, InputFormat,
     KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
+pub use decode::FileEncoding;
 pub use error::{MappingError, TomlPlace};
 pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};

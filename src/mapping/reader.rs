@@ -7,7 +7,11 @@ use std::io::Read;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::bad_rows::OnBadRow;
 use super::config::{InputFormat, TouchTable};
+use super::decode::FileEncoding;
+#[cfg(feature = "csv")]
+use super::decode::Input;
 use super::error::MappingError;
 
 /// What a reader needs to know of a mapped file: where it is, how it is written, the columns
@@ -18,6 +22,11 @@ pub(super) struct Layout {
     pub(super) format: InputFormat,
     #[cfg_attr(not(feature = "csv"), allow(dead_code))]
     pub(super) delimiter: u8,
+    /// The file's text encoding (JSON Lines files are UTF-8).
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(super) encoding: FileEncoding,
+    /// What a malformed row does.
+    pub(super) on_bad_row: OnBadRow,
     /// Distinct column names the mapping reads.
     pub(super) columns: Vec<String>,
     /// The TOML key naming each column, for errors.
@@ -127,7 +136,16 @@ impl Reader {
                     Ok(false) => return Ok(None),
                     Ok(true) => {
                         let byte = record.position().map_or(0, csv::Position::byte);
-                        let line = reader.get_mut().line_of(byte);
+                        let tracker = reader.get_mut();
+                        let line = tracker.line_of(byte);
+                        // Only a row that ended at the end of the file can hold an open
+                        // quote: one left open swallows the rest of the file.
+                        if tracker.eof && tracker.quote_left_open(layout.delimiter) {
+                            return Err(MappingError::UnterminatedQuote {
+                                file: layout.file.clone(),
+                                line,
+                            });
+                        }
                         if record.len() == header.len() {
                             return Ok(Some(line));
                         }
@@ -244,7 +262,7 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
                 // Row lengths are checked here, so that blank lines can be told apart.
                 .flexible(true)
                 .has_headers(true)
-                .from_reader(LineTracker::new(file));
+                .from_reader(LineTracker::new(Input::new(file, layout.encoding)));
             let header: Vec<String> = reader
                 .headers()
                 .map_err(|e| csv_error(&layout.file, e, &[], 1))?
@@ -358,20 +376,38 @@ fn csv_error(file: &Path, error: csv::Error, header: &[String], line: u64) -> Ma
 /// The file under a CSV reader, keeping the bytes the reader has taken but not yet passed as
 /// records, to give every record its true line: the CSV reader's own line numbers are off
 /// after blank lines and in CRLF files.
+///
+/// A file in a legacy encoding is decoded beneath it, so offsets and bytes are those of the
+/// UTF-8 text the CSV reader sees (line breaks are where the file has them).
 #[cfg(feature = "csv")]
 pub(super) struct LineTracker {
-    file: File,
+    file: Input<File>,
     /// Bytes read from `base` on.
     pending: std::collections::VecDeque<u8>,
     base: u64,
     /// Line feeds before `base`.
     lines: u64,
+    /// The file has been read to its end.
+    eof: bool,
 }
 
 #[cfg(feature = "csv")]
 impl LineTracker {
-    fn new(file: File) -> Self {
-        LineTracker { file, pending: std::collections::VecDeque::new(), base: 0, lines: 0 }
+    fn new(file: Input<File>) -> Self {
+        LineTracker {
+            file,
+            pending: std::collections::VecDeque::new(),
+            base: 0,
+            lines: 0,
+            eof: false,
+        }
+    }
+
+    /// Whether the bytes from the last offset given to [`LineTracker::line_of`] to the end of
+    /// what was read leave a quote open (see [`quote_left_open`]). Asked of the last row
+    /// only, when the file has been read to its end.
+    fn quote_left_open(&self, delimiter: u8) -> bool {
+        quote_left_open(&self.pending, delimiter)
     }
 
     /// The line (from 1) of the first byte at or after `offset` that ends no line: where a
@@ -398,10 +434,39 @@ impl LineTracker {
     }
 }
 
+/// Whether CSV text from the start of a row leaves a quote open at its end, read as the CSV
+/// reader reads it (RFC 4180 quoting: a quote opens a field only at its start, and `""`
+/// inside a quoted field is a quote; a quote followed by the end closes the field).
+#[cfg(feature = "csv")]
+fn quote_left_open<'a>(text: impl IntoIterator<Item = &'a u8>, delimiter: u8) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A quote inside a quoted field: its end, or the first of `""`.
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    for &b in text {
+        let ends_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match state {
+            State::FieldStart if b == b'"' => State::Quoted,
+            State::Quoted if b == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            _ if ends_field => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    state == State::Quoted
+}
+
 #[cfg(feature = "csv")]
 impl Read for LineTracker {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
         self.pending.extend(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
@@ -418,7 +483,8 @@ pub(super) fn json_row(
 ) -> Result<(), MappingError> {
     use serde_json::Value;
 
-    let value: Value = serde_json::from_slice(text).map_err(|e| invalid_json(file, line, &e))?;
+    let value: Value =
+        serde_json::from_slice(text).map_err(|e| invalid_json(file, line, text, &e))?;
     let Value::Object(mut object) = value else {
         return Err(MappingError::NotAnObject {
             file: file.to_path_buf(),
@@ -464,9 +530,23 @@ pub(super) fn json_row(
     Ok(())
 }
 
-/// The error for a JSON Lines line that does not parse.
+/// The error for a JSON Lines line `text` that does not parse: [`MappingError::InvalidUtf8`]
+/// if the line is not UTF-8 (checked only once parsing failed, so good lines are not read
+/// twice), else [`MappingError::InvalidJson`].
 #[cfg(feature = "serde_json")]
-pub(super) fn invalid_json(file: &Path, line: u64, e: &serde_json::Error) -> MappingError {
+pub(super) fn invalid_json(
+    file: &Path,
+    line: u64,
+    text: &[u8],
+    e: &serde_json::Error,
+) -> MappingError {
+    if let Err(bad) = std::str::from_utf8(text) {
+        return MappingError::InvalidUtf8 {
+            file: file.to_path_buf(),
+            line,
+            column: format!("byte {}", bad.valid_up_to() + 1),
+        };
+    }
     MappingError::InvalidJson {
         file: file.to_path_buf(),
         line,
@@ -493,8 +573,76 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "csv"))]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::quote_left_open;
+
+    /// Fields as they are written: text, and whether it is quoted (a field with a quote,
+    /// delimiter or line break must be).
+    fn rows() -> impl Strategy<Value = Vec<Vec<(String, bool)>>> {
+        let field = ("[a;\" \n\r]{0,5}", any::<bool>()).prop_map(|(text, quote)| {
+            let must = text.contains(['"', ';', '\n', '\r']) || text.is_empty() && quote;
+            (text, quote || must)
+        });
+        proptest::collection::vec(proptest::collection::vec(field, 1..4), 1..5)
+    }
+
+    proptest! {
+        /// Cut anywhere, text written by RFC 4180 leaves a quote open exactly where the cut
+        /// falls inside a quoted field after an odd number of its quotes (its opening quote
+        /// and pairs of escaped ones): known from how the text was written, not re-parsed.
+        #[test]
+        fn an_open_quote_is_found_exactly_where_the_text_was_cut_inside_one(
+            rows in rows(),
+            crlf in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut text = Vec::new();
+            // Per byte: the start of the quoted field it is in (its opening quote), if any.
+            let mut quoted_from: Vec<Option<usize>> = Vec::new();
+            for row in &rows {
+                for (i, (field, quoted)) in row.iter().enumerate() {
+                    if i > 0 {
+                        text.push(b';');
+                        quoted_from.push(None);
+                    }
+                    if *quoted {
+                        let start = text.len();
+                        let body = format!("\"{}\"", field.replace('"', "\"\""));
+                        text.extend_from_slice(body.as_bytes());
+                        quoted_from.extend(std::iter::repeat_n(Some(start), body.len()));
+                    } else {
+                        text.extend_from_slice(field.as_bytes());
+                        quoted_from.extend(std::iter::repeat_n(None, field.len()));
+                    }
+                }
+                let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                text.extend_from_slice(end);
+                quoted_from.extend(std::iter::repeat_n(None, end.len()));
+            }
+            prop_assert!(!quote_left_open(&text, b';'), "the whole text closes every quote");
+            let k = cut.index(text.len() + 1);
+            let expected = match k.checked_sub(1).and_then(|last| quoted_from[last]) {
+                Some(start) => text[start..k].iter().filter(|&&b| b == b'"').count() % 2 == 1,
+                None => false,
+            };
+            prop_assert_eq!(quote_left_open(&text[..k], b';'), expected, "{:?}", String::from_utf8_lossy(&text[..k]));
+        }
+    }
+
+    #[test]
+    fn quotes_inside_unquoted_fields_are_text() {
+        assert!(!quote_left_open(b"a\"b,c", b','));
+        assert!(!quote_left_open(b" \"b,c", b','), "a quote after a space opens nothing");
+        assert!(quote_left_open(b"a,\"b\"\"c", b','));
+        assert!(!quote_left_open(b"a,\"b\"\"c\"", b','));
+    }
+}
+
+#[cfg(test)]
+mod line_estimate_tests {
     use super::*;
 
     fn file_with(name: &str, content: &[u8]) -> PathBuf {

@@ -102,6 +102,8 @@ impl Mapping {
                 file: s.path.clone(),
                 format: s.format,
                 delimiter: s.delimiter,
+                encoding: s.encoding,
+                on_bad_row: s.on_bad_row,
                 columns,
                 column_keys,
                 owner: Owner::Source(s.name.clone()),

@@ -60,10 +60,9 @@ impl Mapping {
     /// ([`Resolver::record_events`], [`Resolver::record_consents`],
     /// [`Resolver::record_contacts`]).
     ///
-    /// Each file is read once; room for the records is made up front from the files' sizes
-    /// (see [`Mapping::open`]), the records' buffers are reused from batch to batch, and with
-    /// the `rayon` feature and two threads or more the next batch is read while the current
-    /// one is stored. None of this changes the result.
+    /// Each file is read once, room for the records is made up front from the files' sizes
+    /// (see [`Mapping::open`]), and the records' buffers are reused from batch to batch
+    /// ([`RecordSource::recycle`](crate::adapter::RecordSource::recycle)).
     ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
@@ -94,10 +93,6 @@ impl Mapping {
             })?;
         }
         let mut input = self.open(&resolver)?;
-        // With two threads, the next batch is read while the current one is loaded.
-        #[cfg(feature = "rayon")]
-        let ingested = resolver.ingest_from_overlapped(&mut input, batch_size, progress);
-        #[cfg(not(feature = "rayon"))]
         let ingested = resolver.ingest_from(&mut input, batch_size, progress);
         let mut changes = ingested.map_err(|e| match e {
             SourceError::Source { error, .. } => error,
@@ -138,7 +133,8 @@ impl Mapping {
             })?;
             contacts.files.push(read);
         }
-        let input = input.report();
+        let mut input = input.report();
+        input.note_repeats(&sources, &changes.report);
         Ok(MappedRun { resolver, sources, changes, input, events, consent, contacts })
     }
 }
@@ -229,6 +225,19 @@ impl fmt::Display for Summary<'_> {
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));
+            }
+            let plural = |n: u64| if n == 1 { "" } else { "s" };
+            if read.duplicate_ids > 0 {
+                let n = read.duplicate_ids;
+                let examples = read.duplicate_examples.join(", ");
+                notes.push(format!(
+                    "{n} repeated id{}, the later row kept (e.g. {examples})",
+                    plural(n)
+                ));
+            }
+            if !read.bad_rows.is_empty() {
+                let n = read.bad_rows.total();
+                notes.push(format!("{n} bad row{} skipped: {}", plural(n), read.bad_rows));
             }
             let notes = if notes.is_empty() { "-".to_string() } else { notes.join("; ") };
             writeln!(f, "{:<12} {:>8}  {notes}", read.source, read.records_read)?;

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::bad_rows::{BadRows, OnBadRow};
 use super::cells::{read_chunks, set_str, set_text};
 use super::config::{ChannelFrom, ConsentMapping, ContactsMapping, InputFormat, TouchTable};
+use super::decode::FileEncoding;
 use super::error::MappingError;
-use super::events::{note_skip, write_skips, SkippedRow};
+use super::events::{note_skip, write_bad_rows, write_skips, SkippedRow};
 use super::reader::{Layout, Owner};
 use super::row::deletion_flag;
 use super::timestamp::parse_timestamp;
@@ -93,6 +95,8 @@ pub struct TouchRead {
     /// The first [`SKIPPED_EXAMPLES`](super::SKIPPED_EXAMPLES) skipped rows of each problem,
     /// in file order.
     pub examples: Vec<SkippedRow<TouchRowProblem>>,
+    /// Malformed rows left out by `on_bad_row = "skip"` (not counted in `rows`).
+    pub bad_rows: BadRows,
 }
 
 impl TouchRead {
@@ -105,6 +109,7 @@ impl TouchRead {
             items: 0,
             skipped: BTreeMap::new(),
             examples: Vec::new(),
+            bad_rows: BadRows::default(),
         }
     }
 
@@ -131,7 +136,8 @@ impl fmt::Display for TouchRead {
             noun(self.table),
             self.n_skipped()
         )?;
-        write_skips(f, &self.skipped, &self.examples)
+        write_skips(f, &self.skipped, &self.examples)?;
+        write_bad_rows(f, &self.bad_rows)
     }
 }
 
@@ -314,7 +320,7 @@ fn layout(
     number: usize,
     source: &str,
     file: &Path,
-    (format, delimiter): (InputFormat, u8),
+    (format, delimiter, encoding, on_bad_row): (InputFormat, u8, FileEncoding, OnBadRow),
     columns: Vec<(String, String)>,
 ) -> Layout {
     let (columns, column_keys) = columns.into_iter().unzip();
@@ -322,6 +328,8 @@ fn layout(
         file: file.to_path_buf(),
         format,
         delimiter,
+        encoding,
+        on_bad_row,
         columns,
         column_keys,
         owner: Owner::Touch { table, number, source: source.to_string() },
@@ -427,7 +435,7 @@ impl ConsentMapping {
             self.number,
             &self.source,
             &self.path,
-            (self.format, self.delimiter),
+            (self.format, self.delimiter, self.encoding, self.on_bad_row),
             self.columns(),
         );
         let col = index_in(&layout);
@@ -438,9 +446,11 @@ impl ConsentMapping {
             status: col(&self.status),
             at: col(&self.at),
         };
+        let mut bad_rows = BadRows::default();
         let mut report = TouchRead::new(table, &self.source, &self.path);
         let (rows, items) = read_chunks(
             &layout,
+            &mut bad_rows,
             chunk,
             || ConsentInput::granted(source, String::new(), String::new(), Timestamp(0)),
             |slot, cell| {
@@ -455,7 +465,7 @@ impl ConsentMapping {
             |line, problem, text| report.skip(line, problem, text),
             f,
         )?;
-        (report.rows, report.items) = (rows, items);
+        (report.rows, report.items, report.bad_rows) = (rows, items, bad_rows);
         Ok(report)
     }
 }
@@ -553,7 +563,7 @@ impl ContactsMapping {
             self.number,
             &self.source,
             &self.path,
-            (self.format, self.delimiter),
+            (self.format, self.delimiter, self.encoding, self.on_bad_row),
             self.columns(),
         );
         let col = index_in(&layout);
@@ -566,9 +576,11 @@ impl ContactsMapping {
             transactional: self.transactional.as_deref().map(&col),
             id: self.id.as_deref().map(&col),
         };
+        let mut bad_rows = BadRows::default();
         let mut report = TouchRead::new(table, &self.source, &self.path);
         let (rows, items) = read_chunks(
             &layout,
+            &mut bad_rows,
             chunk,
             || ContactInput::new(source, String::new(), String::new(), Timestamp(0)),
             |slot, cell| {
@@ -585,7 +597,7 @@ impl ContactsMapping {
             |line, problem, text| report.skip(line, problem, text),
             f,
         )?;
-        (report.rows, report.items) = (rows, items);
+        (report.rows, report.items, report.bad_rows) = (rows, items, bad_rows);
         Ok(report)
     }
 }

@@ -45,7 +45,29 @@ pub(crate) struct PendingIngest {
     retouched: Vec<RecordIdx>,
     /// Records whose content changed (for `Updated` events).
     changed: AHashSet<RecordIdx>,
+    /// One bit per record slot: stored by this load, so storing it again is a repeat of its
+    /// id (counted in the report; a bit a record costs nothing per row).
+    stored: Vec<u64>,
     report: IngestReport,
+}
+
+impl PendingIngest {
+    /// Whether this load has stored record `r`.
+    #[cfg(feature = "mapping")]
+    pub(crate) fn has_stored(&self, r: RecordIdx) -> bool {
+        self.stored.get(r.index() / 64).is_some_and(|w| w & (1 << (r.index() % 64)) != 0)
+    }
+}
+
+/// Sets record `r`'s bit in `bits` (one per record slot, grown as needed); whether it was set.
+pub(crate) fn mark_slot(bits: &mut Vec<u64>, r: RecordIdx) -> bool {
+    let (word, bit) = (r.index() / 64, 1u64 << (r.index() % 64));
+    if bits.len() <= word {
+        bits.resize(word + 1, 0);
+    }
+    let had = bits[word] & bit != 0;
+    bits[word] |= bit;
+    had
 }
 
 impl Resolver {
@@ -178,7 +200,8 @@ impl Resolver {
         inputs: &[&R],
         chunk: &PreparedChunk,
     ) {
-        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, stored: loaded, report } =
+            pending;
         let was_empty = *was_empty;
         report.absorb(&chunk.rejected);
         if let Err(e) = self.intern_spans(chunk) {
@@ -218,6 +241,10 @@ impl Resolver {
                     }
                 };
                 let r = stored.r;
+                if mark_slot(loaded, r) {
+                    let id = crate::input::record::trim_external_id(input.external_id());
+                    report.note_repeat(input.source(), id);
+                }
                 if !stored.keys_changed {
                     if stored.attributes_changed {
                         changed.insert(r);
@@ -263,7 +290,7 @@ impl Resolver {
     /// the fast-path joins made while storing plus one re-resolved region (see
     /// [`Partition::settle_batch`]).
     pub(crate) fn finish_ingest(&mut self, pending: PendingIngest) -> Changes {
-        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report } = pending;
+        let PendingIngest { was_empty, seeds, fresh, retouched, changed, report, .. } = pending;
         self.graph.trim();
         let events = if was_empty {
             self.graph.fit_indexes();
@@ -317,50 +344,6 @@ impl Resolver {
                 }
                 Err(error) => break Some(error),
             }
-        };
-        let changes = self.finish_ingest(pending);
-        match failure {
-            None => Ok(changes),
-            Some(error) => Err(SourceError::Source { error, records_read: done }),
-        }
-    }
-
-    /// [`Resolver::ingest_from`] reading the next batch on a second core while the current
-    /// one is loaded (where the pool has two threads; else the same call): the same records
-    /// in the same order, so the same customers, events and report. A read that fails leaves
-    /// the batch before it loaded, as in [`Resolver::ingest_from`].
-    #[cfg(feature = "rayon")]
-    pub(crate) fn ingest_from_overlapped<S: RecordSource + Send>(
-        &mut self,
-        source: &mut S,
-        batch_size: usize,
-        mut progress: impl FnMut(Progress),
-    ) -> Result<Changes, SourceError<S::Error>> {
-        if rayon::current_num_threads() < 2 {
-            return self.ingest_from(source, batch_size, progress);
-        }
-        let size = batch_size.max(1);
-        let total = source.total();
-        self.reserve_for(total);
-        let mut pending = self.begin_ingest();
-        let (mut current, mut next) = (Vec::with_capacity(size), Vec::with_capacity(size));
-        let mut read = source.next_batch(&mut current, size);
-        let mut done = 0u64;
-        let failure = loop {
-            match read {
-                Ok(false) => break None,
-                Ok(true) => {}
-                Err(error) => break Some(error),
-            }
-            done += current.len() as u64;
-            let ((), next_read) = rayon::join(
-                || self.load(&mut pending, current.iter()),
-                || source.next_batch(&mut next, size),
-            );
-            progress(Progress { done, total });
-            source.recycle(&mut current);
-            std::mem::swap(&mut current, &mut next);
-            read = next_read;
         };
         let changes = self.finish_ingest(pending);
         match failure {

@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 pub use builder::ResolverBuilder;
 #[cfg(feature = "mapping")]
+pub(crate) use bulk::mark_slot;
+#[cfg(feature = "mapping")]
 pub(crate) use bulk::PendingIngest;
 pub use erase::{CompactReport, EraseTarget, Erasure};
 pub(crate) use journey::PendingEvents;

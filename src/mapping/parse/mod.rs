@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::bad_rows::OnBadRow;
 use super::config::{
     part_name, ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping,
     InputFormat, KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
+use super::decode::FileEncoding;
 use super::error::{MappingError, TomlPlace};
 use crate::behaviour::{EventClass, EventKindError, EventKinds, Window};
 use crate::campaign::{CampaignSpec, MAX_CONVERSION_DAYS};
@@ -76,6 +78,8 @@ struct SourceToml {
     id: Spanned<String>,
     trust: Option<Spanned<i64>>,
     delimiter: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    on_bad_row: Option<Spanned<String>>,
     #[serde(default)]
     keys: BTreeMap<Spanned<String>, Spanned<Columns>>,
     #[serde(default)]
@@ -101,6 +105,8 @@ struct EventsToml {
     channel: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    on_bad_row: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +120,8 @@ struct ConsentToml {
     status: Spanned<String>,
     at: Spanned<String>,
     delimiter: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    on_bad_row: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +137,8 @@ struct ContactsToml {
     transactional: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    on_bad_row: Option<Spanned<String>>,
 }
 
 /// A column name or an array of column names.
@@ -229,6 +239,8 @@ struct Head {
     path: PathBuf,
     format: InputFormat,
     delimiter: u8,
+    encoding: FileEncoding,
+    on_bad_row: OnBadRow,
 }
 
 /// The keys every table of rows has, as written.
@@ -236,6 +248,8 @@ struct HeadToml<'a> {
     source: &'a Spanned<String>,
     path: &'a Spanned<String>,
     delimiter: Option<&'a Spanned<String>>,
+    encoding: Option<&'a Spanned<String>>,
+    on_bad_row: Option<&'a Spanned<String>>,
 }
 
 /// The keys every table of rows shares, checked: `source` names a `[[source]]`, `path` a
@@ -246,7 +260,7 @@ fn head(
     loc: &Locator<'_>,
     base_dir: &Path,
     table: Table,
-    HeadToml { source, path, delimiter }: HeadToml<'_>,
+    HeadToml { source, path, delimiter, encoding, on_bad_row }: HeadToml<'_>,
     sources: &[SourceMapping],
     taken: &[(&str, &Path)],
     duplicate: impl FnOnce(Box<TomlPlace>, String, PathBuf) -> MappingError,
@@ -276,7 +290,47 @@ fn head(
             delimiter: d.get_ref().clone(),
         })?,
     };
-    Ok(Head { source: source_name, path: file, format, delimiter })
+    let at = |span, key: &str| loc.at_table(span, table, src, key);
+    let (encoding, on_bad_row) = file_options(format, encoding, on_bad_row, at)?;
+    Ok(Head { source: source_name, path: file, format, delimiter, encoding, on_bad_row })
+}
+
+/// A table's `encoding` and `on_bad_row`, checked: a known encoding (UTF-8 for JSON Lines)
+/// and policy. `at` places an error at a span and key.
+fn file_options(
+    format: InputFormat,
+    encoding: Option<&Spanned<String>>,
+    on_bad_row: Option<&Spanned<String>>,
+    at: impl Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
+) -> Result<(FileEncoding, OnBadRow), MappingError> {
+    let encoding = match encoding {
+        None => FileEncoding::Utf8,
+        Some(e) => {
+            let named = FileEncoding::from_label(e.get_ref()).ok_or_else(|| {
+                MappingError::UnknownEncoding {
+                    at: at(e.span(), "encoding"),
+                    encoding: e.get_ref().clone(),
+                }
+            })?;
+            if format == InputFormat::JsonLines && named != FileEncoding::Utf8 {
+                return Err(MappingError::JsonEncoding {
+                    at: at(e.span(), "encoding"),
+                    encoding: e.get_ref().clone(),
+                });
+            }
+            named
+        }
+    };
+    let on_bad_row = match on_bad_row {
+        None => OnBadRow::Fail,
+        Some(p) => {
+            OnBadRow::from_name(p.get_ref()).ok_or_else(|| MappingError::UnknownBadRowPolicy {
+                at: at(p.span(), "on_bad_row"),
+                policy: p.get_ref().clone(),
+            })?
+        }
+    };
+    Ok((encoding, on_bad_row))
 }
 
 /// A column or other name in a table of rows: trimmed, and not empty.
@@ -437,6 +491,9 @@ impl Mapping {
     /// [`BadNumber`](MappingError::BadNumber), [`UnknownCountry`](MappingError::UnknownCountry),
     /// [`DuplicateSource`](MappingError::DuplicateSource), [`EmptyName`](MappingError::EmptyName),
     /// [`BadDelimiter`](MappingError::BadDelimiter),
+    /// [`UnknownEncoding`](MappingError::UnknownEncoding),
+    /// [`JsonEncoding`](MappingError::JsonEncoding),
+    /// [`UnknownBadRowPolicy`](MappingError::UnknownBadRowPolicy),
     /// [`UnknownFormat`](MappingError::UnknownFormat),
     /// [`UnknownMode`](MappingError::UnknownMode),
     /// [`DeletedWithoutChanges`](MappingError::DeletedWithoutChanges),
@@ -521,6 +578,10 @@ impl Mapping {
                     delimiter: d.get_ref().clone(),
                 })?,
             };
+            let (encoding, on_bad_row) =
+                file_options(format, s.encoding.as_ref(), s.on_bad_row.as_ref(), |span, key| {
+                    loc.at(span, src, key.into())
+                })?;
             let id = non_empty(&loc, &s.id, src, || "id".into())?;
 
             let mut keys = Vec::with_capacity(s.keys.len());
@@ -603,6 +664,8 @@ impl Mapping {
                 path,
                 format,
                 delimiter,
+                encoding,
+                on_bad_row,
                 id,
                 keys,
                 composite,

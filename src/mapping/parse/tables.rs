@@ -118,7 +118,13 @@ pub(super) fn events(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &e.source, path: &e.path, delimiter: e.delimiter.as_ref() },
+            HeadToml {
+                source: &e.source,
+                path: &e.path,
+                delimiter: e.delimiter.as_ref(),
+                encoding: e.encoding.as_ref(),
+                on_bad_row: e.on_bad_row.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateEvents { at, source_name, path },
@@ -168,6 +174,8 @@ pub(super) fn events(
             path: head.path,
             format: head.format,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
@@ -190,7 +198,13 @@ pub(super) fn consent(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            HeadToml {
+                source: &c.source,
+                path: &c.path,
+                delimiter: c.delimiter.as_ref(),
+                encoding: c.encoding.as_ref(),
+                on_bad_row: c.on_bad_row.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateTouch {
@@ -222,6 +236,8 @@ pub(super) fn consent(
             path: head.path,
             format: head.format,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
@@ -244,7 +260,13 @@ pub(super) fn contacts(
             loc,
             base_dir,
             at_table,
-            HeadToml { source: &c.source, path: &c.path, delimiter: c.delimiter.as_ref() },
+            HeadToml {
+                source: &c.source,
+                path: &c.path,
+                delimiter: c.delimiter.as_ref(),
+                encoding: c.encoding.as_ref(),
+                on_bad_row: c.on_bad_row.as_ref(),
+            },
             sources,
             &taken,
             |at, source_name, path| MappingError::DuplicateTouch {
@@ -281,6 +303,8 @@ pub(super) fn contacts(
             path: head.path,
             format: head.format,
             delimiter: head.delimiter,
+            encoding: head.encoding,
+            on_bad_row: head.on_bad_row,
         });
     }
     Ok(out)
