@@ -263,7 +263,19 @@ fn mapping_text(ip_links: bool, ip_cap: Option<u64>) -> String {
     let sample = include_str!("data/publisher.toml");
     // The sources end where the behaviour starts.
     let end = sample.find("# Behaviour:").unwrap_or(sample.len());
-    let mut text = sample[..end].to_string();
+    let mut text = String::new();
+    let mut lines = sample[..end].lines();
+    while let Some(line) = lines.next() {
+        // The sample maps the event agency's registrations from a SQLite table; here they
+        // are the CSV export the support writer makes (no database feature needed).
+        if line.starts_with("database = \"sqlite:") {
+            lines.next();
+            text.push_str("path = \"events.csv\"\n");
+            continue;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
     if ip_links {
         text.push_str("\n[kinds.ip]\nlinks = true\nlimit = 3\n");
         if let Some(cap) = ip_cap {

@@ -130,7 +130,18 @@ fn a_run_is_the_same_on_one_thread_and_two() {
     let data = synth::generate(&SynthConfig::new(1_500, 7));
     publisher_files::write_publisher_files(&dir.0, &data).unwrap();
     let sample = include_str!("../examples/data/publisher.toml");
-    let sources = &sample[..sample.find("# Behaviour:").unwrap()];
+    // The sources only, the event agency's SQLite table as the CSV file the writer makes.
+    let mut sources = String::new();
+    let mut lines = sample[..sample.find("# Behaviour:").unwrap()].lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with("database = \"sqlite:") {
+            lines.next();
+            sources.push_str("path = \"events.csv\"\n");
+        } else {
+            sources.push_str(line);
+            sources.push('\n');
+        }
+    }
     let mapping = dir.write("publisher.toml", sources);
     let one = run_on(1, &mapping);
     let two = run_on(2, &mapping);

@@ -1031,9 +1031,15 @@ fn examples_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")
 }
 
-/// Non-blank lines of a file, less a header line for CSV.
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+/// Non-blank lines of a file, less a header line for CSV; a SQLite database's rows in the
+/// table the source reads (counted by SQLite, not through the mapping).
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 fn rows_in(path: &Path) -> u64 {
+    if path.extension().is_some_and(|e| e == "sqlite") {
+        let db = rusqlite::Connection::open(path).unwrap();
+        let n: i64 = db.query_row("SELECT count(*) FROM registrations", [], |r| r.get(0)).unwrap();
+        return n as u64;
+    }
     let text = std::fs::read_to_string(path).unwrap();
     let lines = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
     if path.extension().is_some_and(|e| e == "csv") {
@@ -1046,7 +1052,7 @@ fn rows_in(path: &Path) -> u64 {
 /// The sample as `examples/resolve_csv.rs` resolves it: every row read, every record assigned.
 /// The sample applied to an empty state gives the customers and ids of a fresh run, and
 /// applied again changes nothing.
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 #[test]
 fn the_sample_applied_to_a_state_gives_the_customers_of_a_run() {
     use idstitch::{Durable, DurableOptions};
@@ -1086,13 +1092,14 @@ fn the_sample_applied_to_a_state_gives_the_customers_of_a_run() {
     );
 }
 
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 #[test]
 fn the_sample_resolves_end_to_end() {
     let mapping = Mapping::from_path(examples_data().join("publisher.toml")).unwrap();
     let kinds: Vec<&str> = mapping.kinds().iter().map(|k| k.name.as_str()).collect();
     assert_eq!(kinds, ["full_name", "legacy_no", "name_dob", "newsletter_id"]);
     assert!(mapping.sources().iter().any(|s| s.format == InputFormat::JsonLines));
+    assert!(mapping.sources().iter().any(|s| s.format == InputFormat::Sql));
 
     let mut last = None;
     let run = mapping.run(256, |p| last = Some(p)).unwrap();
@@ -1130,7 +1137,7 @@ fn the_sample_resolves_end_to_end() {
 
 /// The files hold the generator's records and the mapping its policy: the customers are those
 /// of resolving the generated records directly.
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 #[test]
 fn the_sample_gives_the_customers_of_the_generated_records() {
     use idstitch_testkit::evaluate::PairCounts;

@@ -740,7 +740,7 @@ fn the_hosts_error_stops_the_reading() {
 
 /// The sample's events files: every row an event, on a record the sample's sources hold, in
 /// the year to 2026-06-30, with the publisher's own `webinar` kind among them.
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 #[test]
 fn the_samples_events_belong_to_its_records() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/publisher.toml");
@@ -788,7 +788,7 @@ fn the_samples_events_belong_to_its_records() {
 /// The sample end to end: the mapping's resolver knows its event kinds, every event of both
 /// files is recorded on its record, a replayed file with ids counts each event once, and the
 /// customers' summaries see them.
-#[cfg(all(feature = "csv", feature = "serde_json"))]
+#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
 #[test]
 fn the_samples_events_recorded_through_the_resolver() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/publisher.toml");

@@ -9,6 +9,7 @@ use super::error::MappingError;
 use super::events::EventsRead;
 use super::input::InputReport;
 use super::run::{Summary, ROW_CHUNK};
+use super::sql::DatabaseQuery;
 use super::touch::TouchLoad;
 use super::TouchTable;
 use crate::adapter::{Progress, RecordSource};
@@ -331,7 +332,7 @@ impl Mapping {
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
         for section in self.events() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut ids = ExportIds::new(&section.path);
+            let mut ids = ExportIds::new(&section.path, section.database.as_ref());
             let mut owned: Vec<EventInput> = Vec::new();
             let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
@@ -380,7 +381,7 @@ impl Mapping {
         let mut load = TouchLoad::new(TouchTable::Contacts);
         for section in self.contacts() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut ids = ExportIds::new(&section.path);
+            let mut ids = ExportIds::new(&section.path, section.database.as_ref());
             let mut owned: Vec<ContactInput> = Vec::new();
             let done = section.read(source, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
@@ -416,9 +417,17 @@ struct ExportIds {
 }
 
 impl ExportIds {
-    fn new(path: &Path) -> Self {
-        let name = path.file_name().map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy());
-        ExportIds { name: name.into_owned(), next: 0 }
+    /// The ids of a section reading `path`, or `database` (see
+    /// [`DatabaseQuery::export_name`]).
+    fn new(path: &Path, database: Option<&DatabaseQuery>) -> Self {
+        let name = match database {
+            Some(db) => db.export_name(),
+            None => path
+                .file_name()
+                .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
+                .into_owned(),
+        };
+        ExportIds { name, next: 0 }
     }
 
     fn id(&self, position: u64) -> String {

@@ -10,13 +10,13 @@
 
 // Without a reader feature no file can be read, so the row machinery goes unused.
 #![cfg_attr(
-    not(any(feature = "csv", feature = "serde_json")),
+    not(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres")),
     allow(dead_code, unused_imports, unused_variables)
 )]
 
 use super::bad_rows::BadRows;
 use super::error::MappingError;
-#[cfg(any(feature = "csv", feature = "serde_json"))]
+#[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::reader::Reader;
 use super::reader::{check_feature, open_reader, Layout};
 
@@ -35,13 +35,18 @@ fn for_each_row<E: From<MappingError>>(
 ) -> Result<(), E> {
     check_feature(layout)?;
     let reader = open_reader(layout)?;
-    #[cfg(not(any(feature = "csv", feature = "serde_json")))]
+    #[cfg(not(any(
+        feature = "csv",
+        feature = "serde_json",
+        feature = "sqlite",
+        feature = "postgres"
+    )))]
     {
         // Without a reader feature `open_reader` fails, so there is no reader here.
         let _ = &mut row;
         match reader {}
     }
-    #[cfg(any(feature = "csv", feature = "serde_json"))]
+    #[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
     {
         let mut reader: Reader = reader;
         #[cfg_attr(not(feature = "serde_json"), allow(unused_mut, unused_variables))]
@@ -64,6 +69,8 @@ fn for_each_row<E: From<MappingError>>(
                         row(line, &|col| cells.get(col).map_or("", |s| s.trim()))?;
                     }
                 }
+                #[cfg(any(feature = "sqlite", feature = "postgres"))]
+                Reader::Sql(rows) => row(line, &|col| rows.cell(col).unwrap_or_default().trim())?,
             }
         }
         Ok(())
@@ -463,6 +470,7 @@ pub(super) mod json {
                 columns: COLUMNS.map(String::from).into(),
                 column_keys: COLUMNS.map(String::from).into(),
                 owner: Owner::Events { number: 1, source: "s".into() },
+                database: None,
             }
         }
 

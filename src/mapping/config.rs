@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::bad_rows::OnBadRow;
 use super::decode::FileEncoding;
 use super::error::MappingError;
+use super::sql::DatabaseQuery;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::campaign::CampaignSpec;
 use crate::ids::SourceId;
@@ -53,6 +54,9 @@ pub enum InputFormat {
     Csv,
     /// `.jsonl` or `.ndjson`: one JSON object per line (feature `serde_json`).
     JsonLines,
+    /// No file: the rows of a query on a database (`database` and `query`; features `sqlite`
+    /// and `postgres`), whose [`DatabaseQuery`] the table's `database` field holds.
+    Sql,
 }
 
 impl fmt::Display for InputFormat {
@@ -60,6 +64,7 @@ impl fmt::Display for InputFormat {
         f.write_str(match self {
             InputFormat::Csv => "CSV",
             InputFormat::JsonLines => "JSON Lines",
+            InputFormat::Sql => "SQL",
         })
     }
 }
@@ -93,10 +98,14 @@ pub struct SourceMapping {
     /// Its trust rank: `trust` if given, else descending by position (10 × the number of
     /// sources for the first, 10 less for each next one).
     pub trust: u32,
-    /// The input file, resolved against the mapping file's directory.
+    /// The input file, resolved against the mapping file's directory; for a database
+    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
+    /// PostgreSQL URL without its password).
     pub path: PathBuf,
-    /// The file format, from the extension.
+    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
     pub format: InputFormat,
+    /// A database section's database and query (`database` and `query` instead of `path`).
+    pub database: Option<DatabaseQuery>,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
     /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
@@ -169,10 +178,14 @@ pub struct EventsMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose records the events belong to.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory.
+    /// The input file, resolved against the mapping file's directory; for a database
+    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
+    /// PostgreSQL URL without its password).
     pub path: PathBuf,
-    /// The file format, from the extension.
+    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
     pub format: InputFormat,
+    /// A database section's database and query (`database` and `query` instead of `path`).
+    pub database: Option<DatabaseQuery>,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
     /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
@@ -268,10 +281,14 @@ pub struct ConsentMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose records made the statements.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory.
+    /// The input file, resolved against the mapping file's directory; for a database
+    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
+    /// PostgreSQL URL without its password).
     pub path: PathBuf,
-    /// The file format, from the extension.
+    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
     pub format: InputFormat,
+    /// A database section's database and query (`database` and `query` instead of `path`).
+    pub database: Option<DatabaseQuery>,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
     /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
@@ -315,10 +332,14 @@ pub struct ContactsMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose record's address each contact used.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory.
+    /// The input file, resolved against the mapping file's directory; for a database
+    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
+    /// PostgreSQL URL without its password).
     pub path: PathBuf,
-    /// The file format, from the extension.
+    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
     pub format: InputFormat,
+    /// A database section's database and query (`database` and `query` instead of `path`).
+    pub database: Option<DatabaseQuery>,
     /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
     pub delimiter: u8,
     /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).

@@ -204,6 +204,41 @@ pub enum MappingError {
         /// The path.
         path: PathBuf,
     },
+    /// A `[[source]]`, `[[events]]`, `[[consent]]` or `[[contacts]]` table names neither a
+    /// file (`path`) nor a database (`database` with `query`).
+    #[error("{at}: no `path` (a file) and no `database` with a `query`")]
+    NoInput {
+        /// Where: the table.
+        at: Box<TomlPlace>,
+    },
+    /// A table names both a file (`path`) and a database (`database`).
+    #[error("{at}: `path` and `database` both given; a table reads one of them")]
+    PathAndDatabase {
+        /// Where: the `database` key.
+        at: Box<TomlPlace>,
+    },
+    /// A table has `database` without `query`, or `query` without `database`.
+    #[error("{at}: `database` and `query` go together")]
+    DatabaseWithoutQuery {
+        /// Where: the key given.
+        at: Box<TomlPlace>,
+    },
+    /// A table reading a database has `encoding` or `on_bad_row`, keys of files only: a
+    /// database's rows come decoded, and a row it cannot give stops the load
+    /// ([`MappingError::DatabaseRow`], [`MappingError::DatabaseValue`]).
+    #[error("{at}: `{}` is for files; a database section has none", at.key)]
+    FileKeyForDatabase {
+        /// Where: the key.
+        at: Box<TomlPlace>,
+    },
+    /// A `database` is neither `sqlite:PATH` nor a `postgres://` or `postgresql://` URL.
+    #[error("{at}: unknown database {database:?} (expected \"sqlite:PATH\" or \"postgres://…\")")]
+    UnknownDatabase {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The value given, cut before any `@` so that no password shows.
+        database: String,
+    },
     /// A source's `mode` is neither `"export"` nor `"changes"`.
     #[error("{at}: unknown mode {mode:?} (expected \"export\" or \"changes\")")]
     UnknownMode {
@@ -377,7 +412,8 @@ pub enum MappingError {
         error: EventKindError,
     },
     /// A source's file format needs a crate feature that is not enabled (`csv` for `.csv`,
-    /// `serde_json` for `.jsonl`). Reported when the sources are opened.
+    /// `serde_json` for `.jsonl`, `sqlite` or `postgres` for a `database`; `file` is then the
+    /// database). Reported when the sources are opened.
     #[error("{}: reading this file needs idstitch's {feature:?} feature", file.display())]
     FeatureDisabled {
         /// The input file.
@@ -627,6 +663,85 @@ pub enum MappingError {
         /// What the field takes.
         expected: &'static str,
     },
+    /// A database section could not connect: the SQLite file is missing or no database, the
+    /// PostgreSQL server refused or is not there. Reported when the sources are opened.
+    #[error("{at}: cannot connect: {error}")]
+    DatabaseConnect {
+        /// The section and its database.
+        at: Box<DatabaseSection>,
+        /// The database's error.
+        error: String,
+    },
+    /// A database section's query failed before any row: a syntax error, an unknown table or
+    /// column, more than one statement.
+    #[error("{at}: the query failed: {error}")]
+    DatabaseQuery {
+        /// The section and its database.
+        at: Box<DatabaseSection>,
+        /// The database's error.
+        error: String,
+    },
+    /// A column the mapping names is not among a database section's result columns (checked
+    /// before any row is read). Result columns are matched by name, exactly: alias them in
+    /// the query (`SELECT mail AS email`).
+    #[error(
+        "{at}: the query gives no column {column:?} (key `{key}`); it gives {}",
+        header_list(columns)
+    )]
+    MissingQueryColumn {
+        /// The section and its database.
+        at: Box<DatabaseSection>,
+        /// The column.
+        column: String,
+        /// The TOML key that names it: `id`, `keys.email`, `record`, `at`, ….
+        key: String,
+        /// The columns the query does give.
+        columns: Box<[String]>,
+    },
+    /// Reading a database section's rows failed part-way: the connection broke, the server
+    /// stopped, the query failed on a row (a division by zero). Rows before it were read.
+    #[error("{at}: reading row {row} failed: {error}")]
+    DatabaseRow {
+        /// The section and its database.
+        at: Box<DatabaseSection>,
+        /// The row being read, from 1.
+        row: u64,
+        /// The database's error.
+        error: String,
+    },
+    /// A mapped column of a database row holds a value that is not read as text: a BLOB
+    /// (PostgreSQL `bytea`), or SQLite text that is not UTF-8. Convert it in the query
+    /// (`hex(col)`, `encode(col, 'hex')`) to read it.
+    #[error("{at}: row {row}: column {column:?} holds {found}")]
+    DatabaseValue {
+        /// The section and its database.
+        at: Box<DatabaseSection>,
+        /// The row, from 1.
+        row: u64,
+        /// The column.
+        column: String,
+        /// What it holds: `a BLOB`, `bytea`, `text that is not UTF-8`.
+        found: &'static str,
+    },
+}
+
+/// The database section an error is about: its mapping table, the source its rows belong to
+/// and the database. Shown as `[[events]] #2 ("shop") on sqlite:data/shop.sqlite`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatabaseSection {
+    /// The mapping table: `[[source]] "shop"`, `[[events]] #2 ("shop")`, ….
+    pub table: String,
+    /// The source the table's rows belong to.
+    pub source_name: String,
+    /// The database, with any password replaced by `***`.
+    pub database: String,
+}
+
+impl fmt::Display for DatabaseSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.table, self.database)
+    }
 }
 
 fn header_list(header: &[String]) -> String {

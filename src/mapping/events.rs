@@ -297,6 +297,7 @@ impl EventsMapping {
             columns,
             column_keys,
             owner: Owner::Events { number: self.number, source: self.source.clone() },
+            database: self.database.clone(),
         }
     }
 

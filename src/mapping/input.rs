@@ -11,7 +11,7 @@ use super::config::{InputFormat, Mapping};
 use super::error::MappingError;
 use super::reader::{check_feature, estimate_lines, open_reader, Cell, Reader};
 use super::row::Plan;
-#[cfg(any(feature = "csv", feature = "serde_json"))]
+#[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::row::{build, CellRef};
 use crate::adapter::RecordSource;
 use crate::ids::SourceId;
@@ -152,10 +152,17 @@ impl Mapping {
         for s in self.sources() {
             let plan = self.plan(s, resolver)?;
             check_feature(&plan.layout)?;
+            if let Some(db) = &plan.layout.database {
+                // Connect and check the query's columns now, so that a missing column fails
+                // before any row is read; its rows are counted by the database.
+                total += super::sql::check(&plan.layout, db)?;
+                plans.push(plan);
+                continue;
+            }
             let lines = estimate_lines(&plan.layout.file)?;
             total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
-                InputFormat::JsonLines => lines,
+                InputFormat::JsonLines | InputFormat::Sql => lines,
             };
             if plan.layout.format == InputFormat::Csv {
                 // Read the header now so that a missing column fails before any row is read.
@@ -217,13 +224,26 @@ impl MappedSource {
     }
 
     /// The record of the row just read.
-    #[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(unused_variables))]
+    #[cfg_attr(
+        not(any(
+            feature = "csv",
+            feature = "serde_json",
+            feature = "sqlite",
+            feature = "postgres"
+        )),
+        allow(unused_variables)
+    )]
     fn record(&mut self, line: u64) -> Result<Option<RecordInput>, MappingError> {
         let Some(plan) = self.plans.get_mut(self.current) else { return Ok(None) };
         let spare = &mut self.spare;
         match &self.reader {
             None => Ok(None),
-            #[cfg(not(any(feature = "csv", feature = "serde_json")))]
+            #[cfg(not(any(
+                feature = "csv",
+                feature = "serde_json",
+                feature = "sqlite",
+                feature = "postgres"
+            )))]
             Some(reader) => match *reader {},
             #[cfg(feature = "csv")]
             Some(Reader::Csv { record, index, .. }) => build(
@@ -233,6 +253,13 @@ impl MappedSource {
                     let field = index.get(col).and_then(|&i| record.get(i));
                     field.map_or(CellRef::Missing, CellRef::One)
                 },
+                spare,
+            ),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Some(Reader::Sql(rows)) => build(
+                plan,
+                line,
+                |col| rows.cell(col).map_or(CellRef::Missing, CellRef::One),
                 spare,
             ),
             #[cfg(feature = "serde_json")]

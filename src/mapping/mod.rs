@@ -1,6 +1,7 @@
 //! Source mappings: a TOML file that says how each source's export becomes records, so CSV and
-//! JSON Lines files are resolved without glue code (feature `mapping`; reading CSV needs
-//! feature `csv`, reading JSON Lines feature `serde_json`).
+//! JSON Lines files and database tables are resolved without glue code (feature `mapping`;
+//! reading CSV needs feature `csv`, JSON Lines feature `serde_json`, SQLite `sqlite` and
+//! PostgreSQL `postgres`).
 //!
 //! # The mapping file
 //!
@@ -65,6 +66,44 @@
 //! | `on_bad_row` | optional: `"fail"` (default) stops at a malformed row, `"skip"` leaves it out and counts it; see below |
 //! | `mode` | `"export"` (default): the file holds every record of the source; `"changes"`: a change feed, the records added or changed since the last load (see [`SourceMode`]) |
 //! | `deleted` | with `mode = "changes"` only: the column marking rows that remove their record; see below |
+//!
+//! **Database tables.** Instead of `path`, a `[[source]]` (and an `[[events]]`, `[[consent]]`
+//! or `[[contacts]]` table) may read the rows of a SQL query: `database` names the database,
+//! `query` the statement, and the mapping's columns are the query's result columns, by name
+//! (alias them: `SELECT mail AS email`). The rest of the table is as for a file.
+//!
+//! ```toml
+//! [[source]]
+//! name = "shop"
+//! database = "sqlite:shop.sqlite"  # relative to the mapping file; or "postgres://user@host/db"
+//! query = "SELECT id, mail, phone, updated FROM customers"
+//! id = "id"
+//! keys = { email = "mail", phone = "phone" }
+//! observed_at = "updated"
+//! ```
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `database` | `sqlite:PATH` (feature `sqlite`; the file opened read-only, relative to the mapping file's directory) or a `postgres://` / `postgresql://` URL (feature `postgres`; the query runs in a read-only transaction). Errors and reports show the URL with its password as `***` |
+//! | `query` | one `SELECT` (or `WITH …`, `VALUES`) statement; with `database` only |
+//!
+//! The rows are streamed, never collected: SQLite's statement is stepped row by row and
+//! PostgreSQL's result read through a cursor a thousand rows at a time, on a thread of their
+//! own, a few batches ahead of the resolving. [`Mapping::open`] connects and checks that the
+//! query gives every mapped column before any row is read ([`MappingError::MissingQueryColumn`]),
+//! and counts the query's rows (`SELECT count(*)` over it) for the progress total. A cell is
+//! SQL `NULL` (no value, as an empty CSV cell), an integer or real (its decimal text), or text;
+//! PostgreSQL values come as the server writes them, `timestamptz` in UTC as RFC 3339 (so
+//! `observed_at` and `at` read it; a `timestamp` without time zone names no point in time and
+//! counts as a bad time, as in a file: convert it with `AT TIME ZONE`). A BLOB (`bytea`) in a
+//! mapped column stops the load ([`MappingError::DatabaseValue`]): convert it in the query.
+//! Errors name the table, its source and the database ([`DatabaseSection`]): a failed
+//! connection ([`MappingError::DatabaseConnect`]), a query that does not run
+//! ([`MappingError::DatabaseQuery`]), and a connection broken part-way
+//! ([`MappingError::DatabaseRow`], with the row); where an error names a line, a database
+//! section's is the row number, from 1. An events, consent or contacts section without an `id`
+//! column names its items' ids in a state after the database and a checksum of the query, so
+//! editing its query renews them: give it an `id` column to keep them.
 //!
 //! **Files as they really come.** Legacy CRM exports are rarely UTF-8: `encoding =
 //! "windows-1252"` reads a Western European export (`M\xfcller` is `Müller`, `\x80` is `€`).
@@ -380,6 +419,7 @@ mod parse;
 mod reader;
 mod row;
 mod run;
+mod sql;
 mod timestamp;
 mod touch;
 
@@ -390,10 +430,11 @@ pub use config::{
     KindMapping, Mapping, SourceMapping, SourceMode, TouchTable,
 };
 pub use decode::FileEncoding;
-pub use error::{MappingError, TomlPlace};
+pub use error::{DatabaseSection, MappingError, TomlPlace};
 pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
+pub use sql::{ConnectionString, Database, DatabaseQuery};
 pub use timestamp::parse_timestamp;
 pub use touch::{TouchLoad, TouchRead, TouchRowProblem};

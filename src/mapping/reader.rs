@@ -13,10 +13,11 @@ use super::decode::FileEncoding;
 #[cfg(feature = "csv")]
 use super::decode::Input;
 use super::error::MappingError;
+use super::sql::DatabaseQuery;
 
 /// What a reader needs to know of a mapped file: where it is, how it is written, the columns
 /// to find in it and whose mapping names them (for errors).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Layout {
     pub(super) file: PathBuf,
     pub(super) format: InputFormat,
@@ -34,10 +35,12 @@ pub(super) struct Layout {
     pub(super) column_keys: Vec<String>,
     #[cfg_attr(not(feature = "csv"), allow(dead_code))]
     pub(super) owner: Owner,
+    /// A database section's database and query (its `format` is [`InputFormat::Sql`]).
+    pub(super) database: Option<DatabaseQuery>,
 }
 
 /// The table of the mapping file that maps a file.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[cfg_attr(not(feature = "csv"), allow(dead_code))]
 pub(super) enum Owner {
     /// A `[[source]]` table, by name.
@@ -74,6 +77,9 @@ pub(super) enum Reader {
     /// A JSON Lines file; `buf` holds the current row's line (without a byte-order mark).
     #[cfg(feature = "serde_json")]
     Jsonl { reader: BufReader<File>, line: u64, buf: Vec<u8> },
+    /// A database section's rows (see `sql.rs`); the row number stands for the line.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    Sql(super::sql::Rows),
 }
 
 impl Reader {
@@ -125,10 +131,16 @@ impl Reader {
     /// Moves to the next row that is not blank: a CSV reader keeps it in its record, a JSON
     /// Lines reader its line in `buf`, unparsed. `Ok(None)` at the end of the file, else the
     /// row's line.
+    // Only the file readers use the layout.
     #[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(unused_variables))]
     pub(super) fn advance(&mut self, layout: &Layout) -> Result<Option<u64>, MappingError> {
         match self {
-            #[cfg(not(any(feature = "csv", feature = "serde_json")))]
+            #[cfg(not(any(
+                feature = "csv",
+                feature = "serde_json",
+                feature = "sqlite",
+                feature = "postgres"
+            )))]
             reader => match *reader {},
             #[cfg(feature = "csv")]
             Reader::Csv { reader, record, header, .. } => loop {
@@ -167,6 +179,8 @@ impl Reader {
                     }
                 }
             },
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Reader::Sql(rows) => rows.advance(),
             #[cfg(feature = "serde_json")]
             Reader::Jsonl { reader, line, buf } => {
                 loop {
@@ -196,6 +210,11 @@ pub(super) fn check_feature(layout: &Layout) -> Result<(), MappingError> {
     let feature = match layout.format {
         InputFormat::Csv if cfg!(not(feature = "csv")) => "csv",
         InputFormat::JsonLines if cfg!(not(feature = "serde_json")) => "serde_json",
+        InputFormat::Sql => match &layout.database {
+            Some(db) if db.database.enabled() => return Ok(()),
+            Some(db) => db.database.feature(),
+            None => return Ok(()),
+        },
         _ => return Ok(()),
     };
     Err(MappingError::FeatureDisabled { file: layout.file.clone(), feature })
@@ -250,6 +269,16 @@ pub(super) fn estimate_lines(file: &Path) -> Result<u64, MappingError> {
 
 /// Opens a mapped file; for CSV reads and checks the header.
 pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
+    if let Some(db) = &layout.database {
+        check_feature(layout)?;
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        return super::sql::open(layout, db).map(Reader::Sql);
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        return Err(MappingError::FeatureDisabled {
+            file: layout.file.clone(),
+            feature: db.database.feature(),
+        });
+    }
     let file = open_file(&layout.file)?;
     match layout.format {
         #[cfg(feature = "csv")]

@@ -107,6 +107,7 @@ impl Mapping {
                 columns,
                 column_keys,
                 owner: Owner::Source(s.name.clone()),
+                database: s.database.clone(),
             },
             kind_names,
             report: SourceReport {
@@ -162,7 +163,10 @@ pub fn deletion_flag(cell: &str) -> Option<bool> {
 /// the plan's report; `None` for a change feed's row that deletes its record (noted in the
 /// plan's `deletions`). The record is written over one of `spare` if there is one, reusing its
 /// buffers (see [`Refill`]).
-#[cfg_attr(not(any(feature = "csv", feature = "serde_json")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres")),
+    allow(dead_code)
+)]
 pub(super) fn build<'a>(
     plan: &mut Plan,
     line: u64,

@@ -333,6 +333,7 @@ fn layout(
         columns,
         column_keys,
         owner: Owner::Touch { table, number, source: source.to_string() },
+        database: None,
     }
 }
 
@@ -438,6 +439,7 @@ impl ConsentMapping {
             (self.format, self.delimiter, self.encoding, self.on_bad_row),
             self.columns(),
         );
+        let layout = Layout { database: self.database.clone(), ..layout };
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ConsentPlan {
@@ -566,6 +568,7 @@ impl ContactsMapping {
             (self.format, self.delimiter, self.encoding, self.on_bad_row),
             self.columns(),
         );
+        let layout = Layout { database: self.database.clone(), ..layout };
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ContactsPlan {

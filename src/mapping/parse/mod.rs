@@ -15,6 +15,7 @@ use super::config::{
 };
 use super::decode::FileEncoding;
 use super::error::{MappingError, TomlPlace};
+use super::sql::{Database, DatabaseQuery};
 use crate::behaviour::{EventClass, EventKindError, EventKinds, Window};
 use crate::campaign::{CampaignSpec, MAX_CONVERSION_DAYS};
 use crate::ids::KindId;
@@ -74,7 +75,9 @@ struct KindToml {
 #[serde(deny_unknown_fields)]
 struct SourceToml {
     name: Spanned<String>,
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
     id: Spanned<String>,
     trust: Option<Spanned<i64>>,
     delimiter: Option<Spanned<String>>,
@@ -95,7 +98,9 @@ struct SourceToml {
 #[serde(deny_unknown_fields)]
 struct EventsToml {
     source: Spanned<String>,
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
     record: Spanned<String>,
     kind: Option<Spanned<String>>,
     kind_is: Option<Spanned<String>>,
@@ -113,7 +118,9 @@ struct EventsToml {
 #[serde(deny_unknown_fields)]
 struct ConsentToml {
     source: Spanned<String>,
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
     record: Spanned<String>,
     channel: Option<Spanned<String>>,
     channel_is: Option<Spanned<String>>,
@@ -128,7 +135,9 @@ struct ConsentToml {
 #[serde(deny_unknown_fields)]
 struct ContactsToml {
     source: Spanned<String>,
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
     record: Spanned<String>,
     channel: Option<Spanned<String>>,
     channel_is: Option<Spanned<String>>,
@@ -239,30 +248,36 @@ struct Head {
     path: PathBuf,
     format: InputFormat,
     delimiter: u8,
+    database: Option<DatabaseQuery>,
     encoding: FileEncoding,
     on_bad_row: OnBadRow,
 }
 
 /// The keys every table of rows has, as written.
 struct HeadToml<'a> {
+    /// The whole table, for errors about keys it lacks.
+    table: std::ops::Range<usize>,
     source: &'a Spanned<String>,
-    path: &'a Spanned<String>,
+    path: Option<&'a Spanned<String>>,
+    database: Option<&'a Spanned<String>>,
+    query: Option<&'a Spanned<String>>,
     delimiter: Option<&'a Spanned<String>>,
     encoding: Option<&'a Spanned<String>>,
     on_bad_row: Option<&'a Spanned<String>>,
 }
 
 /// The keys every table of rows shares, checked: `source` names a `[[source]]`, `path` a
-/// file of a known format that no earlier table of the kind reads into the same source
-/// (`taken`, by source and file name: the name makes the export ids of a section without an
-/// `id` column), and `delimiter` is one ASCII character.
+/// file of a known format (or `database` and `query` a database's rows) that no earlier table
+/// of the kind reads into the same source (`taken`, by source and [`section_key`]: the key
+/// makes the export ids of a section without an `id` column), and `delimiter` is one ASCII
+/// character.
 fn head(
     loc: &Locator<'_>,
     base_dir: &Path,
     table: Table,
-    HeadToml { source, path, delimiter, encoding, on_bad_row }: HeadToml<'_>,
+    HeadToml { table: span, source, path, database, query, delimiter, encoding, on_bad_row }: HeadToml<'_>,
     sources: &[SourceMapping],
-    taken: &[(&str, &Path)],
+    taken: &[(&str, String)],
     duplicate: impl FnOnce(Box<TomlPlace>, String, PathBuf) -> MappingError,
 ) -> Result<Head, MappingError> {
     let source_name = section_name(loc, table, source, None, "source")?;
@@ -273,15 +288,13 @@ fn head(
         });
     }
     let src = Some(source_name.as_str());
-    let file = base_dir.join(section_name(loc, table, path, src, "path")?);
-    let Some(format) = format_of(&file) else {
-        return Err(MappingError::UnknownFormat {
-            at: loc.at_table(path.span(), table, src, "path"),
-            path: file,
-        });
-    };
-    if taken.iter().any(|(s, p)| *s == source_name && p.file_name() == file.file_name()) {
-        return Err(duplicate(loc.at_table(path.span(), table, src, "path"), source_name, file));
+    let place = |span, key: &str| loc.at_table(span, table, src, key);
+    let Input { path: file, format, database } =
+        input(&place, base_dir, span, path, database, query)?;
+    let key = section_key(&file, database.as_ref());
+    if taken.iter().any(|(s, k)| *s == source_name && *k == key) {
+        let span = path.or(query).map_or(0..0, Spanned::span);
+        return Err(duplicate(place(span, "path"), source_name, file));
     }
     let delimiter = match delimiter {
         None => b',',
@@ -292,7 +305,82 @@ fn head(
     };
     let at = |span, key: &str| loc.at_table(span, table, src, key);
     let (encoding, on_bad_row) = file_options(format, encoding, on_bad_row, at)?;
-    Ok(Head { source: source_name, path: file, format, delimiter, encoding, on_bad_row })
+    Ok(Head { source: source_name, path: file, format, delimiter, encoding, on_bad_row, database })
+}
+
+/// What tells two tables of rows apart: the file's name, or for a database section its
+/// [`DatabaseQuery::export_name`].
+fn section_key(path: &Path, database: Option<&DatabaseQuery>) -> String {
+    match database {
+        Some(db) => db.export_name(),
+        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    }
+}
+
+/// Where a table's rows come from, checked.
+struct Input {
+    /// The file, or the database's label.
+    path: PathBuf,
+    format: InputFormat,
+    database: Option<DatabaseQuery>,
+}
+
+/// A table's `path`, or its `database` and `query`: exactly one of the two. `place` makes the
+/// place of a key; `table` is the whole table's span.
+fn input(
+    place: &dyn Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
+    base_dir: &Path,
+    table: std::ops::Range<usize>,
+    path: Option<&Spanned<String>>,
+    database: Option<&Spanned<String>>,
+    query: Option<&Spanned<String>>,
+) -> Result<Input, MappingError> {
+    let text = |value: &Spanned<String>, key: &str| {
+        let v = value.get_ref().trim();
+        if v.is_empty() {
+            return Err(MappingError::EmptyName { at: place(value.span(), key) });
+        }
+        Ok(v.to_string())
+    };
+    match (path, database, query) {
+        (Some(_), Some(db), _) => {
+            Err(MappingError::PathAndDatabase { at: place(db.span(), "database") })
+        }
+        (Some(_), None, Some(q)) | (None, None, Some(q)) => {
+            Err(MappingError::DatabaseWithoutQuery { at: place(q.span(), "query") })
+        }
+        (None, Some(db), None) => {
+            Err(MappingError::DatabaseWithoutQuery { at: place(db.span(), "database") })
+        }
+        (None, None, None) => Err(MappingError::NoInput { at: place(table, "path") }),
+        (None, Some(db), Some(q)) => {
+            let written = text(db, "database")?;
+            let Some(database) = Database::parse(&written, base_dir) else {
+                // Cut before any `@`, so that a password in a mistyped URL does not show.
+                let shown = written.split('@').next().unwrap_or_default().to_string();
+                return Err(MappingError::UnknownDatabase {
+                    at: place(db.span(), "database"),
+                    database: shown,
+                });
+            };
+            let query = text(q, "query")?;
+            Ok(Input {
+                path: database.label(),
+                format: InputFormat::Sql,
+                database: Some(DatabaseQuery { database, query }),
+            })
+        }
+        (Some(path), None, None) => {
+            let file = base_dir.join(text(path, "path")?);
+            let Some(format) = format_of(&file) else {
+                return Err(MappingError::UnknownFormat {
+                    at: place(path.span(), "path"),
+                    path: file,
+                });
+            };
+            Ok(Input { path: file, format, database: None })
+        }
+    }
 }
 
 /// A table's `encoding` and `on_bad_row`, checked: a known encoding (UTF-8 for JSON Lines)
@@ -303,6 +391,13 @@ fn file_options(
     on_bad_row: Option<&Spanned<String>>,
     at: impl Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
 ) -> Result<(FileEncoding, OnBadRow), MappingError> {
+    if format == InputFormat::Sql {
+        // A database's rows come decoded and whole: neither key means anything there.
+        let given = [(encoding, "encoding"), (on_bad_row, "on_bad_row")];
+        if let Some((value, key)) = given.iter().find_map(|(v, k)| v.map(|v| (v, *k))) {
+            return Err(MappingError::FileKeyForDatabase { at: at(value.span(), key) });
+        }
+    }
     let encoding = match encoding {
         None => FileEncoding::Utf8,
         Some(e) => {
@@ -563,14 +658,15 @@ impl Mapping {
                 )?,
                 None => (n_sources - position as i64).saturating_mul(10).min(i64::from(u32::MAX)),
             } as u32;
-            let path_text = non_empty(&loc, &s.path, src, || "path".into())?;
-            let path = base_dir.join(&path_text);
-            let Some(format) = format_of(&path) else {
-                return Err(MappingError::UnknownFormat {
-                    at: loc.at(s.path.span(), src, "path".into()),
-                    path,
-                });
-            };
+            let place = |span, key: &str| loc.at(span, src, key.to_string());
+            let Input { path, format, database } = input(
+                &place,
+                base_dir,
+                table.span(),
+                s.path.as_ref(),
+                s.database.as_ref(),
+                s.query.as_ref(),
+            )?;
             let delimiter = match &s.delimiter {
                 None => b',',
                 Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
@@ -663,6 +759,7 @@ impl Mapping {
                 trust,
                 path,
                 format,
+                database,
                 delimiter,
                 encoding,
                 on_bad_row,

@@ -112,15 +112,20 @@ pub(super) fn events(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Events(i + 1);
         let e = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
             HeadToml {
+                table: table.span(),
                 source: &e.source,
-                path: &e.path,
+                path: e.path.as_ref(),
+                database: e.database.as_ref(),
+                query: e.query.as_ref(),
                 delimiter: e.delimiter.as_ref(),
                 encoding: e.encoding.as_ref(),
                 on_bad_row: e.on_bad_row.as_ref(),
@@ -173,6 +178,7 @@ pub(super) fn events(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
             encoding: head.encoding,
             on_bad_row: head.on_bad_row,
@@ -192,15 +198,20 @@ pub(super) fn consent(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Consent, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
             HeadToml {
+                table: table.span(),
                 source: &c.source,
-                path: &c.path,
+                path: c.path.as_ref(),
+                database: c.database.as_ref(),
+                query: c.query.as_ref(),
                 delimiter: c.delimiter.as_ref(),
                 encoding: c.encoding.as_ref(),
                 on_bad_row: c.on_bad_row.as_ref(),
@@ -235,6 +246,7 @@ pub(super) fn consent(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
             encoding: head.encoding,
             on_bad_row: head.on_bad_row,
@@ -254,15 +266,20 @@ pub(super) fn contacts(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Contacts, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, &Path)> =
-            out.iter().map(|o| (o.source.as_str(), o.path.as_path())).collect();
+        let taken: Vec<(&str, String)> = out
+            .iter()
+            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
+            .collect();
         let head = head(
             loc,
             base_dir,
             at_table,
             HeadToml {
+                table: table.span(),
                 source: &c.source,
-                path: &c.path,
+                path: c.path.as_ref(),
+                database: c.database.as_ref(),
+                query: c.query.as_ref(),
                 delimiter: c.delimiter.as_ref(),
                 encoding: c.encoding.as_ref(),
                 on_bad_row: c.on_bad_row.as_ref(),
@@ -302,6 +319,7 @@ pub(super) fn contacts(
             source: head.source,
             path: head.path,
             format: head.format,
+            database: head.database,
             delimiter: head.delimiter,
             encoding: head.encoding,
             on_bad_row: head.on_bad_row,
