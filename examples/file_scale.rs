@@ -257,12 +257,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The mapping of the publisher's exports (`examples/data/publisher.toml` without its events,
-/// consent, contacts and campaign), with IP linking if asked.
+/// The mapping of the publisher's seven systems (`examples/data/publisher.toml` up to its web
+/// source: without the mailbox and GA4 sources, events, consent, contacts and campaign), with
+/// IP linking if asked.
 fn mapping_text(ip_links: bool, ip_cap: Option<u64>) -> String {
     let sample = include_str!("data/publisher.toml");
     // The sources end where the behaviour starts.
-    let end = sample.find("# Behaviour:").unwrap_or(sample.len());
+    // The seven systems' sources end with the web source's table (the mailbox and GA4
+    // sources after it are not generated here).
+    let web = sample.find("name = \"web\"").unwrap_or(0);
+    let end = sample[web..].find("\n\n").map_or(sample.len(), |i| web + i + 1);
     let mut text = String::new();
     let mut lines = sample[..end].lines();
     while let Some(line) = lines.next() {

@@ -16,12 +16,18 @@
 //! generator's own, noise included, so resolving the files through `publisher.toml` gives
 //! the customers that resolving the generated records with `synth::resolver_builder` gives
 //! (`tests/mapping.rs` checks it).
+//!
+//! Besides, it writes the account managers' mailbox (`account_managers.mbox`) and the web
+//! shop's GA4 daily export (`ga4_events.jsonl`) of the CRM's people (`sample/sources.rs`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use idstitch_testkit::synth::{self, SynthConfig, SynthRecord};
+
+#[path = "sample/sources.rs"]
+mod sources;
 
 /// People behind the sample, unless the command line says otherwise.
 const PEOPLE: usize = 300;
@@ -123,9 +129,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     web.flush()?;
 
+    // The account managers' mailbox and the web shop's GA4 export, of the CRM's people.
+    let messages = sources::write_mailbox(&out.join("account_managers.mbox"), of("crm"))?;
+    let ga4_rows = sources::write_ga4(&out.join("ga4_events.jsonl"), of("crm"))?;
+
     for (source, n) in data.records_per_source() {
         println!("{source:<12} {n:>5} records");
     }
+    println!("mailbox      {messages:>5} messages");
+    println!("ga4          {ga4_rows:>5} rows");
     println!("written to {}", out.display());
     Ok(())
 }

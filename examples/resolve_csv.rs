@@ -1,7 +1,7 @@
 //! Resolves the CSV (and JSON Lines) exports a mapping file names and writes every record's
 //! customer: the library calls behind the `idstitch resolve` program (feature `cli`).
 //!
-//! `cargo run --release --features csv,serde_json,sqlite --example resolve_csv -- MAPPING.toml OUT.csv`
+//! `cargo run --release --features csv,serde_json,sqlite,mbox,ga4 --example resolve_csv -- MAPPING.toml OUT.csv`
 //!
 //! For instance `-- examples/data/publisher.toml /tmp/customers.csv` (the sample's web source
 //! is JSON Lines, hence `serde_json`). `OUT.csv` gets `source,record_id,customer_id` for every

@@ -809,7 +809,13 @@ fn a_contacts_export_without_ids_that_shrinks_removes_the_missing_ones() {
 
 /// The sample's consent and contacts files: every row a statement or contact on a record the
 /// sample's sources hold, loaded onto the customers those records belong to.
-#[cfg(all(feature = "csv", feature = "serde_json", feature = "sqlite"))]
+#[cfg(all(
+    feature = "csv",
+    feature = "serde_json",
+    feature = "sqlite",
+    feature = "mbox",
+    feature = "ga4"
+))]
 #[test]
 fn the_samples_touchpoints_belong_to_its_records() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/publisher.toml");

@@ -54,8 +54,8 @@ pub struct AppliedRun {
     pub input: InputReport,
     /// What happened to each source's records, in mapping order.
     pub tallies: Vec<SourceTally>,
-    /// What was read from each `[[events]]` file, in mapping order; the events' own report
-    /// is `changes.event_report`.
+    /// What was read from each `[[events]]` file, in mapping order, then from each mailbox
+    /// and GA4 source's files; the events' own report is `changes.event_report`.
     pub events: Vec<EventsRead>,
     /// Events a full export's last load held past the end of this one, removed.
     pub events_removed: u64,
@@ -125,7 +125,9 @@ impl Mapping {
     ///   its deletion rows name (the last row of an id decides; deleting a record the state
     ///   does not hold is counted in [`SourceTally::unknown_deletions`], not an error).
     ///
-    /// Then it loads the `[[events]]`, `[[consent]]` and `[[contacts]]` sections, journaled
+    /// Then it loads the `[[events]]` sections, the mailbox and GA4 sources' events (a full
+    /// export of each source's events, as a section without `id` column), and the
+    /// `[[consent]]` and `[[contacts]]` sections, journaled
     /// ([`Durable::record_events`], [`Durable::record_consents`],
     /// [`Durable::record_contacts`]); a section without an `id` column replaces what it
     /// loaded last time (see the [module docs](super) on full exports of events and
@@ -330,9 +332,9 @@ impl Mapping {
     ) -> Result<(Vec<EventsRead>, u64), SectionFailure> {
         let kinds = state.resolver().event_kinds().clone();
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
-        for section in self.events() {
-            let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut ids = ExportIds::new(&section.path, section.database.as_ref());
+        for section in self.event_files() {
+            let Some(source) = state.resolver().source_id(section.source_name()) else { continue };
+            let mut ids = ExportIds::new(section.path(), section.database());
             let mut owned: Vec<EventInput> = Vec::new();
             let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::bad_rows::OnBadRow;
 use super::decode::FileEncoding;
 use super::error::MappingError;
+use super::sources::FormatOptions;
 use super::sql::DatabaseQuery;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::campaign::CampaignSpec;
@@ -57,6 +58,12 @@ pub enum InputFormat {
     /// No file: the rows of a query on a database (`database` and `query`; features `sqlite`
     /// and `postgres`), whose [`DatabaseQuery`] the table's `database` field holds.
     Sql,
+    /// `format = "mbox"`: a mailbox, or a folder of them (feature `mbox`); see
+    /// [`MboxOptions`](super::MboxOptions).
+    Mbox,
+    /// `format = "ga4"`: rows of GA4's daily BigQuery export as JSON Lines (feature `ga4`);
+    /// see [`Ga4Options`](super::Ga4Options).
+    Ga4,
 }
 
 impl fmt::Display for InputFormat {
@@ -65,6 +72,8 @@ impl fmt::Display for InputFormat {
             InputFormat::Csv => "CSV",
             InputFormat::JsonLines => "JSON Lines",
             InputFormat::Sql => "SQL",
+            InputFormat::Mbox => "mbox",
+            InputFormat::Ga4 => "GA4 export",
         })
     }
 }
@@ -124,6 +133,9 @@ pub struct SourceMapping {
     pub observed_at: Option<String>,
     /// A full export or a change feed.
     pub mode: SourceMode,
+    /// For a mailbox or GA4 source, what the format reads (then `id`, `keys`, `composite`,
+    /// `attributes` and `observed_at` are empty); `None` for CSV and JSON Lines.
+    pub options: Option<FormatOptions>,
 }
 
 impl SourceMapping {

@@ -723,6 +723,42 @@ pub enum MappingError {
         /// What it holds: `a BLOB`, `bytea`, `text that is not UTF-8`.
         found: &'static str,
     },
+    /// A CSV or JSON Lines `[[source]]` has no `id`: the column holding its records' ids is
+    /// required unless the source has a `format` of its own.
+    #[error("{at}: missing (a CSV or JSON Lines source needs the column holding its ids)")]
+    NoIdColumn {
+        /// Where: the `[[source]]` table.
+        at: Box<TomlPlace>,
+    },
+    /// A source's `format` is neither `"mbox"` nor `"ga4"` (CSV and JSON Lines go by the
+    /// file's extension and take no `format`).
+    #[error("{at}: unknown format {format:?} (expected \"mbox\" or \"ga4\")")]
+    UnknownSourceFormat {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The format given.
+        format: String,
+    },
+    /// A source has a key its format does not take: `id`, `keys`, `composite`,
+    /// `attributes`, `observed_at`, `delimiter`, `deleted`, `encoding`, `on_bad_row` or
+    /// `mode = "changes"` on a mailbox or GA4 source; `owner`, `user_id_kind` or `events` on a source of another format.
+    #[error("{at}: a {format} source takes no such key")]
+    NotForFormat {
+        /// Where.
+        at: Box<TomlPlace>,
+        /// The source's format.
+        format: super::InputFormat,
+    },
+    /// A mailbox or GA4 source's folder could not be listed (the files in it are read in
+    /// name order).
+    #[error("cannot list the folder {}: {error}", dir.display())]
+    ListFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
 }
 
 /// The database section an error is about: its mapping table, the source its rows belong to

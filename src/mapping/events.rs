@@ -42,6 +42,8 @@ pub enum EventRowProblem {
     BadValue,
     /// The `value` cell is a number but not a finite one (`inf`, `NaN`, `1e999`).
     NonFiniteValue,
+    /// A message of a mailbox source (`format = "mbox"`) in which no header could be read.
+    Unparseable,
 }
 
 impl EventRowProblem {
@@ -55,6 +57,7 @@ impl EventRowProblem {
             EventRowProblem::BadTime => "time does not parse",
             EventRowProblem::BadValue => "value is not a number",
             EventRowProblem::NonFiniteValue => "value is not finite",
+            EventRowProblem::Unparseable => "does not parse",
         }
     }
 }
@@ -150,7 +153,8 @@ pub struct EventsRead {
     pub file: PathBuf,
     /// Rows (CSV) or objects (JSON Lines) read; blank lines are not rows.
     pub rows: u64,
-    /// Events handed on: rows less the skipped ones.
+    /// Events handed on: rows less the skipped ones (for a mailbox source, whose rows are
+    /// messages, one per correspondent of each message that makes events).
     pub events: u64,
     /// Rows that made no event, by problem (each row counts once, for its first problem in
     /// the order record, kind, time, value).
@@ -167,7 +171,7 @@ impl EventsRead {
         self.skipped.values().sum()
     }
 
-    fn skip(&mut self, line: u64, problem: EventRowProblem, value: &str) {
+    pub(super) fn skip(&mut self, line: u64, problem: EventRowProblem, value: &str) {
         note_skip(&mut self.skipped, &mut self.examples, line, problem, value);
     }
 }

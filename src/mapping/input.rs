@@ -13,6 +13,7 @@ use super::reader::{check_feature, estimate_lines, open_reader, Cell, Reader};
 use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::row::{build, CellRef};
+use super::sources::FormatRecords;
 use crate::adapter::RecordSource;
 use crate::ids::SourceId;
 use crate::input::record::RecordInput;
@@ -29,15 +30,21 @@ pub struct SourceReport {
     pub source: String,
     /// Its file.
     pub file: PathBuf,
-    /// Rows (CSV) or objects (JSON Lines) read.
+    /// Rows (CSV) or objects (JSON Lines) read; for a mailbox its messages, for a GA4 export
+    /// its rows (several of which may make one record).
     pub records_read: u64,
-    /// Records with an empty or missing id (the resolver skips them).
+    /// Records with an empty or missing id (the resolver skips them); for a GA4 export, rows
+    /// without `user_pseudo_id` (which make no record).
     pub empty_ids: u64,
     /// Empty or missing key values by kind name: per cell for plain kinds, per record for a
     /// composite kind with any part empty (such a record has no key of the kind).
     pub empty_values: BTreeMap<String, u64>,
-    /// `observed_at` values that did not parse (the record's attributes then carry no time).
+    /// `observed_at` values that did not parse (the record's attributes then carry no time);
+    /// for a mailbox, messages without a Date header or with one that does not parse; for a
+    /// GA4 export, rows whose `event_timestamp` is missing or not a number.
     pub bad_timestamps: u64,
+    /// Messages of a mailbox in which no header could be read: they make no record.
+    pub unparsed: u64,
     /// Rows of a change feed that delete their record (its `deleted` cell is truthy).
     pub deletions: u64,
     /// Malformed rows left out by `on_bad_row = "skip"`, per reason with their first lines
@@ -102,6 +109,10 @@ impl InputReport {
 ///   may be strings, numbers (used as their JSON text) or booleans; `null` or a missing field
 ///   is no value; a key column may hold an array of such values, one key each.
 ///
+/// - **Mailboxes and GA4 exports** (features `mbox`, `ga4`): read whole when the source
+///   opens, into one record per correspondent or `user_pseudo_id`, yielded in id order (see
+///   the [module docs](super)).
+///
 /// Every value is trimmed; an empty value is no value. A record gets its keys from the key
 /// columns, one attribute per composite part (named `KIND#0`, `KIND#1`, …, only when all parts
 /// are non-empty) and per mapped attribute, each observed at the `observed_at` time if that
@@ -114,6 +125,8 @@ pub struct MappedSource {
     /// The JSON Lines row being read.
     #[cfg_attr(not(feature = "serde_json"), allow(dead_code))]
     cells: Vec<Cell>,
+    /// Per plan, the records of a mailbox or GA4 source (`None` for CSV and JSON Lines).
+    formats: Vec<Option<FormatRecords>>,
     /// Records handed back by [`RecordSource::recycle`], written over by the next rows.
     spare: Vec<RecordInput>,
 }
@@ -146,11 +159,24 @@ impl Mapping {
     /// [`MappingError::FeatureDisabled`], [`MappingError::OpenInput`],
     /// [`MappingError::ReadInput`], [`MappingError::MissingColumn`],
     /// [`MappingError::DuplicateColumn`] or [`MappingError::InvalidUtf8`] for a CSV header.
+    /// A mailbox or GA4 source's files are read here, whole, into its records (one per
+    /// correspondent or pseudo id; see the [module docs](super)), so their errors
+    /// ([`MappingError::ListFolder`], [`MappingError::InvalidJson`], …) come from here too.
     pub fn open(&self, resolver: &Resolver) -> Result<MappedSource, MappingError> {
         let mut plans = Vec::with_capacity(self.sources().len());
+        let mut formats = Vec::with_capacity(self.sources().len());
         let mut total = 0u64;
         for s in self.sources() {
-            let plan = self.plan(s, resolver)?;
+            let mut plan = self.plan(s, resolver)?;
+            // A mailbox or GA4 source is read here, so its records count in the total.
+            let format = FormatRecords::open(self, s, resolver, &mut plan)?;
+            if let Some(format) = format {
+                total += format.len() as u64;
+                formats.push(Some(format));
+                plans.push(plan);
+                continue;
+            }
+            formats.push(None);
             check_feature(&plan.layout)?;
             if let Some(db) = &plan.layout.database {
                 // Connect and check the query's columns now, so that a missing column fails
@@ -162,7 +188,10 @@ impl Mapping {
             let lines = estimate_lines(&plan.layout.file)?;
             total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
-                InputFormat::JsonLines | InputFormat::Sql => lines,
+                InputFormat::JsonLines
+                | InputFormat::Sql
+                | InputFormat::Mbox
+                | InputFormat::Ga4 => lines,
             };
             if plan.layout.format == InputFormat::Csv {
                 // Read the header now so that a missing column fails before any row is read.
@@ -176,6 +205,7 @@ impl Mapping {
             reader: None,
             total,
             cells: Vec::new(),
+            formats,
             spare: Vec::new(),
         })
     }
@@ -286,6 +316,12 @@ impl RecordSource for MappedSource {
     ) -> Result<bool, MappingError> {
         let max = max.max(1);
         while batch.len() < max && self.current < self.plans.len() {
+            if let Some(Some(format)) = self.formats.get_mut(self.current) {
+                if !format.fill(batch, max) {
+                    self.current += 1;
+                }
+                continue;
+            }
             if self.reader.is_none() {
                 if let Some(plan) = self.plans.get(self.current) {
                     self.reader = Some(open_reader(&plan.layout)?);

@@ -1,7 +1,7 @@
 //! Source mappings: a TOML file that says how each source's export becomes records, so CSV and
-//! JSON Lines files and database tables are resolved without glue code (feature `mapping`;
-//! reading CSV needs feature `csv`, JSON Lines feature `serde_json`, SQLite `sqlite` and
-//! PostgreSQL `postgres`).
+//! JSON Lines files, database tables, mailboxes and GA4 exports are resolved without glue code
+//! (feature `mapping`; reading CSV needs feature `csv`, JSON Lines `serde_json`, SQLite
+//! `sqlite`, PostgreSQL `postgres`, mailboxes `mbox`, GA4 exports `ga4`).
 //!
 //! # The mapping file
 //!
@@ -55,7 +55,8 @@
 //! |---|---|
 //! | `name` | the source's name (unique) |
 //! | `path` | its file, relative to the mapping file's directory; `.csv` is CSV, `.jsonl` or `.ndjson` is JSON Lines |
-//! | `id` | the column holding the record's id in the source |
+//! | `format` | `"mbox"` or `"ga4"` for a mailbox or GA4 export (see below); CSV and JSON Lines go by the extension |
+//! | `id` | the column holding the record's id in the source (required for CSV and JSON Lines, [`MappingError::NoIdColumn`]) |
 //! | `keys` | kind → column, or array of columns: each non-empty cell is one value of the kind |
 //! | `composite` | composite kind → array of columns, joined in order into one value; a record with any of them empty has no value of the kind. Every source must give a composite kind the same number of columns (column names may differ) |
 //! | `attributes` | attribute name → column |
@@ -104,6 +105,53 @@
 //! section's is the row number, from 1. An events, consent or contacts section without an `id`
 //! column names its items' ids in a state after the database and a checksum of the query, so
 //! editing its query renews them: give it an `id` column to keep them.
+//! **Mailboxes and GA4 exports.** A `[[source]]` with a `format` reads a file that is not a
+//! table of columns, and makes both records and events of it; it takes `name`, `path` (a file,
+//! or a folder: every regular file in it whose name does not start with `.`, in name order,
+//! sub-folders not read), `trust`, `mode = "export"` (the only mode) and the keys of its
+//! format, and none of `id`, `keys`, `composite`, `attributes`, `observed_at`, `delimiter`,
+//! `deleted`, `encoding` or `on_bad_row` ([`MappingError::NotForFormat`]; mail headers name
+//! their charsets, GA4 exports are UTF-8; so are the format keys on a CSV or JSON
+//! Lines source). Another `format` is [`MappingError::UnknownSourceFormat`].
+//!
+//! ```toml
+//! [[source]]
+//! name = "mail"
+//! format = "mbox"                 # feature `mbox`
+//! path = "account_managers.mbox"  # or a folder of mailboxes
+//! owner = ["anna@publisher.nl"]   # optional: the owners' addresses, in any case
+//! [[source]]
+//! name = "shop"
+//! format = "ga4"                  # feature `ga4`
+//! path = "events_20260630.jsonl"  # rows of GA4's daily BigQuery export, or a folder of days
+//! user_id_kind = "customer_no"    # optional: the kind of `user_id` (the default)
+//! events = { add_to_cart = "page_view", search = "" }  # optional: event name → kind
+//! ```
+//!
+//! | key | format | meaning | default |
+//! |---|---|---|---|
+//! | `owner` | `mbox` | an address or array of addresses that are not correspondents (compared in lower case) | none |
+//! | `user_id_kind` | `ga4` | the kind of `user_id` values: built in or under `[kinds]` | `customer_no` |
+//! | `events` | `ga4` | GA4 event name → event kind (built in or under `[event_kinds]`), over [`GA4_DEFAULT_EVENTS`] (`page_view`; `search` and `view_search_results` → `search`; `purchase` → `order`); an empty kind drops a name | the defaults |
+//!
+//! A **mailbox** makes one record per correspondent (From, To, Cc, Reply-To, the owners left
+//! out), id = the lower-cased address, with an `email` key and attribute `name` = the display
+//! name (RFC 2047 encoded words decoded) of the latest-dated message that gives one; each
+//! message is an `email_exchange` event on each correspondent's record (time = Date, topic =
+//! subject, channel `email`). A **GA4 export** makes one record per `user_pseudo_id`, with a
+//! `cookie` key of it, a key of `user_id_kind` per `user_id` seen with it, and attributes
+//! `device_category` and `country` from its latest row; each row whose `event_name` maps to a
+//! kind is an event (time = `event_timestamp` in microseconds, a number or a string; topic =
+//! `search_term`, a purchase's first `item_name` or `page_title`; value =
+//! `ecommerce.purchase_revenue` or the `value` parameter; channel `web`). Details, and what
+//! is counted rather than read (a message that does not parse or has no Date, a row without
+//! `user_pseudo_id`, an unknown event name, a bad timestamp), in [`SourceReport`] and
+//! [`EventsRead`]: the records are gathered when the sources are opened
+//! ([`Mapping::open`]), one per correspondent or pseudo id, never the messages or rows; the
+//! events are streamed in a second read after the `[[events]]` sections, and into a state
+//! ([`Mapping::apply`]) they are a full export of the source's events, as an `[[events]]`
+//! section without `id` column is. A GA4 line that is not JSON, or a field of the wrong JSON
+//! type, is [`MappingError::InvalidJson`] naming file and line, as in JSON Lines.
 //!
 //! **Files as they really come.** Legacy CRM exports are rarely UTF-8: `encoding =
 //! "windows-1252"` reads a Western European export (`M\xfcller` is `Müller`, `\x80` is `€`).
@@ -419,6 +467,7 @@ mod parse;
 mod reader;
 mod row;
 mod run;
+mod sources;
 mod sql;
 mod timestamp;
 mod touch;
@@ -435,6 +484,7 @@ pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
+pub use sources::{FormatOptions, Ga4Options, MboxOptions, GA4_DEFAULT_EVENTS};
 pub use sql::{ConnectionString, Database, DatabaseQuery};
 pub use timestamp::parse_timestamp;
 pub use touch::{TouchLoad, TouchRead, TouchRowProblem};

@@ -40,8 +40,9 @@ pub struct MappedRun {
     pub changes: Changes,
     /// What was read from the files (records, empty values, bad timestamps).
     pub input: InputReport,
-    /// What was read from each `[[events]]` file, in mapping order; the events' own report
-    /// (accepted, replaced, refused) is `changes.event_report`.
+    /// What was read from each `[[events]]` file, in mapping order, then from each mailbox
+    /// and GA4 source's files; the events' own report (accepted, replaced, refused) is
+    /// `changes.event_report`.
     pub events: Vec<EventsRead>,
     /// What was read from each `[[consent]]` file and what the resolver did with the
     /// statements.
@@ -55,8 +56,9 @@ impl Mapping {
     /// Builds a resolver from the mapping, registers its sources, reads every file and
     /// resolves, `batch_size` records at a time, calling `progress` after each batch. Then it
     /// removes the records change feeds delete ([`MappedSource::deletions`]: a feed that adds
-    /// a record and deletes it later leaves nothing), and records the `[[events]]`, the
-    /// `[[consent]]` and the `[[contacts]]` sections' rows, in that order
+    /// a record and deletes it later leaves nothing), and records the `[[events]]` sections'
+    /// rows, the mailbox and GA4 sources' events, the `[[consent]]` and the `[[contacts]]`
+    /// sections' rows, in that order
     /// ([`Resolver::record_events`], [`Resolver::record_consents`],
     /// [`Resolver::record_contacts`]).
     ///
@@ -105,8 +107,8 @@ impl Mapping {
         }
         let kinds = resolver.event_kinds().clone();
         let mut events = Vec::with_capacity(self.events().len());
-        for section in self.events() {
-            let Some(source) = resolver.source_id(&section.source) else { continue };
+        for section in self.event_files() {
+            let Some(source) = resolver.source_id(section.source_name()) else { continue };
             let read = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = resolver.record_events(chunk);
                 changes.event_report.absorb(&recorded.event_report);
@@ -222,6 +224,9 @@ impl fmt::Display for Summary<'_> {
             }
             if read.bad_timestamps > 0 {
                 notes.push(format!("{} bad timestamps", read.bad_timestamps));
+            }
+            if read.unparsed > 0 {
+                notes.push(format!("{} unparseable messages (skipped)", read.unparsed));
             }
             if read.deletions > 0 {
                 notes.push(format!("{} rows marked deleted", read.deletions));

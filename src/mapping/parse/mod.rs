@@ -23,6 +23,7 @@ use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
 use tables::{campaigns, consent, contacts, event_kinds, events};
 
+mod formats;
 mod tables;
 
 // --- the TOML shape --------------------------------------------------------------------------
@@ -78,7 +79,7 @@ struct SourceToml {
     path: Option<Spanned<String>>,
     database: Option<Spanned<String>>,
     query: Option<Spanned<String>>,
-    id: Spanned<String>,
+    id: Option<Spanned<String>>,
     trust: Option<Spanned<i64>>,
     delimiter: Option<Spanned<String>>,
     encoding: Option<Spanned<String>>,
@@ -92,6 +93,11 @@ struct SourceToml {
     observed_at: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     deleted: Option<Spanned<String>>,
+    // The keys of mailbox and GA4 sources, checked in `formats.rs`.
+    format: Option<Spanned<String>>,
+    owner: Option<Spanned<Columns>>,
+    user_id_kind: Option<Spanned<String>>,
+    events: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -659,6 +665,22 @@ impl Mapping {
                 None => (n_sources - position as i64).saturating_mul(10).min(i64::from(u32::MAX)),
             } as u32;
             let place = |span, key: &str| loc.at(span, src, key.to_string());
+            if s.format.is_some() {
+                // A mailbox or GA4 export is a file or a folder, never a database.
+                if let Some(db) = s.database.as_ref().or(s.query.as_ref()) {
+                    return Err(MappingError::PathAndDatabase { at: place(db.span(), "database") });
+                }
+                let Some(path_text) = &s.path else {
+                    return Err(MappingError::NoInput { at: place(table.span(), "path") });
+                };
+                let path = base_dir.join(non_empty(&loc, path_text, src, || "path".into())?);
+                if let Some(source) =
+                    formats::format_source(&loc, table, &name, trust, path, &mut uses)?
+                {
+                    sources.push(source);
+                    continue;
+                }
+            }
             let Input { path, format, database } = input(
                 &place,
                 base_dir,
@@ -667,6 +689,8 @@ impl Mapping {
                 s.database.as_ref(),
                 s.query.as_ref(),
             )?;
+            // Keys only a mailbox or GA4 export takes are refused here.
+            formats::format_source(&loc, table, &name, trust, path.clone(), &mut uses)?;
             let delimiter = match &s.delimiter {
                 None => b',',
                 Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
@@ -678,7 +702,12 @@ impl Mapping {
                 file_options(format, s.encoding.as_ref(), s.on_bad_row.as_ref(), |span, key| {
                     loc.at(span, src, key.into())
                 })?;
-            let id = non_empty(&loc, &s.id, src, || "id".into())?;
+            let Some(id) = &s.id else {
+                return Err(MappingError::NoIdColumn {
+                    at: loc.at(table.span(), src, "id".into()),
+                });
+            };
+            let id = non_empty(&loc, id, src, || "id".into())?;
 
             let mut keys = Vec::with_capacity(s.keys.len());
             for (kind, columns) in &s.keys {
@@ -769,6 +798,7 @@ impl Mapping {
                 attributes,
                 observed_at,
                 mode,
+                options: None,
             });
         }
 
