@@ -53,9 +53,18 @@ pub trait RecordSource {
     fn next_batch(&mut self, batch: &mut Vec<RecordInput>, max: usize)
         -> Result<bool, Self::Error>;
 
-    /// How many records the source holds in all, if known (for progress bars).
+    /// How many records the source holds in all, if known: for progress bars, and
+    /// [`Resolver::ingest_from`](crate::Resolver::ingest_from) makes room for that many up
+    /// front. An estimate will do (a progress bar may then end short of or past its end).
     fn total(&self) -> Option<u64> {
         None
+    }
+
+    /// Takes back a batch the resolver has ingested, leaving `batch` empty. The resolver
+    /// copies what it keeps, so a source may keep the records and write the next ones over
+    /// them, reusing their buffers instead of allocating per record. The default drops them.
+    fn recycle(&mut self, batch: &mut Vec<RecordInput>) {
+        batch.clear();
     }
 }
 

@@ -182,7 +182,7 @@ impl<T> Chunk<T> {
 /// matched against the mapped columns as they are read, unmapped ones skipped, so a row
 /// allocates nothing once the cells have grown to their values' length.
 #[cfg(feature = "serde_json")]
-mod json {
+pub(super) mod json {
     use std::fmt::Write as _;
 
     use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -195,7 +195,7 @@ mod json {
 
     /// Reads the JSON object on `text` into `cells` (one per layout column; empty for a
     /// missing field or `null`).
-    pub(super) fn cells(
+    pub(in crate::mapping) fn cells(
         layout: &Layout,
         line: u64,
         text: &[u8],

@@ -9,7 +9,7 @@ use super::bad_rows::BadRows;
 use super::config::SourceMode;
 use super::config::{InputFormat, Mapping};
 use super::error::MappingError;
-use super::reader::{check_feature, count_lines, open_reader, Cell, Reader};
+use super::reader::{check_feature, estimate_lines, open_reader, Cell, Reader};
 use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::row::{build, CellRef};
@@ -127,6 +127,8 @@ pub struct MappedSource {
     cells: Vec<Cell>,
     /// Per plan, the records of a mailbox or GA4 source (`None` for CSV and JSON Lines).
     formats: Vec<Option<FormatRecords>>,
+    /// Records handed back by [`RecordSource::recycle`], written over by the next rows.
+    spare: Vec<RecordInput>,
 }
 
 impl std::fmt::Debug for MappedSource {
@@ -145,9 +147,12 @@ impl Mapping {
     /// the mapping's kinds and sources ([`Mapping::resolver_builder`],
     /// [`Mapping::register_sources`]).
     ///
-    /// The record total reported for progress bars is counted from the files' non-blank lines
-    /// (less one header line for CSV), so a CSV file with line breaks inside quoted fields
-    /// makes it an over-estimate.
+    /// The record total reported for progress bars ([`RecordSource::total`]) is counted from
+    /// the files' non-blank lines (less one header line for CSV): exactly in a file of up to
+    /// 1 MiB, and estimated in a larger one from its size and its first MiB, so that each file
+    /// is read once. A CSV file with line breaks inside quoted fields makes it an
+    /// over-estimate; rows of a large file longer or shorter than its first MiB's make it
+    /// off by as much. [`Resolver::ingest_from`] makes room for that many records up front.
     ///
     /// # Errors
     /// [`MappingError::Config`] if the resolver lacks a source or kind;
@@ -180,7 +185,7 @@ impl Mapping {
                 plans.push(plan);
                 continue;
             }
-            let lines = count_lines(&plan.layout.file)?;
+            let lines = estimate_lines(&plan.layout.file)?;
             total += match plan.layout.format {
                 InputFormat::Csv => lines.saturating_sub(1),
                 InputFormat::JsonLines
@@ -194,7 +199,15 @@ impl Mapping {
             }
             plans.push(plan);
         }
-        Ok(MappedSource { plans, current: 0, reader: None, total, cells: Vec::new(), formats })
+        Ok(MappedSource {
+            plans,
+            current: 0,
+            reader: None,
+            total,
+            cells: Vec::new(),
+            formats,
+            spare: Vec::new(),
+        })
     }
 }
 
@@ -252,6 +265,7 @@ impl MappedSource {
     )]
     fn record(&mut self, line: u64) -> Result<Option<RecordInput>, MappingError> {
         let Some(plan) = self.plans.get_mut(self.current) else { return Ok(None) };
+        let spare = &mut self.spare;
         match &self.reader {
             None => Ok(None),
             #[cfg(not(any(
@@ -262,21 +276,31 @@ impl MappedSource {
             )))]
             Some(reader) => match *reader {},
             #[cfg(feature = "csv")]
-            Some(Reader::Csv { record, index, .. }) => build(plan, line, |col| {
-                index.get(col).and_then(|&i| record.get(i)).map_or(CellRef::Missing, CellRef::One)
-            }),
+            Some(Reader::Csv { record, index, .. }) => build(
+                plan,
+                line,
+                |col| {
+                    let field = index.get(col).and_then(|&i| record.get(i));
+                    field.map_or(CellRef::Missing, CellRef::One)
+                },
+                spare,
+            ),
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
-            Some(Reader::Sql(rows)) => {
-                build(plan, line, |col| rows.cell(col).map_or(CellRef::Missing, CellRef::One))
-            }
+            Some(Reader::Sql(rows)) => build(
+                plan,
+                line,
+                |col| rows.cell(col).map_or(CellRef::Missing, CellRef::One),
+                spare,
+            ),
             #[cfg(feature = "serde_json")]
             Some(Reader::Jsonl { .. }) => {
                 let cells = &self.cells;
-                build(plan, line, |col| match cells.get(col) {
+                let cell = |col| match cells.get(col) {
                     Some(Cell::One(v)) => CellRef::One(v),
                     Some(Cell::Many(v)) => CellRef::Many(v),
                     _ => CellRef::Missing,
-                })
+                };
+                build(plan, line, cell, spare)
             }
         }
     }
@@ -317,4 +341,15 @@ impl RecordSource for MappedSource {
     fn total(&self) -> Option<u64> {
         Some(self.total)
     }
+
+    fn recycle(&mut self, batch: &mut Vec<RecordInput>) {
+        // Kept for the next rows to write over (`row::Refill`); a batch's worth at most.
+        let keep = batch.len().min(MAX_SPARE.saturating_sub(self.spare.len()));
+        self.spare.extend(batch.drain(..keep));
+        batch.clear();
+    }
 }
+
+/// Used records a [`MappedSource`] keeps for reuse at most: more than any batch a host asks
+/// for is never needed.
+const MAX_SPARE: usize = 1 << 16;

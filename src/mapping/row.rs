@@ -161,7 +161,8 @@ pub fn deletion_flag(cell: &str) -> Option<bool> {
 
 /// The record of one row whose cells (by plan column) `cell` gives, counting bad values in
 /// the plan's report; `None` for a change feed's row that deletes its record (noted in the
-/// plan's `deletions`).
+/// plan's `deletions`). The record is written over one of `spare` if there is one, reusing its
+/// buffers (see [`Refill`]).
 #[cfg_attr(
     not(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres")),
     allow(dead_code)
@@ -170,6 +171,7 @@ pub(super) fn build<'a>(
     plan: &mut Plan,
     line: u64,
     cell: impl Fn(usize) -> CellRef<'a>,
+    spare: &mut Vec<RecordInput>,
 ) -> Result<Option<RecordInput>, MappingError> {
     plan.report.records_read += 1;
     let file = &plan.layout.file;
@@ -215,7 +217,8 @@ pub(super) fn build<'a>(
     if id.is_none() {
         plan.report.empty_ids += 1;
     }
-    let mut record = RecordInput::new(plan.source, id.unwrap_or_default());
+    let mut record = spare.pop().unwrap_or_else(|| RecordInput::new(plan.source, ""));
+    let mut fill = Refill::new(&mut record, plan.source, id.unwrap_or_default());
     let observed_at: Option<Timestamp> = match plan.observed_at {
         None => None,
         Some(col) => match single(col)? {
@@ -233,15 +236,13 @@ pub(super) fn build<'a>(
         let mut empty = 0;
         for &col in cols {
             match cell(col) {
-                CellRef::One(v) if !v.trim().is_empty() => {
-                    record.keys.push((*kind, v.trim().to_string()))
-                }
+                CellRef::One(v) if !v.trim().is_empty() => fill.key(*kind, v.trim()),
                 CellRef::Many(values) => {
                     for v in values {
                         if v.trim().is_empty() {
                             empty += 1;
                         } else {
-                            record.keys.push((*kind, v.trim().to_string()));
+                            fill.key(*kind, v.trim());
                         }
                     }
                 }
@@ -252,20 +253,16 @@ pub(super) fn build<'a>(
             *n += empty;
         }
     }
-    let attribute = |name: &Arc<str>, value: &str| Attribute {
-        name: Arc::clone(name),
-        value: value.to_string(),
-        observed_at,
-    };
-    let mut values = Vec::new();
-    for CompositePlan { slot, columns, parts, .. } in &plan.composites {
-        values.clear();
+    for CompositePlan { slot, columns, parts } in &plan.composites {
+        let mut complete = true;
         for &col in columns {
-            values.push(single(col)?);
+            complete &= single(col)?.is_some();
         }
-        if values.iter().all(Option::is_some) {
-            for (part, value) in parts.iter().zip(values.iter().flatten()) {
-                record.attributes.push(attribute(part, value));
+        if complete {
+            for (part, &col) in parts.iter().zip(columns) {
+                if let Some(value) = single(col)? {
+                    fill.attribute(part, value, observed_at);
+                }
             }
         } else if let Some(n) = plan.empty.get_mut(*slot) {
             *n += 1;
@@ -273,8 +270,69 @@ pub(super) fn build<'a>(
     }
     for (name, col) in &plan.attributes {
         if let Some(value) = single(*col)? {
-            record.attributes.push(attribute(name, value));
+            fill.attribute(name, value, observed_at);
         }
     }
+    fill.finish();
     Ok(Some(record))
+}
+
+/// Writes a record over a used one, keeping the buffers of its id, key values and attribute
+/// values: a source that gets its batches back ([`RecordSource::recycle`]) then allocates
+/// nothing per record once the buffers have grown to its rows' sizes.
+///
+/// [`RecordSource::recycle`]: crate::adapter::RecordSource::recycle
+pub(super) struct Refill<'r> {
+    record: &'r mut RecordInput,
+    keys: usize,
+    attributes: usize,
+}
+
+impl<'r> Refill<'r> {
+    /// Starts writing `record` anew as record `id` of `source`, with no keys or attributes.
+    pub(super) fn new(record: &'r mut RecordInput, source: SourceId, id: &str) -> Self {
+        record.source = source;
+        record.external_id.clear();
+        record.external_id.push_str(id);
+        Refill { record, keys: 0, attributes: 0 }
+    }
+
+    /// Adds a key value.
+    pub(super) fn key(&mut self, kind: KindId, value: &str) {
+        match self.record.keys.get_mut(self.keys) {
+            Some((k, v)) => {
+                *k = kind;
+                v.clear();
+                v.push_str(value);
+            }
+            None => self.record.keys.push((kind, value.to_string())),
+        }
+        self.keys += 1;
+    }
+
+    /// Adds an attribute.
+    pub(super) fn attribute(&mut self, name: &Arc<str>, value: &str, at: Option<Timestamp>) {
+        match self.record.attributes.get_mut(self.attributes) {
+            Some(a) => {
+                if !Arc::ptr_eq(&a.name, name) {
+                    a.name = Arc::clone(name);
+                }
+                a.value.clear();
+                a.value.push_str(value);
+                a.observed_at = at;
+            }
+            None => self.record.attributes.push(Attribute {
+                name: Arc::clone(name),
+                value: value.to_string(),
+                observed_at: at,
+            }),
+        }
+        self.attributes += 1;
+    }
+
+    /// Drops what the used record held beyond what was written.
+    pub(super) fn finish(self) {
+        self.record.keys.truncate(self.keys);
+        self.record.attributes.truncate(self.attributes);
+    }
 }

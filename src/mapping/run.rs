@@ -62,6 +62,10 @@ impl Mapping {
     /// ([`Resolver::record_events`], [`Resolver::record_consents`],
     /// [`Resolver::record_contacts`]).
     ///
+    /// Each file is read once, room for the records is made up front from the files' sizes
+    /// (see [`Mapping::open`]), and the records' buffers are reused from batch to batch
+    /// ([`RecordSource::recycle`](crate::adapter::RecordSource::recycle)).
+    ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
     /// [`Mapping::open`] or of reading the files.
@@ -91,10 +95,10 @@ impl Mapping {
             })?;
         }
         let mut input = self.open(&resolver)?;
-        let mut changes =
-            resolver.ingest_from(&mut input, batch_size, progress).map_err(|e| match e {
-                SourceError::Source { error, .. } => error,
-            })?;
+        let ingested = resolver.ingest_from(&mut input, batch_size, progress);
+        let mut changes = ingested.map_err(|e| match e {
+            SourceError::Source { error, .. } => error,
+        })?;
         for (source, id) in input.deletions() {
             // A deletion of a record the files never added is nothing to do.
             if let Ok(removed) = resolver.remove(source, id) {
@@ -333,14 +337,33 @@ impl fmt::Display for Summary<'_> {
 /// # Errors
 /// Any error of `out`.
 pub fn write_assignments(resolver: &Resolver, mut out: impl Write) -> std::io::Result<u64> {
-    writeln!(out, "source,record_id,customer_id")?;
+    out.write_all(b"source,record_id,customer_id\n")?;
+    // Each source's field once, and every row built in one reused buffer: no formatting
+    // machinery per row.
+    let mut sources: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut row: Vec<u8> = Vec::with_capacity(64);
     let mut n = 0;
     for (record, customer) in resolver.assignments() {
-        let source = resolver.source_name(record.source).unwrap_or_default();
-        write_field(&mut out, source)?;
-        out.write_all(b",")?;
-        write_field(&mut out, record.external_id)?;
-        writeln!(out, ",{customer}")?;
+        let s = usize::from(record.source.get());
+        if sources.len() <= s {
+            sources.resize(s + 1, None);
+        }
+        let source: &[u8] = match sources.get_mut(s) {
+            Some(cached) => cached.get_or_insert_with(|| {
+                let mut field = Vec::new();
+                push_field(&mut field, resolver.source_name(record.source).unwrap_or_default());
+                field
+            }),
+            None => &[],
+        };
+        row.clear();
+        row.extend_from_slice(source);
+        row.push(b',');
+        push_field(&mut row, record.external_id);
+        row.push(b',');
+        push_decimal(&mut row, customer.get());
+        row.push(b'\n');
+        out.write_all(&row)?;
         n += 1;
     }
     out.flush()?;
@@ -348,13 +371,68 @@ pub fn write_assignments(resolver: &Resolver, mut out: impl Write) -> std::io::R
 }
 
 /// One CSV field, quoted if it holds a comma, quote, line break or surrounding space.
-fn write_field(out: &mut impl Write, value: &str) -> std::io::Result<()> {
-    let needs_quotes = value.contains([',', '"', '\n', '\r'])
+fn push_field(out: &mut Vec<u8>, value: &str) {
+    let needs_quotes = value.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
         || value.starts_with(char::is_whitespace)
         || value.ends_with(char::is_whitespace);
-    if needs_quotes {
-        write!(out, "\"{}\"", value.replace('"', "\"\""))
-    } else {
-        out.write_all(value.as_bytes())
+    if !needs_quotes {
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for (i, part) in value.split('"').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.push(b'"');
+}
+
+/// `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut n: u64 = n.into();
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_written_as_std_formats_them() {
+        for n in [0u64, 7, 10, 99, 1_234_567_890, u64::from(u32::MAX), u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn fields_are_quoted_as_csv_needs() {
+        for (value, written) in [
+            ("plain", "plain"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            (" lead", "\" lead\""),
+            ("line\nbreak", "\"line\nbreak\""),
+            ("", ""),
+        ] {
+            let mut out = Vec::new();
+            push_field(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), written, "{value:?}");
+        }
     }
 }

@@ -35,19 +35,16 @@ pub(crate) fn try_fast_link(
     scratch: &mut Scratch,
     tuning: &Tuning,
 ) -> FastLink {
-    scratch.roots.clear();
+    scratch.clear_roots();
     let own_root = clusters.find_mut(record);
-    scratch.roots.push(own_root);
+    scratch.add_root(own_root);
     for k in graph.keys_of(record) {
         let slot = graph.key(k);
         if !slot.can_link() || slot.n_records < 2 {
             continue;
         }
         for r in graph.records_of(k) {
-            let root = clusters.find_mut(r);
-            if !scratch.roots.contains(&root) {
-                scratch.roots.push(root);
-            }
+            scratch.add_root(clusters.find_mut(r));
         }
     }
     let roots = std::mem::take(&mut scratch.roots);

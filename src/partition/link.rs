@@ -13,6 +13,7 @@
 //! Nothing in this depends on arrival order, and no decision looks outside the raw component,
 //! so re-running it over the touched components after a change gives the batch partition.
 //!
+use ahash::AHashSet;
 use smallvec::SmallVec;
 
 use crate::ids::{KeyIdx, KindId, RecordIdx};
@@ -33,6 +34,9 @@ pub(crate) struct Scratch {
     pub candidates: Vec<(u16, u64, KeyIdx)>,
     /// The members of one component (bulk linking).
     pub members: Vec<RecordIdx>,
+    /// The roots in `roots`, once they are too many to search one by one (see
+    /// [`Scratch::add_root`]).
+    seen_roots: AHashSet<RecordIdx>,
 }
 
 impl Scratch {
@@ -48,6 +52,39 @@ impl Scratch {
         release(&mut self.keys);
         release(&mut self.candidates);
         release(&mut self.members);
+        if self.roots.capacity() > Scratch::KEEP {
+            self.roots = SmallVec::new();
+        }
+        if self.seen_roots.capacity() > Scratch::KEEP {
+            self.seen_roots = AHashSet::new();
+        }
+    }
+
+    /// Roots searched one by one in `roots` up to this many; past it, in `seen_roots`.
+    const LINEAR_ROOTS: usize = 32;
+
+    /// Empties `roots` for [`Scratch::add_root`].
+    pub(super) fn clear_roots(&mut self) {
+        self.roots.clear();
+        self.seen_roots.clear();
+    }
+
+    /// Appends `root` to `roots` unless it is there, keeping first-seen order. A key carried
+    /// by a quarter of a million records (one public Wi-Fi address) may reach a hundred
+    /// thousand clusters: searched one by one, that key alone costs their product.
+    #[inline]
+    pub(super) fn add_root(&mut self, root: RecordIdx) {
+        let new = if self.roots.len() < Scratch::LINEAR_ROOTS {
+            !self.roots.contains(&root)
+        } else {
+            if self.seen_roots.is_empty() {
+                self.seen_roots.extend(self.roots.iter().copied());
+            }
+            self.seen_roots.insert(root)
+        };
+        if new {
+            self.roots.push(root);
+        }
     }
 }
 
@@ -290,12 +327,9 @@ fn link_canonical(
     });
 
     for &(_, _, key) in &candidates {
-        scratch.roots.clear();
+        scratch.clear_roots();
         for r in graph.records_of(key) {
-            let root = clusters.find_mut(r);
-            if !scratch.roots.contains(&root) {
-                scratch.roots.push(root);
-            }
+            scratch.add_root(clusters.find_mut(r));
         }
         if scratch.roots.len() < 2 {
             continue;
@@ -407,4 +441,30 @@ fn link_raw_components(
         }
     }
     Some((over, big))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Roots are kept once each in first-seen order, below and past the point where they are
+    /// looked up in a set, as a plain search of the list keeps them.
+    #[test]
+    fn roots_are_kept_once_in_first_seen_order() {
+        let mut scratch = Scratch::default();
+        for round in 0..2 {
+            scratch.clear_roots();
+            let (mut expected, mut state) = (Vec::new(), 12_345u64 + round);
+            for _ in 0..2_000 {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let root = RecordIdx::from_raw((state >> 33) as u32 % 300);
+                if !expected.contains(&root) {
+                    expected.push(root);
+                }
+                scratch.add_root(root);
+            }
+            assert!(expected.len() > Scratch::LINEAR_ROOTS);
+            assert_eq!(scratch.roots.as_slice(), expected.as_slice());
+        }
+    }
 }

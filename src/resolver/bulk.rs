@@ -314,6 +314,10 @@ impl Resolver {
     /// Ingests everything a [`RecordSource`] yields, `batch_size` records at a time, calling
     /// `progress` after each batch, and resolves once at the end (as [`Resolver::ingest`]).
     ///
+    /// Room for the source's [`RecordSource::total`], if it gives one, is made up front (as
+    /// [`Resolver::reserve`], at most 16.8M records), so that the indexes are not rebuilt as
+    /// they fill; a total that is off only costs a rebuild more or room given back.
+    ///
     /// # Errors
     /// [`SourceError::Source`] if the source fails; the records read before are ingested and
     /// resolved, so the resolver stays consistent.
@@ -324,6 +328,7 @@ impl Resolver {
         mut progress: impl FnMut(Progress),
     ) -> Result<Changes, SourceError<S::Error>> {
         let total = source.total();
+        self.reserve_for(total);
         let mut pending = self.begin_ingest();
         let mut batch = Vec::with_capacity(batch_size.max(1));
         let mut done = 0u64;
@@ -333,7 +338,8 @@ impl Resolver {
                 Ok(false) => break None,
                 Ok(true) => {
                     done += batch.len() as u64;
-                    self.load(&mut pending, batch.drain(..));
+                    self.load(&mut pending, batch.iter());
+                    source.recycle(&mut batch);
                     progress(Progress { done, total });
                 }
                 Err(error) => break Some(error),
@@ -343,6 +349,19 @@ impl Resolver {
         match failure {
             None => Ok(changes),
             Some(error) => Err(SourceError::Source { error, records_read: done }),
+        }
+    }
+
+    /// Makes room up front for the records a source says it holds (see
+    /// [`Resolver::ingest_from`]).
+    fn reserve_for(&mut self, total: Option<u64>) {
+        if let Some(total) = total {
+            // A total is an estimate a source may miss (see `load` for the same with a size
+            // hint): capped as there.
+            let room = (MAX_RECORDS as usize).saturating_sub(self.graph.n_records());
+            let expected =
+                usize::try_from(total).unwrap_or(usize::MAX).min(RESERVE_AHEAD).min(room);
+            self.reserve(expected);
         }
     }
 }
