@@ -86,11 +86,11 @@ pub enum Archetype {
     /// Buys every two weeks to every two months (at least three times) all year and keeps
     /// reading.
     LoyalBuyer,
-    /// Active, then quiet for the last 35 to 150 days; 40 % of them bought a few times until
-    /// then.
+    /// Active, then quiet for the last 35 to 150 days; 40 % bought three to five times
+    /// before.
     Fading,
-    /// Active early in the year, nothing in the last 185 days or more; 30 % of them bought
-    /// a few times until then.
+    /// Active early in the year, nothing in the last 185 days or more; 30 % bought three to
+    /// five times before.
     Gone,
 }
 
@@ -336,10 +336,12 @@ struct Plan {
     interval: f64,
     /// Share of visits with several pages or a click.
     heavy: f64,
-    /// Purchases, placed at random in the active time (given their number, the times of a
-    /// Poisson process): nobody buys after `stop`, which is the dropout of fading and gone
+    /// Purchases, placed at random from `buying` days ago to `stop` (given their number, the
+    /// times of a Poisson process): nobody buys after `stop`, the dropout of fading and gone
     /// buyers.
     purchases: u32,
+    /// Days ago the purchases begin: `start`, or shortly before a dropout.
+    buying: f64,
     /// Whether the last act is leaving the newsletter.
     unsubscribe: bool,
     /// Whether a ticket or complaint comes in the last 180 days, after the activity.
@@ -598,14 +600,21 @@ impl<'a> Person<'a> {
         list[self.rng.below(list.len() as u64) as usize]
     }
 
-    /// Purchases of a buyer who buys every two weeks to every two months while active, for
-    /// `active_days`: at least 3, so that a buyer who then drops out (fading, gone) shows
-    /// repeat purchases that stopped. Without them fading and gone buyers were one-time buyers
-    /// (x = 0), and a customer-base model (BG/NBD, DESIGN §10) could not tell dropout from a
-    /// low purchase rate; loyal buyers keep buying at the same rates to the end.
-    fn purchases_while_active(&mut self, active_days: f64) -> u32 {
+    /// Purchases of a buyer who buys every two weeks to every two months for `days`: at least
+    /// three.
+    fn purchases_in(&mut self, days: f64) -> u32 {
         let per_year = self.uniform(6.0, 24.0);
-        ((per_year * active_days / 365.0).round() as u32).max(3)
+        ((per_year * days / 365.0).round() as u32).max(3)
+    }
+
+    /// The purchases of a fading or gone buyer and when they began: three to five at a loyal
+    /// buyer's rates, then dropout at `plan.stop`. Buyers who leave do so after a few repeat
+    /// purchases while loyal buyers keep buying, the heterogeneous dropout of a customer-base
+    /// model (BG/NBD, DESIGN §10); as one-time buyers (x = 0) they showed it no dropout.
+    fn bought_then_left(&mut self, plan: &mut Plan) {
+        plan.purchases = 3 + self.rng.below(3) as u32;
+        let per_year = self.uniform(6.0, 24.0);
+        plan.buying = plan.stop + f64::from(plan.purchases) * 365.0 / per_year;
     }
 
     /// The plan of an archetype, with the noise that moves a person across a boundary.
@@ -619,6 +628,7 @@ impl<'a> Person<'a> {
             interval: 10.0,
             heavy: 0.2,
             purchases: 0,
+            buying: year,
             unsubscribe: false,
             late_contact: false,
         };
@@ -655,7 +665,7 @@ impl<'a> Person<'a> {
             Archetype::LoyalBuyer => {
                 plan.interval = self.uniform(4.0, 10.0);
                 plan.heavy = 0.5;
-                plan.purchases = self.purchases_while_active(year);
+                plan.purchases = self.purchases_in(year);
                 if twist {
                     plan.stop = self.uniform(30.0, 80.0);
                 }
@@ -670,8 +680,9 @@ impl<'a> Person<'a> {
                     (true, false) => self.uniform(180.0, 210.0),
                     _ => self.uniform(35.0, 150.0),
                 };
-                plan.purchases =
-                    if buyer { self.purchases_while_active(year - plan.stop) } else { 0 };
+                if buyer {
+                    self.bought_then_left(&mut plan);
+                }
             }
             Archetype::Gone => {
                 plan.interval = self.uniform(4.0, 12.0);
@@ -681,12 +692,14 @@ impl<'a> Person<'a> {
                     (true, true) => self.uniform(150.0, 180.0),
                     _ => self.uniform(185.0, 330.0),
                 };
-                plan.purchases =
-                    if buyer { self.purchases_while_active(year - plan.stop) } else { 0 };
+                if buyer {
+                    self.bought_then_left(&mut plan);
+                }
                 plan.late_contact = twist && !either;
             }
         }
         plan.start = plan.start.min(year);
+        plan.buying = plan.buying.min(plan.start);
         plan
     }
 
@@ -709,7 +722,7 @@ impl<'a> Person<'a> {
             t -= plan.interval * self.uniform(0.4, 1.6);
         }
         for _ in 0..plan.purchases {
-            let days = self.uniform(plan.stop, plan.start);
+            let days = self.uniform(plan.stop, plan.buying);
             self.purchase(days);
         }
         // Each customer-service contact record holds one or two tickets.
