@@ -6,8 +6,10 @@
 //! Records are resolved and the year's events recorded; every customer's purchase history as
 //! of the year's end is read (x, t_x, T in days), the model fitted, and per archetype the
 //! buyers' mean probability of being alive and expected purchases in the next 90 days are
-//! printed: loyal buyers should rank above the fading and the gone. A host classifier that
-//! uses P(alive) is shown on a few customers.
+//! printed: loyal buyers should rank above the fading and the gone (the generator's fading
+//! and gone buyers bought three to five times before they dropped out). One-time buyers stay
+//! near 1: BG/NBD lets no one drop out before a repeat purchase. A host classifier that uses
+//! P(alive) is shown on a few customers.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
