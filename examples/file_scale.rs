@@ -178,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mapping_path = dir.join("publisher.toml");
     if !(args.job_only && mapping_path.exists()) {
         let data = synth::generate(&config);
-        publisher_files::write_publisher_files(&dir, &data)?;
+        publisher_files::write_publisher_files(&dir, &data, publisher_files::Registrations::Csv)?;
         drop(data);
         std::fs::write(&mapping_path, mapping_text(args.ip_links, args.ip_cap))?;
     }

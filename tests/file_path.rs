@@ -128,7 +128,8 @@ fn run_on(threads: usize, mapping: &Path) -> (Vec<u8>, String) {
 fn a_run_is_the_same_on_one_thread_and_two() {
     let dir = Scratch::new("overlap");
     let data = synth::generate(&SynthConfig::new(1_500, 7));
-    publisher_files::write_publisher_files(&dir.0, &data).unwrap();
+    publisher_files::write_publisher_files(&dir.0, &data, publisher_files::Registrations::Csv)
+        .unwrap();
     let sample = include_str!("../examples/data/publisher.toml");
     // The sources only, the event agency's SQLite table as the CSV file the writer makes.
     let mut sources = String::new();

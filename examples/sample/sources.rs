@@ -106,7 +106,7 @@ fn rfc5322(seconds: i64) -> String {
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let days = seconds.div_euclid(86_400);
-    let (y, m, d) = super::civil_from_days(days);
+    let (y, m, d) = super::publisher_files::civil_from_days(days);
     let s = seconds.rem_euclid(86_400);
     format!(
         "{}, {d} {} {y} {:02}:{:02}:{:02} +0000",
@@ -265,7 +265,7 @@ pub fn write_ga4<'a>(
             } else {
                 serde_json::json!(micros)
             };
-            let (y, m, d) = super::civil_from_days(at.div_euclid(86_400));
+            let (y, m, d) = super::publisher_files::civil_from_days(at.div_euclid(86_400));
             let event_params: Vec<serde_json::Value> = params
                 .iter()
                 .map(|(key, value)| serde_json::json!({ "key": key, "value": value.json() }))
