@@ -82,7 +82,7 @@ pub enum PredictError {
     /// [`Resolver::prediction`](crate::Resolver::prediction) was asked about a customer id
     /// no customer has.
     #[error("no customer {0}")]
-    UnknownCustomer(crate::CustomerId),
+    UnknownCustomer(crate::ids::CustomerId),
     /// A prediction's horizon is negative or not finite.
     #[error("the horizon {0} is not a finite, non-negative time")]
     InvalidHorizon(f64),
