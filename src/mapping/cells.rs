@@ -188,7 +188,7 @@ pub(super) mod json {
     use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
     use super::super::error::MappingError;
-    use super::super::reader::{invalid_json, json_row, Layout};
+    use super::super::reader::{invalid_json, json_row, Cell, Layout};
 
     /// What a mapped field held that is not a cell: the column and what was found.
     type Unexpected = Option<(usize, &'static str)>;
@@ -220,6 +220,7 @@ pub(super) mod json {
         let parsed = seed.deserialize(&mut de).and_then(|()| de.end());
         match (parsed, unexpected) {
             (Ok(()), _) => Ok(()),
+            (Err(_), Some(_)) if last_values_are_cells(layout, line, text, cells) => Ok(()),
             (Err(_), Some((col, found))) => Err(MappingError::UnexpectedValue {
                 file: layout.file.clone(),
                 line,
@@ -363,6 +364,32 @@ pub(super) mod json {
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
             Ok(self.0.iter().position(|c| c == v))
         }
+    }
+
+    /// Whether the general reader, which keeps a field given twice at its last value, reads
+    /// `text` with a cell in every mapped field; if so, its cells are written to `cells`. The
+    /// row parser stops at the first object or array in a mapped field, which a later field of
+    /// the same name may replace, so a refused row is read once more to decide (such rows are
+    /// rare, and an error row costs nothing on the way of good ones).
+    fn last_values_are_cells(
+        layout: &Layout,
+        line: u64,
+        text: &[u8],
+        cells: &mut [String],
+    ) -> bool {
+        let mut whole = vec![Cell::Missing; layout.columns.len()];
+        if json_row(&layout.file, line, text, &layout.columns, &mut whole).is_err()
+            || whole.iter().any(|c| matches!(c, Cell::Many(_)))
+        {
+            return false;
+        }
+        for (cell, value) in cells.iter_mut().zip(whole) {
+            cell.clear();
+            if let Cell::One(v) = value {
+                cell.push_str(&v);
+            }
+        }
+        true
     }
 
     /// A mapped field's value, written as text into its cell.
@@ -571,6 +598,28 @@ pub(super) mod json {
                     },
                 }
             }
+        }
+
+        #[test]
+        fn an_object_replaced_by_a_later_field_of_its_name_is_no_error() {
+            let layout = layout();
+            let mut cells = vec![String::new(); COLUMNS.len()];
+            cells[3].push_str("stale");
+            let text = br#"{"t":{"a":null,"b":["x"]},"sid":"S1","t":"title","t":null}"#;
+            assert!(cells_of(&layout, text, &mut cells).is_ok());
+            let t = COLUMNS.iter().position(|c| *c == "t").unwrap();
+            let sid = COLUMNS.iter().position(|c| *c == "sid").unwrap();
+            assert_eq!((cells[t].as_str(), cells[sid].as_str()), ("", "S1"));
+            // Left an object, it stays an error.
+            let text = br#"{"t":null,"t":{"a":1}}"#;
+            assert!(matches!(
+                cells_of(&layout, text, &mut cells),
+                Err(MappingError::UnexpectedValue { found: "an object", .. })
+            ));
+        }
+
+        fn cells_of(layout: &Layout, text: &[u8], out: &mut [String]) -> Result<(), MappingError> {
+            cells(layout, 1, text, out)
         }
 
         #[test]
