@@ -64,7 +64,9 @@ impl Mapping {
     ///
     /// Each file is read once, room for the records is made up front from the files' sizes
     /// (see [`Mapping::open`]), and the records' buffers are reused from batch to batch
-    /// ([`RecordSource::recycle`](crate::adapter::RecordSource::recycle)).
+    /// ([`RecordSource::recycle`](crate::adapter::RecordSource::recycle)); with the `rayon`
+    /// feature and two threads or more the next batch is read while the current one is
+    /// stored. None of this changes the result.
     ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],
@@ -95,6 +97,10 @@ impl Mapping {
             })?;
         }
         let mut input = self.open(&resolver)?;
+        // With two threads, the next batch is read while the current one is loaded.
+        #[cfg(feature = "rayon")]
+        let ingested = resolver.ingest_from_overlapped(&mut input, batch_size, progress);
+        #[cfg(not(feature = "rayon"))]
         let ingested = resolver.ingest_from(&mut input, batch_size, progress);
         let mut changes = ingested.map_err(|e| match e {
             SourceError::Source { error, .. } => error,

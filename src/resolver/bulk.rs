@@ -352,6 +352,51 @@ impl Resolver {
         }
     }
 
+    /// [`Resolver::ingest_from`] reading the next batch on a second core while the current
+    /// one is loaded (where the pool has two threads; else the same call): the same records
+    /// in the same order, so the same customers, events and report. A read that fails leaves
+    /// the batches before it loaded, as in [`Resolver::ingest_from`].
+    #[cfg(feature = "rayon")]
+    pub(crate) fn ingest_from_overlapped<S: RecordSource + Send>(
+        &mut self,
+        source: &mut S,
+        batch_size: usize,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Changes, SourceError<S::Error>> {
+        if rayon::current_num_threads() < 2 {
+            return self.ingest_from(source, batch_size, progress);
+        }
+        let size = batch_size.max(1);
+        let total = source.total();
+        self.reserve_for(total);
+        let mut pending = self.begin_ingest();
+        let (mut current, mut next) = (Vec::with_capacity(size), Vec::with_capacity(size));
+        let mut read = source.next_batch(&mut current, size);
+        let mut done = 0u64;
+        let failure = loop {
+            match read {
+                Ok(false) => break None,
+                Ok(true) => {}
+                Err(error) => break Some(error),
+            }
+            done += current.len() as u64;
+            next.clear();
+            let ((), next_read) = rayon::join(
+                || self.load(&mut pending, current.iter()),
+                || source.next_batch(&mut next, size),
+            );
+            progress(Progress { done, total });
+            source.recycle(&mut current);
+            std::mem::swap(&mut current, &mut next);
+            read = next_read;
+        };
+        let changes = self.finish_ingest(pending);
+        match failure {
+            None => Ok(changes),
+            Some(error) => Err(SourceError::Source { error, records_read: done }),
+        }
+    }
+
     /// Makes room up front for the records a source says it holds (see
     /// [`Resolver::ingest_from`]).
     fn reserve_for(&mut self, total: Option<u64>) {
