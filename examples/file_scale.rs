@@ -205,8 +205,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let floor_path = dir.join("floor.csv");
     write_floor_input(&core.resolver, &floor_path)?;
     let floor_bytes = std::fs::metadata(&floor_path)?.len();
-    let file_bytes: u64 =
-        mapping.sources().iter().map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len())).sum();
+    let file_bytes: u64 = mapping
+        .sources()
+        .iter()
+        .map(|s| std::fs::metadata(&s.input.path).map_or(0, |m| m.len()))
+        .sum();
     println!(
         "{records} records ({people} people), {} customers; files {:.1} MB, floor input {:.1} MB; \
          {} thread(s){}",

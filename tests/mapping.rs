@@ -94,8 +94,8 @@ fn the_documented_example_parses() {
 
     let [crm] = m.sources() else { panic!("one source") };
     assert_eq!(crm.name, "crm");
-    assert_eq!(crm.path, Path::new("/data/exports/crm.csv"));
-    assert_eq!(crm.format, InputFormat::Csv);
+    assert_eq!(crm.input.path, Path::new("/data/exports/crm.csv"));
+    assert_eq!(crm.input.format, InputFormat::Csv);
     assert_eq!(crm.trust, 10);
     assert_eq!(crm.id, "record_id");
     assert_eq!(
@@ -179,10 +179,10 @@ fn every_other_kind_key_and_source_option() {
     assert_eq!(household.spec.policy.priority, 0);
 
     let [a, b, c] = m.sources() else { panic!("three sources") };
-    assert_eq!((a.format, a.delimiter, a.trust), (InputFormat::Csv, b';', 30));
-    assert_eq!((b.format, b.trust), (InputFormat::JsonLines, 7));
-    assert_eq!(b.path, Path::new("base/sub/b.ndjson"));
-    assert_eq!((c.format, c.trust), (InputFormat::JsonLines, 10), "descending by position");
+    assert_eq!((a.input.format, a.input.delimiter, a.trust), (InputFormat::Csv, b';', 30));
+    assert_eq!((b.input.format, b.trust), (InputFormat::JsonLines, 7));
+    assert_eq!(b.input.path, Path::new("base/sub/b.ndjson"));
+    assert_eq!((c.input.format, c.trust), (InputFormat::JsonLines, 10), "descending by position");
 }
 
 #[test]
@@ -1115,18 +1115,18 @@ fn the_sample_resolves_end_to_end() {
     let mapping = Mapping::from_path(examples_data().join("publisher.toml")).unwrap();
     let kinds: Vec<&str> = mapping.kinds().iter().map(|k| k.name.as_str()).collect();
     assert_eq!(kinds, ["full_name", "legacy_no", "name_dob", "newsletter_id"]);
-    assert!(mapping.sources().iter().any(|s| s.format == InputFormat::JsonLines));
-    assert!(mapping.sources().iter().any(|s| s.format == InputFormat::Sql));
+    assert!(mapping.sources().iter().any(|s| s.input.format == InputFormat::JsonLines));
+    assert!(mapping.sources().iter().any(|s| s.input.format == InputFormat::Sql));
 
     let mut last = None;
     let run = mapping.run(256, |p| last = Some(p)).unwrap();
     let mut rows = 0;
     let mut format_records = 0;
     for (source, report) in mapping.sources().iter().zip(&run.input.sources) {
-        match source.format {
+        match source.input.format {
             // Messages start at `From ` lines; a GA4 export has a row per line.
             InputFormat::Mbox => {
-                let text = std::fs::read_to_string(&source.path).unwrap();
+                let text = std::fs::read_to_string(&source.input.path).unwrap();
                 assert_eq!(
                     report.records_read,
                     text.lines().filter(|l| l.starts_with("From ")).count() as u64
@@ -1134,12 +1134,12 @@ fn the_sample_resolves_end_to_end() {
                 format_records += distinct_correspondents(&text);
             }
             InputFormat::Ga4 => {
-                let text = std::fs::read_to_string(&source.path).unwrap();
-                assert_eq!(report.records_read, rows_in(&source.path), "{}", source.name);
+                let text = std::fs::read_to_string(&source.input.path).unwrap();
+                assert_eq!(report.records_read, rows_in(&source.input.path), "{}", source.name);
                 format_records += distinct_pseudo_ids(&text);
             }
             _ => {
-                assert_eq!(report.records_read, rows_in(&source.path), "{}", source.name);
+                assert_eq!(report.records_read, rows_in(&source.input.path), "{}", source.name);
                 rows += report.records_read;
             }
         }
@@ -1262,7 +1262,10 @@ fn febrl3_with_exact_and_composite_keys() {
         return;
     }
     let mapping = Mapping::from_path(examples_data().join("febrl3.toml")).unwrap();
-    assert_eq!(mapping.sources()[0].path.canonicalize().unwrap(), data.canonicalize().unwrap());
+    assert_eq!(
+        mapping.sources()[0].input.path.canonicalize().unwrap(),
+        data.canonicalize().unwrap()
+    );
     let run = mapping.run(1024, |_| {}).unwrap();
     assert_eq!(run.input.records_read(), 5000);
     assert_eq!(run.resolver.n_records(), 5000);

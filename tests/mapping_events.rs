@@ -90,8 +90,8 @@ fn the_documented_example_parses() {
     let [e] = m.events() else { panic!("one events table") };
     assert_eq!(e.number, 1);
     assert_eq!(e.source, "newsletter");
-    assert_eq!(e.path, Path::new("/data/exports/newsletter_events.csv"));
-    assert_eq!((e.format, e.delimiter), (InputFormat::Csv, b','));
+    assert_eq!(e.input.path, Path::new("/data/exports/newsletter_events.csv"));
+    assert_eq!((e.input.format, e.input.delimiter), (InputFormat::Csv, b','));
     assert_eq!(e.record, "subscriber_id");
     assert_eq!(e.kind, EventKindFrom::Column("event".into()));
     assert_eq!(e.at, "ts");
@@ -151,15 +151,15 @@ fn events_tables_with_every_key() {
     )
     .unwrap();
     let [a, b, c] = m.events() else { panic!("three events tables") };
-    assert_eq!((a.number, a.source.as_str(), a.format), (1, "web", InputFormat::JsonLines));
-    assert_eq!(a.path, Path::new("base/sub/clicks.ndjson"));
+    assert_eq!((a.number, a.source.as_str(), a.input.format), (1, "web", InputFormat::JsonLines));
+    assert_eq!(a.input.path, Path::new("base/sub/clicks.ndjson"));
     assert_eq!(a.kind, EventKindFrom::Fixed("page_view".into()));
     assert_eq!(
         [&a.topic, &a.value, &a.channel, &a.id].map(|c| c.as_deref()),
         [Some("page"), Some("secs"), Some("via"), Some("event")]
     );
     assert!(a.has_ids());
-    assert_eq!((b.number, b.format, b.delimiter), (2, InputFormat::Csv, b';'));
+    assert_eq!((b.number, b.input.format, b.input.delimiter), (2, InputFormat::Csv, b';'));
     assert_eq!(b.kind, EventKindFrom::Column("what".into()), "names are trimmed");
     assert!(!b.has_ids());
     assert_eq!((c.number, c.source.as_str()), (3, "web"), "one file may feed two sources");

@@ -85,8 +85,12 @@ fn reading_rows_allocates_per_chunk_not_per_row() {
         assert_eq!((read.events, seen, read.n_skipped()), (ROWS, ROWS, 0));
         // The first chunk allocates its events' strings (4 × 256), and a string grows now
         // and then as the numbers in it get longer; one allocation per row would be 20,000.
-        println!("{}: {allocations} allocations for {ROWS} rows", events.path.display());
-        assert!(allocations < ROWS / 5, "{}: {allocations} allocations", events.path.display());
+        println!("{}: {allocations} allocations for {ROWS} rows", events.input.path.display());
+        assert!(
+            allocations < ROWS / 5,
+            "{}: {allocations} allocations",
+            events.input.path.display()
+        );
     }
 
     // Consent statements and contacts: the same reader, their own rows.
@@ -129,7 +133,7 @@ fn reading_rows_allocates_per_chunk_not_per_row() {
         assert!(allocations < ROWS / 5, "{what}: {allocations} allocations");
     };
     for consent in mapping.consent() {
-        count(&format!("consent {}", consent.path.display()), &|| {
+        count(&format!("consent {}", consent.input.path.display()), &|| {
             let mut seen = 0u64;
             let read = consent
                 .read(SourceId::from_raw(0), 256, |chunk| {
@@ -141,7 +145,7 @@ fn reading_rows_allocates_per_chunk_not_per_row() {
         });
     }
     for contacts in mapping.contacts() {
-        count(&format!("contacts {}", contacts.path.display()), &|| {
+        count(&format!("contacts {}", contacts.input.path.display()), &|| {
             let mut seen = 0u64;
             let read = contacts
                 .read(SourceId::from_raw(0), 256, |chunk| {

@@ -67,7 +67,7 @@ fn windows_1252_export_reads_umlaut_and_euro() {
     );
     for label in ["windows-1252", "ISO-8859-1", "latin1"] {
         let mapping = dir.mapping(&crm("crm.csv", &format!("encoding = \"{label}\"")));
-        assert_eq!(mapping.sources()[0].encoding, FileEncoding::Windows1252);
+        assert_eq!(mapping.sources()[0].input.encoding, FileEncoding::Windows1252);
         let run = run(&mapping).unwrap();
         assert_eq!(name_of(&run, "C1").as_deref(), Some("Müller € GmbH"), "{label}");
         assert_eq!(name_of(&run, "C2").as_deref(), Some("François"), "{label}");
@@ -145,7 +145,7 @@ fn ragged_rows_are_skipped_and_counted_with_their_lines() {
     let dir = Scratch::new("ragged-skip");
     dir.write("crm.csv", RAGGED);
     let mapping = dir.mapping(&crm("crm.csv", "on_bad_row = \"skip\""));
-    assert_eq!(mapping.sources()[0].on_bad_row, OnBadRow::Skip);
+    assert_eq!(mapping.sources()[0].input.on_bad_row, OnBadRow::Skip);
     let run = run(&mapping).unwrap();
     let read = &run.input.sources[0];
     assert_eq!(read.records_read, 2, "C1 and C4");

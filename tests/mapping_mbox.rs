@@ -127,7 +127,7 @@ fn a_mailbox_gives_its_correspondents_and_their_exchanges() {
     let dir = Scratch::new("file");
     dir.write("anna.mbox", format!("{FIRST}\n{SECOND}"));
     let mapping = Mapping::from_str(&MAPPING.replace("PATH", "anna.mbox"), &dir.0).unwrap();
-    assert_eq!(mapping.sources()[0].format, InputFormat::Mbox);
+    assert_eq!(mapping.sources()[0].input.format, InputFormat::Mbox);
     let run = mapping.run(2, |_| {}).unwrap();
 
     let report = &run.input.sources[0];

@@ -69,7 +69,7 @@ const MAY_FIRST: i64 = (56 * 365 + 14 + 120) * 86_400;
 fn rows_become_records() {
     let Some(url) = shop("rows") else { return };
     let mapping = Mapping::from_str(&source(&url, CUSTOMERS), ".").unwrap();
-    assert_eq!(mapping.sources()[0].format, InputFormat::Sql);
+    assert_eq!(mapping.sources()[0].input.format, InputFormat::Sql);
     let rs = records(&mapping).unwrap();
     let ids: Vec<&str> = rs.iter().map(|r| r.external_id.as_str()).collect();
     assert_eq!(ids, ["7", "8", "9"]);

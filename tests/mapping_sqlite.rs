@@ -63,8 +63,8 @@ fn rows_become_records_with_nulls_as_no_value() {
     shop(&dir);
     let mapping = Mapping::from_str(SOURCE, &dir.0).unwrap();
     let s = &mapping.sources()[0];
-    assert_eq!(s.format, InputFormat::Sql);
-    assert_eq!(s.path, dir.path("shop.sqlite"));
+    assert_eq!(s.input.format, InputFormat::Sql);
+    assert_eq!(s.input.path, dir.path("shop.sqlite"));
     let rs = records(&mapping).unwrap();
     let ids: Vec<&str> = rs.iter().map(|r| r.external_id.as_str()).collect();
     assert_eq!(ids, ["7", "8", "9"], "integer ids as their text, in the query's order");
@@ -175,7 +175,7 @@ id = \"order_no\"
     );
     let mapping = Mapping::from_str(&text, &dir.0).unwrap();
     let section = &mapping.events()[0];
-    assert_eq!(section.format, InputFormat::Sql);
+    assert_eq!(section.input.format, InputFormat::Sql);
     let kinds = mapping.event_kind_registry();
     let shop = idstitch::SourceId::from_raw(0);
     let mut got = Vec::new();
@@ -247,7 +247,7 @@ fn the_mapping_refuses_unclear_inputs() {
     let pg = SOURCE.replace("sqlite:shop.sqlite", "postgres://shop:s3cret@db.local/shop");
     let mapping = Mapping::from_str(&pg, &dir.0).unwrap();
     assert!(!format!("{mapping:?}").contains("s3cret"));
-    assert_eq!(mapping.sources()[0].path.to_str(), Some("postgres://shop:***@db.local/shop"));
+    assert_eq!(mapping.sources()[0].input.path.to_str(), Some("postgres://shop:***@db.local/shop"));
 }
 
 /// Applied to a state, an events section without ids read from a query is a full export:

@@ -80,8 +80,8 @@ fn the_documented_example_parses() {
     let m = Mapping::from_str(DOCUMENTED, "/data/exports").unwrap();
     let [c] = m.consent() else { panic!("one consent table") };
     assert_eq!((c.number, c.source.as_str()), (1, "newsletter"));
-    assert_eq!(c.path, Path::new("/data/exports/consent.csv"));
-    assert_eq!((c.format, c.delimiter), (InputFormat::Csv, b','));
+    assert_eq!(c.input.path, Path::new("/data/exports/consent.csv"));
+    assert_eq!((c.input.format, c.input.delimiter), (InputFormat::Csv, b','));
     assert_eq!(c.record, "subscriber_id");
     assert_eq!(c.channel, ChannelFrom::Fixed("newsletter".into()));
     assert_eq!((c.status.as_str(), c.at.as_str()), ("status", "changed_at"));
@@ -113,15 +113,18 @@ fn tables_with_every_key_and_the_least() {
     )
     .unwrap();
     let [c] = m.consent() else { panic!() };
-    assert_eq!((c.path.as_path(), c.format), (Path::new("/d/k.jsonl"), InputFormat::JsonLines));
-    assert_eq!((c.record.as_str(), c.delimiter), ("cid", b';'));
+    assert_eq!(
+        (c.input.path.as_path(), c.input.format),
+        (Path::new("/d/k.jsonl"), InputFormat::JsonLines)
+    );
+    assert_eq!((c.record.as_str(), c.input.delimiter), ("cid", b';'));
     assert_eq!(c.channel, ChannelFrom::Column("via".into()));
     let [a, b] = m.contacts() else { panic!() };
     assert_eq!(a.channel, ChannelFrom::Fixed("phone".into()), "trimmed");
     assert_eq!((a.campaign.as_ref(), a.transactional.as_ref(), a.id.as_ref()), (None, None, None));
     assert!(!a.has_ids(), "no id column: a full export of the file's contacts");
     // The same file into another source is another section.
-    assert_eq!((b.number, b.source.as_str(), b.delimiter), (2, "crm", b'|'));
+    assert_eq!((b.number, b.source.as_str(), b.input.delimiter), (2, "crm", b'|'));
 }
 
 /// Two sources (lines 1 to 8), for the tables of the error tests.

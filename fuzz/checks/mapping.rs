@@ -79,12 +79,15 @@ fn check(data: &[u8], format: InputFormat) {
         }
     };
     if mapping.sources().len() > MAX_SOURCES
-        || !mapping.sources().iter().all(|s| s.format == format && in_folder(&s.path, &scratch.0))
+        || !mapping
+            .sources()
+            .iter()
+            .all(|s| s.input.format == format && in_folder(&s.input.path, &scratch.0))
     {
         return;
     }
     for s in mapping.sources() {
-        if std::fs::write(&s.path, body).is_err() {
+        if std::fs::write(&s.input.path, body).is_err() {
             return; // a name the file system refuses
         }
     }
@@ -159,7 +162,7 @@ fn in_folder(path: &Path, dir: &Path) -> bool {
 
 /// The rows of source `s`'s file `body`, counted on their own.
 fn rows(s: &SourceMapping, body: &[u8]) -> u64 {
-    match s.format {
+    match s.input.format {
         InputFormat::JsonLines => {
             let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
             let blank = |line: &&[u8]| line.iter().all(u8::is_ascii_whitespace);
@@ -167,7 +170,7 @@ fn rows(s: &SourceMapping, body: &[u8]) -> u64 {
         }
         InputFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
-                .delimiter(s.delimiter)
+                .delimiter(s.input.delimiter)
                 .trim(csv::Trim::All)
                 .flexible(true)
                 .has_headers(true)

@@ -2,14 +2,13 @@
 //! brought into what the state holds, with customer ids kept across loads.
 
 use std::fmt;
-use std::path::Path;
 
 use super::config::{Mapping, SourceMode};
 use super::error::MappingError;
 use super::events::EventsRead;
 use super::input::InputReport;
 use super::run::{Summary, ROW_CHUNK};
-use super::sql::DatabaseQuery;
+use super::table_input::TableInput;
 use super::touch::TouchLoad;
 use super::TouchTable;
 use crate::adapter::{Progress, RecordSource};
@@ -334,7 +333,7 @@ impl Mapping {
         let (mut read, mut removed) = (Vec::with_capacity(self.events().len()), 0);
         for section in self.event_files() {
             let Some(source) = state.resolver().source_id(section.source_name()) else { continue };
-            let mut ids = ExportIds::new(section.path(), section.database());
+            let mut ids = ExportIds::new(section.input());
             let mut owned: Vec<EventInput> = Vec::new();
             let done = section.read(source, &kinds, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
@@ -383,7 +382,7 @@ impl Mapping {
         let mut load = TouchLoad::new(TouchTable::Contacts);
         for section in self.contacts() {
             let Some(source) = state.resolver().source_id(&section.source) else { continue };
-            let mut ids = ExportIds::new(&section.path, section.database.as_ref());
+            let mut ids = ExportIds::new(&section.input);
             let mut owned: Vec<ContactInput> = Vec::new();
             let done = section.read(source, ROW_CHUNK, |chunk| {
                 let recorded = if section.has_ids() {
@@ -419,17 +418,9 @@ struct ExportIds {
 }
 
 impl ExportIds {
-    /// The ids of a section reading `path`, or `database` (see
-    /// [`DatabaseQuery::export_name`]).
-    fn new(path: &Path, database: Option<&DatabaseQuery>) -> Self {
-        let name = match database {
-            Some(db) => db.export_name(),
-            None => path
-                .file_name()
-                .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
-                .into_owned(),
-        };
-        ExportIds { name, next: 0 }
+    /// The ids of a section reading `input` (named by [`TableInput::key`]).
+    fn new(input: &TableInput) -> Self {
+        ExportIds { name: input.key(), next: 0 }
     }
 
     fn id(&self, position: u64) -> String {

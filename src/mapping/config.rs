@@ -1,16 +1,14 @@
 //! What a mapping says: [`Mapping`] with its kinds ([`KindMapping`]), sources
 //! ([`SourceMapping`]), event kinds and events sections ([`EventsMapping`]), consent and
-//! contacts sections ([`ConsentMapping`], [`ContactsMapping`]), and the resolver set-up they
-//! give.
+//! contacts sections ([`ConsentMapping`], [`ContactsMapping`]), each reading a
+//! [`TableInput`], and the resolver set-up they give.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::bad_rows::OnBadRow;
-use super::decode::FileEncoding;
 use super::error::MappingError;
 use super::sources::FormatOptions;
-use super::sql::DatabaseQuery;
+use super::table_input::TableInput;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, MAX_EVENT_KINDS};
 use crate::campaign::CampaignSpec;
 use crate::ids::SourceId;
@@ -56,7 +54,7 @@ pub enum InputFormat {
     /// `.jsonl` or `.ndjson`: one JSON object per line (feature `serde_json`).
     JsonLines,
     /// No file: the rows of a query on a database (`database` and `query`; features `sqlite`
-    /// and `postgres`), whose [`DatabaseQuery`] the table's `database` field holds.
+    /// and `postgres`), whose [`DatabaseQuery`](super::DatabaseQuery) the table's `database` field holds.
     Sql,
     /// `format = "mbox"`: a mailbox, or a folder of them (feature `mbox`); see
     /// [`MboxOptions`](super::MboxOptions).
@@ -107,20 +105,9 @@ pub struct SourceMapping {
     /// Its trust rank: `trust` if given, else descending by position (10 × the number of
     /// sources for the first, 10 less for each next one).
     pub trust: u32,
-    /// The input file, resolved against the mapping file's directory; for a database
-    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
-    /// PostgreSQL URL without its password).
-    pub path: PathBuf,
-    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
-    pub format: InputFormat,
-    /// A database section's database and query (`database` and `query` instead of `path`).
-    pub database: Option<DatabaseQuery>,
-    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
-    pub delimiter: u8,
-    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
-    pub encoding: FileEncoding,
-    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
-    pub on_bad_row: OnBadRow,
+    /// Where the table's rows come from: its file (or database and query) and how it is
+    /// written.
+    pub input: TableInput,
     /// The column holding the record's id in its source.
     pub id: String,
     /// Plain kinds and the columns holding their values; every non-empty cell is one value.
@@ -190,20 +177,9 @@ pub struct EventsMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose records the events belong to.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory; for a database
-    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
-    /// PostgreSQL URL without its password).
-    pub path: PathBuf,
-    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
-    pub format: InputFormat,
-    /// A database section's database and query (`database` and `query` instead of `path`).
-    pub database: Option<DatabaseQuery>,
-    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
-    pub delimiter: u8,
-    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
-    pub encoding: FileEncoding,
-    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
-    pub on_bad_row: OnBadRow,
+    /// Where the table's rows come from: its file (or database and query) and how it is
+    /// written.
+    pub input: TableInput,
     /// The column holding the external id of the event's record in `source`.
     pub record: String,
     /// The column naming each row's kind, or the one kind of every row.
@@ -293,20 +269,9 @@ pub struct ConsentMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose records made the statements.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory; for a database
-    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
-    /// PostgreSQL URL without its password).
-    pub path: PathBuf,
-    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
-    pub format: InputFormat,
-    /// A database section's database and query (`database` and `query` instead of `path`).
-    pub database: Option<DatabaseQuery>,
-    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
-    pub delimiter: u8,
-    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
-    pub encoding: FileEncoding,
-    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
-    pub on_bad_row: OnBadRow,
+    /// Where the table's rows come from: its file (or database and query) and how it is
+    /// written.
+    pub input: TableInput,
     /// The column holding the external id of the statement's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.
@@ -344,20 +309,9 @@ pub struct ContactsMapping {
     pub number: usize,
     /// The name of the `[[source]]` whose record's address each contact used.
     pub source: String,
-    /// The input file, resolved against the mapping file's directory; for a database
-    /// section the database's [`label`](super::Database::label) (the SQLite file, or the
-    /// PostgreSQL URL without its password).
-    pub path: PathBuf,
-    /// The file format, from the extension; [`InputFormat::Sql`] for a database section.
-    pub format: InputFormat,
-    /// A database section's database and query (`database` and `query` instead of `path`).
-    pub database: Option<DatabaseQuery>,
-    /// The CSV field delimiter (`,` unless `delimiter` says otherwise).
-    pub delimiter: u8,
-    /// The file's text encoding (`encoding`; UTF-8 unless it says otherwise).
-    pub encoding: FileEncoding,
-    /// What a malformed row does (`on_bad_row`; [`OnBadRow::Fail`] unless it says otherwise).
-    pub on_bad_row: OnBadRow,
+    /// Where the table's rows come from: its file (or database and query) and how it is
+    /// written.
+    pub input: TableInput,
     /// The column holding the external id of the contact's record in `source`.
     pub record: String,
     /// The column naming each row's channel, or the one channel of every row.

@@ -291,18 +291,8 @@ fn fill(slot: &mut EventInput, source: SourceId, fields: &Fields<'_>) {
 impl EventsMapping {
     /// The file and columns of the section, for the readers.
     fn layout(&self) -> Layout {
-        let (columns, column_keys) = self.columns().into_iter().unzip();
-        Layout {
-            file: self.path.clone(),
-            format: self.format,
-            delimiter: self.delimiter,
-            encoding: self.encoding,
-            on_bad_row: self.on_bad_row,
-            columns,
-            column_keys,
-            owner: Owner::Events { number: self.number, source: self.source.clone() },
-            database: self.database.clone(),
-        }
+        let owner = Owner::Events { number: self.number, source: self.source.clone() };
+        self.input.layout(owner, self.columns())
     }
 
     /// Reads the section's file and hands its events to `f`, `chunk` at a time (the last
@@ -424,7 +414,7 @@ impl EventsMapping {
         let mut bad_rows = BadRows::default();
         let mut report = EventsRead {
             source: self.source.clone(),
-            file: self.path.clone(),
+            file: self.input.path.clone(),
             ..EventsRead::default()
         };
         let (rows, events) = read_chunks(

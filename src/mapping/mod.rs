@@ -396,7 +396,7 @@
 //!     "#,
 //!     "/data/exports",
 //! )?;
-//! assert_eq!(mapping.sources()[1].path, std::path::Path::new("/data/exports/orders.jsonl"));
+//! assert_eq!(mapping.sources()[1].input.path, std::path::Path::new("/data/exports/orders.jsonl"));
 //! assert_eq!(mapping.sources()[0].trust, 20);
 //! // Each source stores its own columns under the composite kind's part names.
 //! let parts = mapping.kinds()[0].spec.composite.clone().unwrap_or_default();
@@ -469,6 +469,7 @@ mod row;
 mod run;
 mod sources;
 mod sql;
+mod table_input;
 mod timestamp;
 mod touch;
 
@@ -486,5 +487,6 @@ pub use row::deletion_flag;
 pub use run::{write_assignments, MappedRun};
 pub use sources::{FormatOptions, Ga4Options, MboxOptions, GA4_DEFAULT_EVENTS};
 pub use sql::{ConnectionString, Database, DatabaseQuery};
+pub use table_input::TableInput;
 pub use timestamp::parse_timestamp;
 pub use touch::{TouchLoad, TouchRead, TouchRowProblem};

@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::bad_rows::{BadRows, OnBadRow};
+use super::bad_rows::BadRows;
 use super::cells::{read_chunks, set_str, set_text};
-use super::config::{ChannelFrom, ConsentMapping, ContactsMapping, InputFormat, TouchTable};
-use super::decode::FileEncoding;
+use super::config::{ChannelFrom, ConsentMapping, ContactsMapping, TouchTable};
 use super::error::MappingError;
 use super::events::{note_skip, write_bad_rows, write_skips, SkippedRow};
 use super::reader::{Layout, Owner};
@@ -314,29 +313,6 @@ impl ContactsPlan {
     }
 }
 
-/// The layout of a touch section's file.
-fn layout(
-    table: TouchTable,
-    number: usize,
-    source: &str,
-    file: &Path,
-    (format, delimiter, encoding, on_bad_row): (InputFormat, u8, FileEncoding, OnBadRow),
-    columns: Vec<(String, String)>,
-) -> Layout {
-    let (columns, column_keys) = columns.into_iter().unzip();
-    Layout {
-        file: file.to_path_buf(),
-        format,
-        delimiter,
-        encoding,
-        on_bad_row,
-        columns,
-        column_keys,
-        owner: Owner::Touch { table, number, source: source.to_string() },
-        database: None,
-    }
-}
-
 /// The column's index in a layout's columns.
 fn index_in(layout: &Layout) -> impl Fn(&str) -> usize + '_ {
     |name| layout.columns.iter().position(|c| c == name).unwrap_or(0)
@@ -431,15 +407,8 @@ impl ConsentMapping {
         f: impl FnMut(&[ConsentInput]) -> Result<(), E>,
     ) -> Result<TouchRead, E> {
         let table = TouchTable::Consent;
-        let layout = layout(
-            table,
-            self.number,
-            &self.source,
-            &self.path,
-            (self.format, self.delimiter, self.encoding, self.on_bad_row),
-            self.columns(),
-        );
-        let layout = Layout { database: self.database.clone(), ..layout };
+        let owner = Owner::Touch { table, number: self.number, source: self.source.clone() };
+        let layout = self.input.layout(owner, self.columns());
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ConsentPlan {
@@ -449,7 +418,7 @@ impl ConsentMapping {
             at: col(&self.at),
         };
         let mut bad_rows = BadRows::default();
-        let mut report = TouchRead::new(table, &self.source, &self.path);
+        let mut report = TouchRead::new(table, &self.source, &self.input.path);
         let (rows, items) = read_chunks(
             &layout,
             &mut bad_rows,
@@ -560,15 +529,8 @@ impl ContactsMapping {
         f: impl FnMut(&[ContactInput]) -> Result<(), E>,
     ) -> Result<TouchRead, E> {
         let table = TouchTable::Contacts;
-        let layout = layout(
-            table,
-            self.number,
-            &self.source,
-            &self.path,
-            (self.format, self.delimiter, self.encoding, self.on_bad_row),
-            self.columns(),
-        );
-        let layout = Layout { database: self.database.clone(), ..layout };
+        let owner = Owner::Touch { table, number: self.number, source: self.source.clone() };
+        let layout = self.input.layout(owner, self.columns());
         let col = index_in(&layout);
         let (channel, one_channel) = channel_plan(&self.channel, &col);
         let plan = ContactsPlan {
@@ -580,7 +542,7 @@ impl ContactsMapping {
             id: self.id.as_deref().map(&col),
         };
         let mut bad_rows = BadRows::default();
-        let mut report = TouchRead::new(table, &self.source, &self.path);
+        let mut report = TouchRead::new(table, &self.source, &self.input.path);
         let (rows, items) = read_chunks(
             &layout,
             &mut bad_rows,

@@ -10,7 +10,7 @@ use super::{format_of, non_empty, Locator, SourceToml, Use};
 use crate::mapping::config::{InputFormat, SourceMapping, SourceMode};
 use crate::mapping::error::{MappingError, TomlPlace};
 use crate::mapping::sources::{FormatOptions, Ga4Options, MboxOptions};
-use crate::mapping::{FileEncoding, OnBadRow};
+use crate::mapping::table_input::TableInput;
 
 /// The source of a `[[source]]` table with a `format`, or `None` for a CSV or JSON Lines
 /// table (which may then have none of the format keys). Kinds the format stores are noted in
@@ -154,18 +154,13 @@ pub(super) fn format_source(
     Ok(Some(SourceMapping {
         name: name.to_string(),
         trust,
-        path,
-        format,
-        delimiter: b',',
-        encoding: FileEncoding::Utf8,
-        on_bad_row: OnBadRow::Fail,
+        input: TableInput::file(path, format),
         id: String::new(),
         keys: Vec::new(),
         composite: Vec::new(),
         attributes: Vec::new(),
         observed_at: None,
         mode: SourceMode::Export,
-        database: None,
         options: Some(options),
     }))
 }

@@ -16,12 +16,13 @@ use super::config::{
 use super::decode::FileEncoding;
 use super::error::{MappingError, TomlPlace};
 use super::sql::{Database, DatabaseQuery};
+use super::table_input::TableInput;
 use crate::behaviour::{EventClass, EventKindError, EventKinds, Window};
 use crate::campaign::{CampaignSpec, MAX_CONVERSION_DAYS};
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
-use section::{file_options, head, input, section_key, HeadToml, Input, Table};
+use section::{head, table_input, InputKeys, Table};
 use tables::{campaigns, consent, contacts, event_kinds, events};
 
 mod formats;
@@ -74,18 +75,46 @@ struct KindToml {
     identifying: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A TOML table of rows: the struct with its own keys, and the keys every table shares
+/// (`path`, `database`, `query`, `delimiter`, `encoding`, `on_bad_row`) with the
+/// [`InputKeys`] that borrows them. The keys stay flat in the table, and unknown keys are
+/// refused, so they cannot be a `serde(flatten)`ed struct (toml's `deny_unknown_fields` does
+/// not see through one).
+macro_rules! table_shape {
+    ($(#[$meta:meta])* struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $($(#[$fmeta])* $field: $ty,)*
+            path: Option<Spanned<String>>,
+            database: Option<Spanned<String>>,
+            query: Option<Spanned<String>>,
+            delimiter: Option<Spanned<String>>,
+            encoding: Option<Spanned<String>>,
+            on_bad_row: Option<Spanned<String>>,
+        }
+
+        impl $name {
+            fn input_keys(&self) -> InputKeys<'_> {
+                InputKeys {
+                    path: self.path.as_ref(),
+                    database: self.database.as_ref(),
+                    query: self.query.as_ref(),
+                    delimiter: self.delimiter.as_ref(),
+                    encoding: self.encoding.as_ref(),
+                    on_bad_row: self.on_bad_row.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+table_shape! {
 struct SourceToml {
     name: Spanned<String>,
-    path: Option<Spanned<String>>,
-    database: Option<Spanned<String>>,
-    query: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
     trust: Option<Spanned<i64>>,
-    delimiter: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
-    on_bad_row: Option<Spanned<String>>,
     #[serde(default)]
     keys: BTreeMap<Spanned<String>, Spanned<Columns>>,
     #[serde(default)]
@@ -101,14 +130,11 @@ struct SourceToml {
     user_id_kind: Option<Spanned<String>>,
     events: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
 }
+}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+table_shape! {
 struct EventsToml {
     source: Spanned<String>,
-    path: Option<Spanned<String>>,
-    database: Option<Spanned<String>>,
-    query: Option<Spanned<String>>,
     record: Spanned<String>,
     kind: Option<Spanned<String>>,
     kind_is: Option<Spanned<String>>,
@@ -117,35 +143,23 @@ struct EventsToml {
     value: Option<Spanned<String>>,
     channel: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
-    delimiter: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
-    on_bad_row: Option<Spanned<String>>,
+}
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+table_shape! {
 struct ConsentToml {
     source: Spanned<String>,
-    path: Option<Spanned<String>>,
-    database: Option<Spanned<String>>,
-    query: Option<Spanned<String>>,
     record: Spanned<String>,
     channel: Option<Spanned<String>>,
     channel_is: Option<Spanned<String>>,
     status: Spanned<String>,
     at: Spanned<String>,
-    delimiter: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
-    on_bad_row: Option<Spanned<String>>,
+}
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+table_shape! {
 struct ContactsToml {
     source: Spanned<String>,
-    path: Option<Spanned<String>>,
-    database: Option<Spanned<String>>,
-    query: Option<Spanned<String>>,
     record: Spanned<String>,
     channel: Option<Spanned<String>>,
     channel_is: Option<Spanned<String>>,
@@ -153,9 +167,7 @@ struct ContactsToml {
     campaign: Option<Spanned<String>>,
     transactional: Option<Spanned<String>>,
     id: Option<Spanned<String>>,
-    delimiter: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
-    on_bad_row: Option<Spanned<String>>,
+}
 }
 
 /// A column name or an array of column names.
@@ -489,27 +501,9 @@ impl Mapping {
                     continue;
                 }
             }
-            let Input { path, format, database } = input(
-                &place,
-                base_dir,
-                table.span(),
-                s.path.as_ref(),
-                s.database.as_ref(),
-                s.query.as_ref(),
-            )?;
+            let input = table_input(&place, base_dir, table.span(), s.input_keys())?;
             // Keys only a mailbox or GA4 export takes are refused here.
-            formats::format_source(&loc, table, &name, trust, path.clone(), &mut uses)?;
-            let delimiter = match &s.delimiter {
-                None => b',',
-                Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
-                    at: loc.at(d.span(), src, "delimiter".into()),
-                    delimiter: d.get_ref().clone(),
-                })?,
-            };
-            let (encoding, on_bad_row) =
-                file_options(format, s.encoding.as_ref(), s.on_bad_row.as_ref(), |span, key| {
-                    loc.at(span, src, key.into())
-                })?;
+            formats::format_source(&loc, table, &name, trust, input.path.clone(), &mut uses)?;
             let Some(id) = &s.id else {
                 return Err(MappingError::NoIdColumn {
                     at: loc.at(table.span(), src, "id".into()),
@@ -594,12 +588,7 @@ impl Mapping {
             sources.push(SourceMapping {
                 name,
                 trust,
-                path,
-                format,
-                database,
-                delimiter,
-                encoding,
-                on_bad_row,
+                input,
                 id,
                 keys,
                 composite,

@@ -1,5 +1,6 @@
-//! Where a table's rows come from: the keys every table of rows shares (`source`, `path` or
-//! `database` + `query`, `delimiter`, `encoding`, `on_bad_row`), checked.
+//! Where a table's rows come from: the keys every table shares (`path` or `database` +
+//! `query`, `delimiter`, `encoding`, `on_bad_row`), checked into a [`TableInput`] by
+//! [`table_input`], and the `source` every table of rows names first ([`head`]).
 
 use super::*;
 
@@ -11,22 +12,15 @@ pub(super) enum Table {
     Touch(TouchTable, usize),
 }
 
-/// What every table of rows says first: whose records its rows belong to, and its file.
+/// What every table of rows says first: whose records its rows belong to, and its input.
 pub(super) struct Head {
     pub(super) source: String,
-    pub(super) path: PathBuf,
-    pub(super) format: InputFormat,
-    pub(super) delimiter: u8,
-    pub(super) database: Option<DatabaseQuery>,
-    pub(super) encoding: FileEncoding,
-    pub(super) on_bad_row: OnBadRow,
+    pub(super) input: TableInput,
 }
 
-/// The keys every table of rows has, as written.
-pub(super) struct HeadToml<'a> {
-    /// The whole table, for errors about keys it lacks.
-    pub(super) table: std::ops::Range<usize>,
-    pub(super) source: &'a Spanned<String>,
+/// The keys of a table that say where its rows come from, as written ([`table_input`] checks
+/// them): the same in every kind of table.
+pub(super) struct InputKeys<'a> {
     pub(super) path: Option<&'a Spanned<String>>,
     pub(super) database: Option<&'a Spanned<String>>,
     pub(super) query: Option<&'a Spanned<String>>,
@@ -35,19 +29,18 @@ pub(super) struct HeadToml<'a> {
     pub(super) on_bad_row: Option<&'a Spanned<String>>,
 }
 
-/// The keys every table of rows shares, checked: `source` names a `[[source]]`, `path` a
-/// file of a known format (or `database` and `query` a database's rows) that no earlier table
-/// of the kind reads into the same source (`taken`, by source and [`section_key`]: the key
-/// makes the export ids of a section without an `id` column), and `delimiter` is one ASCII
-/// character.
-pub(super) fn head(
+/// The keys every table of rows shares, checked: `source` names a `[[source]]`, and the
+/// [`table_input`] is one that no earlier table of the kind reads into the same source
+/// (`taken`: by source and [`TableInput::key`], which makes the export ids of a section
+/// without an `id` column). `span` is the whole table's.
+pub(super) fn head<'a>(
     loc: &Locator<'_>,
     base_dir: &Path,
-    table: Table,
-    HeadToml { table: span, source, path, database, query, delimiter, encoding, on_bad_row }: HeadToml<'_>,
+    (table, span): (Table, std::ops::Range<usize>),
+    source: &Spanned<String>,
+    keys: InputKeys<'_>,
     sources: &[SourceMapping],
-    taken: &[(&str, String)],
-    duplicate: impl FnOnce(Box<TomlPlace>, String, PathBuf) -> MappingError,
+    mut taken: impl Iterator<Item = (&'a str, &'a TableInput)>,
 ) -> Result<Head, MappingError> {
     let source_name = section_name(loc, table, source, None, "source")?;
     if !sources.iter().any(|s| s.name == source_name) {
@@ -58,45 +51,52 @@ pub(super) fn head(
     }
     let src = Some(source_name.as_str());
     let place = |span, key: &str| loc.at_table(span, table, src, key);
-    let Input { path: file, format, database } =
-        input(&place, base_dir, span, path, database, query)?;
-    let key = section_key(&file, database.as_ref());
-    if taken.iter().any(|(s, k)| *s == source_name && *k == key) {
-        let span = path.or(query).map_or(0..0, Spanned::span);
-        return Err(duplicate(place(span, "path"), source_name, file));
+    let duplicate_at = keys.path.or(keys.query).map_or(0..0, Spanned::span);
+    let input = table_input(&place, base_dir, span, keys)?;
+    let key = input.key();
+    if taken.any(|(s, other)| s == source_name && other.key() == key) {
+        let (at, path) = (place(duplicate_at, "path"), input.path);
+        return Err(match table {
+            Table::Events(_) => MappingError::DuplicateEvents { at, source_name, path },
+            Table::Touch(table, _) => MappingError::DuplicateTouch { at, table, source_name, path },
+        });
     }
-    let delimiter = match delimiter {
+    Ok(Head { source: source_name, input })
+}
+
+/// A table's input, checked: its [`input`] (exactly one of `path` or `database` and
+/// `query`), a `delimiter` of one ASCII character, and its [`file_options`]. `place` makes
+/// the place of a key; `table` is the whole table's span.
+pub(super) fn table_input(
+    place: &dyn Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
+    base_dir: &Path,
+    table: std::ops::Range<usize>,
+    keys: InputKeys<'_>,
+) -> Result<TableInput, MappingError> {
+    let Input { path, format, database } =
+        input(place, base_dir, table, keys.path, keys.database, keys.query)?;
+    let delimiter = match keys.delimiter {
         None => b',',
         Some(d) => delimiter_of(d.get_ref()).ok_or_else(|| MappingError::BadDelimiter {
-            at: loc.at_table(d.span(), table, src, "delimiter"),
+            at: place(d.span(), "delimiter"),
             delimiter: d.get_ref().clone(),
         })?,
     };
-    let at = |span, key: &str| loc.at_table(span, table, src, key);
-    let (encoding, on_bad_row) = file_options(format, encoding, on_bad_row, at)?;
-    Ok(Head { source: source_name, path: file, format, delimiter, encoding, on_bad_row, database })
-}
-
-/// What tells two tables of rows apart: the file's name, or for a database section its
-/// [`DatabaseQuery::export_name`].
-pub(super) fn section_key(path: &Path, database: Option<&DatabaseQuery>) -> String {
-    match database {
-        Some(db) => db.export_name(),
-        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    }
+    let (encoding, on_bad_row) = file_options(format, keys.encoding, keys.on_bad_row, place)?;
+    Ok(TableInput { path, format, database, delimiter, encoding, on_bad_row })
 }
 
 /// Where a table's rows come from, checked.
-pub(super) struct Input {
+struct Input {
     /// The file, or the database's label.
-    pub(super) path: PathBuf,
-    pub(super) format: InputFormat,
-    pub(super) database: Option<DatabaseQuery>,
+    path: PathBuf,
+    format: InputFormat,
+    database: Option<DatabaseQuery>,
 }
 
 /// A table's `path`, or its `database` and `query`: exactly one of the two. `place` makes the
 /// place of a key; `table` is the whole table's span.
-pub(super) fn input(
+fn input(
     place: &dyn Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
     base_dir: &Path,
     table: std::ops::Range<usize>,
@@ -154,11 +154,11 @@ pub(super) fn input(
 
 /// A table's `encoding` and `on_bad_row`, checked: a known encoding (UTF-8 for JSON Lines)
 /// and policy. `at` places an error at a span and key.
-pub(super) fn file_options(
+fn file_options(
     format: InputFormat,
     encoding: Option<&Spanned<String>>,
     on_bad_row: Option<&Spanned<String>>,
-    at: impl Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
+    at: &dyn Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
 ) -> Result<(FileEncoding, OnBadRow), MappingError> {
     if format == InputFormat::Sql {
         // A database's rows come decoded and whole: neither key means anything there.

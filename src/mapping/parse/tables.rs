@@ -112,27 +112,14 @@ pub(super) fn events(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Events(i + 1);
         let e = table.get_ref();
-        let taken: Vec<(&str, String)> = out
-            .iter()
-            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
-            .collect();
         let head = head(
             loc,
             base_dir,
-            at_table,
-            HeadToml {
-                table: table.span(),
-                source: &e.source,
-                path: e.path.as_ref(),
-                database: e.database.as_ref(),
-                query: e.query.as_ref(),
-                delimiter: e.delimiter.as_ref(),
-                encoding: e.encoding.as_ref(),
-                on_bad_row: e.on_bad_row.as_ref(),
-            },
+            (at_table, table.span()),
+            &e.source,
+            e.input_keys(),
             sources,
-            &taken,
-            |at, source_name, path| MappingError::DuplicateEvents { at, source_name, path },
+            out.iter().map(|o| (o.source.as_str(), &o.input)),
         )?;
         let src = Some(head.source.as_str());
         let name =
@@ -176,12 +163,7 @@ pub(super) fn events(
             channel: optional(&e.channel, "channel")?,
             id: optional(&e.id, "id")?,
             source: head.source,
-            path: head.path,
-            format: head.format,
-            database: head.database,
-            delimiter: head.delimiter,
-            encoding: head.encoding,
-            on_bad_row: head.on_bad_row,
+            input: head.input,
         });
     }
     Ok(out)
@@ -198,32 +180,14 @@ pub(super) fn consent(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Consent, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, String)> = out
-            .iter()
-            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
-            .collect();
         let head = head(
             loc,
             base_dir,
-            at_table,
-            HeadToml {
-                table: table.span(),
-                source: &c.source,
-                path: c.path.as_ref(),
-                database: c.database.as_ref(),
-                query: c.query.as_ref(),
-                delimiter: c.delimiter.as_ref(),
-                encoding: c.encoding.as_ref(),
-                on_bad_row: c.on_bad_row.as_ref(),
-            },
+            (at_table, table.span()),
+            &c.source,
+            c.input_keys(),
             sources,
-            &taken,
-            |at, source_name, path| MappingError::DuplicateTouch {
-                at,
-                table: TouchTable::Consent,
-                source_name,
-                path,
-            },
+            out.iter().map(|o| (o.source.as_str(), &o.input)),
         )?;
         let src = Some(head.source.as_str());
         let name =
@@ -244,12 +208,7 @@ pub(super) fn consent(
             status: name(&c.status, "status")?,
             at: name(&c.at, "at")?,
             source: head.source,
-            path: head.path,
-            format: head.format,
-            database: head.database,
-            delimiter: head.delimiter,
-            encoding: head.encoding,
-            on_bad_row: head.on_bad_row,
+            input: head.input,
         });
     }
     Ok(out)
@@ -266,32 +225,14 @@ pub(super) fn contacts(
     for (i, table) in tables.iter().enumerate() {
         let at_table = Table::Touch(TouchTable::Contacts, i + 1);
         let c = table.get_ref();
-        let taken: Vec<(&str, String)> = out
-            .iter()
-            .map(|o| (o.source.as_str(), section_key(&o.path, o.database.as_ref())))
-            .collect();
         let head = head(
             loc,
             base_dir,
-            at_table,
-            HeadToml {
-                table: table.span(),
-                source: &c.source,
-                path: c.path.as_ref(),
-                database: c.database.as_ref(),
-                query: c.query.as_ref(),
-                delimiter: c.delimiter.as_ref(),
-                encoding: c.encoding.as_ref(),
-                on_bad_row: c.on_bad_row.as_ref(),
-            },
+            (at_table, table.span()),
+            &c.source,
+            c.input_keys(),
             sources,
-            &taken,
-            |at, source_name, path| MappingError::DuplicateTouch {
-                at,
-                table: TouchTable::Contacts,
-                source_name,
-                path,
-            },
+            out.iter().map(|o| (o.source.as_str(), &o.input)),
         )?;
         let src = Some(head.source.as_str());
         let name =
@@ -317,12 +258,7 @@ pub(super) fn contacts(
             transactional: optional(&c.transactional, "transactional")?,
             id: optional(&c.id, "id")?,
             source: head.source,
-            path: head.path,
-            format: head.format,
-            database: head.database,
-            delimiter: head.delimiter,
-            encoding: head.encoding,
-            on_bad_row: head.on_bad_row,
+            input: head.input,
         });
     }
     Ok(out)

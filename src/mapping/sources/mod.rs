@@ -21,7 +21,7 @@ use super::config::{EventsMapping, InputFormat, Mapping, SourceMapping};
 use super::error::MappingError;
 use super::events::EventsRead;
 use super::row::Plan;
-use super::sql::DatabaseQuery;
+use super::table_input::TableInput;
 use crate::behaviour::{EventInput, EventKinds};
 use crate::ids::{KindId, SourceId};
 use crate::input::record::RecordInput;
@@ -133,13 +133,13 @@ impl FormatRecords {
             FormatOptions::Mbox(_) => vec![kind("email")?],
             FormatOptions::Ga4(o) => vec![kind("cookie")?, kind(&o.user_id_kind)?],
         };
-        if !s.path.exists() {
+        if !s.input.path.exists() {
             return Err(MappingError::OpenInput {
-                file: s.path.clone(),
+                file: s.input.path.clone(),
                 error: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let files = files_of(&s.path)?;
+        let files = files_of(&s.input.path)?;
         let records: Vec<RecordInput> = match options {
             #[cfg(feature = "mbox")]
             FormatOptions::Mbox(o) => mbox::records(&files, o, plan, &kinds)?,
@@ -194,19 +194,12 @@ impl EventFile<'_> {
         }
     }
 
-    /// The file (or folder) read.
-    pub(crate) fn path(&self) -> &Path {
+    /// Where the events come from: the section's file or database, or the source's file (or
+    /// folder).
+    pub(crate) fn input(&self) -> &TableInput {
         match self {
-            EventFile::Section(s) => &s.path,
-            EventFile::Format(s) => &s.path,
-        }
-    }
-
-    /// The database an `[[events]]` section reads instead of a file, if any.
-    pub(crate) fn database(&self) -> Option<&DatabaseQuery> {
-        match self {
-            EventFile::Section(s) => s.database.as_ref(),
-            EventFile::Format(_) => None,
+            EventFile::Section(s) => &s.input,
+            EventFile::Format(s) => &s.input,
         }
     }
 
@@ -224,10 +217,13 @@ impl EventFile<'_> {
             EventFile::Format(s) => s,
         };
         #[cfg_attr(not(any(feature = "mbox", feature = "ga4")), allow(unused_mut))]
-        let mut read =
-            EventsRead { source: s.name.clone(), file: s.path.clone(), ..EventsRead::default() };
+        let mut read = EventsRead {
+            source: s.name.clone(),
+            file: s.input.path.clone(),
+            ..EventsRead::default()
+        };
         check_feature(s)?;
-        let files = files_of(&s.path)?;
+        let files = files_of(&s.input.path)?;
         match &s.options {
             #[cfg(feature = "mbox")]
             Some(FormatOptions::Mbox(o)) => {
@@ -245,12 +241,12 @@ impl EventFile<'_> {
 
 /// An error if a mailbox or GA4 source is read without its feature.
 pub(super) fn check_feature(s: &SourceMapping) -> Result<(), MappingError> {
-    let feature = match s.format {
+    let feature = match s.input.format {
         InputFormat::Mbox if cfg!(not(feature = "mbox")) => "mbox",
         InputFormat::Ga4 if cfg!(not(feature = "ga4")) => "ga4",
         _ => return Ok(()),
     };
-    Err(MappingError::FeatureDisabled { file: s.path.clone(), feature })
+    Err(MappingError::FeatureDisabled { file: s.input.path.clone(), feature })
 }
 
 impl Mapping {
