@@ -1,5 +1,5 @@
 //! A section's rows as trimmed cells: the loop that the events, consent and contacts readers
-//! share, the chunk they fill in place, and the JSON Lines row parser under them.
+//! share, filling a [`Chunk`] in place, and the JSON Lines row parser under them.
 //!
 //! Their files are large (tens of millions of rows), so a row costs no allocation: CSV rows
 //! are read into one reused record, JSON Lines rows are parsed straight into reused cells (no
@@ -15,6 +15,7 @@
 )]
 
 use super::bad_rows::BadRows;
+use super::chunk::Chunk;
 use super::error::MappingError;
 #[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::reader::Reader;
@@ -110,72 +111,18 @@ pub(super) fn read_chunks<T, P, E: From<MappingError>>(
     mut skip: impl FnMut(u64, P, &str),
     mut f: impl FnMut(&[T]) -> Result<(), E>,
 ) -> Result<(u64, u64), E> {
-    let (mut rows, mut handed) = (0, 0);
+    let mut rows = 0;
     let mut items = Chunk::new(chunk);
     for_each_row::<E>(layout, bad, |line, cell| {
         rows += 1;
         match fill(items.slot(&make), cell) {
-            Ok(()) => {
-                items.commit();
-                if items.is_full() {
-                    let full = items.take();
-                    handed += full.len() as u64;
-                    f(full)?;
-                }
-            }
+            Ok(()) => items.commit(&mut f)?,
             Err((problem, text)) => skip(line, problem, text),
         }
         Ok(())
     })?;
-    let last = items.take();
-    if !last.is_empty() {
-        handed += last.len() as u64;
-        f(last)?;
-    }
-    Ok((rows, handed))
-}
-
-/// The items a reader hands on, a chunk at a time: from the second chunk on they are
-/// overwritten in place, so their strings keep their capacity.
-struct Chunk<T> {
-    items: Vec<T>,
-    /// Items of `items` filled for the current chunk.
-    filled: usize,
-    size: usize,
-}
-
-impl<T> Chunk<T> {
-    /// A chunk of `size` items (at least one).
-    fn new(size: usize) -> Self {
-        let size = size.max(1);
-        Chunk { items: Vec::with_capacity(size.min(1 << 16)), filled: 0, size }
-    }
-
-    /// The item to fill next: one of an earlier chunk, or `make`'s while the first chunk
-    /// grows. It counts once [`Chunk::commit`] says it is filled.
-    fn slot(&mut self, make: impl FnOnce() -> T) -> &mut T {
-        if self.filled == self.items.len() {
-            self.items.push(make());
-        }
-        // `filled` is below `items.len()` now: the item pushed or an earlier chunk's.
-        &mut self.items[self.filled]
-    }
-
-    /// Counts the item [`Chunk::slot`] gave as filled.
-    fn commit(&mut self) {
-        self.filled += 1;
-    }
-
-    /// Whether the chunk has its size.
-    fn is_full(&self) -> bool {
-        self.filled >= self.size
-    }
-
-    /// The items filled since the last call, which starts a new chunk.
-    fn take(&mut self) -> &[T] {
-        let filled = std::mem::take(&mut self.filled);
-        self.items.get(..filled).unwrap_or_default()
-    }
+    items.finish(&mut f)?;
+    Ok((rows, items.handed()))
 }
 
 /// JSON Lines rows parsed straight into the section's cells: the object's fields are

@@ -213,15 +213,16 @@ struct EventPlan<'a> {
     id: Option<usize>,
 }
 
-/// The values of one good row, borrowed from the reader.
-struct Fields<'a> {
-    record: &'a str,
-    kind: EventKind,
-    at: Timestamp,
-    topic: Option<&'a str>,
-    value: f64,
-    channel: Option<&'a str>,
-    id: Option<&'a str>,
+/// The values of one good row, borrowed from the reader (a section's row, or a mailbox's
+/// message or a GA4 export's row).
+pub(super) struct Fields<'a> {
+    pub(super) record: &'a str,
+    pub(super) kind: EventKind,
+    pub(super) at: Timestamp,
+    pub(super) topic: Option<&'a str>,
+    pub(super) value: f64,
+    pub(super) channel: Option<&'a str>,
+    pub(super) id: Option<&'a str>,
 }
 
 impl EventPlan<'_> {
@@ -277,7 +278,7 @@ impl EventPlan<'_> {
 }
 
 /// Writes a row's event into `slot`, reusing its strings.
-fn fill(slot: &mut EventInput, source: SourceId, fields: &Fields<'_>) {
+pub(super) fn fill(slot: &mut EventInput, source: SourceId, fields: &Fields<'_>) {
     slot.source = source;
     set_str(&mut slot.external_id, fields.record);
     slot.kind = fields.kind;

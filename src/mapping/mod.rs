@@ -458,6 +458,7 @@
 mod apply;
 mod bad_rows;
 mod cells;
+mod chunk;
 mod config;
 mod decode;
 mod error;

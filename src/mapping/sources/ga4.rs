@@ -38,11 +38,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::Ga4Options;
-use crate::behaviour::{EventInput, EventKinds};
+use crate::behaviour::{EventInput, EventKind, EventKinds};
 use crate::ids::{KindId, SourceId};
 use crate::input::record::{Attribute, RecordInput, Timestamp};
+use crate::mapping::chunk::Chunk;
 use crate::mapping::error::MappingError;
-use crate::mapping::events::{EventRowProblem, EventsRead};
+use crate::mapping::events::{fill, EventRowProblem, EventsRead, Fields};
 #[cfg(doc)]
 use crate::mapping::input::SourceReport;
 use crate::mapping::row::Plan;
@@ -299,7 +300,8 @@ pub(super) fn events<E: From<MappingError>>(
         .iter()
         .map(|(name, kind)| (name.as_str(), kinds.lookup(kind), kind.as_str()))
         .collect();
-    let mut buffer: Vec<EventInput> = Vec::with_capacity(chunk);
+    let mut items = Chunk::new(chunk);
+    let make = || EventInput::new(source, String::new(), EventKind::from_raw(0), Timestamp(0));
     for_each_row::<E>(files, |line, row| {
         read.rows += 1;
         let Some(pseudo) = row.pseudo_id() else {
@@ -331,22 +333,20 @@ pub(super) fn events<E: From<MappingError>>(
                 return Ok(());
             }
         };
-        let mut event = EventInput::new(source, pseudo, kind, at);
-        event.topic = row.topic().map(str::to_string);
-        event.value = row.value();
-        event.channel = Some("web".to_string());
-        buffer.push(event);
+        let fields = Fields {
+            record: pseudo,
+            kind,
+            at,
+            topic: row.topic(),
+            value: row.value(),
+            channel: Some("web"),
+            id: None,
+        };
+        fill(items.slot(make), source, &fields);
         read.events += 1;
-        if buffer.len() >= chunk {
-            f(&buffer)?;
-            buffer.clear();
-        }
-        Ok(())
+        items.commit(&mut f)
     })?;
-    if !buffer.is_empty() {
-        f(&buffer)?;
-    }
-    Ok(())
+    items.finish(&mut f)
 }
 
 #[cfg(test)]
@@ -388,5 +388,74 @@ mod tests {
                  {"key": "page_title", "value": {"string_value": "Search"}}]}"#,
         );
         assert_eq!(search.topic(), Some("pensions"));
+    }
+
+    /// Events are handed in chunks of the size asked, their slots reused: the same events
+    /// as in one chunk, with no field left over from an earlier chunk's event.
+    #[test]
+    fn events_come_in_chunks_and_reuse_no_stale_field() {
+        let dir = std::env::temp_dir().join(format!("idstitch-ga4-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("events.jsonl");
+        let mut text = String::new();
+        for i in 0..7u64 {
+            // Every other row has a title and a value, so a reused slot must drop them.
+            let params = if i % 2 == 0 {
+                r#","event_params":[{"key":"page_title","value":{"string_value":"Home"}},{"key":"value","value":{"int_value":"3"}}]"#
+            } else {
+                ""
+            };
+            let micros = (1_751_364_000 + i) * 1_000_000;
+            text.push_str(&format!(
+                "{{\"user_pseudo_id\":\"p{i}\",\"event_name\":\"page_view\",\"event_timestamp\":{micros}{params}}}\n"
+            ));
+        }
+        std::fs::write(&file, text).expect("written");
+        let kinds = EventKinds::new();
+        let read_with = |chunk: usize| {
+            let mut read = EventsRead::default();
+            let mut chunks: Vec<Vec<EventInput>> = Vec::new();
+            let source = SourceId::from_raw(0);
+            let options = Ga4Options::default();
+            events::<MappingError>(
+                std::slice::from_ref(&file),
+                &options,
+                source,
+                &kinds,
+                chunk,
+                &mut read,
+                |c| {
+                    chunks.push(c.to_vec());
+                    Ok(())
+                },
+            )
+            .expect("reads");
+            (chunks, read.events)
+        };
+        let (small, n) = read_with(3);
+        assert_eq!(small.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
+        assert_eq!(n, 7);
+        let (whole, _) = read_with(1000);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(small.concat(), whole.concat());
+        let page_view = kinds.lookup("page_view").expect("built in");
+        let want: Vec<EventInput> = (0..7)
+            .map(|i| {
+                let e = EventInput::new(
+                    SourceId::from_raw(0),
+                    format!("p{i}"),
+                    page_view,
+                    Timestamp(1_751_364_000 + i),
+                );
+                let e = EventInput { channel: Some("web".to_string()), ..e };
+                if i % 2 == 0 {
+                    EventInput { topic: Some("Home".to_string()), value: 3.0, ..e }
+                } else {
+                    e
+                }
+            })
+            .collect();
+        assert_eq!(small.concat(), want);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

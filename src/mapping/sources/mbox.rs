@@ -39,8 +39,9 @@ use super::MboxOptions;
 use crate::behaviour::{EventInput, EventKind};
 use crate::ids::{KindId, SourceId};
 use crate::input::record::{Attribute, RecordInput, Timestamp};
+use crate::mapping::chunk::Chunk;
 use crate::mapping::error::MappingError;
-use crate::mapping::events::{EventRowProblem, EventsRead};
+use crate::mapping::events::{fill, EventRowProblem, EventsRead, Fields};
 #[cfg(doc)]
 use crate::mapping::input::SourceReport;
 use crate::mapping::row::Plan;
@@ -262,7 +263,8 @@ pub(super) fn events<E: From<MappingError>>(
     read: &mut EventsRead,
     mut f: impl FnMut(&[EventInput]) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut buffer: Vec<EventInput> = Vec::with_capacity(chunk);
+    let mut items = Chunk::new(chunk);
+    let make = || EventInput::new(source, String::new(), EventKind::EMAIL_EXCHANGE, Timestamp(0));
     for_each_message::<E>(files, &options.owners, |_, line, parsed| {
         read.rows += 1;
         let (correspondents, sent, subject) = match parsed {
@@ -290,22 +292,22 @@ pub(super) fn events<E: From<MappingError>>(
             return Ok(());
         }
         for c in correspondents {
-            let mut event = EventInput::new(source, c.address, EventKind::EMAIL_EXCHANGE, at);
-            event.topic.clone_from(&subject);
-            event.channel = Some("email".to_string());
-            buffer.push(event);
+            let fields = Fields {
+                record: &c.address,
+                kind: EventKind::EMAIL_EXCHANGE,
+                at,
+                topic: subject.as_deref(),
+                value: 0.0,
+                channel: Some("email"),
+                id: None,
+            };
+            fill(items.slot(make), source, &fields);
             read.events += 1;
-            if buffer.len() >= chunk {
-                f(&buffer)?;
-                buffer.clear();
-            }
+            items.commit(&mut f)?;
         }
         Ok(())
     })?;
-    if !buffer.is_empty() {
-        f(&buffer)?;
-    }
-    Ok(())
+    items.finish(&mut f)
 }
 
 #[cfg(test)]
@@ -358,5 +360,67 @@ mod tests {
         assert_eq!(unquote(b">>From here\n"), b">From here\n");
         assert_eq!(unquote(b">not from\n"), b">not from\n");
         assert_eq!(unquote(b"plain\n"), b"plain\n");
+    }
+
+    /// Events are handed in chunks of the size asked, their slots reused: the same events
+    /// as in one chunk (one per correspondent), with no subject left over from an earlier
+    /// chunk's event.
+    #[test]
+    fn events_come_in_chunks_and_reuse_no_stale_field() {
+        let dir = std::env::temp_dir().join(format!("idstitch-mbox-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("box.mbox");
+        // Two correspondents a message; every other message has a subject.
+        let mut text = String::new();
+        for i in 0..4 {
+            let subject = if i % 2 == 0 { format!("Subject: s{i}\n") } else { String::new() };
+            text.push_str(&format!(
+                "From x@y Mon Jun  1 10:00:00 2026\nFrom: a{i}@x.nl\nTo: b{i}@x.nl\n\
+                 Date: Mon, 1 Jun 2026 10:00:0{i} +0000\n{subject}\nbody\n"
+            ));
+        }
+        std::fs::write(&file, text).expect("written");
+        let read_with = |chunk: usize| {
+            let mut read = EventsRead::default();
+            let mut chunks: Vec<Vec<EventInput>> = Vec::new();
+            let options = MboxOptions::default();
+            let source = SourceId::from_raw(0);
+            events::<MappingError>(
+                std::slice::from_ref(&file),
+                &options,
+                source,
+                chunk,
+                &mut read,
+                |c| {
+                    chunks.push(c.to_vec());
+                    Ok(())
+                },
+            )
+            .expect("reads");
+            (chunks, read.events)
+        };
+        let (small, n) = read_with(3);
+        assert_eq!(small.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 2]);
+        assert_eq!(n, 8);
+        let (whole, _) = read_with(1000);
+        assert_eq!(small.concat(), whole.concat());
+        // 2026-06-01T10:00:00Z: 20_605 days after the epoch, plus 10 hours.
+        let at = |i: i64| Timestamp(20_605 * 86_400 + 10 * 3600 + i);
+        let want: Vec<EventInput> = (0..4)
+            .flat_map(|i| {
+                [format!("a{i}@x.nl"), format!("b{i}@x.nl")].map(|address| {
+                    let e = EventInput::new(
+                        SourceId::from_raw(0),
+                        address,
+                        EventKind::EMAIL_EXCHANGE,
+                        at(i),
+                    );
+                    let topic = (i % 2 == 0).then(|| format!("s{i}"));
+                    EventInput { topic, channel: Some("email".to_string()), ..e }
+                })
+            })
+            .collect();
+        assert_eq!(small.concat(), want);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
