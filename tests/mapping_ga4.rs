@@ -171,15 +171,31 @@ fn the_event_table_and_user_id_kind_are_configurable() {
     assert_eq!(read.events, 3);
     assert!(read.to_string().contains("unknown event kind: 1 (line 2: \"purchase\")"), "{read}");
 
-    // A kind no registry has: each such row counted, the kind as example; with the scroll
-    // (line 4) unmapped again, the page views of lines 1 and 7 and the scroll make three.
+    // A kind neither built in nor declared is a mistake in the mapping: refused when it is
+    // parsed, naming the source and the key, before any row is read.
     let webinar = format!("{MAPPING}events = {{ page_view = \"webinar\" }}\n");
-    let run = Mapping::from_str(&webinar, &dir.0).unwrap().run(64, |_| {}).unwrap();
+    let err = Mapping::from_str(&webinar, &dir.0).unwrap_err();
+    assert!(matches!(&err, MappingError::UnknownEventKind { kind, .. } if kind == "webinar"));
     assert!(
-        run.events[0].to_string().contains("unknown event kind: 3 (line 1: \"webinar\""),
-        "{}",
-        run.events[0]
+        err.to_string().ends_with(
+            ":6:24: [[source]] \"web\", key `events.page_view`: unknown event kind \"webinar\" \
+             (not built in and not declared under [event_kinds])"
+        ),
+        "{err}"
     );
+    // Declared, it reads: the page view of line 1 is a webinar (line 7's time does not
+    // parse), and with the purchase and the search that makes three events.
+    let after = format!("{webinar}[event_kinds]\nwebinar = \"engagement\"\n");
+    assert!(Mapping::from_str(&after, ".").is_ok(), "declared below the source is declared too");
+    let declared = format!("[event_kinds]\nwebinar = \"engagement\"\n{webinar}");
+    let run = Mapping::from_str(&declared, &dir.0).unwrap().run(64, |_| {}).unwrap();
+    let read = &run.events[0];
+    assert_eq!(read.events, 3, "{read}");
+    assert!(!read.to_string().contains("webinar"), "{read}");
+    let web = run.sources[0];
+    let webinar_kind = run.resolver.event_kinds().lookup("webinar").unwrap();
+    let customer = run.resolver.customer_of(web, "111.222").unwrap();
+    assert!(run.resolver.customer_events(customer).unwrap().iter().any(|e| e.kind == webinar_kind));
 
     let unknown = format!("{MAPPING}user_id_kind = \"acount\"\n");
     assert!(matches!(

@@ -341,8 +341,8 @@ pub enum MappingError {
         /// Where `kind_is` is.
         at: Box<TomlPlace>,
     },
-    /// An `[[events]]` table's `kind_is` is neither a built-in event kind nor declared under
-    /// `[event_kinds]`.
+    /// An `[[events]]` table's `kind_is`, or an event kind a GA4 source's `events` maps an
+    /// event name to, is neither a built-in event kind nor declared under `[event_kinds]`.
     #[error(
         "{at}: unknown event kind {kind:?} (not built in and not declared under [event_kinds])"
     )]

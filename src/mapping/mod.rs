@@ -132,7 +132,7 @@
 //! |---|---|---|---|
 //! | `owner` | `mbox` | an address or array of addresses that are not correspondents (compared in lower case) | none |
 //! | `user_id_kind` | `ga4` | the kind of `user_id` values: built in or under `[kinds]` | `customer_no` |
-//! | `events` | `ga4` | GA4 event name → event kind (built in or under `[event_kinds]`), over [`GA4_DEFAULT_EVENTS`] (`page_view`; `search` and `view_search_results` → `search`; `purchase` → `order`); an empty kind drops a name | the defaults |
+//! | `events` | `ga4` | GA4 event name → event kind (built in or under `[event_kinds]`, else [`MappingError::UnknownEventKind`] when the mapping is parsed), over [`GA4_DEFAULT_EVENTS`] (`page_view`; `search` and `view_search_results` → `search`; `purchase` → `order`); an empty kind drops a name | the defaults |
 //!
 //! A **mailbox** makes one record per correspondent (From, To, Cc, Reply-To, the owners left
 //! out), id = the lower-cased address, with an `email` key and attribute `name` = the display

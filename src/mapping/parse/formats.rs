@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::{format_of, non_empty, Locator, SourceToml, Use};
+use crate::behaviour::{EventClass, EventKinds};
 use crate::mapping::config::{InputFormat, SourceMapping, SourceMode};
 use crate::mapping::error::{MappingError, TomlPlace};
 use crate::mapping::sources::{FormatOptions, Ga4Options, MboxOptions};
@@ -14,12 +15,14 @@ use crate::mapping::table_input::TableInput;
 
 /// The source of a `[[source]]` table with a `format`, or `None` for a CSV or JSON Lines
 /// table (which may then have none of the format keys). Kinds the format stores are noted in
-/// `uses`, so that an unknown `user_id_kind` fails as an unknown kind does.
+/// `uses`, so that an unknown `user_id_kind` fails as an unknown kind does; the event kinds a
+/// GA4 source's `events` names are checked against the built-in ones and `event_kinds`, so
+/// that a misspelt one fails here as an `[[events]]` table's `kind_is` does.
 pub(super) fn format_source(
     loc: &Locator<'_>,
     table: &Spanned<SourceToml>,
-    name: &str,
-    trust: u32,
+    (name, trust): (&str, u32),
+    event_kinds: &[(String, EventClass)],
     path: PathBuf,
     uses: &mut BTreeMap<String, (Use, Box<TomlPlace>)>,
 ) -> Result<Option<SourceMapping>, MappingError> {
@@ -136,11 +139,19 @@ pub(super) fn format_source(
                 note_use(&options.user_id_kind, table.span(), "format")?;
             }
             if let Some(events) = &s.events {
+                let built_in = EventKinds::new();
+                let known = |kind: &str| {
+                    built_in.lookup(kind).is_some() || event_kinds.iter().any(|(k, _)| k == kind)
+                };
                 for (event_name, kind) in events.get_ref() {
                     let key = format!("events.{}", event_name.get_ref());
                     let event_name = non_empty(loc, event_name, src, || key.clone())?;
                     // An empty kind drops a default mapping: those rows are unknown events.
-                    let kind = kind.get_ref().trim().to_string();
+                    let (kind_name, kind) = (kind, kind.get_ref().trim().to_string());
+                    if !kind.is_empty() && !known(&kind) {
+                        let at = at(kind_name.span(), &key);
+                        return Err(MappingError::UnknownEventKind { at, kind });
+                    }
                     match options.events.iter_mut().find(|(n, _)| *n == event_name) {
                         Some(held) => held.1 = kind,
                         None => options.events.push((event_name, kind)),

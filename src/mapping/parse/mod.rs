@@ -459,6 +459,8 @@ impl Mapping {
             }
         };
 
+        // Before the sources: a GA4 source's `events` name event kinds.
+        let event_kinds = event_kinds(&loc, &raw.event_kinds)?;
         // How the sources use each kind, checked against the declarations afterwards.
         let mut uses: BTreeMap<String, (Use, Box<TomlPlace>)> = BTreeMap::new();
         let mut sources: Vec<SourceMapping> = Vec::with_capacity(raw.source.len());
@@ -494,16 +496,28 @@ impl Mapping {
                     return Err(MappingError::NoInput { at: place(table.span(), "path") });
                 };
                 let path = base_dir.join(non_empty(&loc, path_text, src, || "path".into())?);
-                if let Some(source) =
-                    formats::format_source(&loc, table, &name, trust, path, &mut uses)?
-                {
+                if let Some(source) = formats::format_source(
+                    &loc,
+                    table,
+                    (&name, trust),
+                    &event_kinds,
+                    path,
+                    &mut uses,
+                )? {
                     sources.push(source);
                     continue;
                 }
             }
             let input = table_input(&place, base_dir, table.span(), s.input_keys())?;
             // Keys only a mailbox or GA4 export takes are refused here.
-            formats::format_source(&loc, table, &name, trust, input.path.clone(), &mut uses)?;
+            formats::format_source(
+                &loc,
+                table,
+                (&name, trust),
+                &event_kinds,
+                input.path.clone(),
+                &mut uses,
+            )?;
             let Some(id) = &s.id else {
                 return Err(MappingError::NoIdColumn {
                     at: loc.at(table.span(), src, "id".into()),
@@ -679,7 +693,6 @@ impl Mapping {
             }
         }
 
-        let event_kinds = event_kinds(&loc, &raw.event_kinds)?;
         let events = events(&loc, base_dir, &raw.events, &sources, &event_kinds)?;
         let consent = consent(&loc, base_dir, &raw.consent, &sources)?;
         let contacts = contacts(&loc, base_dir, &raw.contacts, &sources)?;
