@@ -2,14 +2,15 @@
 //! server `IDSTITCH_TEST_PG` names, or a throwaway cluster; skipped with a printed reason
 //! where the machine has no PostgreSQL): text, integer, numeric, NULL and `timestamptz`
 //! cells, a missing column, a bad query, a refused connection whose message shows no
-//! password, `bytea`, events, and a connection broken part-way through the rows.
+//! password, `bytea` (stopping the load, or skipped and counted), events, and a connection
+//! broken part-way through the rows.
 #![cfg(all(feature = "postgres", feature = "csv"))]
 
 mod support;
 
 use idstitch::adapter::RecordSource;
 use idstitch::behaviour::EventKind;
-use idstitch::mapping::{InputFormat, Mapping, MappingError};
+use idstitch::mapping::{BadRowReason, InputFormat, Mapping, MappingError};
 use idstitch::{RecordInput, Timestamp};
 use postgres::{Client, NoTls};
 
@@ -118,6 +119,48 @@ fn bytea_stops_at_its_row() {
     let err = records(&Mapping::from_str(&text, ".").unwrap()).unwrap_err();
     let MappingError::DatabaseValue { row, column, found, .. } = &err else { panic!("{err:?}") };
     assert_eq!((*row, column.as_str(), *found), (2, "score", "bytea"));
+}
+
+/// Under `on_bad_row = "skip"` a row with `bytea` in a mapped column is left out and
+/// counted, and the reading goes on: over fetches of a thousand rows, one of which (rows 1001
+/// to 2000) holds nothing but such rows.
+#[test]
+fn bytea_is_skipped_and_counted_under_skip() {
+    let Some(url) = support::pg::server().map(|s| s.database("bytea_skip")) else { return };
+    let mut db = Client::connect(&url, NoTls).unwrap();
+    db.batch_execute(
+        "CREATE TABLE people (id integer, mail text, pic bytea);
+         INSERT INTO people SELECT n, 'p' || n || '@example.com',
+                                   CASE WHEN n = 3 OR n BETWEEN 1001 AND 2000
+                                        THEN '\\x00ff'::bytea END
+                           FROM generate_series(1, 2500) AS n;",
+    )
+    .unwrap();
+    let text = format!(
+        r#"
+[[source]]
+name = "people"
+database = "{url}"
+query = "SELECT id, mail, pic FROM people ORDER BY id"
+id = "id"
+keys = {{ email = "mail" }}
+attributes = {{ pic = "pic" }}
+"#
+    );
+    let err = Mapping::from_str(&text, ".").unwrap().run(64, |_| {}).unwrap_err();
+    assert!(matches!(err, MappingError::DatabaseValue { row: 3, .. }), "{err:?}");
+
+    let skip = format!("{text}on_bad_row = \"skip\"\n");
+    let run = Mapping::from_str(&skip, ".").unwrap().run(64, |_| {}).unwrap();
+    let bad = &run.input.sources[0].bad_rows;
+    assert_eq!(bad.counts[&BadRowReason::BinaryValue], 1 + 1000);
+    assert_eq!(bad.lines[&BadRowReason::BinaryValue], [3, 1001, 1002, 1003, 1004]);
+    assert_eq!(run.resolver.n_records(), 2500 - 1001);
+    let people = run.sources[0];
+    for id in [1, 4, 1000, 2001, 2500] {
+        assert!(run.resolver.customer_of(people, &id.to_string()).is_some(), "row {id} read");
+    }
+    assert!(run.resolver.customer_of(people, "1500").is_none());
 }
 
 fn orders(url: &str) -> String {

@@ -1,13 +1,14 @@
 //! Database tables as mapped sources, on real SQLite files the tests write: NULLs, integer
-//! and real cells, a missing column, a bad query, a missing file, BLOBs, events and change
-//! feeds read from queries, and the errors that name the source.
+//! and real cells, a missing column, a bad query, a missing file, BLOBs (stopping the load,
+//! or skipped and counted), events and change feeds read from queries, and the errors that
+//! name the source.
 #![cfg(all(feature = "sqlite", feature = "csv"))]
 
 mod support;
 
 use idstitch::adapter::RecordSource;
 use idstitch::behaviour::EventKind;
-use idstitch::mapping::{InputFormat, Mapping, MappingError};
+use idstitch::mapping::{BadRowReason, InputFormat, Mapping, MappingError};
 use idstitch::{RecordInput, Timestamp};
 use rusqlite::Connection;
 use support::Scratch;
@@ -153,6 +154,115 @@ fn a_blob_in_a_mapped_column_stops_at_its_row() {
     let hex = text.replace("pic FROM", "hex(pic) AS pic FROM");
     let rs = records(&Mapping::from_str(&hex, &dir.0).unwrap()).unwrap();
     assert_eq!(attributes(&rs[1]), [("city", "00FF")]);
+}
+
+/// A table of 2,500 people over three batches of rows, with values no mapping reads as
+/// text: BLOBs in rows 3, 4, 999, 1000, 1001 (a batch's last and the next one's first), 1500
+/// and 2500 (the last), text that is not UTF-8 in rows 2 and 2000. Row n is person n.
+fn people(dir: &Scratch) {
+    let mut db = Connection::open(dir.path("people.sqlite")).unwrap();
+    db.execute_batch("CREATE TABLE people (id INTEGER PRIMARY KEY, mail TEXT);").unwrap();
+    let tx = db.transaction().unwrap();
+    for id in 1..=2500 {
+        tx.execute("INSERT INTO people VALUES (?1, ?2)", (id, format!("p{id}@example.com")))
+            .unwrap();
+    }
+    tx.commit().unwrap();
+    db.execute_batch(
+        "UPDATE people SET mail = x'00ff' WHERE id IN (3, 4, 999, 1000, 1001, 1500, 2500);
+         UPDATE people SET mail = CAST(x'c328ff' AS TEXT) WHERE id IN (2, 2000);",
+    )
+    .unwrap();
+}
+
+const PEOPLE: &str = r#"
+[[source]]
+name = "people"
+database = "sqlite:people.sqlite"
+query = "SELECT id, mail FROM people ORDER BY id"
+id = "id"
+keys = { email = "mail" }
+"#;
+
+#[test]
+fn values_not_read_as_text_are_skipped_and_counted_under_skip() {
+    let dir = Scratch::new("skip");
+    people(&dir);
+    // Under "fail" (the default) the first such row stops the load, as before.
+    let err = Mapping::from_str(PEOPLE, &dir.0).unwrap().run(64, |_| {}).unwrap_err();
+    let MappingError::DatabaseValue { row, found, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*row, *found), (2, "text that is not UTF-8"));
+
+    let skip = format!("{PEOPLE}on_bad_row = \"skip\"\n");
+    let run = Mapping::from_str(&skip, &dir.0).unwrap().run(64, |_| {}).unwrap();
+    let report = &run.input.sources[0];
+    let bad = &report.bad_rows;
+    assert_eq!(bad.counts[&BadRowReason::BinaryValue], 7);
+    assert_eq!(bad.lines[&BadRowReason::BinaryValue], [3, 4, 999, 1000, 1001], "the first five");
+    assert_eq!(bad.counts[&BadRowReason::Undecodable], 2);
+    assert_eq!(bad.lines[&BadRowReason::Undecodable], [2, 2000]);
+    assert_eq!(report.records_read, 2500 - 9);
+    assert_eq!(run.resolver.n_records(), 2500 - 9);
+    let people = run.sources[0];
+    let email = run.resolver.kind_id("email").unwrap();
+    for id in [1, 5, 998, 1002, 1999, 2001, 2499] {
+        let keys = run.resolver.record_keys(people, &id.to_string()).unwrap();
+        assert_eq!(
+            keys,
+            [(email, format!("p{id}@example.com").as_str())],
+            "row {id} after a bad one"
+        );
+    }
+    for id in [2, 3, 4, 999, 1000, 1001, 1500, 2000, 2500] {
+        assert!(run.resolver.customer_of(people, &id.to_string()).is_none(), "row {id} left out");
+    }
+    let summary = run.summary().to_string();
+    assert!(summary.contains("9 bad rows skipped"), "{summary}");
+    assert!(summary.contains("binary value (BLOB or bytea) in a mapped column: 7"), "{summary}");
+}
+
+#[test]
+fn an_events_section_skips_a_row_with_a_blob_under_skip() {
+    let dir = Scratch::new("skip-events");
+    let db = shop(&dir);
+    db.execute("UPDATE orders SET product = x'0102' WHERE order_no = 2", []).unwrap();
+    let events = |policy: &str| {
+        format!(
+            "{SOURCE}
+[[events]]
+source = \"shop\"
+database = \"sqlite:shop.sqlite\"
+query = \"SELECT order_no, customer, placed, product FROM orders ORDER BY order_no\"
+record = \"customer\"
+kind_is = \"order\"
+at = \"placed\"
+topic = \"product\"
+{policy}"
+        )
+    };
+    let shop = idstitch::SourceId::from_raw(0);
+    let read = |text: &str| {
+        let mapping = Mapping::from_str(text, &dir.0).unwrap();
+        let kinds = mapping.event_kind_registry();
+        let mut topics: Vec<Option<String>> = Vec::new();
+        let read = mapping.events()[0].read(shop, &kinds, 1, |chunk| {
+            topics.extend(chunk.iter().map(|e| e.topic.clone()));
+            Ok::<_, MappingError>(())
+        });
+        read.map(|r| (r, topics))
+    };
+    let err = read(&events("")).unwrap_err();
+    assert!(matches!(err, MappingError::DatabaseValue { row: 2, .. }), "{err:?}");
+    let (report, topics) = read(&events("on_bad_row = \"skip\"\n")).unwrap();
+    // Order 1 reads; order 2 holds the BLOB; order 3's time does not parse (a bad value,
+    // counted as ever).
+    assert_eq!((report.rows, report.events, report.n_skipped()), (2, 1, 1), "{report}");
+    assert_eq!(topics, [Some("Atlas".to_string())]);
+    assert_eq!(report.bad_rows.lines[&BadRowReason::BinaryValue], [2]);
+    assert!(
+        report.to_string().contains("binary value (BLOB or bytea) in a mapped column: 1 (line 2)"),
+        "{report}"
+    );
 }
 
 #[test]

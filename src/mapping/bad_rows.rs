@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::error::MappingError;
+use super::sql::found;
 
 /// What a malformed row does (`on_bad_row` in a `[[source]]`, `[[events]]`, `[[consent]]`
 /// or `[[contacts]]` table): a row of another number of fields than the header, a field that
 /// is not valid UTF-8, a quote left open to the end of the file, a JSON Lines line that is
-/// not a JSON object or holds an array or object in a mapped field.
+/// not a JSON object or holds an array or object in a mapped field; for a database section, a
+/// row with a mapped value that is not read as text (a BLOB or `bytea`, text that is not
+/// UTF-8), whose row number stands for the line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OnBadRow {
@@ -42,7 +45,8 @@ pub enum BadRowReason {
     /// ([`MappingError::FieldCount`] when it fails).
     Ragged,
     /// A field that is not valid UTF-8 in a file read as UTF-8
-    /// ([`MappingError::InvalidUtf8`]).
+    /// ([`MappingError::InvalidUtf8`]), or a database's text that is not UTF-8
+    /// ([`MappingError::DatabaseValue`]).
     Undecodable,
     /// A CSV quote opened and never closed: the rest of the file reads as one field, so the
     /// row from that line to the end is left out ([`MappingError::UnterminatedQuote`]).
@@ -53,6 +57,9 @@ pub enum BadRowReason {
     /// A JSON Lines object with an array or object in a mapped field where a single value
     /// belongs ([`MappingError::UnexpectedValue`]).
     UnexpectedValue,
+    /// A database row with a BLOB (PostgreSQL `bytea`) in a mapped column
+    /// ([`MappingError::DatabaseValue`]).
+    BinaryValue,
 }
 
 impl BadRowReason {
@@ -64,6 +71,7 @@ impl BadRowReason {
             BadRowReason::UnterminatedQuote => "unterminated quote",
             BadRowReason::NotAnObject => "not a JSON object",
             BadRowReason::UnexpectedValue => "array or object in a mapped field",
+            BadRowReason::BinaryValue => "binary value (BLOB or bytea) in a mapped column",
         }
     }
 
@@ -80,6 +88,10 @@ impl BadRowReason {
                 (BadRowReason::NotAnObject, *line)
             }
             MappingError::UnexpectedValue { line, .. } => (BadRowReason::UnexpectedValue, *line),
+            MappingError::DatabaseValue { row, found, .. } if *found == found::NOT_UTF8 => {
+                (BadRowReason::Undecodable, *row)
+            }
+            MappingError::DatabaseValue { row, .. } => (BadRowReason::BinaryValue, *row),
             _ => return None,
         })
     }

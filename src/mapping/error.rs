@@ -223,9 +223,8 @@ pub enum MappingError {
         /// Where: the key given.
         at: Box<TomlPlace>,
     },
-    /// A table reading a database has `encoding` or `on_bad_row`, keys of files only: a
-    /// database's rows come decoded, and a row it cannot give stops the load
-    /// ([`MappingError::DatabaseRow`], [`MappingError::DatabaseValue`]).
+    /// A table reading a database has `encoding`, a key of files only: a database's rows
+    /// come decoded.
     #[error("{at}: `{}` is for files; a database section has none", at.key)]
     FileKeyForDatabase {
         /// Where: the key.
@@ -711,7 +710,9 @@ pub enum MappingError {
     },
     /// A mapped column of a database row holds a value that is not read as text: a BLOB
     /// (PostgreSQL `bytea`), or SQLite text that is not UTF-8. Convert it in the query
-    /// (`hex(col)`, `encode(col, 'hex')`) to read it.
+    /// (`hex(col)`, `encode(col, 'hex')`) to read it. A bad row: under `on_bad_row = "skip"`
+    /// the row is left out and counted ([`BadRowReason::BinaryValue`](super::BadRowReason),
+    /// [`BadRowReason::Undecodable`](super::BadRowReason)) and the reading goes on.
     #[error("{at}: row {row}: column {column:?} holds {found}")]
     DatabaseValue {
         /// The section and its database.

@@ -96,8 +96,12 @@
 //! SQL `NULL` (no value, as an empty CSV cell), an integer or real (its decimal text), or text;
 //! PostgreSQL values come as the server writes them, `timestamptz` in UTC as RFC 3339 (so
 //! `observed_at` and `at` read it; a `timestamp` without time zone names no point in time and
-//! counts as a bad time, as in a file: convert it with `AT TIME ZONE`). A BLOB (`bytea`) in a
-//! mapped column stops the load ([`MappingError::DatabaseValue`]): convert it in the query.
+//! counts as a bad time, as in a file: convert it with `AT TIME ZONE`). A BLOB (`bytea`), or
+//! SQLite text that is not UTF-8, in a mapped column stops the load
+//! ([`MappingError::DatabaseValue`]): convert it in the query; with `on_bad_row = "skip"` its
+//! row is left out and counted, as a file's malformed row is ([`BadRowReason::BinaryValue`],
+//! [`BadRowReason::Undecodable`], with the first row numbers). `encoding` is a key of files
+//! only ([`MappingError::FileKeyForDatabase`]).
 //! Errors name the table, its source and the database ([`DatabaseSection`]): a failed
 //! connection ([`MappingError::DatabaseConnect`]), a query that does not run
 //! ([`MappingError::DatabaseQuery`]), and a connection broken part-way
@@ -173,10 +177,12 @@
 //! [`InvalidUtf8`](MappingError::InvalidUtf8),
 //! [`UnterminatedQuote`](MappingError::UnterminatedQuote),
 //! [`InvalidJson`](MappingError::InvalidJson), [`NotAnObject`](MappingError::NotAnObject),
-//! [`UnexpectedValue`](MappingError::UnexpectedValue)). With `"skip"` each is left out and
-//! counted per [`BadRowReason`] with its first [`BAD_ROW_LINES`] lines in the file's
-//! [`BadRows`] ([`SourceReport::bad_rows`], [`EventsRead::bad_rows`], [`TouchRead::bad_rows`]),
-//! shown in [`MappedRun::summary`]. `encoding` and `on_bad_row` are keys of the `[[events]]`,
+//! [`UnexpectedValue`](MappingError::UnexpectedValue)); in a database section, a row with a
+//! mapped value not read as text ([`DatabaseValue`](MappingError::DatabaseValue)). With
+//! `"skip"` each is left out and counted per [`BadRowReason`] with its first
+//! [`BAD_ROW_LINES`] lines (a database's row numbers) in the file's [`BadRows`]
+//! ([`SourceReport::bad_rows`], [`EventsRead::bad_rows`], [`TouchRead::bad_rows`]), shown in
+//! [`MappedRun::summary`]. `encoding` and `on_bad_row` are keys of the `[[events]]`,
 //! `[[consent]]` and `[[contacts]]` tables too.
 //!
 //! **An id read twice.** When a source's file has two rows of one id, the later row's record

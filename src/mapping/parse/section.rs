@@ -160,12 +160,10 @@ fn file_options(
     on_bad_row: Option<&Spanned<String>>,
     at: &dyn Fn(std::ops::Range<usize>, &str) -> Box<TomlPlace>,
 ) -> Result<(FileEncoding, OnBadRow), MappingError> {
-    if format == InputFormat::Sql {
-        // A database's rows come decoded and whole: neither key means anything there.
-        let given = [(encoding, "encoding"), (on_bad_row, "on_bad_row")];
-        if let Some((value, key)) = given.iter().find_map(|(v, k)| v.map(|v| (v, *k))) {
-            return Err(MappingError::FileKeyForDatabase { at: at(value.span(), key) });
-        }
+    if let (InputFormat::Sql, Some(value)) = (format, encoding) {
+        // A database's rows come decoded: `on_bad_row` still says what a value the mapping
+        // cannot read as text does.
+        return Err(MappingError::FileKeyForDatabase { at: at(value.span(), "encoding") });
     }
     let encoding = match encoding {
         None => FileEncoding::Utf8,

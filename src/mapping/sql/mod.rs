@@ -12,8 +12,10 @@
 //! query gives; when the reader is dropped the thread's next send fails and it stops.
 //!
 //! Cells: SQL `NULL` is no value (as JSON `null`), integers and reals are their decimal text,
-//! text is as it is; a BLOB (PostgreSQL `bytea`) in a mapped column stops the load with
-//! [`MappingError::DatabaseValue`] (cast it in the query, e.g. `hex(col)`, to read it).
+//! text is as it is; a BLOB (PostgreSQL `bytea`) or text that is not UTF-8 in a mapped column
+//! is [`MappingError::DatabaseValue`] (cast it in the query, e.g. `hex(col)`, to read it),
+//! which stops the load, or under `on_bad_row = "skip"` leaves the row out, counted: the
+//! producer then sends the rows before it and the row's error, and reads on.
 
 // Without a database feature nothing reads a database, so the reader goes unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
@@ -22,6 +24,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+use super::bad_rows::OnBadRow;
 use super::config::TouchTable;
 use super::error::{DatabaseSection, MappingError};
 use super::reader::{Layout, Owner};
@@ -292,6 +295,21 @@ impl Context {
     }
 }
 
+/// What a [`MappingError::DatabaseValue`] says a mapped column holds; [`BadRowReason::of`]
+/// tells the reasons apart by it.
+///
+/// [`BadRowReason::of`]: super::BadRowReason::of
+pub(super) mod found {
+    /// A SQLite BLOB.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(in crate::mapping) const BLOB: &str = "a BLOB";
+    /// A PostgreSQL `bytea`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(in crate::mapping) const BYTEA: &str = "bytea";
+    /// SQLite text that is not UTF-8.
+    pub(in crate::mapping) const NOT_UTF8: &str = "text that is not UTF-8";
+}
+
 /// What the producer thread tells the reader.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(super) enum Message {
@@ -300,6 +318,9 @@ pub(super) enum Message {
     Ready(Option<u64>),
     /// Rows, each `width` cells in the mapped columns' order, one after another.
     Rows(Vec<Option<String>>),
+    /// The next row holds a value not read as text ([`MappingError::DatabaseValue`]) and the
+    /// section skips bad rows: the reader counts it, and rows follow.
+    Bad(MappingError),
     /// The reading stopped here.
     Failed(MappingError),
     /// Every row was sent.
@@ -371,6 +392,13 @@ impl Rows {
                     self.at = None;
                     return Ok(None);
                 }
+                Ok(Message::Bad(e)) => {
+                    // The bad row has its number; the next row starts a batch of its own.
+                    self.row += 1;
+                    self.batch.clear();
+                    self.at = None;
+                    return Err(e);
+                }
                 Ok(Message::Failed(e)) => {
                     self.done = true;
                     return Err(e);
@@ -388,6 +416,34 @@ impl Rows {
         let at = self.at?;
         self.batch.get(at + col)?.as_deref()
     }
+}
+
+/// What the producer does with a row holding a value not read as text (`error`), whose
+/// cells from `row_start` on `batch` holds: they are dropped; under `on_bad_row = "skip"` the
+/// rows before it are sent, then the error, and `Ok(true)` says to read on (`Ok(false)`: the
+/// reader is gone); otherwise the error stops the reading.
+///
+/// # Errors
+/// `error`, unless the section skips bad rows.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(super) fn bad_value(
+    layout: &Layout,
+    batch: &mut Vec<Option<String>>,
+    row_start: usize,
+    error: MappingError,
+    sender: &Sender,
+) -> Result<bool, MappingError> {
+    batch.truncate(row_start);
+    if layout.on_bad_row != OnBadRow::Skip {
+        return Err(error);
+    }
+    if !batch.is_empty() {
+        let rows = std::mem::replace(batch, Vec::with_capacity(batch.capacity()));
+        if sender.send(Message::Rows(rows)).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(sender.send(Message::Bad(error)).is_ok())
 }
 
 /// Starts the producer thread for a database section and waits for it to connect and check

@@ -5,7 +5,7 @@
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::{bare, Context, Message, Sender, Task, BATCH_ROWS};
+use super::{bad_value, bare, found, Context, Message, Sender, Task, BATCH_ROWS};
 use crate::mapping::error::MappingError;
 use crate::mapping::reader::Layout;
 
@@ -19,7 +19,7 @@ enum Text {
     ///
     /// [`parse_timestamp`]: crate::mapping::parse_timestamp
     Timestamp,
-    /// `bytea`: not read (see the module docs of `sql`).
+    /// `bytea`: not read, a bad row (see the module docs of `sql`).
     Bytes,
 }
 
@@ -73,23 +73,34 @@ pub(super) fn produce(
         let messages =
             transaction.simple_query(&fetch).map_err(|e| ctx.row(number + 1, describe(&e)))?;
         let mut batch: Vec<Option<String>> = Vec::with_capacity(BATCH_ROWS * width);
+        let fetched_before = number;
         for message in &messages {
             let SimpleQueryMessage::Row(row) = message else { continue };
             number += 1;
+            let (row_start, mut bad) = (batch.len(), None);
             for ((&i, text), column) in index.iter().zip(&texts).zip(&layout.columns) {
                 let value = row.try_get(i).map_err(|e| ctx.row(number, describe(&e)))?;
                 batch.push(match (value, text) {
                     (None, _) => None,
-                    (Some(_), Text::Bytes) => return Err(ctx.value(number, column, "bytea")),
+                    (Some(_), Text::Bytes) => {
+                        bad = Some(ctx.value(number, column, found::BYTEA));
+                        break;
+                    }
                     (Some(v), Text::Timestamp) => Some(rfc3339_offset(v)),
                     (Some(v), Text::Plain) => Some(v.to_string()),
                 });
             }
+            if let Some(error) = bad {
+                if !bad_value(layout, &mut batch, row_start, error, sender)? {
+                    return Ok(());
+                }
+            }
         }
-        if batch.is_empty() {
+        // A fetch of no rows is the end; one whose rows were all skipped is not.
+        if number == fetched_before {
             break;
         }
-        if sender.send(Message::Rows(batch)).is_err() {
+        if !batch.is_empty() && sender.send(Message::Rows(batch)).is_err() {
             return Ok(());
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{bare, Context, Message, Sender, Task, BATCH_ROWS};
+use super::{bad_value, bare, found, Context, Message, Sender, Task, BATCH_ROWS};
 use crate::mapping::error::MappingError;
 use crate::mapping::reader::Layout;
 
@@ -50,18 +50,21 @@ pub(super) fn produce(
             Err(e) => return Err(ctx.row(number + 1, e)),
         };
         number += 1;
+        let (row_start, mut bad) = (batch.len(), None);
         for (&i, column) in index.iter().zip(&layout.columns) {
-            let value = row.get_ref(i).map_err(|e| ctx.row(number, e))?;
-            batch.push(match value {
-                ValueRef::Null => None,
-                ValueRef::Integer(n) => Some(n.to_string()),
-                ValueRef::Real(x) => Some(x.to_string()),
-                ValueRef::Text(bytes) => Some(
-                    String::from_utf8(bytes.to_vec())
-                        .map_err(|_| ctx.value(number, column, "text that is not UTF-8"))?,
-                ),
-                ValueRef::Blob(_) => return Err(ctx.value(number, column, "a BLOB")),
-            });
+            match cell(row.get_ref(i).map_err(|e| ctx.row(number, e))?) {
+                Ok(cell) => batch.push(cell),
+                Err(found) => {
+                    bad = Some(ctx.value(number, column, found));
+                    break;
+                }
+            }
+        }
+        if let Some(error) = bad {
+            if !bad_value(layout, &mut batch, row_start, error, sender)? {
+                return Ok(());
+            }
+            continue;
         }
         if batch.len() >= BATCH_ROWS * width {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS * width));
@@ -74,4 +77,17 @@ pub(super) fn produce(
         return Ok(());
     }
     Ok(())
+}
+
+/// A value as a cell's text (`None` for `NULL`), or what it holds that is not read as text.
+fn cell(value: ValueRef<'_>) -> Result<Option<String>, &'static str> {
+    Ok(match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(x) => Some(x.to_string()),
+        ValueRef::Text(bytes) => {
+            Some(std::str::from_utf8(bytes).map_err(|_| found::NOT_UTF8)?.to_string())
+        }
+        ValueRef::Blob(_) => return Err(found::BLOB),
+    })
 }
