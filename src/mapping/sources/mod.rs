@@ -257,3 +257,35 @@ impl Mapping {
         self.events().iter().map(EventFile::Section).chain(formats.map(EventFile::Format))
     }
 }
+
+/// The events a mailbox or GA4 reader (`read`, given the chunk size, the counts and the
+/// taker of chunks) hands on in chunks of `size`, after checking that every chunk but the
+/// last has `size` events, the last is not empty, the counted events are those handed, and
+/// one chunk holds the same events: a slot written over keeps nothing of its last event.
+#[cfg(all(test, any(feature = "mbox", feature = "ga4")))]
+pub(super) fn read_in_chunks(
+    size: usize,
+    read: impl Fn(
+        usize,
+        &mut EventsRead,
+        &mut dyn FnMut(&[EventInput]) -> Result<(), MappingError>,
+    ) -> Result<(), MappingError>,
+) -> Vec<EventInput> {
+    let run = |size: usize| {
+        let (mut counts, mut chunks) = (EventsRead::default(), Vec::new());
+        read(size, &mut counts, &mut |c: &[EventInput]| {
+            chunks.push(c.to_vec());
+            Ok(())
+        })
+        .expect("reads");
+        (chunks, counts.events)
+    };
+    let (chunks, n) = run(size);
+    let (last, full) = chunks.split_last().expect("events");
+    assert!(full.iter().all(|c| c.len() == size), "full chunks of {size}");
+    assert!(!last.is_empty() && last.len() <= size, "a last chunk of 1 to {size}");
+    let events = chunks.concat();
+    assert_eq!(n, events.len() as u64, "counted as handed");
+    assert_eq!(run(1 << 20).0.concat(), events, "one chunk holds the same events");
+    events
+}
