@@ -363,11 +363,17 @@ impl<'r> Refill<'r> {
 
     /// Takes off what the used record held beyond what was written, keeping its texts.
     pub(super) fn finish(self) {
-        let room = MAX_SPARE_TEXTS.saturating_sub(self.texts.len());
-        let keys = self.record.keys.drain(self.keys.min(self.record.keys.len())..);
-        let attributes =
-            self.record.attributes.drain(self.attributes.min(self.record.attributes.len())..);
-        let texts = keys.map(|(_, v)| v).chain(attributes.map(|a| a.value));
-        self.texts.extend(texts.take(room));
+        while self.record.keys.len() > self.keys {
+            let text = self.record.keys.pop().map(|(_, v)| v).unwrap_or_default();
+            if self.texts.len() < MAX_SPARE_TEXTS {
+                self.texts.push(text);
+            }
+        }
+        while self.record.attributes.len() > self.attributes {
+            let text = self.record.attributes.pop().map(|a| a.value).unwrap_or_default();
+            if self.texts.len() < MAX_SPARE_TEXTS {
+                self.texts.push(text);
+            }
+        }
     }
 }
