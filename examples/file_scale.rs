@@ -32,14 +32,14 @@
 //! one record in 25. With the default `rayon` feature reading and preparing overlap on a
 //! second core; `RAYON_NUM_THREADS=1` measures one.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "support/publisher_files.rs"]
 mod publisher_files;
 
@@ -48,42 +48,9 @@ use idstitch::mapping::{write_assignments, Mapping};
 use idstitch::{RecordInput, Resolver};
 use idstitch_testkit::synth::{self, SynthConfig};
 
-/// The system allocator, counting live heap bytes and their peak (as in `examples/scale.rs`;
-/// the only `unsafe` here, as implementing `GlobalAlloc` requires).
-struct Counting;
+use counting_alloc::{Counting, Phase};
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-}
-
+/// Counts each phase's peak heap and allocations.
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
@@ -99,18 +66,6 @@ fn peak_rss() -> Option<u64> {
 fn records_in(dir: &Path) -> std::io::Result<f64> {
     let text = std::fs::read(dir.join("customers.csv"))?;
     Ok(text.iter().filter(|&&b| b == b'\n').count().saturating_sub(1) as f64)
-}
-
-/// Starts measuring a phase's peak heap: returns the live bytes now.
-fn reset_peak() -> usize {
-    let live = LIVE.load(Relaxed);
-    PEAK.store(live, Relaxed);
-    live
-}
-
-/// The most heap live since [`reset_peak`] returned `before`, above it.
-fn peak_since(before: usize) -> Option<u64> {
-    Some(PEAK.load(Relaxed).saturating_sub(before) as u64)
 }
 
 /// Records per batch, as `idstitch resolve` reads them.
@@ -195,7 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // This process did nothing else: its peak resident set is the file path's.
         if let Some(peak) = peak_rss() {
-            println!("peak RSS of the process: {}", per_record(Some(peak), records_in(&dir)?));
+            println!("peak RSS of the process: {}", per_record(peak as usize, records_in(&dir)?));
         }
         return Ok(());
     }
@@ -230,29 +185,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_path = dir.join("customers.csv");
     let floor_out = dir.join("floor_customers.csv");
     for round in 1..=args.repeat {
-        let heap_before = reset_peak();
+        let phase = Phase::start();
         let start = Instant::now();
         let run = mapping.run(BATCH, |_| {})?;
         let resolved = start.elapsed().as_secs_f64();
         let written = write_assignments(&run.resolver, BufWriter::new(File::create(&out_path)?))?;
         let job = start.elapsed().as_secs_f64();
-        let job_heap = peak_since(heap_before);
+        let (job_heap, job_allocations) = (phase.peak(), phase.allocations());
         assert_eq!(written as usize, records, "the file path wrote every record");
         assert_eq!(run.resolver.n_customers(), customers, "the same customers as in process");
         drop(run);
 
-        let heap_before = reset_peak();
+        let phase = Phase::start();
         let start = Instant::now();
         let floor_rows = run_floor(&floor_path, &floor_out)?;
         let floor = start.elapsed().as_secs_f64();
-        let floor_heap = peak_since(heap_before);
+        let floor_heap = phase.peak();
         assert_eq!(floor_rows, records, "the floor wrote every record");
 
         println!(
             "round {round}: whole job {job:.3} s (resolve {resolved:.3} s, write {:.3} s), \
-             peak heap {}; floor {floor:.3} s, {}; whole job = {:.2} × the floor",
+             peak heap {}, {:.2} allocations/record; floor {floor:.3} s, {}; \
+             whole job = {:.2} × the floor",
             job - resolved,
             per_record(job_heap, n),
+            job_allocations as f64 / n,
             per_record(floor_heap, n),
             job / floor
         );
@@ -295,7 +252,7 @@ fn mapping_text(ip_links: bool, ip_cap: Option<u64>) -> String {
 struct Core {
     resolver: Resolver,
     seconds: f64,
-    heap_peak: Option<u64>,
+    heap_peak: usize,
 }
 
 /// Reads every record the mapping names into memory (untimed), then loads them into a fresh
@@ -309,11 +266,11 @@ fn core_load(mapping: &Mapping) -> Result<(usize, Core), Box<dyn std::error::Err
     while source.next_batch(&mut batch, BATCH)? {
         inputs.append(&mut batch);
     }
-    let heap_before = reset_peak();
+    let phase = Phase::start();
     let start = Instant::now();
     let changes = resolver.ingest(&inputs);
     let seconds = start.elapsed().as_secs_f64();
-    let heap_peak = peak_since(heap_before);
+    let heap_peak = phase.peak();
     std::hint::black_box(changes);
     Ok((inputs.len(), Core { resolver, seconds, heap_peak }))
 }
@@ -468,9 +425,6 @@ fn rayon_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
-fn per_record(bytes: Option<u64>, n: f64) -> String {
-    bytes.map_or_else(
-        || "n/a".to_string(),
-        |b| format!("{:.0} B/record ({:.1} MB)", b as f64 / n, b as f64 / 1e6),
-    )
+fn per_record(bytes: usize, n: f64) -> String {
+    format!("{:.0} B/record ({:.1} MB)", bytes as f64 / n, bytes as f64 / 1e6)
 }

@@ -34,10 +34,11 @@
 //! the cache by then (the host's misses count), and on a copy made untimed just before, as a
 //! host that has just parsed or built the record hands it over (`input just built`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 use idstitch::{
     EraseTarget, KindPolicy, KindSpec, Normalizer, RecordInput, Resolver, ResolverBuilder, SourceId,
@@ -45,43 +46,10 @@ use idstitch::{
 use idstitch_testkit::floor;
 use idstitch_testkit::synth::{self, SynthConfig, SynthIds};
 
-/// The system allocator, counting live heap bytes and their peak: the resolver's own peak
-/// during a bulk ingest, transient buffers included, apart from the host's input. (The only
-/// `unsafe` here, as implementing `GlobalAlloc` requires; the library itself forbids it.)
-struct Counting;
+use counting_alloc::{Counting, Phase};
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-}
-
+/// Counts the heap: the resolver's own peak during a bulk ingest, transient buffers
+/// included, apart from the host's input.
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
@@ -406,12 +374,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // By reference: the host keeps (and frees, untimed) its input, as a reader reusing its
     // buffers would.
     let rss_before = reset_peak_rss();
-    let before = LIVE.load(Relaxed);
-    PEAK.store(before, Relaxed);
+    let phase = Phase::start();
     let start = Instant::now();
     let changes = resolver.ingest(&inputs);
     let ingest = start.elapsed().as_secs_f64();
-    let ingest_peak = PEAK.load(Relaxed) - before;
+    let ingest_peak = phase.peak();
     let rss_growth = rss_before.zip(peak_rss()).map(|(b, p)| p.saturating_sub(b));
     // Normalising alone, for the bound printed with the floors. Here, while the input is still
     // there, so that it is dropped at once: its millions of small blocks are then sorted back

@@ -10,9 +10,9 @@ use super::config::SourceMode;
 use super::config::{InputFormat, Mapping};
 use super::error::MappingError;
 use super::reader::{check_feature, estimate_lines, open_reader, Cell, Reader};
-use super::row::Plan;
 #[cfg(any(feature = "csv", feature = "serde_json", feature = "sqlite", feature = "postgres"))]
 use super::row::{build, CellRef};
+use super::row::{Plan, Spares};
 use super::sources::FormatRecords;
 use crate::adapter::RecordSource;
 use crate::ids::SourceId;
@@ -128,7 +128,7 @@ pub struct MappedSource {
     /// Per plan, the records of a mailbox or GA4 source (`None` for CSV and JSON Lines).
     formats: Vec<Option<FormatRecords>>,
     /// Records handed back by [`RecordSource::recycle`], written over by the next rows.
-    spare: Vec<RecordInput>,
+    spare: Spares,
 }
 
 impl std::fmt::Debug for MappedSource {
@@ -206,7 +206,7 @@ impl Mapping {
             total,
             cells: Vec::new(),
             formats,
-            spare: Vec::new(),
+            spare: Spares::default(),
         })
     }
 }
@@ -344,8 +344,8 @@ impl RecordSource for MappedSource {
 
     fn recycle(&mut self, batch: &mut Vec<RecordInput>) {
         // Kept for the next rows to write over (`row::Refill`); a batch's worth at most.
-        let keep = batch.len().min(MAX_SPARE.saturating_sub(self.spare.len()));
-        self.spare.extend(batch.drain(..keep));
+        let keep = batch.len().min(MAX_SPARE.saturating_sub(self.spare.records.len()));
+        self.spare.records.extend(batch.drain(..keep));
         batch.clear();
     }
 }

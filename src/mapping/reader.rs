@@ -76,7 +76,13 @@ pub(super) enum Reader {
     },
     /// A JSON Lines file; `buf` holds the current row's line (without a byte-order mark).
     #[cfg(feature = "serde_json")]
-    Jsonl { reader: BufReader<File>, line: u64, buf: Vec<u8> },
+    Jsonl {
+        reader: BufReader<File>,
+        line: u64,
+        buf: Vec<u8>,
+        /// The row's texts while it is parsed (kept: a row allocates nothing).
+        texts: Vec<String>,
+    },
     /// A database section's rows (see `sql.rs`); the row number stands for the line.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     Sql(super::sql::Rows),
@@ -94,23 +100,21 @@ impl Reader {
         let Some(line) = self.advance(layout)? else { return Ok(None) };
         match self {
             #[cfg(feature = "serde_json")]
-            Reader::Jsonl { buf, .. } => {
+            Reader::Jsonl { buf, texts, .. } => {
                 // Most rows hold no array: parsed straight into text cells, which allocate
                 // nothing once grown (an empty text reads as a missing value). A row the
                 // streaming reader refuses (an array of keys, or no JSON) is read again by
                 // the general reader, which takes arrays and names what is wrong.
                 let n = layout.columns.len();
                 cells.resize_with(n, || Cell::One(String::new()));
-                let mut texts: Vec<String> = cells
-                    .iter_mut()
-                    .map(|c| match c {
-                        Cell::One(text) => std::mem::take(text),
-                        _ => String::new(),
-                    })
-                    .collect();
-                match super::cells::json::cells(layout, line, buf, &mut texts) {
+                texts.clear();
+                texts.extend(cells.iter_mut().map(|c| match c {
+                    Cell::One(text) => std::mem::take(text),
+                    _ => String::new(),
+                }));
+                match super::cells::json::cells(layout, line, buf, texts) {
                     Ok(()) => {
-                        for (cell, text) in cells.iter_mut().zip(texts) {
+                        for (cell, text) in cells.iter_mut().zip(texts.drain(..)) {
                             *cell = Cell::One(text);
                         }
                     }
@@ -182,7 +186,7 @@ impl Reader {
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
             Reader::Sql(rows) => rows.advance(),
             #[cfg(feature = "serde_json")]
-            Reader::Jsonl { reader, line, buf } => {
+            Reader::Jsonl { reader, line, buf, .. } => {
                 loop {
                     buf.clear();
                     *line += 1;
@@ -356,9 +360,12 @@ pub(super) fn open_reader(layout: &Layout) -> Result<Reader, MappingError> {
             Ok(Reader::Csv { reader, record: csv::StringRecord::new(), index, header })
         }
         #[cfg(feature = "serde_json")]
-        InputFormat::JsonLines => {
-            Ok(Reader::Jsonl { reader: BufReader::new(file), line: 0, buf: Vec::new() })
-        }
+        InputFormat::JsonLines => Ok(Reader::Jsonl {
+            reader: BufReader::new(file),
+            line: 0,
+            buf: Vec::new(),
+            texts: Vec::new(),
+        }),
         #[allow(unreachable_patterns)]
         _ => {
             drop(file);

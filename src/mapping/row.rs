@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::config::{part_name, Mapping, SourceMapping, SourceMode};
 use super::error::MappingError;
 use super::input::SourceReport;
@@ -171,7 +173,7 @@ pub(super) fn build<'a>(
     plan: &mut Plan,
     line: u64,
     cell: impl Fn(usize) -> CellRef<'a>,
-    spare: &mut Vec<RecordInput>,
+    spare: &mut Spares,
 ) -> Result<Option<RecordInput>, MappingError> {
     plan.report.records_read += 1;
     let file = &plan.layout.file;
@@ -217,8 +219,8 @@ pub(super) fn build<'a>(
     if id.is_none() {
         plan.report.empty_ids += 1;
     }
-    let mut record = spare.pop().unwrap_or_else(|| RecordInput::new(plan.source, ""));
-    let mut fill = Refill::new(&mut record, plan.source, id.unwrap_or_default());
+    let mut record = spare.records.pop().unwrap_or_else(|| RecordInput::new(plan.source, ""));
+    let mut fill = Refill::new(&mut record, plan.source, id.unwrap_or_default(), &mut spare.texts);
     let observed_at: Option<Timestamp> = match plan.observed_at {
         None => None,
         Some(col) => match single(col)? {
@@ -235,18 +237,14 @@ pub(super) fn build<'a>(
     for (kind, slot, cols) in &plan.keys {
         let mut empty = 0;
         for &col in cols {
+            let mut add = |v: &str| match v.trim() {
+                "" => empty += 1,
+                v => fill.key(*kind, v),
+            };
             match cell(col) {
-                CellRef::One(v) if !v.trim().is_empty() => fill.key(*kind, v.trim()),
-                CellRef::Many(values) => {
-                    for v in values {
-                        if v.trim().is_empty() {
-                            empty += 1;
-                        } else {
-                            fill.key(*kind, v.trim());
-                        }
-                    }
-                }
-                _ => empty += 1,
+                CellRef::One(v) => add(v),
+                CellRef::Many(values) => values.iter().for_each(|v| add(v)),
+                CellRef::Missing => empty += 1,
             }
         }
         if let Some(n) = plan.empty.get_mut(*slot) {
@@ -254,15 +252,13 @@ pub(super) fn build<'a>(
         }
     }
     for CompositePlan { slot, columns, parts } in &plan.composites {
-        let mut complete = true;
+        let mut values: SmallVec<[Option<&str>; 4]> = SmallVec::new();
         for &col in columns {
-            complete &= single(col)?.is_some();
+            values.push(single(col)?);
         }
-        if complete {
-            for (part, &col) in parts.iter().zip(columns) {
-                if let Some(value) = single(col)? {
-                    fill.attribute(part, value, observed_at);
-                }
+        if values.iter().all(Option::is_some) {
+            for (part, value) in parts.iter().zip(values.into_iter().flatten()) {
+                fill.attribute(part, value, observed_at);
             }
         } else if let Some(n) = plan.empty.get_mut(*slot) {
             *n += 1;
@@ -277,6 +273,19 @@ pub(super) fn build<'a>(
     Ok(Some(record))
 }
 
+/// What used records leave for the next rows to write over (see [`Refill`]): whole records
+/// a source got back, and the texts of the values a row needed fewer of than the record it
+/// was written over held, so that rows of varying lengths neither free nor allocate.
+#[derive(Debug, Default)]
+pub(super) struct Spares {
+    pub(super) records: Vec<RecordInput>,
+    texts: Vec<String>,
+}
+
+/// Spare texts kept at most: enough for the values two batches of one source's records
+/// hold beyond another's, where the reading moves from one source to the next.
+const MAX_SPARE_TEXTS: usize = 1 << 16;
+
 /// Writes a record over a used one, keeping the buffers of its id, key values and attribute
 /// values: a source that gets its batches back ([`RecordSource::recycle`]) then allocates
 /// nothing per record once the buffers have grown to its rows' sizes.
@@ -286,15 +295,31 @@ pub(super) struct Refill<'r> {
     record: &'r mut RecordInput,
     keys: usize,
     attributes: usize,
+    /// Texts of values other records did not need, taken before allocating.
+    texts: &'r mut Vec<String>,
 }
 
 impl<'r> Refill<'r> {
-    /// Starts writing `record` anew as record `id` of `source`, with no keys or attributes.
-    pub(super) fn new(record: &'r mut RecordInput, source: SourceId, id: &str) -> Self {
+    /// Starts writing `record` anew as record `id` of `source`, with no keys or attributes,
+    /// taking any texts it needs beyond the record's own from `texts`.
+    pub(super) fn new(
+        record: &'r mut RecordInput,
+        source: SourceId,
+        id: &str,
+        texts: &'r mut Vec<String>,
+    ) -> Self {
         record.source = source;
         record.external_id.clear();
         record.external_id.push_str(id);
-        Refill { record, keys: 0, attributes: 0 }
+        Refill { record, keys: 0, attributes: 0, texts }
+    }
+
+    /// A text holding `value`: a spare one if there is one.
+    fn text(&mut self, value: &str) -> String {
+        let mut text = self.texts.pop().unwrap_or_default();
+        text.clear();
+        text.push_str(value);
+        text
     }
 
     /// Adds a key value.
@@ -305,7 +330,10 @@ impl<'r> Refill<'r> {
                 v.clear();
                 v.push_str(value);
             }
-            None => self.record.keys.push((kind, value.to_string())),
+            None => {
+                let value = self.text(value);
+                self.record.keys.push((kind, value));
+            }
         }
         self.keys += 1;
     }
@@ -321,18 +349,31 @@ impl<'r> Refill<'r> {
                 a.value.push_str(value);
                 a.observed_at = at;
             }
-            None => self.record.attributes.push(Attribute {
-                name: Arc::clone(name),
-                value: value.to_string(),
-                observed_at: at,
-            }),
+            None => {
+                let value = self.text(value);
+                self.record.attributes.push(Attribute {
+                    name: Arc::clone(name),
+                    value,
+                    observed_at: at,
+                });
+            }
         }
         self.attributes += 1;
     }
 
-    /// Drops what the used record held beyond what was written.
+    /// Takes off what the used record held beyond what was written, keeping its texts.
     pub(super) fn finish(self) {
-        self.record.keys.truncate(self.keys);
-        self.record.attributes.truncate(self.attributes);
+        while self.record.keys.len() > self.keys {
+            let text = self.record.keys.pop().map(|(_, v)| v).unwrap_or_default();
+            if self.texts.len() < MAX_SPARE_TEXTS {
+                self.texts.push(text);
+            }
+        }
+        while self.record.attributes.len() > self.attributes {
+            let text = self.record.attributes.pop().map(|a| a.value).unwrap_or_default();
+            if self.texts.len() < MAX_SPARE_TEXTS {
+                self.texts.push(text);
+            }
+        }
     }
 }
