@@ -1,19 +1,19 @@
 //! Ingesting what a [`RecordSource`] yields, a batch at a time and resolving once at the end;
 //! with two threads the next batch is read and prepared while the current one is stored.
 
-#[cfg(feature = "rayon")]
+#[cfg(all(feature = "rayon", feature = "mapping"))]
 use std::sync::Arc;
 
 use crate::adapter::{Progress, RecordSource, SourceError};
 use crate::ids::MAX_RECORDS;
-#[cfg(feature = "rayon")]
+#[cfg(all(feature = "rayon", feature = "mapping"))]
 use crate::input::prepare::{PreparedChunk, Preparer};
-#[cfg(feature = "rayon")]
+#[cfg(all(feature = "rayon", feature = "mapping"))]
 use crate::input::record::RecordInput;
 use crate::partition::events::Changes;
-#[cfg(feature = "rayon")]
-use crate::resolver::bulk::{PendingIngest, LOAD_CHUNK};
 use crate::resolver::bulk::RESERVE_AHEAD;
+#[cfg(all(feature = "rayon", feature = "mapping"))]
+use crate::resolver::bulk::{PendingIngest, LOAD_CHUNK};
 use crate::resolver::Resolver;
 
 impl Resolver {
@@ -64,7 +64,7 @@ impl Resolver {
     /// off the storing core. The same records are stored in the same order, so the customers,
     /// events and report are the same. A read that fails leaves the batches before it loaded,
     /// as in [`Resolver::ingest_from`].
-    #[cfg(feature = "rayon")]
+    #[cfg(all(feature = "rayon", feature = "mapping"))]
     pub(crate) fn ingest_from_overlapped<S: RecordSource + Send>(
         &mut self,
         source: &mut S,
@@ -124,7 +124,7 @@ impl Resolver {
 
     /// Stores a batch whose chunks of [`LOAD_CHUNK`] records `chunks` holds prepared, in
     /// order, as [`Resolver::load`] stores what it prepares.
-    #[cfg(feature = "rayon")]
+    #[cfg(all(feature = "rayon", feature = "mapping"))]
     fn store_prepared(
         &mut self,
         pending: &mut PendingIngest,
@@ -154,7 +154,7 @@ impl Resolver {
 
 /// Reads the next batch of `source` into `batch` and prepares it into `chunks`, one per
 /// [`LOAD_CHUNK`] records (their buffers kept from batch to batch); what the read returned.
-#[cfg(feature = "rayon")]
+#[cfg(all(feature = "rayon", feature = "mapping"))]
 fn read_prepared<S: RecordSource>(
     source: &mut S,
     batch: &mut Vec<RecordInput>,
