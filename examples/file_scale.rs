@@ -69,7 +69,7 @@ fn records_in(dir: &Path) -> std::io::Result<f64> {
 }
 
 /// Records per batch, as `idstitch resolve` reads them.
-const BATCH: usize = 4096;
+const BATCH: usize = 1024;
 /// Records per person in the generator's data (about), to turn `--records` into people.
 const RECORDS_PER_PERSON: f64 = 3.4;
 

@@ -29,9 +29,9 @@ fn main() -> Result<(), Failure> {
     let (mapping_path, out_path) = (PathBuf::from(mapping_path), PathBuf::from(out_path));
     let start = Instant::now();
 
-    // Read the mapping and every file it names, and resolve, 4096 records at a time (the
+    // Read the mapping and every file it names, and resolve, 1024 records at a time (the
     // callback could draw a progress bar; `idstitch resolve` does).
-    let run = Mapping::from_path(&mapping_path)?.run(4096, |_progress| {})?;
+    let run = Mapping::from_path(&mapping_path)?.run(1024, |_progress| {})?;
     let resolve_time = start.elapsed();
 
     let out = File::create(&out_path)

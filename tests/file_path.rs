@@ -110,13 +110,13 @@ keys = { cookie = "cookie", ip = "ip" }
     }
 }
 
-/// The generated publisher's exports, resolved by `Mapping::run` on a pool of `threads`:
-/// the assignment as written, and the run's events and report.
-fn run_on(threads: usize, mapping: &Path) -> (Vec<u8>, String) {
+/// The generated publisher's exports, resolved by `Mapping::run` on a pool of `threads`,
+/// `batch` records at a time: the assignment as written, and the run's events and report.
+fn run_on(threads: usize, mapping: &Path, batch: usize) -> (Vec<u8>, String) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let mapping = Mapping::from_path(mapping).unwrap();
-        let run = mapping.run(64, |_| {}).unwrap();
+        let run = mapping.run(batch, |_| {}).unwrap();
         let mut written = Vec::new();
         write_assignments(&run.resolver, &mut written).unwrap();
         let seen = format!("{:?}\n{:?}\n{:?}", run.changes.events, run.changes.report, run.input);
@@ -147,9 +147,12 @@ fn a_run_is_the_same_on_one_thread_and_two() {
         }
     }
     let mapping = dir.write("publisher.toml", sources);
-    let one = run_on(1, &mapping);
-    let two = run_on(2, &mapping);
+    let one = run_on(1, &mapping, 64);
     let rows = one.0.iter().filter(|&&b| b == b'\n').count() - 1;
     assert_eq!(rows, data.records.len());
-    assert!(one == two, "one thread and two give the same run");
+    // Small batches, and batches the loader cuts into several chunks (2,048 records each).
+    for batch in [64, 1024, 4500] {
+        assert!(one == run_on(1, &mapping, batch), "one thread, batches of {batch}");
+        assert!(one == run_on(2, &mapping, batch), "two threads, batches of {batch}");
+    }
 }

@@ -66,7 +66,8 @@ impl Mapping {
     /// (see [`Mapping::open`]), and the records' buffers are reused from batch to batch
     /// ([`RecordSource::recycle`](crate::adapter::RecordSource::recycle)); with the `rayon`
     /// feature and two threads or more the next batch is read while the current one is
-    /// stored. None of this changes the result.
+    /// stored. None of this changes the result; a batch of about a thousand records is
+    /// fastest, as its texts are still in the cache when they are normalised.
     ///
     /// # Errors
     /// Any [`MappingError`] of [`Mapping::resolver_builder`], [`Mapping::register_sources`],

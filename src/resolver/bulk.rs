@@ -1,5 +1,6 @@
-//! Changing many records at once: bulk ingest from records or from a [`RecordSource`],
-//! preparing the next chunk on a second core while the current one is stored.
+//! Changing many records at once: bulk ingest from records (from a record source in
+//! `from_source`), preparing the next chunk on a second core while the current one is
+//! stored.
 
 use std::borrow::Borrow;
 #[cfg(feature = "rayon")]
@@ -7,7 +8,6 @@ use std::sync::Arc;
 
 use ahash::AHashSet;
 
-use crate::adapter::{Progress, RecordSource, SourceError};
 use crate::ids::{RecordIdx, MAX_RECORDS};
 use crate::input::prepare::PreparedChunk;
 #[cfg(feature = "rayon")]
@@ -23,12 +23,12 @@ use crate::resolver::Resolver;
 
 /// Records per chunk of a bulk load: enough independent hash probes to overlap their cache
 /// misses, few enough that the chunk's values stay in cache.
-const LOAD_CHUNK: usize = 2048;
+pub(super) const LOAD_CHUNK: usize = 2048;
 
 /// A bulk load reserves room for at most this many records from its input's size hint, so an
 /// iterator that overstates its length cannot make the resolver allocate without bound
 /// (16.8M records: tens of seconds of loading, a few hundred MB of index).
-const RESERVE_AHEAD: usize = 1 << 24;
+pub(super) const RESERVE_AHEAD: usize = 1 << 24;
 
 /// What a bulk ingest has stored and must still resolve.
 #[derive(Debug, Default)]
@@ -126,12 +126,7 @@ impl Resolver {
         // A size hint is a promise the iterator may break: room is reserved for at most
         // `RESERVE_AHEAD` records and never past what the store can hold; beyond that the
         // tables grow as records arrive.
-        let room = (MAX_RECORDS as usize).saturating_sub(self.graph.n_records());
-        let expected = records.size_hint().0.min(RESERVE_AHEAD).min(room);
-        // About 1.7 distinct keys per record in the generator's data; tables that outgrow the
-        // guess grow, vectors that overshoot are trimmed by `finish_ingest`.
-        self.graph.reserve(expected, expected.saturating_mul(3) / 2);
-        self.partition.reserve(expected);
+        self.reserve_ahead(records.size_hint().0);
         // Records go in chunks: every record of a chunk is prepared (checked, its values
         // normalised and hashed), then all its values are interned in one loop (see
         // `intern_spans`), then its records are stored in order. The next chunk is prepared
@@ -153,6 +148,17 @@ impl Resolver {
             current_items = next_items;
         }
         self.prepared.chunk = Some(current);
+    }
+
+    /// Makes room for `expected` more records, at most [`RESERVE_AHEAD`] and never past what
+    /// the store can hold.
+    pub(super) fn reserve_ahead(&mut self, expected: usize) {
+        let room = (MAX_RECORDS as usize).saturating_sub(self.graph.n_records());
+        let expected = expected.min(RESERVE_AHEAD).min(room);
+        // About 1.7 distinct keys per record in the generator's data; tables that outgrow the
+        // guess grow, vectors that overshoot are trimmed by `finish_ingest`.
+        self.graph.reserve(expected, expected.saturating_mul(3) / 2);
+        self.partition.reserve(expected);
     }
 
     /// Stores a prepared chunk and prepares the next, both in input order, so what is stored
@@ -194,7 +200,7 @@ impl Resolver {
 
     /// Interns and stores the records of a prepared chunk, noting what the final resolution
     /// must look at.
-    fn store_chunk<R: RecordFields>(
+    pub(super) fn store_chunk<R: RecordFields>(
         &mut self,
         pending: &mut PendingIngest,
         inputs: &[&R],
@@ -309,104 +315,5 @@ impl Resolver {
         let mut changes = Changes { events, report, ..Changes::default() };
         self.track_changes(&mut changes);
         changes
-    }
-
-    /// Ingests everything a [`RecordSource`] yields, `batch_size` records at a time, calling
-    /// `progress` after each batch, and resolves once at the end (as [`Resolver::ingest`]).
-    ///
-    /// Room for the source's [`RecordSource::total`], if it gives one, is made up front (as
-    /// [`Resolver::reserve`], at most 16.8M records), so that the indexes are not rebuilt as
-    /// they fill; a total that is off only costs a rebuild more or room given back.
-    ///
-    /// # Errors
-    /// [`SourceError::Source`] if the source fails; the records read before are ingested and
-    /// resolved, so the resolver stays consistent.
-    pub fn ingest_from<S: RecordSource>(
-        &mut self,
-        source: &mut S,
-        batch_size: usize,
-        mut progress: impl FnMut(Progress),
-    ) -> Result<Changes, SourceError<S::Error>> {
-        let total = source.total();
-        self.reserve_for(total);
-        let mut pending = self.begin_ingest();
-        let mut batch = Vec::with_capacity(batch_size.max(1));
-        let mut done = 0u64;
-        let failure = loop {
-            batch.clear();
-            match source.next_batch(&mut batch, batch_size.max(1)) {
-                Ok(false) => break None,
-                Ok(true) => {
-                    done += batch.len() as u64;
-                    self.load(&mut pending, batch.iter());
-                    source.recycle(&mut batch);
-                    progress(Progress { done, total });
-                }
-                Err(error) => break Some(error),
-            }
-        };
-        let changes = self.finish_ingest(pending);
-        match failure {
-            None => Ok(changes),
-            Some(error) => Err(SourceError::Source { error, records_read: done }),
-        }
-    }
-
-    /// [`Resolver::ingest_from`] reading the next batch on a second core while the current
-    /// one is loaded (where the pool has two threads; else the same call): the same records
-    /// in the same order, so the same customers, events and report. A read that fails leaves
-    /// the batches before it loaded, as in [`Resolver::ingest_from`].
-    #[cfg(feature = "rayon")]
-    pub(crate) fn ingest_from_overlapped<S: RecordSource + Send>(
-        &mut self,
-        source: &mut S,
-        batch_size: usize,
-        mut progress: impl FnMut(Progress),
-    ) -> Result<Changes, SourceError<S::Error>> {
-        if rayon::current_num_threads() < 2 {
-            return self.ingest_from(source, batch_size, progress);
-        }
-        let size = batch_size.max(1);
-        let total = source.total();
-        self.reserve_for(total);
-        let mut pending = self.begin_ingest();
-        let (mut current, mut next) = (Vec::with_capacity(size), Vec::with_capacity(size));
-        let mut read = source.next_batch(&mut current, size);
-        let mut done = 0u64;
-        let failure = loop {
-            match read {
-                Ok(false) => break None,
-                Ok(true) => {}
-                Err(error) => break Some(error),
-            }
-            done += current.len() as u64;
-            next.clear();
-            let ((), next_read) = rayon::join(
-                || self.load(&mut pending, current.iter()),
-                || source.next_batch(&mut next, size),
-            );
-            progress(Progress { done, total });
-            source.recycle(&mut current);
-            std::mem::swap(&mut current, &mut next);
-            read = next_read;
-        };
-        let changes = self.finish_ingest(pending);
-        match failure {
-            None => Ok(changes),
-            Some(error) => Err(SourceError::Source { error, records_read: done }),
-        }
-    }
-
-    /// Makes room up front for the records a source says it holds (see
-    /// [`Resolver::ingest_from`]).
-    fn reserve_for(&mut self, total: Option<u64>) {
-        if let Some(total) = total {
-            // A total is an estimate a source may miss (see `load` for the same with a size
-            // hint): capped as there.
-            let room = (MAX_RECORDS as usize).saturating_sub(self.graph.n_records());
-            let expected =
-                usize::try_from(total).unwrap_or(usize::MAX).min(RESERVE_AHEAD).min(room);
-            self.reserve(expected);
-        }
     }
 }

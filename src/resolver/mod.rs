@@ -6,6 +6,7 @@ mod builder;
 mod bulk;
 mod campaign;
 mod erase;
+mod from_source;
 mod inspect;
 mod journey;
 mod lookup;
