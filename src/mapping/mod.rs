@@ -462,6 +462,7 @@
 //! ```
 
 mod apply;
+mod assignments;
 mod bad_rows;
 mod cells;
 mod chunk;
@@ -481,6 +482,7 @@ mod timestamp;
 mod touch;
 
 pub use apply::{AppliedRun, SourceTally};
+pub use assignments::write_assignments;
 pub use bad_rows::{BadRowReason, BadRows, OnBadRow, BAD_ROW_LINES};
 pub use config::{
     ChannelFrom, ConsentMapping, ContactsMapping, EventKindFrom, EventsMapping, InputFormat,
@@ -491,7 +493,7 @@ pub use error::{DatabaseSection, MappingError, TomlPlace};
 pub use events::{EventRowProblem, EventsRead, SkippedRow, SKIPPED_EXAMPLES};
 pub use input::{InputReport, MappedSource, SourceReport};
 pub use row::deletion_flag;
-pub use run::{write_assignments, MappedRun};
+pub use run::MappedRun;
 pub use sources::{FormatOptions, Ga4Options, MboxOptions, GA4_DEFAULT_EVENTS};
 pub use sql::{ConnectionString, Database, DatabaseQuery};
 pub use table_input::TableInput;

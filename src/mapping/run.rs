@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 
 #[cfg(doc)]
 use super::apply::AppliedRun;
@@ -334,112 +333,5 @@ impl fmt::Display for Summary<'_> {
         writeln!(f, "refused links: {}", stats.total())?;
         write!(f, "{}", stats.display(resolver))?;
         Ok(())
-    }
-}
-
-/// Writes `source,record_id,customer_id` and one row per record of `resolver` (in storage
-/// order) to `out`, quoting fields as CSV requires; returns the number of records written.
-/// A record that links to nothing is a customer of its own, so every record has a row.
-///
-/// # Errors
-/// Any error of `out`.
-pub fn write_assignments(resolver: &Resolver, mut out: impl Write) -> std::io::Result<u64> {
-    out.write_all(b"source,record_id,customer_id\n")?;
-    // Each source's field once, and every row built in one reused buffer: no formatting
-    // machinery per row.
-    let mut sources: Vec<Option<Vec<u8>>> = Vec::new();
-    let mut row: Vec<u8> = Vec::with_capacity(64);
-    let mut n = 0;
-    for (record, customer) in resolver.assignments() {
-        let s = usize::from(record.source.get());
-        if sources.len() <= s {
-            sources.resize(s + 1, None);
-        }
-        let source: &[u8] = match sources.get_mut(s) {
-            Some(cached) => cached.get_or_insert_with(|| {
-                let mut field = Vec::new();
-                push_field(&mut field, resolver.source_name(record.source).unwrap_or_default());
-                field
-            }),
-            None => &[],
-        };
-        row.clear();
-        row.extend_from_slice(source);
-        row.push(b',');
-        push_field(&mut row, record.external_id);
-        row.push(b',');
-        push_decimal(&mut row, customer.get());
-        row.push(b'\n');
-        out.write_all(&row)?;
-        n += 1;
-    }
-    out.flush()?;
-    Ok(n)
-}
-
-/// One CSV field, quoted if it holds a comma, quote, line break or surrounding space.
-fn push_field(out: &mut Vec<u8>, value: &str) {
-    let needs_quotes = value.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-        || value.starts_with(char::is_whitespace)
-        || value.ends_with(char::is_whitespace);
-    if !needs_quotes {
-        out.extend_from_slice(value.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for (i, part) in value.split('"').enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b"\"\"");
-        }
-        out.extend_from_slice(part.as_bytes());
-    }
-    out.push(b'"');
-}
-
-/// `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, n: impl Into<u64>) {
-    let mut n: u64 = n.into();
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(i..).unwrap_or_default());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_are_written_as_std_formats_them() {
-        for n in [0u64, 7, 10, 99, 1_234_567_890, u64::from(u32::MAX), u64::MAX] {
-            let mut out = b"x".to_vec();
-            push_decimal(&mut out, n);
-            assert_eq!(out, format!("x{n}").into_bytes());
-        }
-    }
-
-    #[test]
-    fn fields_are_quoted_as_csv_needs() {
-        for (value, written) in [
-            ("plain", "plain"),
-            ("a,b", "\"a,b\""),
-            ("say \"hi\"", "\"say \"\"hi\"\"\""),
-            (" lead", "\" lead\""),
-            ("line\nbreak", "\"line\nbreak\""),
-            ("", ""),
-        ] {
-            let mut out = Vec::new();
-            push_field(&mut out, value);
-            assert_eq!(String::from_utf8(out).unwrap(), written, "{value:?}");
-        }
     }
 }

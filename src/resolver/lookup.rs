@@ -203,11 +203,25 @@ impl Resolver {
 
     /// Every live record with its customer, in storage order.
     pub fn assignments(&self) -> impl Iterator<Item = (RecordRef<'_>, CustomerId)> + '_ {
-        self.graph.records().map(move |(r, s)| {
+        self.assignments_in(0..self.record_slots())
+    }
+
+    /// The live records of record slots `slots` with their customers, in storage order: a
+    /// part of [`Resolver::assignments`], so that parts can be read side by side.
+    pub(crate) fn assignments_in(
+        &self,
+        slots: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (RecordRef<'_>, CustomerId)> + '_ {
+        self.graph.records_in(slots).map(move |(r, s)| {
             (
                 RecordRef { source: s.source, external_id: self.graph.external_id(s) },
                 self.partition.customer_of(r),
             )
         })
+    }
+
+    /// One past the highest record slot ever used (see [`Resolver::assignments_in`]).
+    pub(crate) fn record_slots(&self) -> usize {
+        self.graph.record_capacity()
     }
 }

@@ -253,10 +253,22 @@ impl IdentityGraph {
 
     /// Live records in slot order.
     pub fn records(&self) -> impl Iterator<Item = (RecordIdx, &RecordSlot)> {
+        self.records_in(0..self.records.len())
+    }
+
+    /// Live records of slots `slots` (clamped to the slots ever used), in slot order.
+    pub fn records_in(
+        &self,
+        slots: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (RecordIdx, &RecordSlot)> {
+        let end = slots.end.min(self.records.len());
+        let start = slots.start.min(end);
         self.records
+            .get(start..end)
+            .unwrap_or_default()
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.as_ref().map(|r| (RecordIdx(i as u32), r)))
+            .filter_map(move |(i, r)| r.as_ref().map(|r| (RecordIdx((start + i) as u32), r)))
     }
 
     /// The attributes of a stored record.
