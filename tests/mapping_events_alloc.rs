@@ -3,38 +3,17 @@
 //! sees far fewer allocations than rows, in CSV and in JSON Lines.
 #![cfg(all(feature = "csv", feature = "serde_json"))]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use idstitch::mapping::{Mapping, MappingError};
 use idstitch::SourceId;
 
-/// The system allocator, counting allocations and reallocations. (The only `unsafe` here, as
-/// implementing `GlobalAlloc` requires; the library itself forbids it.)
-struct Counting;
+#[path = "../examples/support/counting_alloc.rs"]
+mod counting_alloc;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+use counting_alloc::{Counting, Phase};
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts allocations and reallocations (see `examples/support/counting_alloc.rs`).
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
@@ -74,14 +53,14 @@ fn reading_rows_allocates_per_chunk_not_per_row() {
 
     for events in mapping.events() {
         let mut seen = 0u64;
-        let before = ALLOCATIONS.load(Relaxed);
+        let phase = Phase::start();
         let read = events
             .read(SourceId::from_raw(0), &kinds, 256, |chunk| {
                 seen += chunk.len() as u64;
                 Ok::<_, MappingError>(())
             })
             .unwrap();
-        let allocations = ALLOCATIONS.load(Relaxed) - before;
+        let allocations = phase.allocations() as u64;
         assert_eq!((read.events, seen, read.n_skipped()), (ROWS, ROWS, 0));
         // The first chunk allocates its events' strings (4 × 256), and a string grows now
         // and then as the numbers in it get longer; one allocation per row would be 20,000.
@@ -125,9 +104,9 @@ fn reading_rows_allocates_per_chunk_not_per_row() {
     );
     let mapping = Mapping::from_str(&text, &dir).unwrap();
     let count = |what: &str, read: &dyn Fn() -> (u64, u64, u64)| {
-        let before = ALLOCATIONS.load(Relaxed);
+        let phase = Phase::start();
         let (items, seen, skipped) = read();
-        let allocations = ALLOCATIONS.load(Relaxed) - before;
+        let allocations = phase.allocations() as u64;
         assert_eq!((items, seen, skipped), (ROWS, ROWS, 0), "{what}");
         println!("{what}: {allocations} allocations for {ROWS} rows");
         assert!(allocations < ROWS / 5, "{what}: {allocations} allocations");

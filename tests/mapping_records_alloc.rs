@@ -4,38 +4,17 @@
 //! allocates meanwhile) sees far fewer allocations than rows, in CSV and in JSON Lines.
 #![cfg(all(feature = "csv", feature = "serde_json"))]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use idstitch::adapter::RecordSource;
 use idstitch::mapping::Mapping;
 
-/// The system allocator, counting allocations and reallocations. (The only `unsafe` here, as
-/// implementing `GlobalAlloc` requires; the library itself forbids it.)
-struct Counting;
+#[path = "../examples/support/counting_alloc.rs"]
+mod counting_alloc;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+use counting_alloc::{Counting, Phase};
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts allocations and reallocations (see `examples/support/counting_alloc.rs`).
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
@@ -87,13 +66,13 @@ fn reading_recycled_rows_of_varying_length_allocates_per_batch_not_per_row() {
         rows += batch.len() as u64;
         source.recycle(&mut batch);
     }
-    let before = ALLOCATIONS.load(Relaxed);
+    let phase = Phase::start();
     while source.next_batch(&mut batch, BATCH).unwrap() {
         rows += batch.len() as u64;
         values += batch.iter().map(|r| (r.keys.len() + r.attributes.len()) as u64).sum::<u64>();
         source.recycle(&mut batch);
     }
-    let allocations = ALLOCATIONS.load(Relaxed) - before;
+    let allocations = phase.allocations() as u64;
     assert_eq!(rows, 2 * ROWS, "every row of both files read");
     // A full row holds two keys and two attributes, the others one key.
     assert_eq!(values, (2 * ROWS - 4 * BATCH as u64) / 2 * 5, "values read after warm-up");

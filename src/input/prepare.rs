@@ -88,6 +88,32 @@ pub(crate) struct Preparer<'a> {
     pub suppression: &'a SuppressionList,
 }
 
+/// What a [`Preparer`] borrows, held by value (the large parts shared): for a core that
+/// prepares while another holds the resolver mutably.
+#[cfg(feature = "rayon")]
+#[derive(Clone, Debug)]
+pub(crate) struct PreparerParts {
+    pub kinds: std::sync::Arc<KindTable>,
+    pub ctx: NormalizeContext,
+    pub n_sources: usize,
+    pub hasher: RandomState,
+    pub suppression: std::sync::Arc<SuppressionList>,
+}
+
+#[cfg(feature = "rayon")]
+impl PreparerParts {
+    /// The preparer borrowing these parts.
+    pub fn preparer(&self) -> Preparer<'_> {
+        Preparer {
+            kinds: &self.kinds,
+            ctx: &self.ctx,
+            n_sources: self.n_sources,
+            hasher: &self.hasher,
+            suppression: &self.suppression,
+        }
+    }
+}
+
 /// One normalised key value of a prepared record (in pseudonymised mode, its pseudonym).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {

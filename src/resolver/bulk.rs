@@ -3,15 +3,11 @@
 //! stored.
 
 use std::borrow::Borrow;
-#[cfg(feature = "rayon")]
-use std::sync::Arc;
 
 use ahash::AHashSet;
 
 use crate::ids::{RecordIdx, MAX_RECORDS};
 use crate::input::prepare::PreparedChunk;
-#[cfg(feature = "rayon")]
-use crate::input::prepare::Preparer;
 use crate::input::record::RecordInput;
 use crate::input::report::IngestReport;
 use crate::input::stored::{RecordFields, StoredRecord};
@@ -173,23 +169,9 @@ impl Resolver {
         // back (two context switches a chunk, BENCHMARKS.md): this thread does both in turn.
         #[cfg(feature = "rayon")]
         if !next_refs.is_empty() && rayon::current_num_threads() > 1 {
-            // Preparing reads only configuration: give the other core its own handles, so
-            // this one may hold the resolver mutably.
-            let (kinds, ctx, hasher, suppression) = (
-                Arc::clone(&self.kinds),
-                self.ctx,
-                self.graph.key_hasher().clone(),
-                Arc::clone(&self.suppression),
-            );
-            let preparer = Preparer {
-                kinds: &kinds,
-                ctx: &ctx,
-                n_sources: self.sources.len(),
-                hasher: &hasher,
-                suppression: &suppression,
-            };
+            let parts = self.preparer_parts();
             rayon::join(
-                || next.prepare(&preparer, next_refs),
+                || next.prepare(&parts.preparer(), next_refs),
                 || self.store_chunk(pending, current_refs, current),
             );
             return;

@@ -1,9 +1,6 @@
 //! Ingesting what a [`RecordSource`] yields, a batch at a time and resolving once at the end;
 //! with two threads the next batch is read and prepared while the current one is stored.
 
-#[cfg(all(feature = "rayon", feature = "mapping"))]
-use std::sync::Arc;
-
 use crate::adapter::{Progress, RecordSource, SourceError};
 use crate::ids::MAX_RECORDS;
 #[cfg(all(feature = "rayon", feature = "mapping"))]
@@ -78,21 +75,9 @@ impl Resolver {
         let total = source.total();
         self.reserve_for(total);
         let mut pending = self.begin_ingest();
-        // Preparing reads only configuration, which a load does not change: the reading core
-        // gets its own handles, so the storing one may hold the resolver mutably.
-        let (kinds, ctx, hasher, suppression) = (
-            Arc::clone(&self.kinds),
-            self.ctx,
-            self.graph.key_hasher().clone(),
-            Arc::clone(&self.suppression),
-        );
-        let preparer = Preparer {
-            kinds: &kinds,
-            ctx: &ctx,
-            n_sources: self.sources.len(),
-            hasher: &hasher,
-            suppression: &suppression,
-        };
+        // Preparing reads only configuration, which a load does not change.
+        let parts = self.preparer_parts();
+        let preparer = parts.preparer();
         let (mut current, mut next) = (Vec::with_capacity(size), Vec::with_capacity(size));
         let (mut current_chunks, mut next_chunks) = (Vec::new(), Vec::new());
         let mut read = read_prepared(source, &mut current, &mut current_chunks, size, &preparer);

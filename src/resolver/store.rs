@@ -7,6 +7,8 @@ use smallvec::SmallVec;
 use crate::error::IngestError;
 use crate::ids::{KeyIdx, KindId, RecordIdx, SourceId};
 use crate::input::kind::KindTable;
+#[cfg(feature = "rayon")]
+use crate::input::prepare::PreparerParts;
 use crate::input::prepare::{PreparedChunk, Preparer, Span};
 use crate::input::record::{trim_external_id, RecordInput};
 use crate::input::report::IngestReport;
@@ -55,6 +57,19 @@ impl Resolver {
             n_sources: self.sources.len(),
             hasher: self.graph.key_hasher(),
             suppression: &self.suppression,
+        }
+    }
+
+    /// What preparing needs, held by value: preparing reads only configuration, so another
+    /// core may prepare with these while this one holds the resolver mutably.
+    #[cfg(feature = "rayon")]
+    pub(super) fn preparer_parts(&self) -> PreparerParts {
+        PreparerParts {
+            kinds: std::sync::Arc::clone(&self.kinds),
+            ctx: self.ctx,
+            n_sources: self.sources.len(),
+            hasher: self.graph.key_hasher().clone(),
+            suppression: std::sync::Arc::clone(&self.suppression),
         }
     }
 
