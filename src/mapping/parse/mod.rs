@@ -1,11 +1,9 @@
-//! Parsing and validating a mapping file into a [`Mapping`]: the TOML shape it is read into,
-//! and the checks whose errors name the file, line, column and TOML key.
+//! Parsing and validating a mapping file into a [`Mapping`]: read into the TOML shapes of
+//! `shape`, then checked, every error naming the file, line, column and TOML key.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use toml::Spanned;
 
 use super::bad_rows::OnBadRow;
@@ -22,185 +20,16 @@ use crate::campaign::{CampaignSpec, MAX_CONVERSION_DAYS};
 use crate::ids::KindId;
 use crate::input::kind::{built_in_spec, KindPolicy, KindSpec, BUILT_IN_KINDS};
 use crate::input::normalize::{NormalizeContext, Normalizer};
-use section::{head, table_input, InputKeys, Table};
+use section::{head, table_input, Table};
+use shape::{
+    CampaignToml, Columns, ConsentToml, ContactsToml, EventsToml, MappingToml, SourceToml,
+};
 use tables::{campaigns, consent, contacts, event_kinds, events};
 
 mod formats;
 mod section;
+mod shape;
 mod tables;
-
-// --- the TOML shape --------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MappingToml {
-    default_country: Option<Spanned<String>>,
-    #[serde(default)]
-    kinds: BTreeMap<Spanned<String>, Spanned<KindToml>>,
-    #[serde(default)]
-    source: Vec<Spanned<SourceToml>>,
-    #[serde(default)]
-    event_kinds: BTreeMap<Spanned<String>, Spanned<String>>,
-    #[serde(default)]
-    events: Vec<Spanned<EventsToml>>,
-    #[serde(default)]
-    consent: Vec<Spanned<ConsentToml>>,
-    #[serde(default)]
-    contacts: Vec<Spanned<ContactsToml>>,
-    #[serde(default)]
-    campaign: Vec<Spanned<CampaignToml>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CampaignToml {
-    name: Spanned<String>,
-    channel: Spanned<String>,
-    holdout: Option<Spanned<f64>>,
-    salt: Option<String>,
-    conversions: Option<Spanned<Vec<String>>>,
-    window_days: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KindToml {
-    normalizer: Option<Spanned<String>>,
-    limit: Option<Spanned<i64>>,
-    priority: Option<Spanned<i64>>,
-    generic_cap: Option<Spanned<i64>>,
-    deny: Option<Vec<String>>,
-    links: Option<bool>,
-    builtin_placeholders: Option<bool>,
-    identifying: Option<bool>,
-}
-
-/// A TOML table of rows: the struct with its own keys, and the keys every table shares
-/// (`path`, `database`, `query`, `delimiter`, `encoding`, `on_bad_row`) with the
-/// [`InputKeys`] that borrows them. The keys stay flat in the table, and unknown keys are
-/// refused, so they cannot be a `serde(flatten)`ed struct (toml's `deny_unknown_fields` does
-/// not see through one).
-macro_rules! table_shape {
-    ($(#[$meta:meta])* struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
-        $(#[$meta])*
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct $name {
-            $($(#[$fmeta])* $field: $ty,)*
-            path: Option<Spanned<String>>,
-            database: Option<Spanned<String>>,
-            query: Option<Spanned<String>>,
-            delimiter: Option<Spanned<String>>,
-            encoding: Option<Spanned<String>>,
-            on_bad_row: Option<Spanned<String>>,
-        }
-
-        impl $name {
-            fn input_keys(&self) -> InputKeys<'_> {
-                InputKeys {
-                    path: self.path.as_ref(),
-                    database: self.database.as_ref(),
-                    query: self.query.as_ref(),
-                    delimiter: self.delimiter.as_ref(),
-                    encoding: self.encoding.as_ref(),
-                    on_bad_row: self.on_bad_row.as_ref(),
-                }
-            }
-        }
-    };
-}
-
-table_shape! {
-struct SourceToml {
-    name: Spanned<String>,
-    id: Option<Spanned<String>>,
-    trust: Option<Spanned<i64>>,
-    #[serde(default)]
-    keys: BTreeMap<Spanned<String>, Spanned<Columns>>,
-    #[serde(default)]
-    composite: BTreeMap<Spanned<String>, Spanned<Columns>>,
-    #[serde(default)]
-    attributes: BTreeMap<Spanned<String>, Spanned<String>>,
-    observed_at: Option<Spanned<String>>,
-    mode: Option<Spanned<String>>,
-    deleted: Option<Spanned<String>>,
-    // The keys of mailbox and GA4 sources, checked in `formats.rs`.
-    format: Option<Spanned<String>>,
-    owner: Option<Spanned<Columns>>,
-    user_id_kind: Option<Spanned<String>>,
-    events: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
-}
-}
-
-table_shape! {
-struct EventsToml {
-    source: Spanned<String>,
-    record: Spanned<String>,
-    kind: Option<Spanned<String>>,
-    kind_is: Option<Spanned<String>>,
-    at: Spanned<String>,
-    topic: Option<Spanned<String>>,
-    value: Option<Spanned<String>>,
-    channel: Option<Spanned<String>>,
-    id: Option<Spanned<String>>,
-}
-}
-
-table_shape! {
-struct ConsentToml {
-    source: Spanned<String>,
-    record: Spanned<String>,
-    channel: Option<Spanned<String>>,
-    channel_is: Option<Spanned<String>>,
-    status: Spanned<String>,
-    at: Spanned<String>,
-}
-}
-
-table_shape! {
-struct ContactsToml {
-    source: Spanned<String>,
-    record: Spanned<String>,
-    channel: Option<Spanned<String>>,
-    channel_is: Option<Spanned<String>>,
-    at: Spanned<String>,
-    campaign: Option<Spanned<String>>,
-    transactional: Option<Spanned<String>>,
-    id: Option<Spanned<String>>,
-}
-}
-
-/// A column name or an array of column names.
-struct Columns(Vec<String>);
-
-impl<'de> Deserialize<'de> for Columns {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Columns;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a column name or an array of column names")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Columns, E> {
-                Ok(Columns(vec![v.to_string()]))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Columns, A::Error> {
-                let mut columns = Vec::new();
-                while let Some(c) = seq.next_element::<String>()? {
-                    columns.push(c);
-                }
-                Ok(Columns(columns))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
 
 // --- validation ------------------------------------------------------------------------------
 
