@@ -7,36 +7,16 @@
 #[path = "../examples/support/publisher_files.rs"]
 mod publisher_files;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use idstitch::adapter::RecordSource;
 use idstitch::mapping::{write_assignments, Mapping};
 use idstitch::RecordInput;
 use idstitch_testkit::synth::{self, SynthConfig};
 
-struct Scratch(PathBuf);
+mod support;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir()
-            .join(format!("idstitch-file-path-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::Scratch;
 
 /// Every record the mapping's source yields, `batch` at a time; with `recycle`, each batch is
 /// handed back (after copying it out) so the next rows are written over its records.

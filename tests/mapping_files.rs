@@ -3,38 +3,18 @@
 //! fixtures are written byte for byte, so the Windows-1252 bytes are what a legacy export has.
 #![cfg(all(feature = "csv", feature = "serde_json"))]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use idstitch::mapping::{BadRowReason, FileEncoding, Mapping, MappingError, OnBadRow};
 use idstitch::{Durable, DurableOptions};
 
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod support;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("idstitch-files-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
+use support::Scratch;
 
-    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn mapping(&self, text: &str) -> Mapping {
-        Mapping::from_path(self.write("mapping.toml", text)).unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The mapping `text`, written into `dir` and read from there.
+fn mapping_in(dir: &Scratch, text: &str) -> Mapping {
+    Mapping::from_path(dir.write("mapping.toml", text)).unwrap()
 }
 
 /// A `[[source]]` named `crm` reading `file` with `extra` keys, id `id`, email key and name
@@ -66,7 +46,7 @@ fn windows_1252_export_reads_umlaut_and_euro() {
         b"id,name,email\r\nC1,M\xfcller \x80 GmbH,m@x.nl\r\nC2,Fran\xe7ois,f@x.nl\r\n",
     );
     for label in ["windows-1252", "ISO-8859-1", "latin1"] {
-        let mapping = dir.mapping(&crm("crm.csv", &format!("encoding = \"{label}\"")));
+        let mapping = mapping_in(&dir, &crm("crm.csv", &format!("encoding = \"{label}\"")));
         assert_eq!(mapping.sources()[0].input.encoding, FileEncoding::Windows1252);
         let run = run(&mapping).unwrap();
         assert_eq!(name_of(&run, "C1").as_deref(), Some("Müller € GmbH"), "{label}");
@@ -81,13 +61,13 @@ fn windows_1252_export_reads_umlaut_and_euro() {
 fn undecodable_fields_fail_or_are_skipped() {
     let dir = Scratch::new("utf8-bad");
     let file = dir.write("crm.csv", b"id,name,email\nC1,M\xfcller,m@x.nl\nC2,Jan,j@x.nl\n");
-    match run(&dir.mapping(&crm("crm.csv", ""))) {
+    match run(&mapping_in(&dir, &crm("crm.csv", ""))) {
         Err(MappingError::InvalidUtf8 { file: f, line: 2, column }) => {
             assert_eq!((f, column.as_str()), (file, "name"));
         }
         other => panic!("expected InvalidUtf8 at line 2, got {other:?}"),
     }
-    let run = run(&dir.mapping(&crm("crm.csv", "on_bad_row = \"skip\""))).unwrap();
+    let run = run(&mapping_in(&dir, &crm("crm.csv", "on_bad_row = \"skip\""))).unwrap();
     let read = &run.input.sources[0];
     assert_eq!(read.records_read, 1);
     assert_eq!(read.bad_rows.counts[&BadRowReason::Undecodable], 1);
@@ -108,11 +88,11 @@ fn a_byte_order_mark_is_skipped() {
     let dir = Scratch::new("bom");
     dir.write("crm.csv", "\u{feff}id,name,email\nC1,Müller,m@x.nl\n");
     for extra in ["", "encoding = \"windows-1252\""] {
-        let run = run(&dir.mapping(&crm("crm.csv", extra))).unwrap();
+        let run = run(&mapping_in(&dir, &crm("crm.csv", extra))).unwrap();
         assert_eq!(name_of(&run, "C1").as_deref(), Some("Müller"), "{extra}");
     }
     dir.write("crm.jsonl", "\u{feff}{\"id\": \"C1\", \"name\": \"Müller\"}\n");
-    let run = run(&dir.mapping(&crm("crm.jsonl", ""))).unwrap();
+    let run = run(&mapping_in(&dir, &crm("crm.jsonl", ""))).unwrap();
     assert_eq!(name_of(&run, "C1").as_deref(), Some("Müller"));
 }
 
@@ -124,7 +104,7 @@ fn ragged_rows_fail_by_default() {
     let dir = Scratch::new("ragged-fail");
     let file = dir.write("crm.csv", RAGGED);
     for extra in ["", "on_bad_row = \"fail\""] {
-        match run(&dir.mapping(&crm("crm.csv", extra))) {
+        match run(&mapping_in(&dir, &crm("crm.csv", extra))) {
             Err(e @ MappingError::FieldCount { .. }) => {
                 let MappingError::FieldCount { file: f, line, expected, found } = &e else {
                     unreachable!()
@@ -144,7 +124,7 @@ fn ragged_rows_fail_by_default() {
 fn ragged_rows_are_skipped_and_counted_with_their_lines() {
     let dir = Scratch::new("ragged-skip");
     dir.write("crm.csv", RAGGED);
-    let mapping = dir.mapping(&crm("crm.csv", "on_bad_row = \"skip\""));
+    let mapping = mapping_in(&dir, &crm("crm.csv", "on_bad_row = \"skip\""));
     assert_eq!(mapping.sources()[0].input.on_bad_row, OnBadRow::Skip);
     let run = run(&mapping).unwrap();
     let read = &run.input.sources[0];
@@ -165,11 +145,11 @@ fn an_unterminated_quote_is_a_bad_row() {
     let dir = Scratch::new("quote");
     let file =
         dir.write("crm.csv", "id,name,email\nC1,Ann,a@x.nl\nC2,Bob,\"b@x.nl\nC3,Cas,c@x.nl\n");
-    match run(&dir.mapping(&crm("crm.csv", ""))) {
+    match run(&mapping_in(&dir, &crm("crm.csv", ""))) {
         Err(MappingError::UnterminatedQuote { file: f, line: 3 }) => assert_eq!(f, file),
         other => panic!("expected UnterminatedQuote at line 3, got {other:?}"),
     }
-    let run = run(&dir.mapping(&crm("crm.csv", "on_bad_row = \"skip\""))).unwrap();
+    let run = run(&mapping_in(&dir, &crm("crm.csv", "on_bad_row = \"skip\""))).unwrap();
     let read = &run.input.sources[0];
     assert_eq!(read.records_read, 1);
     assert_eq!(read.bad_rows.lines[&BadRowReason::UnterminatedQuote], [3]);
@@ -180,7 +160,7 @@ fn an_unterminated_quote_is_a_bad_row() {
         "crm.csv",
         "id,name,email\nC1,Ann \"A\" B,a@x.nl\nC2,\"Bob \"\"B\"\", Jr\",\"b@x.nl\"",
     );
-    let run2 = self::run(&dir.mapping(&crm("crm.csv", ""))).unwrap();
+    let run2 = self::run(&mapping_in(&dir, &crm("crm.csv", ""))).unwrap();
     assert_eq!(name_of(&run2, "C1").as_deref(), Some("Ann \"A\" B"));
     assert_eq!(name_of(&run2, "C2").as_deref(), Some("Bob \"B\", Jr"));
 }
@@ -193,11 +173,11 @@ fn json_lines_bad_rows() {
         "crm.jsonl",
         b"{\"id\": \"C1\", \"name\": \"Ann\"}\n[1, 2]\n{\"id\": \"C2\", \n{\"id\": \"C3\", \"name\": \"M\xfcller\"}\n{\"id\": \"C4\", \"name\": [\"x\", {}]}\n{\"id\": \"C5\"}\n",
     );
-    match run(&dir.mapping(&crm("crm.jsonl", ""))) {
+    match run(&mapping_in(&dir, &crm("crm.jsonl", ""))) {
         Err(MappingError::NotAnObject { line: 2, .. }) => {}
         other => panic!("expected NotAnObject at line 2, got {other:?}"),
     }
-    let run = run(&dir.mapping(&crm("crm.jsonl", "on_bad_row = \"skip\""))).unwrap();
+    let run = run(&mapping_in(&dir, &crm("crm.jsonl", "on_bad_row = \"skip\""))).unwrap();
     let bad = &run.input.sources[0].bad_rows;
     assert_eq!(bad.lines[&BadRowReason::NotAnObject], [2, 3]);
     assert_eq!(bad.lines[&BadRowReason::Undecodable], [4]);
@@ -257,7 +237,7 @@ fn events_and_consent_skip_bad_rows() {
          channel_is = \"email\"\nstatus = \"status\"\nat = \"at\"\non_bad_row = \"skip\"\n",
         crm("crm.csv", "")
     );
-    let mapping = dir.mapping(&text);
+    let mapping = mapping_in(&dir, &text);
     let run = run(&mapping).unwrap();
     let events = &run.events[0];
     assert_eq!((events.rows, events.events), (2, 2));
@@ -283,7 +263,7 @@ fn events_and_consent_skip_bad_rows() {
 
     // Under `fail` (the default) the consent file stops at its first bad row.
     let failing = text.replace("at = \"at\"\non_bad_row = \"skip\"", "at = \"at\"");
-    match self::run(&dir.mapping(&failing)) {
+    match self::run(&mapping_in(&dir, &failing)) {
         Err(MappingError::FieldCount { line: 3, file, .. }) => {
             assert!(file.ends_with("consent.csv"))
         }
@@ -300,7 +280,7 @@ const WEB: &str = "id,email\nW-old,ann@old.nl\nW-new,ann@new.nl\n";
 fn repeat_mapping(dir: &Scratch) -> Mapping {
     dir.write("crm.csv", REPEATS);
     dir.write("web.csv", WEB);
-    dir.mapping(&format!(
+    mapping_in(dir, &format!(
         "{}[[source]]\nname = \"web\"\npath = \"web.csv\"\nid = \"id\"\nkeys = {{ email = \"email\" }}\n",
         crm("crm.csv", "")
     ))

@@ -5,36 +5,13 @@
 //! without `user_pseudo_id`, a bad timestamp, the event table overridden, and a malformed line.
 #![cfg(feature = "ga4")]
 
-use std::path::PathBuf;
-
 use idstitch::behaviour::EventKind;
 use idstitch::mapping::{EventRowProblem, Mapping, MappingError};
 use idstitch::{Durable, DurableOptions};
 
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod support;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("idstitch-ga4-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::Scratch;
 
 /// 2025-07-01T10:00:00Z: day 20,270 after the epoch, plus 10 hours.
 const TEN: i64 = 20_270 * 86_400 + 10 * 3600;

@@ -5,37 +5,13 @@
 //! loaded twice.
 #![cfg(feature = "mbox")]
 
-use std::path::PathBuf;
-
 use idstitch::behaviour::EventKind;
 use idstitch::mapping::{EventRowProblem, InputFormat, Mapping, MappingError};
 use idstitch::{Durable, DurableOptions, Resolver, Timestamp};
 
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod support;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("idstitch-mbox-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::Scratch;
 
 /// Messages 1 and 2: Anna (the owner) and Jürgen, with René in Cc and an office Reply-To.
 /// Message 1's body holds a quoted `>From ` line: unquoted, it would start a sixth message.

@@ -8,7 +8,7 @@
 // The reading tests need a reader feature each; with fewer features some helpers go unused.
 #![cfg_attr(not(all(feature = "csv", feature = "serde_json")), allow(unused_imports, dead_code))]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use idstitch::mapping::{
     ChannelFrom, InputFormat, Mapping, MappingError, TouchRead, TouchRowProblem, TouchTable,
@@ -16,30 +16,9 @@ use idstitch::mapping::{
 use idstitch::touchpoint::{ConsentInput, ConsentState, ContactInput};
 use idstitch::{CustomerId, Resolver, SourceId, Timestamp};
 
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod support;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("idstitch-touch-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::Scratch;
 
 fn time(text: &str) -> Timestamp {
     idstitch::mapping::parse_timestamp(text).unwrap()
