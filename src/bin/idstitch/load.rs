@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::failure::Failure;
 
 /// Records read and resolved per batch (and per progress report): few enough that a batch's
-/// texts are still in the cache when they are normalised (4096 took 3–5 % longer on the
+/// texts are still in the cache when they are normalised (4096 took 2–7 % longer on the
 /// generated publisher's files, BENCHMARKS.md).
 const BATCH: usize = 1024;
 
