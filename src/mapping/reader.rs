@@ -418,8 +418,11 @@ fn csv_error(file: &Path, error: csv::Error, header: &[String], line: u64) -> Ma
 #[cfg(feature = "csv")]
 pub(super) struct LineTracker {
     file: Input<File>,
-    /// Bytes read from `base` on.
-    pending: std::collections::VecDeque<u8>,
+    /// Bytes read from `base` on, from `pending[start]`: the bytes before `start` are
+    /// passed, and dropped when they are most of the buffer (one move instead of one per
+    /// record).
+    pending: Vec<u8>,
+    start: usize,
     base: u64,
     /// Line feeds before `base`.
     lines: u64,
@@ -430,44 +433,50 @@ pub(super) struct LineTracker {
 #[cfg(feature = "csv")]
 impl LineTracker {
     fn new(file: Input<File>) -> Self {
-        LineTracker {
-            file,
-            pending: std::collections::VecDeque::new(),
-            base: 0,
-            lines: 0,
-            eof: false,
-        }
+        LineTracker { file, pending: Vec::new(), start: 0, base: 0, lines: 0, eof: false }
+    }
+
+    /// The bytes read and not yet passed.
+    fn unpassed(&self) -> &[u8] {
+        self.pending.get(self.start..).unwrap_or_default()
     }
 
     /// Whether the bytes from the last offset given to [`LineTracker::line_of`] to the end of
     /// what was read leave a quote open (see [`quote_left_open`]). Asked of the last row
     /// only, when the file has been read to its end.
     fn quote_left_open(&self, delimiter: u8) -> bool {
-        quote_left_open(&self.pending, delimiter)
+        quote_left_open(self.unpassed(), delimiter)
     }
 
     /// The line (from 1) of the first byte at or after `offset` that ends no line: where a
     /// record the CSV reader says starts at `offset` really starts. Offsets must not decrease.
     fn line_of(&mut self, offset: u64) -> u64 {
+        let unpassed = self.pending.get(self.start..).unwrap_or_default();
         let passed = usize::try_from(offset.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
-            .min(self.pending.len());
-        let (front, back) = self.pending.as_slices();
-        let in_front = passed.min(front.len());
-        let line_feeds = |bytes: Option<&[u8]>| {
-            bytes.unwrap_or_default().iter().filter(|&&b| b == b'\n').count() as u64
-        };
-        self.lines += line_feeds(front.get(..in_front)) + line_feeds(back.get(..passed - in_front));
-        self.pending.drain(..passed);
-        self.base += passed as u64;
-        let blank = self
-            .pending
+            .min(unpassed.len());
+        let (before, after) = unpassed.split_at(passed);
+        self.lines += line_feeds(before);
+        let blank = after
             .iter()
             .take_while(|&&b| b == b'\n' || b == b'\r')
             .filter(|&&b| b == b'\n')
             .count() as u64;
+        self.start += passed;
+        self.base += passed as u64;
         self.lines + blank + 1
     }
+}
+
+/// The line feeds in `bytes`. Counted in bytes per block of 128 (no count in a block can
+/// pass 255), which the compiler turns into wide compares; a `usize` per byte it does not.
+#[cfg(feature = "csv")]
+fn line_feeds(bytes: &[u8]) -> u64 {
+    let count =
+        |block: &[u8]| block.iter().map(|&b| u8::from(b == b'\n')).fold(0u8, u8::wrapping_add);
+    let blocks = bytes.chunks_exact(128);
+    let tail = u64::from(count(blocks.remainder()));
+    blocks.map(|block| u64::from(count(block))).sum::<u64>() + tail
 }
 
 /// Whether CSV text from the start of a row leaves a quote open at its end, read as the CSV
@@ -503,7 +512,11 @@ impl Read for LineTracker {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.eof |= n == 0 && !buf.is_empty();
-        self.pending.extend(buf.get(..n).unwrap_or_default());
+        if self.start > self.pending.len() / 2 {
+            self.pending.drain(..self.start);
+            self.start = 0;
+        }
+        self.pending.extend_from_slice(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
 }
@@ -665,6 +678,20 @@ mod tests {
                 None => false,
             };
             prop_assert_eq!(quote_left_open(&text[..k], b';'), expected, "{:?}", String::from_utf8_lossy(&text[..k]));
+        }
+    }
+
+    proptest! {
+        /// Blocks of every length and fill count as a byte-by-byte count does: past 255 line
+        /// feeds in a row, and on either side of a block's end.
+        #[test]
+        fn line_feeds_are_counted_as_one_by_one(
+            bytes in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'a'), any::<u8>()], 0..700),
+            all in any::<bool>(),
+        ) {
+            let bytes = if all { vec![b'\n'; bytes.len()] } else { bytes };
+            let expected = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            prop_assert_eq!(super::line_feeds(&bytes), expected);
         }
     }
 
